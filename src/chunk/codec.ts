@@ -1,0 +1,66 @@
+/**
+ * The chunk codec: zstd framing of chunk data and the digest that names it.
+ * Pure functions on bytes; the worker pool runs them off the main thread.
+ */
+import { createHash } from "node:crypto";
+import zlib from "node:zlib";
+import { type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
+import type { Digest } from "../format/index.ts";
+import { storedFrameContent } from "./zstd_frame.ts";
+
+/** casync compresses chunks with zstd at level 3. */
+export const ZSTD_LEVEL = 3;
+
+const LEVEL_PARAMS = { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
+
+/** Chunk data that is not what its name promises. */
+export class ChunkDataError extends Error {}
+
+export function hashChunk(plain: Uint8Array, digest: Digest): ChunkId {
+  const hash = createHash(digest).update(plain).digest();
+  return chunkIdFromBytes(hash);
+}
+
+/**
+ * One zstd frame, byte-identical to casync's chunk files. The output buffer must
+ * hold the whole frame: when zlib has to flush a full buffer midway it appends
+ * a second, empty frame that casync never writes.
+ */
+export function compressChunk(plain: Uint8Array): Uint8Array {
+  const bound = plain.length + (plain.length >> 7) + 1024;
+  return asPlainArray(zlib.zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
+}
+
+/** `sizeHint`, the expected plain size, lets zstd write into one right-sized buffer. */
+export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint8Array {
+  const stored = storedFrameContent(compressed);
+  if (stored) return stored;
+  try {
+    const options = sizeHint ? { chunkSize: Math.max(sizeHint, 64) } : undefined;
+    return asPlainArray(zlib.zstdDecompressSync(compressed, options));
+  } catch (error) {
+    throw new ChunkDataError(`cannot decompress: ${(error as Error).message}`);
+  }
+}
+
+/** Decompresses (unless `compressed` is false) and checks the digest against `id`. */
+export function decodeChunk(
+  data: Uint8Array,
+  id: ChunkId,
+  digest: Digest,
+  compressed = true,
+  sizeHint?: number,
+): Uint8Array {
+  const plain = compressed ? decompressChunk(data, sizeHint) : data;
+  const actual = hashChunk(plain, digest);
+  if (actual !== id) throw new ChunkDataError(`content hashes to ${actual}`);
+  return plain;
+}
+
+/** Node Buffers may share a pooled ArrayBuffer; hand out views that own theirs. */
+function asPlainArray(buffer: Uint8Array): Uint8Array {
+  if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength) {
+    return new Uint8Array(buffer.buffer as ArrayBuffer);
+  }
+  return new Uint8Array(buffer);
+}

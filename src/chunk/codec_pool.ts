@@ -1,0 +1,195 @@
+/**
+ * A pool of Workers that decompress, compress, hash and place chunks, so both
+ * cores work while the main thread only schedules. `place` does a whole extract
+ * step (read a chunk file, decode, verify, write at offsets) inside a worker,
+ * with synchronous I/O on the worker's own file handles.
+ */
+import type { ChunkId } from "../format/chunk_id.ts";
+import type { Digest } from "../format/index.ts";
+import { ChunkDataError } from "./codec.ts";
+
+/** Where a `place` job takes the chunk from. */
+export type PlaceSource =
+  | { kind: "file"; path: string }
+  | { kind: "plain"; data: Uint8Array };
+
+export type CodecRequest =
+  | {
+    seq: number;
+    op: "decode";
+    data: Uint8Array;
+    id: ChunkId;
+    /** Accepted digests, tried in order (verify accepts either kind of store). */
+    digests: readonly Digest[];
+    compressed: boolean;
+    /** Send the input buffer back too (to pass compressed data on to a cache). */
+    keepInput: boolean;
+  }
+  | { seq: number; op: "encode" | "hash"; data: Uint8Array; digest: Digest }
+  | {
+    seq: number;
+    op: "place";
+    source: PlaceSource;
+    id: ChunkId;
+    size: number;
+    digests: readonly Digest[];
+    output: string;
+    offsets: readonly number[];
+  }
+  | { seq: number; op: "close-files" };
+
+export type CodecReply =
+  | { seq: number; ok: true; data?: Uint8Array; input?: Uint8Array; id?: ChunkId }
+  | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
+
+type Success = CodecReply & { ok: true };
+
+interface Pending {
+  resolve(reply: Success): void;
+  reject(error: Error): void;
+  worker: number;
+}
+
+export interface EncodedChunk {
+  id: ChunkId;
+  /** zstd-compressed chunk data. */
+  compressed: Uint8Array;
+}
+
+/** A chunk file that does not exist (the `place` job's "try the next store"). */
+export class ChunkFileMissing extends Error {}
+
+export interface PlaceJob {
+  source: PlaceSource;
+  id: ChunkId;
+  size: number;
+  digests: readonly Digest[];
+  output: string;
+  offsets: readonly number[];
+}
+
+/** Runs codec jobs on `size` workers; jobs go to the worker with the fewest queued. */
+export class CodecPool {
+  readonly #workers: Worker[] = [];
+  readonly #load: number[] = [];
+  readonly #pending = new Map<number, Pending>();
+  #seq = 0;
+  #closed = false;
+
+  constructor(size = defaultCodecWorkers()) {
+    for (let i = 0; i < Math.max(1, size); i++) {
+      const worker = new Worker(new URL("./codec_worker.ts", import.meta.url), { type: "module" });
+      worker.onmessage = (event: MessageEvent<CodecReply>) => this.#settle(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        this.#failAll(new Error(`codec worker failed: ${event.message}`));
+      };
+      this.#workers.push(worker);
+      this.#load.push(0);
+    }
+  }
+
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /**
+   * Decompresses (when `compressed`) and verifies chunk data. The input buffer is
+   * transferred to the worker when it owns it: callers must not use it afterwards.
+   */
+  async decode(
+    data: Uint8Array,
+    id: ChunkId,
+    digests: readonly Digest[],
+    options: { compressed?: boolean; keepInput?: boolean } = {},
+  ): Promise<{ plain: Uint8Array; input?: Uint8Array }> {
+    const { compressed = true, keepInput = false } = options;
+    const request = { seq: 0, op: "decode", data, id, digests, compressed, keepInput } as const;
+    const reply = await this.#run(request, transferable(data));
+    return { plain: reply.data!, input: reply.input };
+  }
+
+  /** Hashes and compresses plain data; `plain` stays usable by the caller. */
+  async encode(plain: Uint8Array, digest: Digest): Promise<EncodedChunk> {
+    const reply = await this.#run({ seq: 0, op: "encode", data: plain, digest });
+    return { id: reply.id!, compressed: reply.data! };
+  }
+
+  /** Hashes plain data; `plain` stays usable by the caller. */
+  async hash(plain: Uint8Array, digest: Digest): Promise<ChunkId> {
+    const reply = await this.#run({ seq: 0, op: "hash", data: plain, digest });
+    return reply.id!;
+  }
+
+  /**
+   * Writes a chunk at `offsets` of `output`: from a chunk file (read, decompressed
+   * and verified in the worker), or from plain data already verified. Throws
+   * ChunkFileMissing when the file does not exist, ChunkDataError when it is bad.
+   */
+  async place(job: PlaceJob): Promise<void> {
+    const transfer = job.source.kind === "plain" ? transferable(job.source.data) : [];
+    await this.#run({ seq: 0, op: "place", ...job }, transfer);
+  }
+
+  /** Closes the output files the workers hold open for `place`. */
+  async closeFiles(): Promise<void> {
+    await Promise.all(
+      this.#workers.map((_, worker) => this.#run({ seq: 0, op: "close-files" }, [], worker)),
+    );
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const worker of this.#workers) worker.terminate();
+    this.#failAll(new Error("codec pool closed"));
+  }
+
+  #run(request: CodecRequest, transfer: ArrayBuffer[] = [], worker = this.#leastLoaded()) {
+    if (this.#closed) return Promise.reject(new Error("codec pool closed"));
+    const seq = ++this.#seq;
+    request.seq = seq;
+    this.#load[worker]++;
+    return new Promise<Success>((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject, worker });
+      this.#workers[worker].postMessage(request, transfer);
+    });
+  }
+
+  #leastLoaded(): number {
+    let worker = 0;
+    for (let i = 1; i < this.#load.length; i++) {
+      if (this.#load[i] < this.#load[worker]) worker = i;
+    }
+    return worker;
+  }
+
+  #settle(reply: CodecReply) {
+    const pending = this.#pending.get(reply.seq);
+    if (!pending) return;
+    this.#pending.delete(reply.seq);
+    this.#load[pending.worker]--;
+    if (reply.ok) pending.resolve(reply);
+    else if (reply.kind === "data") pending.reject(new ChunkDataError(reply.message));
+    else if (reply.kind === "missing") pending.reject(new ChunkFileMissing(reply.message));
+    else pending.reject(new Error(reply.message));
+  }
+
+  #failAll(error: Error) {
+    for (const [seq, pending] of this.#pending) {
+      this.#pending.delete(seq);
+      pending.reject(error);
+    }
+  }
+}
+
+/** A buffer can be moved (not copied) to a worker only when the view spans all of it. */
+function transferable(data: Uint8Array): ArrayBuffer[] {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+    ? [data.buffer as ArrayBuffer]
+    : [];
+}
+
+export function defaultCodecWorkers(): number {
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+}

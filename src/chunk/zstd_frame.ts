@@ -1,0 +1,72 @@
+/**
+ * A fast path for zstd frames that hold no compressed blocks. Incompressible
+ * chunks (random or already-compressed data) are stored by zstd as "raw" blocks:
+ * the plain bytes verbatim behind a few header bytes. Those can be returned as a
+ * view without running the decoder. Anything else returns undefined and goes
+ * to the real decoder. Layout per RFC 8878, section 3.1.1.
+ */
+const ZSTD_MAGIC = 0xfd2fb528;
+const BLOCK_RAW = 0;
+const BLOCK_RLE = 1;
+
+/**
+ * The content of concatenated frames made only of raw/RLE blocks, else undefined.
+ * A lone raw block comes back as a view into `data`, without copying.
+ */
+export function storedFrameContent(data: Uint8Array): Uint8Array | undefined {
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  do {
+    const end = collectStoredFrame(data, at, pieces);
+    if (end === undefined) return undefined;
+    at = end;
+  } while (at < data.length);
+  if (pieces.length === 1) return pieces[0];
+  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  const content = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    content.set(piece, offset);
+    offset += piece.length;
+  }
+  return content;
+}
+
+/** Adds one frame's blocks starting at `at` to `pieces`; returns where the frame ends. */
+function collectStoredFrame(frame: Uint8Array, start: number, pieces: Uint8Array[]) {
+  if (frame.length - start < 6) return undefined;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (view.getUint32(start, true) !== ZSTD_MAGIC) return undefined;
+  const descriptor = frame[start + 4];
+  const contentSizeFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  const hasChecksum = (descriptor >> 2) & 1;
+  const dictionaryFlag = descriptor & 3;
+  if ((descriptor >> 3) & 1) return undefined; // reserved bit must be zero
+  let at = start + 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][dictionaryFlag];
+  at += contentSizeFlag === 0 ? singleSegment : [0, 2, 4, 8][contentSizeFlag];
+
+  for (;;) {
+    if (at + 3 > frame.length) return undefined;
+    const header = frame[at] | (frame[at + 1] << 8) | (frame[at + 2] << 16);
+    at += 3;
+    const last = header & 1;
+    const type = (header >> 1) & 3;
+    const size = header >>> 3;
+    if (type === BLOCK_RAW) {
+      if (at + size > frame.length) return undefined;
+      if (size > 0) pieces.push(frame.subarray(at, at + size));
+      at += size;
+    } else if (type === BLOCK_RLE) {
+      if (at + 1 > frame.length) return undefined;
+      if (size > 0) pieces.push(new Uint8Array(size).fill(frame[at]));
+      at += 1;
+    } else {
+      return undefined;
+    }
+    if (last) break;
+  }
+  // The content checksum is not checked here: callers verify the chunk's digest.
+  at += hasChecksum ? 4 : 0;
+  return at <= frame.length ? at : undefined;
+}

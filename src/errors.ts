@@ -1,0 +1,49 @@
+/**
+ * Typed errors. Each carries the file, store or chunk a user needs to act on,
+ * and the process exit code the CLI maps it to (1 = operation failed, 2 = usage).
+ */
+export class DesyncError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad flag, argument or combination of them. */
+export class UsageError extends DesyncError {
+  override readonly exitCode = 2;
+}
+
+/** An index file that is not a well-formed casync index. */
+export class IndexFormatError extends DesyncError {
+  constructor(readonly file: string, readonly detail: string, options?: ErrorOptions) {
+    super(`${file}: invalid index: ${detail}`, options);
+  }
+}
+
+/** A chunk that none of the asked stores holds. */
+export class ChunkMissing extends DesyncError {
+  constructor(readonly id: string, readonly store?: string) {
+    super(
+      store ? `chunk ${id} missing from store ${store}` : `chunk ${id} missing from all stores`,
+    );
+  }
+}
+
+/** A chunk whose data does not decompress or does not hash to its ID. */
+export class ChunkInvalid extends DesyncError {
+  constructor(readonly id: string, readonly store: string, readonly detail: string) {
+    super(`chunk ${id} in store ${store} is invalid: ${detail}`);
+  }
+}
+
+/** A store that cannot be reached or answers with an error. */
+export class StoreError extends DesyncError {
+  constructor(readonly store: string, readonly detail: string, options?: ErrorOptions) {
+    super(`store ${store}: ${detail}`, options);
+  }
+}
+
+/** A blob that does not match its index (chop, verify-index). */
+export class BlobMismatch extends DesyncError {}

@@ -1,0 +1,143 @@
+/**
+ * casync index files (`.caibx` for blobs, `.caidx` for catar archives): a header,
+ * a table of 40-byte items (end offset + chunk ID) and a tail that closes the table.
+ * Pure codec: bytes in, bytes out.
+ */
+import { IndexFormatError } from "../errors.ts";
+import { type ChunkId, chunkIdFromBytes, chunkIdToBytes } from "./chunk_id.ts";
+
+export const INDEX_MAGIC = 0x96824d9c7b129ff9n;
+export const TABLE_MAGIC = 0xe75b9e112f17417dn;
+export const TABLE_TAIL_MARKER = 0x4b4f050e5549ecd1n;
+export const TABLE_HEADER_SIZE_FIELD = 0xffffffffffffffffn;
+
+export const FLAG_EXCLUDE_FILE = 0x1000000000000000n;
+export const FLAG_SHA512_256 = 0x2000000000000000n;
+export const FLAG_EXCLUDE_SUBMOUNTS = 0x4000000000000000n;
+export const FLAG_EXCLUDE_NODUMP = 0x8000000000000000n;
+/** What `casync make` writes into a `.caibx`. */
+export const CASYNC_BLOB_FLAGS = FLAG_EXCLUDE_NODUMP | FLAG_EXCLUDE_FILE | FLAG_SHA512_256;
+
+const HEADER_SIZE = 48;
+const TABLE_HEADER_SIZE = 16;
+const ITEM_SIZE = 40;
+const TAIL_SIZE = 40;
+const MIN_INDEX_SIZE = HEADER_SIZE + TABLE_HEADER_SIZE + TAIL_SIZE;
+
+export type Digest = "sha512-256" | "sha256";
+
+export interface IndexChunk {
+  readonly id: ChunkId;
+  /** Offset of the chunk's first byte in the blob. */
+  readonly start: number;
+  readonly size: number;
+}
+
+export interface Index {
+  readonly featureFlags: bigint;
+  readonly chunkSizeMin: number;
+  readonly chunkSizeAvg: number;
+  readonly chunkSizeMax: number;
+  readonly chunks: readonly IndexChunk[];
+}
+
+export function digestOf(index: Pick<Index, "featureFlags">): Digest {
+  return (index.featureFlags & FLAG_SHA512_256) !== 0n ? "sha512-256" : "sha256";
+}
+
+/** The blob size the index describes. */
+export function indexLength(index: Pick<Index, "chunks">): number {
+  const last = index.chunks.at(-1);
+  return last ? last.start + last.size : 0;
+}
+
+function u64(view: DataView, offset: number): bigint {
+  return view.getBigUint64(offset, true);
+}
+
+function safeNumber(value: bigint, what: string, file: string, at: number): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new IndexFormatError(file, `${what} ${value} at byte ${at} is too large`);
+  }
+  return Number(value);
+}
+
+/** Decodes and validates an index; `file` names it in errors. */
+export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
+  const fail = (detail: string): never => {
+    throw new IndexFormatError(file, detail);
+  };
+  if (bytes.length < MIN_INDEX_SIZE) {
+    fail(`truncated: ${bytes.length} bytes, at least ${MIN_INDEX_SIZE} needed`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (u64(view, 0) !== BigInt(HEADER_SIZE)) fail(`header size ${u64(view, 0)} at byte 0, want 48`);
+  if (u64(view, 8) !== INDEX_MAGIC) fail(`bad magic 0x${u64(view, 8).toString(16)} at byte 8`);
+  const featureFlags = u64(view, 16);
+  const chunkSizeMin = safeNumber(u64(view, 24), "chunk size min", file, 24);
+  const chunkSizeAvg = safeNumber(u64(view, 32), "chunk size avg", file, 32);
+  const chunkSizeMax = safeNumber(u64(view, 40), "chunk size max", file, 40);
+  if (!(chunkSizeMin >= 1 && chunkSizeMin <= chunkSizeAvg && chunkSizeAvg <= chunkSizeMax)) {
+    fail(
+      `chunk sizes min ${chunkSizeMin} / avg ${chunkSizeAvg} / max ${chunkSizeMax} out of order`,
+    );
+  }
+  if (u64(view, 48) !== TABLE_HEADER_SIZE_FIELD || u64(view, 56) !== TABLE_MAGIC) {
+    fail("bad table header at byte 48");
+  }
+  const itemBytes = bytes.length - MIN_INDEX_SIZE;
+  if (itemBytes % ITEM_SIZE !== 0) {
+    fail(`truncated: ${bytes.length} bytes is not a whole number of table items`);
+  }
+  const count = itemBytes / ITEM_SIZE;
+  const chunks: IndexChunk[] = new Array(count);
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const at = HEADER_SIZE + TABLE_HEADER_SIZE + i * ITEM_SIZE;
+    const end = safeNumber(u64(view, at), "chunk end offset", file, at);
+    if (end <= start) fail(`chunk ${i} at byte ${at}: end offset ${end} not after ${start}`);
+    const size = end - start;
+    if (size > chunkSizeMax) {
+      fail(`chunk ${i} at byte ${at}: size ${size} exceeds the maximum ${chunkSizeMax}`);
+    }
+    chunks[i] = { id: chunkIdFromBytes(bytes, at + 8), start, size };
+    start = end;
+  }
+  const tail = bytes.length - TAIL_SIZE;
+  const tableSize = TABLE_HEADER_SIZE + count * ITEM_SIZE + TAIL_SIZE;
+  if (
+    u64(view, tail) !== 0n || u64(view, tail + 8) !== 0n ||
+    u64(view, tail + 16) !== BigInt(HEADER_SIZE) || u64(view, tail + 24) !== BigInt(tableSize)
+  ) {
+    fail(`bad table tail at byte ${tail}`);
+  }
+  if (u64(view, tail + 32) !== TABLE_TAIL_MARKER) fail(`bad tail marker at byte ${tail + 32}`);
+  return { featureFlags, chunkSizeMin, chunkSizeAvg, chunkSizeMax, chunks };
+}
+
+/** Encodes an index exactly as casync lays it out. */
+export function encodeIndex(index: Index): Uint8Array {
+  const count = index.chunks.length;
+  const tableSize = TABLE_HEADER_SIZE + count * ITEM_SIZE + TAIL_SIZE;
+  const bytes = new Uint8Array(HEADER_SIZE + tableSize);
+  const view = new DataView(bytes.buffer);
+  const put = (at: number, value: bigint | number) => view.setBigUint64(at, BigInt(value), true);
+  put(0, HEADER_SIZE);
+  put(8, INDEX_MAGIC);
+  put(16, index.featureFlags);
+  put(24, index.chunkSizeMin);
+  put(32, index.chunkSizeAvg);
+  put(40, index.chunkSizeMax);
+  put(48, TABLE_HEADER_SIZE_FIELD);
+  put(56, TABLE_MAGIC);
+  let at = HEADER_SIZE + TABLE_HEADER_SIZE;
+  for (const chunk of index.chunks) {
+    put(at, chunk.start + chunk.size);
+    chunkIdToBytes(chunk.id, bytes, at + 8);
+    at += ITEM_SIZE;
+  }
+  put(at + 16, HEADER_SIZE);
+  put(at + 24, tableSize);
+  put(at + 32, TABLE_TAIL_MARKER);
+  return bytes;
+}

@@ -1,0 +1,56 @@
+/**
+ * desync: casync-compatible content-addressed distribution of large files.
+ * Builds the command tree and maps errors to one line on stderr and an exit code.
+ */
+import { Command, CommanderError } from "commander";
+import denoConfig from "../deno.json" with { type: "json" };
+import { registerCache } from "./cli/cache.ts";
+import { registerChop } from "./cli/chop.ts";
+import { registerExtract } from "./cli/extract.ts";
+import { registerListChunks } from "./cli/list_chunks.ts";
+import { registerVerify } from "./cli/verify.ts";
+import { DesyncError } from "./errors.ts";
+
+export const VERSION = denoConfig.version;
+
+export function buildProgram(): Command {
+  const program = new Command("desync")
+    .description("casync-compatible content-addressed distribution of large files")
+    .version(VERSION, "--version")
+    .showHelpAfterError(false)
+    .exitOverride();
+  registerExtract(program);
+  registerVerify(program);
+  registerListChunks(program);
+  registerCache(program);
+  registerChop(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
+export async function run(args: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(args, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof DesyncError) {
+      console.error(`desync: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof Deno.errors.NotCapable) {
+      console.error(`desync: ${error.message} (see the README for the permission flags)`);
+      return 1;
+    }
+    console.error(`desync: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await run(Deno.args));
+}

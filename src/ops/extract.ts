@@ -1,0 +1,140 @@
+/**
+ * extract: assemble a blob from its index and stores. Unique chunks are fetched
+ * with bounded concurrency and written at their offsets into a pre-sized
+ * temporary file, which is renamed over the output only when it is complete.
+ * Chunks from local stores never pass through the main thread: a codec worker
+ * reads, decodes, verifies and writes them.
+ */
+import { ChunkDataError, hashChunk } from "../chunk/codec.ts";
+import { ChunkFileMissing, type CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkInvalid, ChunkMissing, DesyncError } from "../errors.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
+import { type Digest, digestOf, type Index, indexLength } from "../format/index.ts";
+import { StoreRouter } from "../store/router.ts";
+import { isChunkFileStore, type Store } from "../store/store.ts";
+import { writeAtomically } from "../util/fs.ts";
+import { progressBar } from "../util/progress.ts";
+import { forEachLimited } from "../util/tasks.ts";
+
+export interface ExtractOptions {
+  index: Index;
+  store: Store;
+  output: string;
+  codec: CodecPool;
+  concurrency: number;
+  signal?: AbortSignal;
+  progress?: boolean;
+}
+
+export interface ExtractStats {
+  chunks: number;
+  fetched: number;
+  zeroChunks: number;
+  bytes: number;
+}
+
+export async function extract(options: ExtractOptions): Promise<ExtractStats> {
+  const { index, store, output, codec } = options;
+  const length = indexLength(index);
+  const digests: Digest[] = [digestOf(index)];
+  const sources = store instanceof StoreRouter ? store.stores : [store];
+  const zeroIds = zeroChunkIds(index);
+  const stats: ExtractStats = {
+    chunks: index.chunks.length,
+    fetched: 0,
+    zeroChunks: 0,
+    bytes: length,
+  };
+  const progress = progressBar("extract", length, options.progress);
+
+  await writeAtomically(output, async (file, temp) => {
+    await file.truncate(length);
+    try {
+      await forEachLimited(groupById(index), options.concurrency, async ([id, starts], signal) => {
+        const size = index.chunks[starts[0]].size;
+        if (zeroIds.get(size) === id) {
+          // The pre-sized file already reads as zeros here (a hole on most file systems).
+          stats.zeroChunks += starts.length;
+        } else {
+          const offsets = starts.map((i) => index.chunks[i].start);
+          await placeChunk({ id, size, offsets, digests, output: temp }, sources, codec, signal);
+          stats.fetched++;
+        }
+        progress.add(size * starts.length);
+      }, options.signal);
+    } finally {
+      await codec.closeFiles();
+    }
+    const written = (await file.stat()).size;
+    if (written !== length) {
+      throw new DesyncError(`${temp}: wrote ${written} bytes, the index describes ${length}`);
+    }
+  });
+  progress.done();
+  return stats;
+}
+
+interface Placement {
+  id: ChunkId;
+  size: number;
+  offsets: number[];
+  digests: readonly Digest[];
+  output: string;
+}
+
+/** Writes one chunk at its offsets, from the first store in `sources` that has it. */
+async function placeChunk(
+  placement: Placement,
+  sources: readonly Store[],
+  codec: CodecPool,
+  signal: AbortSignal,
+): Promise<void> {
+  const { id } = placement;
+  for (const source of sources) {
+    if (isChunkFileStore(source)) {
+      try {
+        await codec.place({ ...placement, source: { kind: "file", path: source.chunkPath(id) } });
+        return;
+      } catch (error) {
+        if (error instanceof ChunkFileMissing) continue;
+        if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
+        throw error;
+      }
+    }
+    let plain: Uint8Array;
+    try {
+      plain = (await source.getChunk(id, signal)).plain;
+    } catch (error) {
+      if (error instanceof ChunkMissing) continue;
+      throw error;
+    }
+    await codec.place({ ...placement, source: { kind: "plain", data: plain } });
+    return;
+  }
+  throw new ChunkMissing(id, sources.length === 1 ? sources[0].name : undefined);
+}
+
+/** Chunk positions by ID, so a chunk that repeats is fetched once. */
+function groupById(index: Index): Map<ChunkId, number[]> {
+  const placements = new Map<ChunkId, number[]>();
+  index.chunks.forEach((chunk, i) => {
+    const list = placements.get(chunk.id);
+    if (list) list.push(i);
+    else placements.set(chunk.id, [i]);
+  });
+  return placements;
+}
+
+/**
+ * IDs of all-zero chunks of the sizes zero runs produce: runs of zeros have no
+ * boundaries, so they are cut at the maximum size, plus whatever the blob ends with.
+ */
+export function zeroChunkIds(index: Index): Map<number, ChunkId> {
+  const sizes = new Set<number>([index.chunkSizeMax]);
+  const last = index.chunks.at(-1);
+  if (last) sizes.add(last.size);
+  const digest = digestOf(index);
+  const ids = new Map<number, ChunkId>();
+  for (const size of sizes) ids.set(size, hashChunk(new Uint8Array(size), digest));
+  return ids;
+}

@@ -1,0 +1,149 @@
+/**
+ * A chunk store in a local directory: `<dir>/<first 4 hex>/<id>.cacnk`, each file
+ * one zstd frame. Writes go to a temporary file in the same directory and are
+ * renamed into place, so no reader ever sees a partial chunk.
+ */
+import { ChunkDataError } from "../chunk/codec.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
+import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
+import type { Digest } from "../format/index.ts";
+import type { Chunk, ChunkFileStore, PruneStore, TouchStore, WriteStore } from "./store.ts";
+import { tempName } from "../util/fs.ts";
+
+export const CHUNK_SUFFIX = ".cacnk";
+
+export interface LocalStoreOptions {
+  codec: CodecPool;
+  /** Digests a chunk may hash to; the index decides, verify accepts either. */
+  digests: readonly Digest[];
+  /** Create the directory when it is missing (cache and write targets). */
+  create?: boolean;
+}
+
+export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFileStore {
+  readonly name: string;
+  readonly #dir: string;
+  readonly #codec: CodecPool;
+  readonly #digests: readonly Digest[];
+  readonly #madeDirs = new Set<string>();
+
+  private constructor(dir: string, options: LocalStoreOptions) {
+    this.name = dir;
+    this.#dir = dir.replace(/\/+$/, "") || "/";
+    this.#codec = options.codec;
+    this.#digests = options.digests;
+  }
+
+  /** Opens a store directory; it must exist unless `create` is set. */
+  static async open(dir: string, options: LocalStoreOptions): Promise<LocalStore> {
+    try {
+      if (options.create) await Deno.mkdir(dir, { recursive: true });
+      const info = await Deno.stat(dir);
+      if (!info.isDirectory) throw new StoreError(dir, "not a directory");
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(dir, describeFsError(error), { cause: error });
+    }
+    return new LocalStore(dir, options);
+  }
+
+  chunkPath(id: ChunkId): string {
+    return `${this.#dir}/${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+  }
+
+  async getChunk(id: ChunkId): Promise<Chunk> {
+    let data: Uint8Array;
+    try {
+      data = await Deno.readFile(this.chunkPath(id));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw new ChunkMissing(id, this.name);
+      throw new StoreError(this.name, `reading chunk ${id}: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
+    try {
+      const { plain, input } = await this.#codec.decode(data, id, this.#digests, {
+        keepInput: true,
+      });
+      return { id, plain, compressed: input };
+    } catch (error) {
+      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, this.name, error.message);
+      throw error;
+    }
+  }
+
+  async hasChunk(id: ChunkId): Promise<boolean> {
+    try {
+      return (await Deno.stat(this.chunkPath(id))).isFile;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw new StoreError(this.name, describeFsError(error), { cause: error });
+    }
+  }
+
+  async storeChunk(chunk: Chunk): Promise<void> {
+    const compressed = chunk.compressed ??
+      (await this.#codec.encode(chunk.plain, this.#digests[0])).compressed;
+    const path = this.chunkPath(chunk.id);
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    const temp = tempName(path);
+    try {
+      if (!this.#madeDirs.has(dir)) {
+        await Deno.mkdir(dir, { recursive: true });
+        this.#madeDirs.add(dir);
+      }
+      await Deno.writeFile(temp, compressed);
+      await Deno.rename(temp, path);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw new StoreError(this.name, `writing chunk ${chunk.id}: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async touchChunk(id: ChunkId): Promise<void> {
+    const now = new Date();
+    await Deno.utime(this.chunkPath(id), now, now).catch(() => {});
+  }
+
+  async *listChunks(): AsyncIterable<ChunkId> {
+    try {
+      for await (const prefix of Deno.readDir(this.#dir)) {
+        if (!prefix.isDirectory || !/^[0-9a-f]{4}$/.test(prefix.name)) continue;
+        for await (const entry of Deno.readDir(`${this.#dir}/${prefix.name}`)) {
+          if (!entry.isFile || !entry.name.endsWith(CHUNK_SUFFIX)) continue;
+          const id = entry.name.slice(0, -CHUNK_SUFFIX.length);
+          if (isChunkId(id) && id.startsWith(prefix.name)) yield id;
+        }
+      }
+    } catch (error) {
+      throw new StoreError(this.name, `listing chunks: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async removeChunk(id: ChunkId): Promise<void> {
+    try {
+      await Deno.remove(this.chunkPath(id));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw new StoreError(this.name, `removing chunk ${id}: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export function describeFsError(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.NotCapable) return "not allowed by the Deno permissions";
+  return error instanceof Error ? error.message : String(error);
+}

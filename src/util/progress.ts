@@ -1,0 +1,47 @@
+/** A one-line progress bar on stderr, shown only when stderr is a terminal. */
+
+export interface Progress {
+  add(n: number): void;
+  done(): void;
+}
+
+const SILENT: Progress = { add() {}, done() {} };
+
+export function progressBar(label: string, total: number, enabled = stderrIsTerminal()): Progress {
+  if (!enabled || total <= 0) return SILENT;
+  const encoder = new TextEncoder();
+  let current = 0;
+  let lastDraw = 0;
+  const started = performance.now();
+  const draw = () => {
+    const fraction = Math.min(1, current / total);
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const seconds = (performance.now() - started) / 1000;
+    const line = `\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ` +
+      `${(fraction * 100).toFixed(1)}% ${seconds.toFixed(1)}s`;
+    Deno.stderr.writeSync(encoder.encode(line));
+  };
+  return {
+    add(n) {
+      current += n;
+      const now = performance.now();
+      if (now - lastDraw > 100) {
+        lastDraw = now;
+        draw();
+      }
+    },
+    done() {
+      draw();
+      Deno.stderr.writeSync(encoder.encode("\n"));
+    },
+  };
+}
+
+function stderrIsTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}

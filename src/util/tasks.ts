@@ -1,0 +1,69 @@
+/**
+ * Bounded concurrency: at most `limit` tasks run at once; `spawn` waits for a free
+ * slot. The first failure aborts the group's signal, and is rethrown by the next
+ * `spawn` or by `wait`.
+ */
+export class TaskGroup {
+  readonly #limit: number;
+  readonly #running = new Set<Promise<void>>();
+  readonly #controller = new AbortController();
+  #error: { error: unknown } | undefined;
+
+  constructor(limit: number, parent?: AbortSignal) {
+    if (!(limit >= 1)) throw new RangeError(`concurrency must be at least 1, got ${limit}`);
+    this.#limit = limit;
+    if (parent) {
+      if (parent.aborted) this.#fail(parent.reason);
+      else parent.addEventListener("abort", () => this.#fail(parent.reason), { once: true });
+    }
+  }
+
+  /** Aborted when any task fails or the parent signal aborts. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  async spawn(task: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    while (this.#running.size >= this.#limit && !this.#error) {
+      await Promise.race(this.#running);
+    }
+    if (this.#error) {
+      await this.#drain();
+      throw this.#error.error;
+    }
+    const promise: Promise<void> = task(this.signal)
+      .catch((error) => this.#fail(error))
+      .finally(() => this.#running.delete(promise));
+    this.#running.add(promise);
+  }
+
+  /** Waits for every task; rethrows the first failure. */
+  async wait(): Promise<void> {
+    await this.#drain();
+    if (this.#error) throw this.#error.error;
+  }
+
+  async #drain() {
+    while (this.#running.size > 0) await Promise.race(this.#running);
+  }
+
+  #fail(error: unknown) {
+    if (this.#error) return;
+    this.#error = { error };
+    this.#controller.abort(error);
+  }
+}
+
+/** Runs `work` for every item with at most `limit` at once. */
+export async function forEachLimited<T>(
+  items: Iterable<T> | AsyncIterable<T>,
+  limit: number,
+  work: (item: T, signal: AbortSignal) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const group = new TaskGroup(limit, signal);
+  for await (const item of items) {
+    await group.spawn((groupSignal) => work(item, groupSignal));
+  }
+  await group.wait();
+}

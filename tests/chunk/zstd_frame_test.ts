@@ -1,0 +1,52 @@
+import zlib from "node:zlib";
+import { assert, assertBytesEqual, assertEquals } from "../assert.ts";
+import { storedFrameContent } from "../../src/chunk/zstd_frame.ts";
+import { pseudoRandom } from "../helpers.ts";
+
+const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+function blockHeader(last: number, type: number, size: number): number[] {
+  const value = last | (type << 1) | (size << 3);
+  return [value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff];
+}
+
+Deno.test("an incompressible chunk's frame is read without the decoder, as zstd reads it", () => {
+  const data = pseudoRandom(65536, 4);
+  const frame = new Uint8Array(zlib.zstdCompressSync(data));
+  const content = storedFrameContent(frame);
+  assert(content, "random data should be stored in raw blocks");
+  assertBytesEqual(content, data);
+});
+
+Deno.test("frames with compressed blocks are left to the real decoder", () => {
+  const frame = new Uint8Array(zlib.zstdCompressSync(new TextEncoder().encode("ab".repeat(5000))));
+  assertEquals(storedFrameContent(frame), undefined);
+  assertEquals(storedFrameContent(new Uint8Array([1, 2, 3, 4, 5, 6, 7])), undefined);
+});
+
+Deno.test("hand-made raw + RLE frames with a checksum decode like zstd decodes them", () => {
+  // descriptor 0x24: single segment, content checksum; one byte of content size.
+  const payload = [1, 2, 3, 4, 5];
+  const frame = new Uint8Array([
+    ...MAGIC,
+    0x24,
+    15,
+    ...blockHeader(0, 0, 5),
+    ...payload,
+    ...blockHeader(1, 1, 10),
+    0x7f,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const content = storedFrameContent(frame);
+  assertEquals(Array.from(content!), [...payload, ...new Array(10).fill(0x7f)]);
+  // A stock decoder agrees except that it checks the (deliberately zeroed) checksum.
+  const noChecksum = new Uint8Array([...MAGIC, 0x20, 15, ...frame.subarray(6, frame.length - 4)]);
+  assertEquals(
+    Array.from(new Uint8Array(zlib.zstdDecompressSync(noChecksum))),
+    Array.from(content!),
+  );
+  assertEquals(storedFrameContent(frame.subarray(0, frame.length - 1)), undefined);
+});

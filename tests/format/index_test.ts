@@ -1,0 +1,116 @@
+import { assert, assertBytesEqual, assertEquals, assertThrows } from "../assert.ts";
+import { IndexFormatError } from "../../src/errors.ts";
+import { type ChunkId, chunkIdFromBytes } from "../../src/format/chunk_id.ts";
+import {
+  CASYNC_BLOB_FLAGS,
+  decodeIndex,
+  digestOf,
+  encodeIndex,
+  type Index,
+  indexLength,
+} from "../../src/format/index.ts";
+import { pseudoRandom } from "../helpers.ts";
+
+const ID_A = "aa".repeat(32) as ChunkId;
+const ID_B = "0b".repeat(32) as ChunkId;
+
+function le64(value: bigint | number): string {
+  return BigInt(value).toString(16).padStart(16, "0").match(/../g)!.reverse().join("");
+}
+
+/** The layout of casync's src/caformat.h, written out by hand for two chunks. */
+const HAND_MADE_HEX = [
+  le64(48), // header size
+  le64(0x96824d9c7b129ff9n), // CA_FORMAT_INDEX
+  le64(0xb000000000000000n), // feature flags as casync make writes them
+  le64(16384),
+  le64(65536),
+  le64(262144),
+  le64(0xffffffffffffffffn), // table header size
+  le64(0xe75b9e112f17417dn), // CA_FORMAT_TABLE
+  le64(100000), // end of chunk 0
+  "aa".repeat(32),
+  le64(150000), // end of chunk 1
+  "0b".repeat(32),
+  le64(0),
+  le64(0),
+  le64(48), // offset of the table from the index start
+  le64(16 + 2 * 40 + 40), // table size
+  le64(0x4b4f050e5549ecd1n), // tail marker
+].join("");
+
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!.map((byte) => parseInt(byte, 16)));
+}
+
+const SAMPLE: Index = {
+  featureFlags: CASYNC_BLOB_FLAGS,
+  chunkSizeMin: 16384,
+  chunkSizeAvg: 65536,
+  chunkSizeMax: 262144,
+  chunks: [
+    { id: ID_A, start: 0, size: 100000 },
+    { id: ID_B, start: 100000, size: 50000 },
+  ],
+};
+
+Deno.test("encodeIndex matches casync's layout written out by hand", () => {
+  assertBytesEqual(encodeIndex(SAMPLE), fromHex(HAND_MADE_HEX));
+});
+
+Deno.test("decodeIndex reads the hand-made index", () => {
+  const index = decodeIndex(fromHex(HAND_MADE_HEX));
+  assertEquals(index, SAMPLE);
+  assertEquals(indexLength(index), 150000);
+  assertEquals(digestOf(index), "sha512-256");
+  assertEquals(digestOf({ featureFlags: 0x1000000000000000n }), "sha256");
+});
+
+Deno.test("an empty index has no chunks and length 0", () => {
+  const empty = { ...SAMPLE, chunks: [] };
+  const bytes = encodeIndex(empty);
+  assertEquals(bytes.length, 48 + 16 + 40);
+  assertEquals(decodeIndex(bytes), empty);
+  assertEquals(indexLength(empty), 0);
+});
+
+Deno.test("property: random indexes survive an encode/decode round trip", () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    const random = pseudoRandom(8 + 32 * 40, seed);
+    const count = random[0] % 40;
+    const chunks = [];
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const size = 1 + ((random[1 + i] << 8 | random[2 + i]) % 262144);
+      chunks.push({ id: chunkIdFromBytes(random, 8 + i * 32), start, size });
+      start += size;
+    }
+    const index: Index = { ...SAMPLE, featureFlags: BigInt(random[3]) << 56n, chunks };
+    assertEquals(decodeIndex(encodeIndex(index)), index);
+  }
+});
+
+function corrupt(mutate: (bytes: Uint8Array, view: DataView) => void): Uint8Array {
+  const bytes = fromHex(HAND_MADE_HEX);
+  mutate(bytes, new DataView(bytes.buffer));
+  return bytes;
+}
+
+Deno.test("malformed indexes are rejected with what and where", () => {
+  const cases: [string, Uint8Array, string][] = [
+    ["truncated", fromHex(HAND_MADE_HEX).subarray(0, 60), "truncated"],
+    ["partial item", fromHex(HAND_MADE_HEX).subarray(0, 170), "not a whole number"],
+    ["bad magic", corrupt((b) => b[8]++), "bad magic"],
+    ["header size", corrupt((_, v) => v.setBigUint64(0, 49n, true)), "header size"],
+    ["sizes", corrupt((_, v) => v.setBigUint64(24, 70000n, true)), "out of order"],
+    ["table header", corrupt((b) => b[56]++), "table header"],
+    ["offsets", corrupt((_, v) => v.setBigUint64(104, 90000n, true)), "not after"],
+    ["too big", corrupt((_, v) => v.setBigUint64(40, 90000n, true)), "exceeds the maximum"],
+    ["tail", corrupt((_, v) => v.setBigUint64(144 + 24, 1n, true)), "bad table tail"],
+    ["marker", corrupt((b) => b[b.length - 1]++), "tail marker"],
+  ];
+  for (const [what, bytes, message] of cases) {
+    const error = assertThrows(() => decodeIndex(bytes, "x.caibx"), IndexFormatError, message);
+    assert(error.message.startsWith("x.caibx: invalid index:"), `${what}: ${error.message}`);
+  }
+});

@@ -1,0 +1,135 @@
+/** Shared test helpers: deterministic data, temp dirs, tool discovery, running the CLI. */
+import { assert } from "./assert.ts";
+
+export const REPO = new URL("../", import.meta.url).pathname;
+export const MAIN = `${REPO}src/main.ts`;
+
+/** Deterministic pseudo-random bytes (xorshift128+ seeded by `seed`). */
+export function pseudoRandom(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let s0 = BigInt(seed) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn | 1n;
+  let s1 = (BigInt(seed) ^ 0xdeadbeefcafebaben) & 0xffffffffffffffffn;
+  const view = new DataView(out.buffer);
+  let i = 0;
+  for (; i + 8 <= size; i += 8) {
+    let x = s0;
+    const y = s1;
+    s0 = y;
+    x ^= (x << 23n) & 0xffffffffffffffffn;
+    s1 = x ^ y ^ (x >> 17n) ^ (y >> 26n);
+    view.setBigUint64(i, (s1 + y) & 0xffffffffffffffffn, true);
+  }
+  for (; i < size; i++) out[i] = (i * 131 + seed) & 0xff;
+  return out;
+}
+
+/** Faster deterministic bytes for large blobs: a 32-bit xorshift filling words. */
+export function pseudoRandomFast(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  const words = new Uint32Array(out.buffer, 0, size >> 2);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  for (let i = words.length * 4; i < size; i++) out[i] = i & 0xff;
+  return out;
+}
+
+export async function tempDir(t?: { name: string }): Promise<string> {
+  return await Deno.makeTempDir({ prefix: `desync-test-${t?.name.replace(/\W+/g, "_") ?? ""}` });
+}
+
+export async function removeDir(path: string) {
+  await Deno.remove(path, { recursive: true }).catch(() => {});
+}
+
+/** Where a tool is on PATH, or undefined. */
+export function which(tool: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      const path = `${dir}/${tool}`;
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not here
+    }
+  }
+  for (const dir of ["/usr/sbin", "/sbin"]) {
+    try {
+      if (Deno.statSync(`${dir}/${tool}`).isFile) return `${dir}/${tool}`;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Reason a test needing `tools` must be ignored, or false when they are all there. */
+export function missingTools(...tools: string[]): string | false {
+  const missing = tools.filter((tool) => !which(tool));
+  return missing.length ? `needs ${missing.join(", ")}` : false;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion, capturing its output. */
+export async function runTool(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; stdin?: Uint8Array } = {},
+): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: options.env,
+    cwd: options.cwd,
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs a tool and fails the test with its stderr when it does not exit 0. */
+export async function mustRun(
+  cmd: string,
+  args: string[],
+  options: Parameters<typeof runTool>[2] = {},
+): Promise<RunResult> {
+  const result = await runTool(cmd, args, options);
+  assert(result.code === 0, `${cmd} ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
+  return result;
+}
+
+/** The narrow permission sets the README documents, by what a command touches. */
+export const PERMISSIONS = {
+  local: ["--allow-read", "--allow-write"],
+  readOnly: ["--allow-read"],
+} as const;
+
+/** Runs the CLI as a subprocess with exactly the given Deno permission flags. */
+export async function runCli(
+  args: string[],
+  permissions: readonly string[] = PERMISSIONS.local,
+  options: Parameters<typeof runTool>[2] = {},
+): Promise<RunResult> {
+  return await runTool(Deno.execPath(), ["run", "--quiet", ...permissions, MAIN, ...args], options);
+}
+
+/** sha256sum's digest of a file: an independent witness that two files are equal. */
+export async function sha256sum(path: string): Promise<string> {
+  const { stdout } = await mustRun("sha256sum", [path]);
+  return stdout.split(" ")[0];
+}
