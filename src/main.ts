@@ -18,6 +18,8 @@ export function buildProgram(): Command {
     .description("casync-compatible content-addressed distribution of large files")
     .version(VERSION, "--version")
     .showHelpAfterError(false)
+    // Commander's colour detection reads environment variables; asking would need --allow-env.
+    .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .exitOverride();
   registerExtract(program);
   registerVerify(program);

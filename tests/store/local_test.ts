@@ -1,0 +1,62 @@
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { CodecPool } from "../../src/chunk/codec_pool.ts";
+import { StoreError } from "../../src/errors.ts";
+import { LocalStore } from "../../src/store/local.ts";
+import { removeDir, tempDir } from "../helpers.ts";
+import { makeChunk, storeConformance } from "./conformance.ts";
+
+storeConformance("local store", async (codec, digest) => {
+  const dir = await tempDir();
+  const store = await LocalStore.open(dir, { codec, digests: [digest] });
+  return {
+    store,
+    seed: (chunk) => store.storeChunk(chunk),
+    async corrupt(id) {
+      await Deno.writeFile(store.chunkPath(id), new Uint8Array([1, 2, 3, 4, 5]));
+    },
+    cleanup: () => removeDir(dir),
+  };
+});
+
+Deno.test({
+  name: "local store: layout is <dir>/<4 hex>/<id>.cacnk and no temporary files remain",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await tempDir();
+    const codec = new CodecPool(1);
+    try {
+      const store = await LocalStore.open(`${dir}/new`, {
+        codec,
+        digests: ["sha512-256"],
+        create: true,
+      });
+      const chunk = makeChunk(20);
+      await store.storeChunk(chunk);
+      const names = [...Deno.readDirSync(`${dir}/new/${chunk.id.slice(0, 4)}`)].map((e) => e.name);
+      assertEquals(names, [`${chunk.id}.cacnk`]);
+      const bytes = await Deno.readFile(`${dir}/new/${chunk.id.slice(0, 4)}/${chunk.id}.cacnk`);
+      assertEquals(Array.from(bytes.subarray(0, 4)), [0x28, 0xb5, 0x2f, 0xfd]);
+    } finally {
+      codec.close();
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "local store: a missing directory is a StoreError naming it",
+  sanitizeResources: false,
+  async fn() {
+    const codec = new CodecPool(1);
+    try {
+      const error = await assertRejects(
+        () => LocalStore.open("/nonexistent/desync-store", { codec, digests: ["sha256"] }),
+        StoreError,
+        "/nonexistent/desync-store",
+      );
+      assert(error.message.includes("no such file"), error.message);
+    } finally {
+      codec.close();
+    }
+  },
+});
