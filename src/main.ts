@@ -8,6 +8,7 @@ import { registerCache } from "./cli/cache.ts";
 import { registerChop } from "./cli/chop.ts";
 import { registerExtract } from "./cli/extract.ts";
 import { registerListChunks } from "./cli/list_chunks.ts";
+import { registerMake } from "./cli/make.ts";
 import { registerVerify } from "./cli/verify.ts";
 import { DesyncError } from "./errors.ts";
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerListChunks(program);
   registerCache(program);
   registerChop(program);
+  registerMake(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

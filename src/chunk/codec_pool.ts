@@ -7,6 +7,7 @@
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { ChunkDataError } from "./codec.ts";
+import type { ChunkerParams } from "./chunker.ts";
 
 /** Where a `place` job takes the chunk from. */
 export type PlaceSource =
@@ -36,10 +37,22 @@ export type CodecRequest =
     output: string;
     offsets: readonly number[];
   }
-  | { seq: number; op: "close-files" };
+  | { seq: number; op: "close-files" }
+  | ({ seq: number; op: "piece" } & PieceJob)
+  | { seq: number; op: "cuts"; path: string; start: number; limit: number; params: ChunkerParams };
 
 export type CodecReply =
-  | { seq: number; ok: true; data?: Uint8Array; input?: Uint8Array; id?: ChunkId }
+  | {
+    seq: number;
+    ok: true;
+    data?: Uint8Array;
+    input?: Uint8Array;
+    id?: ChunkId;
+    stored?: boolean;
+    /** Bytes of the zstd frame a "store" piece wrote. */
+    storedBytes?: number;
+    cuts?: Float64Array;
+  }
   | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
 
 type Success = CodecReply & { ok: true };
@@ -66,6 +79,30 @@ export interface PlaceJob {
   digests: readonly Digest[];
   output: string;
   offsets: readonly number[];
+}
+
+/** A piece of a file to hash, and to compress or store. */
+export interface PieceJob {
+  path: string;
+  offset: number;
+  size: number;
+  digest: Digest;
+  /** What to do besides hashing: return the compressed bytes, or write them into a local store. */
+  mode: "hash" | "encode" | "store";
+  /** The local store directory, for mode "store". */
+  storeDir?: string;
+  /** The ID the piece must hash to; a mismatch is a ChunkDataError and nothing is stored. */
+  expect?: ChunkId;
+}
+
+export interface PieceResult {
+  id: ChunkId;
+  /** For mode "encode": the zstd frame. */
+  compressed?: Uint8Array;
+  /** For mode "store": whether the chunk was new to the store. */
+  stored?: boolean;
+  /** For mode "store": the size of the zstd frame written, when one was. */
+  storedBytes?: number;
 }
 
 /** Runs codec jobs on `size` workers; jobs go to the worker with the fewest queued. */
@@ -129,6 +166,26 @@ export class CodecPool {
   async place(job: PlaceJob): Promise<void> {
     const transfer = job.source.kind === "plain" ? transferable(job.source.data) : [];
     await this.#run({ seq: 0, op: "place", ...job }, transfer);
+  }
+
+  /** Reads a piece of a file in a worker and hashes it (and compresses or stores it). */
+  async piece(job: PieceJob): Promise<PieceResult> {
+    const reply = await this.#run({ seq: 0, op: "piece", ...job });
+    return {
+      id: reply.id!,
+      compressed: reply.data,
+      stored: reply.stored,
+      storedBytes: reply.storedBytes,
+    };
+  }
+
+  /**
+   * The chunker's cuts (absolute end offsets) in the file at `path`, starting at
+   * `start` (a cut or a guess) and stopping at the first cut at or past `limit`.
+   */
+  async cuts(path: string, start: number, limit: number, params: ChunkerParams): Promise<number[]> {
+    const reply = await this.#run({ seq: 0, op: "cuts", path, start, limit, params });
+    return Array.from(reply.cuts!);
   }
 
   /** Closes the output files the workers hold open for `place`. */

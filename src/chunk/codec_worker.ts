@@ -8,8 +8,11 @@ import { ChunkDataError, compressChunk, decodeChunk, hashChunk } from "./codec.t
 import type { CodecReply, CodecRequest } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
+import { type ChunkerParams, nextCut } from "./chunker.ts";
+import { writeChunkFileSync } from "../store/local.ts";
 
 const outputs = new Map<string, Deno.FsFile>();
+const inputs = new Map<string, Deno.FsFile>();
 
 function decodeAny(
   data: Uint8Array,
@@ -37,6 +40,58 @@ function outputFile(path: string): Deno.FsFile {
     outputs.set(path, file);
   }
   return file;
+}
+
+function inputFile(path: string): Deno.FsFile {
+  let file = inputs.get(path);
+  if (!file) {
+    file = Deno.openSync(path, { read: true });
+    inputs.set(path, file);
+  }
+  return file;
+}
+
+function readAt(file: Deno.FsFile, buffer: Uint8Array, position: number): number {
+  file.seekSync(position, Deno.SeekMode.Start);
+  let done = 0;
+  while (done < buffer.length) {
+    const n = file.readSync(buffer.subarray(done));
+    if (n === null) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Cuts from `start` until one at or past `limit` (or the end of the file). */
+function findCuts(path: string, start: number, limit: number, params: ChunkerParams): number[] {
+  const file = inputFile(path);
+  const size = file.statSync().size;
+  const wanted = Math.min(8 << 20, limit - start + params.max);
+  const buffer = new Uint8Array(Math.max(2 * params.max, wanted));
+  let bufferStart = start;
+  let filled = 0;
+  let pos = 0;
+  const cuts: number[] = [];
+  for (;;) {
+    const final = bufferStart + filled >= size;
+    const length = nextCut(buffer, pos, filled, params, final);
+    if (length > 0) {
+      pos += length;
+      const cut = bufferStart + pos;
+      cuts.push(cut);
+      if (cut >= limit || cut >= size) return cuts;
+    } else if (final) {
+      return cuts;
+    } else {
+      buffer.copyWithin(0, pos, filled);
+      bufferStart += pos;
+      filled -= pos;
+      pos = 0;
+      const n = readAt(file, buffer.subarray(filled), bufferStart + filled);
+      if (n === 0) throw new Error(`${path}: file shrank while being read`);
+      filled += n;
+    }
+  }
 }
 
 function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
@@ -94,9 +149,37 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
       for (const offset of job.offsets) writeAt(file, plain, offset);
       return { reply: { seq: job.seq, ok: true }, transfer };
     }
+    case "piece": {
+      const plain = new Uint8Array(job.size);
+      if (readAt(inputFile(job.path), plain, job.offset) !== job.size) {
+        throw new Error(`${job.path}: file ends before offset ${job.offset + job.size}`);
+      }
+      const id = hashChunk(plain, job.digest);
+      if (job.expect && job.expect !== id) throw new ChunkDataError(`hashes to ${id}`);
+      const reply: CodecReply = { seq: job.seq, ok: true, id };
+      if (job.mode === "encode") {
+        reply.data = compressChunk(plain);
+        transfer.push(reply.data.buffer as ArrayBuffer);
+      } else if (job.mode === "store") {
+        let storedBytes = 0;
+        reply.stored = writeChunkFileSync(job.storeDir!, id, () => {
+          const frame = compressChunk(plain);
+          storedBytes = frame.length;
+          return frame;
+        });
+        reply.storedBytes = storedBytes;
+      }
+      return { reply, transfer };
+    }
+    case "cuts": {
+      const cuts = Float64Array.from(findCuts(job.path, job.start, job.limit, job.params));
+      return { reply: { seq: job.seq, ok: true, cuts }, transfer: [cuts.buffer] };
+    }
     case "close-files":
       for (const file of outputs.values()) file.close();
+      for (const file of inputs.values()) file.close();
       outputs.clear();
+      inputs.clear();
       return { reply: { seq: job.seq, ok: true }, transfer };
   }
 }

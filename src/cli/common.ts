@@ -3,6 +3,7 @@ import { CodecPool } from "../chunk/codec_pool.ts";
 import { UsageError } from "../errors.ts";
 import type { Digest, Index } from "../format/index.ts";
 import { digestOf } from "../format/index.ts";
+import { type ChunkerParams, chunkerParams } from "../chunk/chunker.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 
@@ -54,4 +55,29 @@ export async function withRuntime<T>(
 
 export function print(line: string) {
   console.log(line);
+}
+
+/** Parses `MIN:AVG:MAX` (or a single AVG, casync-style: min = avg/4, max = avg*4) times `unit`. */
+export function parseChunkSizes(value: string, unit: number, flag: string): ChunkerParams {
+  const parts = value.split(":").map((part) => Number(part.trim()));
+  if (
+    !(parts.length === 1 || parts.length === 3) ||
+    parts.some((n) => !Number.isFinite(n) || n <= 0 || !Number.isInteger(n * unit))
+  ) {
+    throw new UsageError(`${flag} wants MIN:AVG:MAX or AVG, got "${value}"`);
+  }
+  const [min, avg, max] = parts.length === 3
+    ? parts.map((n) => n * unit)
+    : [Math.max(1, Math.floor(parts[0] * unit / 4)), parts[0] * unit, parts[0] * unit * 4];
+  return chunkerParams(min, avg, max);
+}
+
+/** The chunk sizes from `-m` (KiB, like desync) or `--chunk-size` (bytes, like casync). */
+export function chunkSizesFrom(opts: { m?: string; chunkSize?: string }): ChunkerParams {
+  if (opts.m !== undefined && opts.chunkSize !== undefined) {
+    throw new UsageError("give -m or --chunk-size, not both");
+  }
+  if (opts.m !== undefined) return parseChunkSizes(opts.m, 1024, "-m");
+  if (opts.chunkSize !== undefined) return parseChunkSizes(opts.chunkSize, 1, "--chunk-size");
+  return chunkerParams();
 }

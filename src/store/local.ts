@@ -8,7 +8,14 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import type { Chunk, ChunkFileStore, PruneStore, TouchStore, WriteStore } from "./store.ts";
+import type {
+  Chunk,
+  ChunkFileStore,
+  PruneStore,
+  StorableChunk,
+  TouchStore,
+  WriteStore,
+} from "./store.ts";
 import { tempName } from "../util/fs.ts";
 
 export const CHUNK_SUFFIX = ".cacnk";
@@ -48,8 +55,12 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
     return new LocalStore(dir, options);
   }
 
+  get dir(): string {
+    return this.#dir;
+  }
+
   chunkPath(id: ChunkId): string {
-    return `${this.#dir}/${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+    return chunkFilePath(this.#dir, id);
   }
 
   async getChunk(id: ChunkId): Promise<Chunk> {
@@ -82,9 +93,9 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
     }
   }
 
-  async storeChunk(chunk: Chunk): Promise<void> {
+  async storeChunk(chunk: StorableChunk): Promise<void> {
     const compressed = chunk.compressed ??
-      (await this.#codec.encode(chunk.plain, this.#digests[0])).compressed;
+      (await this.#codec.encode(chunk.plain!, this.#digests[0])).compressed;
     const path = this.chunkPath(chunk.id);
     const dir = path.slice(0, path.lastIndexOf("/"));
     const temp = tempName(path);
@@ -139,6 +150,42 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** Where a chunk lives in a local store directory. */
+export function chunkFilePath(dir: string, id: ChunkId): string {
+  return `${dir}/${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+}
+
+/**
+ * Writes a compressed chunk into a store directory unless it is already there
+ * (synchronous: for codec workers). Returns whether it wrote the file.
+ */
+export function writeChunkFileSync(
+  dir: string,
+  id: ChunkId,
+  compressed: () => Uint8Array,
+): boolean {
+  const path = chunkFilePath(dir, id);
+  try {
+    if (Deno.statSync(path).isFile) return false;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  const temp = tempName(path);
+  try {
+    Deno.writeFileSync(temp, compressed());
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // nothing was written
+    }
+    throw error;
+  }
+  return true;
 }
 
 export function describeFsError(error: unknown): string {

@@ -24,9 +24,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A chunk on its way into a store: its plain data, its zstd frame, or both. */
+export type StorableChunk =
+  | Chunk
+  | { readonly id: ChunkId; readonly compressed: Uint8Array; readonly plain?: Uint8Array };
+
 export interface WriteStore extends Store {
   /** Stores a chunk; a reader never sees a partly written chunk under its name. */
-  storeChunk(chunk: Chunk, signal?: AbortSignal): Promise<void>;
+  storeChunk(chunk: StorableChunk, signal?: AbortSignal): Promise<void>;
 }
 
 export interface ListStore extends Store {

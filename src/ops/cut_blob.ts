@@ -1,0 +1,62 @@
+/**
+ * Finds a blob's chunk cuts with every codec worker at once. The blob is split
+ * into parts; each part is chunked from its own start. The cuts after any cut
+ * depend only on where it is, so once the true chain of cuts (from offset 0)
+ * lands on a cut some part found, the rest of that part's cuts are true too.
+ * Where no cut meets (long runs without boundaries, e.g. zeros), the true
+ * chain is simply extended through the part: same result, less parallelism.
+ */
+import type { ChunkerParams } from "../chunk/chunker.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
+
+/** Below this many bytes per part, splitting costs more than it saves. */
+const MIN_PART = 4 << 20;
+
+export async function cutBlob(
+  codec: CodecPool,
+  path: string,
+  size: number,
+  params: ChunkerParams,
+  parts = codec.size,
+): Promise<number[]> {
+  if (size === 0) return [];
+  const count = Math.max(1, Math.min(parts, Math.floor(size / Math.max(MIN_PART, 4 * params.max))));
+  const starts = Array.from({ length: count }, (_, k) => Math.floor((size * k) / count));
+  const ends = [...starts.slice(1), size];
+  const found = await Promise.all(
+    starts.map((start, k) => codec.cuts(path, start, ends[k], params)),
+  );
+  const chain = found[0];
+  for (let k = 1; k < count; k++) {
+    const partCuts = found[k];
+    const known = new Set(partCuts);
+    let last = chain[chain.length - 1];
+    while (last < size && !known.has(last) && last < ends[k]) {
+      // Extend the true chain a few chunks at a time until it meets this part's cuts.
+      const more = await codec.cuts(path, last, Math.min(last + 8 * params.max, size), params);
+      for (const cut of more) {
+        chain.push(cut);
+        last = cut;
+        if (known.has(cut)) break;
+      }
+    }
+    if (known.has(last)) {
+      for (const cut of partCuts) if (cut > last) chain.push(cut);
+    }
+  }
+  return chain;
+}
+
+export interface Span {
+  start: number;
+  size: number;
+}
+
+export function spansOf(cuts: readonly number[]): Span[] {
+  let start = 0;
+  return cuts.map((end) => {
+    const span = { start, size: end - start };
+    start = end;
+    return span;
+  });
+}

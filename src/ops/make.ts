@@ -1,0 +1,124 @@
+/**
+ * make: chunk a blob as casync does, store the chunks and write the index.
+ * Cuts are found in parallel (see cut_blob.ts); then every chunk is read,
+ * hashed, compressed and stored by a codec worker, at most `concurrency` at once.
+ * The blob is never held in memory as a whole.
+ */
+import type { ChunkerParams } from "../chunk/chunker.ts";
+import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
+import {
+  CASYNC_BLOB_FLAGS,
+  type Digest,
+  encodeIndex,
+  FLAG_SHA512_256,
+  type Index,
+  type IndexChunk,
+} from "../format/index.ts";
+import { LocalStore } from "../store/local.ts";
+import type { WriteStore } from "../store/store.ts";
+import { writeAtomically } from "../util/fs.ts";
+import { progressBar } from "../util/progress.ts";
+import { forEachLimited } from "../util/tasks.ts";
+import { openBlob } from "./chop.ts";
+import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
+
+export interface MakeOptions {
+  blob: string;
+  /** Where to write the index; undefined to only compute it. */
+  indexPath?: string;
+  /** Where to store chunks; undefined to only hash them (the `chunk` command). */
+  store?: WriteStore;
+  codec: CodecPool;
+  params: ChunkerParams;
+  digest: Digest;
+  concurrency: number;
+  signal?: AbortSignal;
+  progress?: boolean;
+}
+
+export interface MakeStats {
+  chunks: number;
+  uniqueChunks: number;
+  /** Chunks that were not in the store before. */
+  storedChunks: number;
+  bytesIn: number;
+  /** Compressed bytes of the chunks this run wrote. */
+  bytesStored: number;
+}
+
+/** casync's feature flags for a blob index, with the digest bit as asked. */
+export function blobIndexFlags(digest: Digest): bigint {
+  return digest === "sha512-256" ? CASYNC_BLOB_FLAGS : CASYNC_BLOB_FLAGS & ~FLAG_SHA512_256;
+}
+
+export async function make(options: MakeOptions): Promise<{ index: Index; stats: MakeStats }> {
+  const { blob, codec, params, digest, store } = options;
+  const file = await openBlob(blob);
+  let size: number;
+  try {
+    size = (await file.stat()).size;
+  } finally {
+    file.close();
+  }
+  const progress = progressBar("make", size, options.progress);
+  const spans = spansOf(await cutBlob(codec, blob, size, params));
+  const ids: ChunkId[] = new Array(spans.length);
+  const stats: MakeStats = {
+    chunks: spans.length,
+    uniqueChunks: 0,
+    storedChunks: 0,
+    bytesIn: size,
+    bytesStored: 0,
+  };
+  const storeDir = store instanceof LocalStore ? store.dir : undefined;
+  try {
+    await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
+      const job = pieceJob(
+        blob,
+        spans[i],
+        digest,
+        store ? (storeDir ? "store" : "encode") : "hash",
+      );
+      const result = await codec.piece({ ...job, storeDir });
+      ids[i] = result.id;
+      if (result.compressed) {
+        // A store the workers cannot write to directly: hand it the compressed chunk.
+        await store!.storeChunk({ id: result.id, compressed: result.compressed }, signal);
+        stats.bytesStored += result.compressed.length;
+      }
+      if (result.stored) {
+        stats.storedChunks++;
+        stats.bytesStored += result.storedBytes ?? 0;
+      }
+      progress.add(spans[i].size);
+    }, options.signal);
+  } finally {
+    await codec.closeFiles();
+  }
+  progress.done();
+  stats.uniqueChunks = new Set(ids).size;
+  const index: Index = {
+    featureFlags: blobIndexFlags(digest),
+    chunkSizeMin: params.min,
+    chunkSizeAvg: params.avg,
+    chunkSizeMax: params.max,
+    chunks: spans.map((span, i): IndexChunk => ({
+      id: ids[i],
+      start: span.start,
+      size: span.size,
+    })),
+  };
+  if (options.indexPath !== undefined) {
+    const bytes = encodeIndex(index);
+    await writeAtomically(options.indexPath, async (out) => {
+      let done = 0;
+      while (done < bytes.length) done += await out.write(bytes.subarray(done));
+    });
+  }
+  return { index, stats };
+}
+
+function pieceJob(path: string, span: Span, digest: Digest, mode: PieceJob["mode"]): PieceJob {
+  return { path, offset: span.start, size: span.size, digest, mode };
+}
