@@ -9,6 +9,11 @@ import { registerChop } from "./cli/chop.ts";
 import { registerExtract } from "./cli/extract.ts";
 import { registerListChunks } from "./cli/list_chunks.ts";
 import { registerMake } from "./cli/make.ts";
+import { registerChunk } from "./cli/chunk.ts";
+import { registerInfo } from "./cli/info.ts";
+import { registerVerifyIndex } from "./cli/verify_index.ts";
+import { registerCat } from "./cli/cat.ts";
+import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
 import { DesyncError } from "./errors.ts";
 
@@ -28,6 +33,11 @@ export function buildProgram(): Command {
   registerCache(program);
   registerChop(program);
   registerMake(program);
+  registerChunk(program);
+  registerInfo(program);
+  registerVerifyIndex(program);
+  registerCat(program);
+  registerPrune(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,17 +1,17 @@
 /**
  * chop: cut a blob at its index's boundaries, check every piece against the
- * index and store it. The blob is read front to back; at most `concurrency`
- * pieces are hashed/compressed/stored at once, so memory stays bounded.
+ * index and store it. Pieces are read, hashed, compressed and (for local stores)
+ * written by codec workers, at most `concurrency` at once: memory stays bounded.
  */
-import type { CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkDataError } from "../chunk/codec.ts";
+import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
 import { BlobMismatch, DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
-import { describeFsError } from "../store/local.ts";
+import { describeFsError, LocalStore } from "../store/local.ts";
 import type { WriteStore } from "../store/store.ts";
-import { readExactly } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
-import { TaskGroup } from "../util/tasks.ts";
+import { forEachLimited } from "../util/tasks.ts";
 
 export interface ChopOptions {
   index: Index;
@@ -33,52 +33,61 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   const { index, blob, store, codec } = options;
   const digest = digestOf(index);
   const length = indexLength(index);
-  const file = await openBlob(blob);
+  await checkBlobSize(blob, length);
   const stats: ChopStats = { chunks: index.chunks.length, stored: 0, present: 0 };
   const progress = progressBar("chop", length, options.progress);
+  const storeDir = store instanceof LocalStore ? store.dir : undefined;
+  const seen = new Set<ChunkId>();
   try {
-    const size = (await file.stat()).size;
-    if (size !== length) {
-      throw new BlobMismatch(`${blob}: size ${size} differs from the index's ${length}`);
-    }
-    const seen = new Set<ChunkId>();
-    const group = new TaskGroup(options.concurrency, options.signal);
-    for (const [i, chunk] of index.chunks.entries()) {
-      const plain = new Uint8Array(chunk.size);
-      await readExactly(file, plain);
-      const first = !seen.has(chunk.id);
-      seen.add(chunk.id);
-      await group.spawn(async (signal) => {
-        const mismatch = (actual: ChunkId) =>
-          new BlobMismatch(
-            `${blob}: chunk ${i} at offset ${chunk.start} (size ${chunk.size}) hashes to ${actual}, ` +
+    await forEachLimited(
+      index.chunks.entries(),
+      options.concurrency,
+      async ([i, chunk], signal) => {
+        const first = !seen.has(chunk.id);
+        seen.add(chunk.id);
+        const mode: PieceJob["mode"] = !first ? "hash" : storeDir ? "store" : "encode";
+        const job = { path: blob, offset: chunk.start, size: chunk.size, digest, mode };
+        let result;
+        try {
+          result = await codec.piece({ ...job, storeDir, expect: chunk.id });
+        } catch (error) {
+          if (!(error instanceof ChunkDataError)) throw error;
+          throw new BlobMismatch(
+            `${blob}: chunk ${i} at offset ${chunk.start} (size ${chunk.size}) ${error.message}, ` +
               `the index says ${chunk.id}`,
           );
-        if (!first || await store.hasChunk(chunk.id, signal)) {
-          const actual = await codec.hash(plain, digest);
-          if (actual !== chunk.id) throw mismatch(actual);
-          if (first) stats.present++;
-        } else {
-          const encoded = await codec.encode(plain, digest);
-          if (encoded.id !== chunk.id) throw mismatch(encoded.id);
-          await store.storeChunk({ id: chunk.id, plain, compressed: encoded.compressed }, signal);
-          stats.stored++;
         }
+        if (result.compressed) {
+          await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
+        }
+        if (result.stored || result.compressed) stats.stored++;
+        else if (first) stats.present++;
         progress.add(chunk.size);
-      });
-    }
-    await group.wait();
+      },
+      options.signal,
+    );
   } finally {
-    file.close();
+    await codec.closeFiles();
   }
   progress.done();
   return stats;
 }
 
-export async function openBlob(path: string): Promise<Deno.FsFile> {
+/** Fails unless the blob exists and is exactly `length` bytes. */
+export async function checkBlobSize(blob: string, length: number): Promise<void> {
+  const size = (await statBlob(blob)).size;
+  if (size !== length) {
+    throw new BlobMismatch(`${blob}: size ${size} differs from the index's ${length}`);
+  }
+}
+
+export async function statBlob(path: string): Promise<Deno.FileInfo> {
   try {
-    return await Deno.open(path, { read: true });
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new DesyncError(`${path}: not a regular file`);
+    return info;
   } catch (error) {
+    if (error instanceof DesyncError) throw error;
     throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });
   }
 }

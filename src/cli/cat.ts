@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { cat } from "../ops/cat.ts";
+import { readIndex } from "../ops/read_index.ts";
+import { openStoreChain } from "../store/location.ts";
+import { writeAtomically } from "../util/fs.ts";
+import {
+  collect,
+  DEFAULT_CONCURRENCY,
+  digestsOf,
+  parseConcurrency,
+  withRuntime,
+} from "./common.ts";
+
+function parseByteCount(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new UsageError(`${flag} must be a whole number of bytes, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
+  let done = 0;
+  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+}
+
+export function registerCat(program: Command) {
+  program.command("cat")
+    .description("stream a blob (or a range of it) to stdout or a file, in order")
+    .argument("<index>", "index file, or - for stdin")
+    .argument("[output]", "file to write (default: stdout)")
+    .option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, [])
+    .option("-c, --cache <location>", "writable cache store, consulted first and filled on misses")
+    .option("-n, --concurrency <n>", "chunks fetched ahead", parseConcurrency, DEFAULT_CONCURRENCY)
+    .option("--offset <bytes>", "first byte to write", parseByteCount("--offset"), 0)
+    .option("--length <bytes>", "how many bytes to write", parseByteCount("--length"))
+    .action(async (indexPath: string, output: string | undefined, opts) => {
+      const index = await readIndex(indexPath);
+      await withRuntime(async ({ codec, signal }) => {
+        const store = await openStoreChain(opts.store, opts.cache, {
+          codec,
+          digests: digestsOf([index]),
+        });
+        const run = (write: (bytes: Uint8Array) => Promise<void>) =>
+          cat({
+            index,
+            store,
+            write,
+            concurrency: opts.concurrency,
+            offset: opts.offset,
+            length: opts.length,
+            signal,
+          });
+        try {
+          if (output === undefined || output === "-") {
+            await run((bytes) => writeAll(Deno.stdout, bytes));
+          } else {
+            await writeAtomically(output, (file) => run((bytes) => writeAll(file, bytes)));
+          }
+        } finally {
+          await store.close();
+        }
+      });
+    });
+}

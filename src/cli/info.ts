@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { indexInfo } from "../ops/info.ts";
+import { readIndex } from "../ops/read_index.ts";
+import { openStoreChain } from "../store/location.ts";
+import {
+  collect,
+  DEFAULT_CONCURRENCY,
+  digestsOf,
+  parseConcurrency,
+  print,
+  withRuntime,
+} from "./common.ts";
+
+export function registerInfo(program: Command) {
+  program.command("info")
+    .description("describe an index; with stores, how much of it they already hold")
+    .argument("<index>", "index file, or - for stdin")
+    .option("-s, --store <location>", "store to compare against (repeatable)", collect, [])
+    .option("--format <format>", "plain or json", "plain")
+    .option("-n, --concurrency <n>", "store lookups at once", parseConcurrency, DEFAULT_CONCURRENCY)
+    .action(async (indexPath: string, opts) => {
+      if (opts.format !== "plain" && opts.format !== "json") {
+        throw new UsageError(`--format must be plain or json, got "${opts.format}"`);
+      }
+      const index = await readIndex(indexPath);
+      const info = await withRuntime(async ({ codec, signal }) => {
+        if (opts.store.length === 0) return await indexInfo(index);
+        const store = await openStoreChain(opts.store, undefined, {
+          codec,
+          digests: digestsOf([index]),
+        });
+        try {
+          return await indexInfo(index, { store, concurrency: opts.concurrency, signal });
+        } finally {
+          await store.close();
+        }
+      });
+      if (opts.format === "json") {
+        print(JSON.stringify(info, null, 2));
+        return;
+      }
+      print(`size: ${info.size}`);
+      print(`chunks: ${info.chunks}`);
+      print(`unique chunks: ${info.uniqueChunks}`);
+      print(`digest: ${info.digest}`);
+      print(`feature flags: ${info.featureFlags}`);
+      print(`chunk size (index): ${info.chunkSizeMin}:${info.chunkSizeAvg}:${info.chunkSizeMax}`);
+      print(
+        `chunk size (actual): ${info.actualChunkSizeMin}:${info.actualChunkSizeAvg}:` +
+          `${info.actualChunkSizeMax}`,
+      );
+      if (info.inStore && info.toFetch) {
+        print(`in store: ${info.inStore.chunks} chunks, ${info.inStore.bytes} bytes`);
+        print(`to fetch: ${info.toFetch.chunks} chunks, ${info.toFetch.bytes} bytes`);
+      }
+    });
+}

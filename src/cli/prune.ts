@@ -1,0 +1,56 @@
+import type { Command } from "commander";
+import { DesyncError } from "../errors.ts";
+import { prune } from "../ops/prune.ts";
+import { readIndex } from "../ops/read_index.ts";
+import { openLocalStore } from "../store/location.ts";
+import { digestsOf, print, withRuntime } from "./common.ts";
+import { writeLines } from "./output.ts";
+
+/** Asks on stderr and reads one line of stdin; anything but y/yes declines. */
+async function askYesNo(question: string): Promise<boolean> {
+  await Deno.stderr.write(new TextEncoder().encode(`${question} [y/N] `));
+  const reader = Deno.stdin.readable.getReader();
+  const decoder = new TextDecoder();
+  let answer = "";
+  try {
+    while (!answer.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      answer += decoder.decode(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return /^\s*y(es)?\s*$/i.test(answer.split("\n")[0]);
+}
+
+export function registerPrune(program: Command) {
+  program.command("prune")
+    .description("remove chunks from a local store that none of the given indexes use")
+    .argument("<index...>", "indexes whose chunks must stay")
+    .requiredOption("-s, --store <dir>", "local store directory")
+    .option("-y, --yes", "do not ask for confirmation", false)
+    .option("--dry-run", "only list the chunks that would be removed", false)
+    .action(async (indexPaths: string[], opts) => {
+      const indexes = await Promise.all(indexPaths.map(readIndex));
+      const stats = await withRuntime(async ({ codec }) => {
+        const store = await openLocalStore(opts.store, { codec, digests: digestsOf(indexes) });
+        return await prune({
+          store,
+          indexes,
+          dryRun: opts.dryRun,
+          confirm: opts.yes
+            ? undefined
+            : (count) => askYesNo(`Remove ${count} unreferenced chunks from store ${opts.store}?`),
+        });
+      });
+      if (opts.dryRun) {
+        await writeLines(stats.unreferenced);
+        return;
+      }
+      if (stats.unreferenced.length > 0 && stats.removed === 0) {
+        throw new DesyncError(`prune of store ${opts.store} cancelled; nothing was removed`);
+      }
+      print(`removed ${stats.removed} chunks, kept ${stats.kept}`);
+    });
+}

@@ -1,0 +1,71 @@
+/**
+ * cat: stream a blob (or a byte range of it) in order, without seeking, to a
+ * writer such as stdout. Up to `concurrency` chunks are fetched ahead; they are
+ * written strictly in order, so memory holds at most that many chunks.
+ */
+import { UsageError } from "../errors.ts";
+import { type Index, type IndexChunk, indexLength } from "../format/index.ts";
+import type { Store } from "../store/store.ts";
+
+export interface CatOptions {
+  index: Index;
+  store: Store;
+  /** Receives the bytes in order. */
+  write: (bytes: Uint8Array) => Promise<void>;
+  concurrency: number;
+  offset?: number;
+  /** Bytes to write from `offset`; the rest of the blob when undefined. */
+  length?: number;
+  signal?: AbortSignal;
+}
+
+export async function cat(options: CatOptions): Promise<number> {
+  const { index, store } = options;
+  const total = indexLength(index);
+  const offset = options.offset ?? 0;
+  if (offset > total) throw new UsageError(`--offset ${offset} is past the blob's end (${total})`);
+  const end = options.length === undefined ? total : Math.min(total, offset + options.length);
+  const wanted = chunksIn(index.chunks, offset, end);
+  const controller = new AbortController();
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, controller.signal])
+    : controller.signal;
+  const inFlight: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const fetchNext = () => {
+    const chunk = wanted[next++];
+    const promise = store.getChunk(chunk.id, signal).then(({ plain }) =>
+      plain.subarray(Math.max(0, offset - chunk.start), Math.min(chunk.size, end - chunk.start))
+    );
+    promise.catch(() => {}); // observed when its turn comes
+    inFlight.push(promise);
+  };
+  let written = 0;
+  try {
+    while (next < wanted.length && inFlight.length < options.concurrency) fetchNext();
+    while (inFlight.length > 0) {
+      const bytes = await inFlight.shift()!;
+      if (next < wanted.length) fetchNext();
+      await options.write(bytes);
+      written += bytes.length;
+    }
+  } finally {
+    controller.abort();
+  }
+  return written;
+}
+
+/** The chunks overlapping [start, end), found by binary search. */
+function chunksIn(chunks: readonly IndexChunk[], start: number, end: number): IndexChunk[] {
+  if (start >= end) return [];
+  let low = 0;
+  let high = chunks.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (chunks[mid].start + chunks[mid].size <= start) low = mid + 1;
+    else high = mid;
+  }
+  const result: IndexChunk[] = [];
+  for (let i = low; i < chunks.length && chunks[i].start < end; i++) result.push(chunks[i]);
+  return result;
+}

@@ -1,0 +1,38 @@
+/** prune: remove the chunks of a local store that no given index refers to. */
+import type { ChunkId } from "../format/chunk_id.ts";
+import type { Index } from "../format/index.ts";
+import type { PruneStore } from "../store/store.ts";
+
+export interface PruneOptions {
+  store: PruneStore;
+  indexes: readonly Index[];
+  /** Only report what would be removed. */
+  dryRun: boolean;
+  /** Called before anything is removed, with the count; returning false cancels. */
+  confirm?: (unreferenced: number) => Promise<boolean>;
+  onRemove?: (id: ChunkId) => void;
+}
+
+export interface PruneStats {
+  kept: number;
+  unreferenced: ChunkId[];
+  removed: number;
+}
+
+export async function prune(options: PruneOptions): Promise<PruneStats> {
+  const referenced = new Set<ChunkId>();
+  for (const index of options.indexes) for (const chunk of index.chunks) referenced.add(chunk.id);
+  const stats: PruneStats = { kept: 0, unreferenced: [], removed: 0 };
+  for await (const id of options.store.listChunks()) {
+    if (referenced.has(id)) stats.kept++;
+    else stats.unreferenced.push(id);
+  }
+  if (options.dryRun || stats.unreferenced.length === 0) return stats;
+  if (options.confirm && !(await options.confirm(stats.unreferenced.length))) return stats;
+  for (const id of stats.unreferenced) {
+    await options.store.removeChunk(id);
+    stats.removed++;
+    options.onRemove?.(id);
+  }
+  return stats;
+}
