@@ -22,6 +22,20 @@ export async function cutBlob(
   if (size === 0) return [];
   const count = Math.max(1, Math.min(parts, Math.floor(size / Math.max(MIN_PART, 4 * params.max))));
   const starts = Array.from({ length: count }, (_, k) => Math.floor((size * k) / count));
+  return await cutBlobFrom(codec, path, size, params, starts);
+}
+
+/** cutBlob with the parts' starts given (the first must be 0), so tests can place them. */
+export async function cutBlobFrom(
+  codec: CodecPool,
+  path: string,
+  size: number,
+  params: ChunkerParams,
+  starts: readonly number[],
+): Promise<number[]> {
+  if (size === 0) return [];
+  if (starts[0] !== 0) throw new RangeError("the first part must start at 0");
+  const count = starts.length;
   const ends = [...starts.slice(1), size];
   const found = await Promise.all(
     starts.map((start, k) => codec.cuts(path, start, ends[k], params)),

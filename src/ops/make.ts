@@ -56,7 +56,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
   const { blob, codec, params, digest, store } = options;
   const size = (await statBlob(blob)).size;
   const progress = progressBar("make", size, options.progress);
-  const spans = spansOf(await cutBlob(codec, blob, size, params));
+  const spans = spansOf(await cutBlob(codec, blob, size, params, options.concurrency));
   const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {
     chunks: spans.length,
@@ -66,6 +66,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     bytesStored: 0,
   };
   const storeDir = store instanceof LocalStore ? store.dir : undefined;
+  const storedIds = new Set<ChunkId>();
   try {
     await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
       const job = pieceJob(
@@ -76,12 +77,16 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
       );
       const result = await codec.piece({ ...job, storeDir });
       ids[i] = result.id;
-      if (result.compressed) {
+      if (result.compressed && !storedIds.has(result.id)) {
         // A store the workers cannot write to directly: hand it the compressed chunk.
+        storedIds.add(result.id);
         await store!.storeChunk({ id: result.id, compressed: result.compressed }, signal);
+        stats.storedChunks++;
         stats.bytesStored += result.compressed.length;
       }
-      if (result.stored) {
+      // Two workers may both write a chunk that repeats in the blob; count it once.
+      if (result.stored && !storedIds.has(result.id)) {
+        storedIds.add(result.id);
         stats.storedChunks++;
         stats.bytesStored += result.storedBytes ?? 0;
       }

@@ -1,0 +1,49 @@
+/**
+ * Builds the standalone `desync` executable with `deno compile`, using the
+ * permission flags from scripts/permissions.ts. `deno compile` needs the
+ * `denort` runtime for the target: it downloads it unless DENORT_BIN names a
+ * local copy (set that where the download is not reachable).
+ *
+ *   deno task build [--target x86_64-unknown-linux-gnu ...] [--out dist]
+ */
+import { BINARY_PERMISSIONS } from "./permissions.ts";
+
+const args = [...Deno.args];
+const targets: string[] = [];
+let outDir = "dist";
+while (args.length) {
+  const flag = args.shift()!;
+  if (flag === "--target") targets.push(args.shift()!);
+  else if (flag === "--out") outDir = args.shift()!;
+  else {
+    console.error(`build: unknown option ${flag}`);
+    Deno.exit(2);
+  }
+}
+if (targets.length === 0) targets.push(""); // the host
+
+const root = new URL("../", import.meta.url).pathname;
+await Deno.mkdir(`${root}${outDir}`, { recursive: true });
+for (const target of targets) {
+  const name = target ? `desync-${target}` : "desync";
+  const command = [
+    "compile",
+    ...BINARY_PERMISSIONS,
+    // The codec worker is loaded by URL at run time, so it must be embedded explicitly.
+    "--include",
+    `${root}src/chunk/codec_worker.ts`,
+    ...(target ? ["--target", target] : []),
+    "--output",
+    `${root}${outDir}/${name}`,
+    `${root}src/main.ts`,
+  ];
+  console.error(`deno ${command.join(" ")}`);
+  const { code } = await new Deno.Command(Deno.execPath(), { args: command }).spawn().status;
+  if (code !== 0) {
+    console.error(
+      `build: deno compile failed for ${target || "the host"}` +
+        (Deno.env.get("DENORT_BIN") ? "" : " (offline? set DENORT_BIN to a local denort binary)"),
+    );
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * make against the real `casync make`: the indexes must be byte-identical, and
+ * casync must extract from what we store.
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { mustRun, removeDir, runCli, sha256sum, tempDir } from "../helpers.ts";
+import {
+  BLOB_CASES,
+  type BlobCase,
+  CASYNC_MISSING,
+  casyncMake,
+  storeIds,
+} from "./casync_fixture.ts";
+
+const SIZE_CASES: BlobCase[] = [
+  { name: "small-chunks", size: 3 << 20, kind: "random", chunkSize: "1024:4096:16384" },
+  { name: "large-chunks", size: 24 << 20, kind: "random", chunkSize: "32768:131072:524288" },
+  { name: "odd-chunks", size: 6 << 20, kind: "random", chunkSize: "20000:50000:300000" },
+  { name: "odd-chunks-zeros", size: 4 << 20, kind: "zeros", chunkSize: "20000:50000:300000" },
+];
+
+for (const blobCase of [...BLOB_CASES, ...SIZE_CASES]) {
+  Deno.test({
+    name:
+      `casync interop (${blobCase.name}): make writes casync's index, casync extracts our store`,
+    ignore: Boolean(CASYNC_MISSING),
+    async fn(t) {
+      const dir = await tempDir(t);
+      try {
+        const fixture = await casyncMake(dir, blobCase);
+        const theirs = await Deno.readFile(fixture.index);
+        for (const n of ["1", "4"]) {
+          const store = `${dir}/ours-${n}.store`;
+          const index = `${dir}/ours-${n}.caibx`;
+          const args = ["make", "-n", n, "-s", store];
+          if (blobCase.digest) args.push("--digest", blobCase.digest);
+          if (blobCase.chunkSize) args.push("--chunk-size", blobCase.chunkSize);
+          const result = await runCli([...args, index, fixture.blob]);
+          assertEquals(result.code, 0, result.stderr);
+          assertEquals(
+            await Deno.readFile(index),
+            theirs,
+            `index differs from casync's with -n ${n}`,
+          );
+          assertEquals(storeIds(store), storeIds(fixture.store));
+          if (blobCase.size > 0 && n === "4") {
+            const out = `${dir}/casync-out`;
+            await mustRun("casync", ["extract", `--store=${store}`, index, out]);
+            assertEquals(await sha256sum(out), await sha256sum(fixture.blob));
+          }
+        }
+      } finally {
+        await removeDir(dir);
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "casync interop: -m takes KiB like desync; chunk and verify-index agree with casync",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      const fixture = await casyncMake(dir, SIZE_CASES[0]);
+      const index = `${dir}/m.caibx`;
+      const made = await runCli(["make", "-m", "1:4:16", index, fixture.blob]);
+      assertEquals(made.code, 0, made.stderr);
+      assertEquals(await Deno.readFile(index), await Deno.readFile(fixture.index));
+
+      const listed = await runCli(["chunk", "-m", "1:4:16", fixture.blob], ["--allow-read"]);
+      assertEquals(listed.code, 0, listed.stderr);
+      const rows = listed.stdout.trim().split("\n").map((line) => line.split(" "));
+      const ids = await runCli(["list-chunks", fixture.index], ["--allow-read"]);
+      assertEquals(rows.map((row) => row[2]), ids.stdout.trim().split("\n"));
+      let offset = 0;
+      for (const [start, size] of rows) {
+        assertEquals(Number(start), offset);
+        offset += Number(size);
+      }
+      assertEquals(offset, SIZE_CASES[0].size);
+
+      const ok = await runCli(["verify-index", fixture.index, fixture.blob], ["--allow-read"]);
+      assertEquals(ok.code, 0, ok.stderr);
+      const bytes = await Deno.readFile(fixture.blob);
+      bytes[2_000_000] ^= 0x40;
+      bytes[2_500_000] ^= 0x40;
+      await Deno.writeFile(fixture.blob, bytes);
+      const bad = await runCli(["verify-index", fixture.index, fixture.blob], ["--allow-read"]);
+      assertEquals(bad.code, 1);
+      const firstBad = rows.findIndex(([start, size]) =>
+        Number(start) <= 2_000_000 && 2_000_000 < Number(start) + Number(size)
+      );
+      assertMatch(bad.stderr, new RegExp(`chunk ${firstBad} at offset ${rows[firstBad][0]} `));
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "casync interop: make twice adds nothing; info counts what a store already holds",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      const fixture = await casyncMake(dir, BLOB_CASES[0]);
+      const store = `${dir}/ours.store`;
+      const first = await runCli([
+        "make",
+        "--print-stats",
+        "-s",
+        store,
+        `${dir}/a.caibx`,
+        fixture.blob,
+      ]);
+      assertEquals(first.code, 0, first.stderr);
+      const before = storeIds(store);
+      assertMatch(first.stdout, new RegExp(`new chunks stored: ${before.length}\\b`));
+      const second = await runCli([
+        "make",
+        "--print-stats",
+        "-s",
+        store,
+        `${dir}/b.caibx`,
+        fixture.blob,
+      ]);
+      assertMatch(second.stdout, /new chunks stored: 0\b/);
+      assertEquals(storeIds(store), before);
+
+      // A store holding a known subset: casync's chunk files, minus three we remove.
+      const ids = storeIds(fixture.store);
+      const removed = [ids[0], ids[3], ids[7]];
+      let removedBytes = 0;
+      const listed = await runCli(["chunk", fixture.blob], ["--allow-read"]);
+      for (const [, size, id] of listed.stdout.trim().split("\n").map((l) => l.split(" "))) {
+        if (removed.includes(id)) removedBytes += Number(size);
+      }
+      for (const id of removed) await Deno.remove(`${fixture.store}/${id.slice(0, 4)}/${id}.cacnk`);
+      const info = await runCli(
+        ["info", "--format", "json", "-s", fixture.store, fixture.index],
+        ["--allow-read"],
+      );
+      assertEquals(info.code, 0, info.stderr);
+      const parsed = JSON.parse(info.stdout);
+      assertEquals(parsed.size, BLOB_CASES[0].size);
+      assertEquals(parsed.uniqueChunks, ids.length);
+      assertEquals(parsed.toFetch, { chunks: 3, bytes: removedBytes });
+      assertEquals(parsed.inStore.chunks, ids.length - 3);
+      assertEquals(parsed.inStore.bytes + removedBytes, BLOB_CASES[0].size);
+      assert(parsed.chunkSizeAvg === 65536);
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
