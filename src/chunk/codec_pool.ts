@@ -38,6 +38,13 @@ export type CodecRequest =
     offsets: readonly number[];
   }
   | { seq: number; op: "close-files" }
+  | {
+    seq: number;
+    op: "place-files";
+    items: readonly PlaceFileItem[];
+    digests: readonly Digest[];
+    output: string;
+  }
   | ({ seq: number; op: "piece" } & PieceJob)
   | { seq: number; op: "cuts"; path: string; start: number; limit: number; params: ChunkerParams };
 
@@ -52,6 +59,8 @@ export type CodecReply =
     /** Bytes of the zstd frame a "store" piece wrote. */
     storedBytes?: number;
     cuts?: Float64Array;
+    /** For "place-files": per item, null when placed, else "missing" or the data error. */
+    outcomes?: (string | null)[];
   }
   | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
 
@@ -68,6 +77,21 @@ export interface EncodedChunk {
   /** zstd-compressed chunk data. */
   compressed: Uint8Array;
 }
+
+/** One chunk of a `placeFiles` batch: read from `path`, written at `offsets`. */
+export interface PlaceFileItem {
+  path: string;
+  id: ChunkId;
+  size: number;
+  offsets: readonly number[];
+}
+
+/** What became of one item of a batch. */
+export type PlaceOutcome = { ok: true } | { ok: false; missing: true } | {
+  ok: false;
+  missing: false;
+  error: ChunkDataError;
+};
 
 /** A chunk file that does not exist (the `place` job's "try the next store"). */
 export class ChunkFileMissing extends Error {}
@@ -188,6 +212,26 @@ export class CodecPool {
     return Array.from(reply.cuts!);
   }
 
+  /**
+   * `place` for a batch of chunk files in one message: far fewer round trips
+   * for local stores, where a chunk takes only microseconds. A missing or bad
+   * chunk does not stop the batch; each item's outcome is reported.
+   */
+  async placeFiles(
+    items: readonly PlaceFileItem[],
+    digests: readonly Digest[],
+    output: string,
+  ): Promise<PlaceOutcome[]> {
+    const reply = await this.#run({ seq: 0, op: "place-files", items, digests, output });
+    return reply.outcomes!.map((outcome): PlaceOutcome =>
+      outcome === null
+        ? { ok: true }
+        : outcome === MISSING
+        ? { ok: false, missing: true }
+        : { ok: false, missing: false, error: new ChunkDataError(outcome) }
+    );
+  }
+
   /** Closes the output files the workers hold open for `place`. */
   async closeFiles(): Promise<void> {
     await Promise.all(
@@ -239,6 +283,9 @@ export class CodecPool {
     }
   }
 }
+
+/** The outcome string a worker reports for a chunk file that does not exist. */
+export const MISSING = "missing";
 
 /** A buffer can be moved (not copied) to a worker only when the view spans all of it. */
 function transferable(data: Uint8Array): ArrayBuffer[] {

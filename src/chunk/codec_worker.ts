@@ -5,7 +5,7 @@
  * this worker's own file handles, so workers never contend for a file offset.
  */
 import { ChunkDataError, compressChunk, decodeChunk, hashChunk } from "./codec.ts";
-import type { CodecReply, CodecRequest } from "./codec_pool.ts";
+import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
@@ -13,6 +13,47 @@ import { writeChunkFileSync } from "../store/local.ts";
 
 const outputs = new Map<string, Deno.FsFile>();
 const inputs = new Map<string, Deno.FsFile>();
+/**
+ * One read buffer per worker, reused for every chunk file and blob piece:
+ * allocating a fresh buffer per read (as Deno.readFileSync does) costs more
+ * than the read itself.
+ */
+let scratch = new Uint8Array(1 << 20);
+
+function scratchOf(size: number): Uint8Array {
+  if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
+  return scratch.subarray(0, size);
+}
+
+/** Reads a whole small file into the scratch buffer; undefined when it does not exist. */
+function readWholeFile(path: string): Uint8Array | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    // One byte more than the file's size, so reaching the end needs no extra growth.
+    let buffer = scratchOf(Math.max(scratch.length, file.statSync().size + 1));
+    let done = 0;
+    for (;;) {
+      if (done === buffer.length) {
+        // The file grew since the stat: keep what was read.
+        const bigger = new Uint8Array(buffer.length * 2);
+        bigger.set(buffer);
+        scratch = buffer = bigger;
+      }
+      const n = file.readSync(buffer.subarray(done));
+      if (n === null || n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  } finally {
+    file.close();
+  }
+}
 
 function decodeAny(
   data: Uint8Array,
@@ -150,7 +191,7 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
       return { reply: { seq: job.seq, ok: true }, transfer };
     }
     case "piece": {
-      const plain = new Uint8Array(job.size);
+      const plain = scratchOf(job.size);
       if (readAt(inputFile(job.path), plain, job.offset) !== job.size) {
         throw new Error(`${job.path}: file ends before offset ${job.offset + job.size}`);
       }
@@ -174,6 +215,29 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
     case "cuts": {
       const cuts = Float64Array.from(findCuts(job.path, job.start, job.limit, job.params));
       return { reply: { seq: job.seq, ok: true, cuts }, transfer: [cuts.buffer] };
+    }
+    case "place-files": {
+      const outcomes: (string | null)[] = [];
+      const file = outputFile(job.output);
+      for (const item of job.items) {
+        const compressed = readWholeFile(item.path);
+        if (!compressed) {
+          outcomes.push(MISSING);
+          continue;
+        }
+        try {
+          const plain = decodeAny(compressed, item.id, job.digests, true, item.size);
+          if (plain.length !== item.size) {
+            throw new ChunkDataError(`holds ${plain.length} bytes, the index says ${item.size}`);
+          }
+          for (const offset of item.offsets) writeAt(file, plain, offset);
+          outcomes.push(null);
+        } catch (error) {
+          if (!(error instanceof ChunkDataError)) throw error;
+          outcomes.push(error.message);
+        }
+      }
+      return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
     }
     case "close-files":
       for (const file of outputs.values()) file.close();
