@@ -16,6 +16,7 @@ import { registerCat } from "./cli/cat.ts";
 import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
 import { DesyncError } from "./errors.ts";
+import { addRemoteOptions } from "./cli/common.ts";
 
 export const VERSION = denoConfig.version;
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     // Commander's colour detection reads environment variables; asking would need --allow-env.
     .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .exitOverride();
+  addRemoteOptions(program);
   registerExtract(program);
   registerVerify(program);
   registerListChunks(program);

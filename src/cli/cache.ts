@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { fillCache } from "../ops/cache.ts";
-import { readIndex } from "../ops/read_index.ts";
 import { openStoreChain, openWriteStore } from "../store/location.ts";
 import {
   collect,
   DEFAULT_CONCURRENCY,
   digestsOf,
+  loadIndex,
   parseConcurrency,
+  storeContext,
   withRuntime,
 } from "./common.ts";
 
@@ -17,10 +18,10 @@ export function registerCache(program: Command) {
     .option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, [])
     .requiredOption("-c, --cache <location>", "cache store to fill")
     .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPaths: string[], opts) => {
-      const indexes = await Promise.all(indexPaths.map(readIndex));
+    .action(async (indexPaths: string[], opts, command: Command) => {
+      const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
       await withRuntime(async ({ codec, signal }) => {
-        const context = { codec, digests: digestsOf(indexes) };
+        const context = await storeContext(command, codec, digestsOf(indexes));
         const store = await openStoreChain(opts.store, undefined, context);
         try {
           const cache = await openWriteStore(opts.cache, context);

@@ -1,14 +1,15 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { cat } from "../ops/cat.ts";
-import { readIndex } from "../ops/read_index.ts";
 import { openStoreChain } from "../store/location.ts";
 import { writeAtomically } from "../util/fs.ts";
 import {
   collect,
   DEFAULT_CONCURRENCY,
   digestsOf,
+  loadIndex,
   parseConcurrency,
+  storeContext,
   withRuntime,
 } from "./common.ts";
 
@@ -37,13 +38,14 @@ export function registerCat(program: Command) {
     .option("-n, --concurrency <n>", "chunks fetched ahead", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("--offset <bytes>", "first byte to write", parseByteCount("--offset"), 0)
     .option("--length <bytes>", "how many bytes to write", parseByteCount("--length"))
-    .action(async (indexPath: string, output: string | undefined, opts) => {
-      const index = await readIndex(indexPath);
+    .action(async (indexPath: string, output: string | undefined, opts, command: Command) => {
+      const index = await loadIndex(indexPath, command);
       await withRuntime(async ({ codec, signal }) => {
-        const store = await openStoreChain(opts.store, opts.cache, {
-          codec,
-          digests: digestsOf([index]),
-        });
+        const store = await openStoreChain(
+          opts.store,
+          opts.cache,
+          await storeContext(command, codec, digestsOf([index])),
+        );
         const run = (write: (bytes: Uint8Array) => Promise<void>) =>
           cat({
             index,

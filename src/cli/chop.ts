@@ -1,8 +1,14 @@
 import type { Command } from "commander";
 import { chop } from "../ops/chop.ts";
-import { readIndex } from "../ops/read_index.ts";
 import { openWriteStore } from "../store/location.ts";
-import { DEFAULT_CONCURRENCY, digestsOf, parseConcurrency, withRuntime } from "./common.ts";
+import {
+  DEFAULT_CONCURRENCY,
+  digestsOf,
+  loadIndex,
+  parseConcurrency,
+  storeContext,
+  withRuntime,
+} from "./common.ts";
 
 export function registerChop(program: Command) {
   program.command("chop")
@@ -11,10 +17,13 @@ export function registerChop(program: Command) {
     .argument("<blob>", "the blob the index describes")
     .requiredOption("-s, --store <location>", "store to write the chunks to")
     .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPath: string, blob: string, opts) => {
-      const index = await readIndex(indexPath);
+    .action(async (indexPath: string, blob: string, opts, command: Command) => {
+      const index = await loadIndex(indexPath, command);
       await withRuntime(async ({ codec, signal }) => {
-        const store = await openWriteStore(opts.store, { codec, digests: digestsOf([index]) });
+        const store = await openWriteStore(
+          opts.store,
+          await storeContext(command, codec, digestsOf([index])),
+        );
         try {
           await chop({ index, blob, store, codec, concurrency: opts.concurrency, signal });
         } finally {

@@ -1,5 +1,10 @@
 /** What every command shares: option parsers, the codec pool's life, cancellation. */
+import type { Command } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
+import type { HttpOptions } from "../store/http_client.ts";
+import { describeFsError } from "../store/local.ts";
+import type { StoreContext } from "../store/location.ts";
+import { readIndex } from "../ops/read_index.ts";
 import { UsageError } from "../errors.ts";
 import type { Digest, Index } from "../format/index.ts";
 import { digestOf } from "../format/index.ts";
@@ -80,4 +85,102 @@ export function chunkSizesFrom(opts: { m?: string; chunkSize?: string }): Chunke
   if (opts.m !== undefined) return parseChunkSizes(opts.m, 1024, "-m");
   if (opts.chunkSize !== undefined) return parseChunkSizes(opts.chunkSize, 1, "--chunk-size");
   return chunkerParams();
+}
+
+/** Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds) to ms. */
+export function parseDuration(value: string, flag = "duration"): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new UsageError(`${flag} wants a duration like 500ms, 2s or 1m, got "${value}"`);
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
+  return Number(match[1]) * scale;
+}
+
+export function parseCount(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 1000) {
+      throw new UsageError(`${flag} must be a whole number from 0 to 1000, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** Options every command takes for remote stores (declared on the root command). */
+export function addRemoteOptions(program: Command): Command {
+  return program
+    .option("-t, --trust-insecure", "trust any HTTPS certificate (test servers only)", false)
+    .option("--ca-cert <file>", "PEM file with extra trusted root certificates")
+    .option("--client-cert <file>", "PEM client certificate, for mutual TLS")
+    .option("--client-key <file>", "PEM key of the client certificate")
+    .option("--http-auth <value>", "Authorization header for HTTP stores (or $DESYNC_HTTP_AUTH)")
+    .option("-e, --error-retry <n>", "retries after a network error or 5xx", parseCount("-e"), 3)
+    .option(
+      "-b, --error-retry-base-interval <duration>",
+      "wait before retry k is k times this",
+      (v: string) => parseDuration(v, "-b"),
+      500,
+    )
+    .option(
+      "--timeout <duration>",
+      "per HTTP request",
+      (v: string) => parseDuration(v, "--timeout"),
+      60_000,
+    );
+}
+
+async function readPem(path: string | undefined, flag: string): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: ${describeFsError(error)}`, { cause: error });
+  }
+}
+
+/** An environment variable, or undefined when unset or not permitted (no prompt). */
+export function optionalEnv(name: string): string | undefined {
+  const status = Deno.permissions.querySync({ name: "env", variable: name });
+  return status.state === "granted" ? Deno.env.get(name) : undefined;
+}
+
+/** HTTP settings from the root command's options. */
+export async function httpOptionsOf(command: Command): Promise<HttpOptions> {
+  const opts = command.optsWithGlobals();
+  if ((opts.clientCert === undefined) !== (opts.clientKey === undefined)) {
+    throw new UsageError("--client-cert and --client-key go together");
+  }
+  return {
+    timeoutMs: opts.timeout,
+    errorRetry: opts.errorRetry,
+    retryBaseMs: opts.errorRetryBaseInterval,
+    insecure: opts.trustInsecure,
+    caCerts: opts.caCert ? [(await readPem(opts.caCert, "--ca-cert"))!] : undefined,
+    clientCert: await readPem(opts.clientCert, "--client-cert"),
+    clientKey: await readPem(opts.clientKey, "--client-key"),
+    authorization: opts.httpAuth ?? optionalEnv("DESYNC_HTTP_AUTH"),
+  };
+}
+
+/** Reads an index from a file, stdin (`-`) or an HTTP(S) URL, with the command's HTTP settings. */
+export async function loadIndex(location: string, command: Command): Promise<Index> {
+  return await readIndex(location, await httpOptionsOf(command));
+}
+
+/** The store context (codec, digests, HTTP and SSH settings) for a command's options. */
+export async function storeContext(
+  command: Command,
+  codec: CodecPool,
+  digests: readonly Digest[],
+): Promise<StoreContext> {
+  const opts = command.optsWithGlobals();
+  return {
+    codec,
+    digests,
+    http: await httpOptionsOf(command),
+    ssh: {
+      sshPath: optionalEnv("CASYNC_SSH_PATH") ?? "ssh",
+      remotePath: optionalEnv("CASYNC_REMOTE_PATH") ?? "casync",
+      sessions: opts.concurrency ?? DEFAULT_CONCURRENCY,
+    },
+  };
 }

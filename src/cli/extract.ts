@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { extract } from "../ops/extract.ts";
-import { readIndex } from "../ops/read_index.ts";
 import { openStoreChain } from "../store/location.ts";
 import {
   collect,
   DEFAULT_CONCURRENCY,
   digestsOf,
+  loadIndex,
   parseConcurrency,
+  storeContext,
   withRuntime,
 } from "./common.ts";
 
@@ -18,13 +19,14 @@ export function registerExtract(program: Command) {
     .option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, [])
     .option("-c, --cache <location>", "writable cache store, consulted first and filled on misses")
     .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPath: string, output: string, opts) => {
-      const index = await readIndex(indexPath);
+    .action(async (indexPath: string, output: string, opts, command: Command) => {
+      const index = await loadIndex(indexPath, command);
       await withRuntime(async ({ codec, signal }) => {
-        const store = await openStoreChain(opts.store, opts.cache, {
-          codec,
-          digests: digestsOf([index]),
-        });
+        const store = await openStoreChain(
+          opts.store,
+          opts.cache,
+          await storeContext(command, codec, digestsOf([index])),
+        );
         try {
           await extract({ index, store, output, codec, concurrency: opts.concurrency, signal });
         } finally {

@@ -1,14 +1,15 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { indexInfo } from "../ops/info.ts";
-import { readIndex } from "../ops/read_index.ts";
 import { openStoreChain } from "../store/location.ts";
 import {
   collect,
   DEFAULT_CONCURRENCY,
   digestsOf,
+  loadIndex,
   parseConcurrency,
   print,
+  storeContext,
   withRuntime,
 } from "./common.ts";
 
@@ -19,17 +20,18 @@ export function registerInfo(program: Command) {
     .option("-s, --store <location>", "store to compare against (repeatable)", collect, [])
     .option("--format <format>", "plain or json", "plain")
     .option("-n, --concurrency <n>", "store lookups at once", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPath: string, opts) => {
+    .action(async (indexPath: string, opts, command: Command) => {
       if (opts.format !== "plain" && opts.format !== "json") {
         throw new UsageError(`--format must be plain or json, got "${opts.format}"`);
       }
-      const index = await readIndex(indexPath);
+      const index = await loadIndex(indexPath, command);
       const info = await withRuntime(async ({ codec, signal }) => {
         if (opts.store.length === 0) return await indexInfo(index);
-        const store = await openStoreChain(opts.store, undefined, {
-          codec,
-          digests: digestsOf([index]),
-        });
+        const store = await openStoreChain(
+          opts.store,
+          undefined,
+          await storeContext(command, codec, digestsOf([index])),
+        );
         try {
           return await indexInfo(index, { store, concurrency: opts.concurrency, signal });
         } finally {

@@ -7,6 +7,7 @@ import {
   parseConcurrency,
   parseDigest,
   print,
+  storeContext,
   withRuntime,
 } from "./common.ts";
 
@@ -21,12 +22,12 @@ export function registerMake(program: Command) {
     .option("--digest <name>", "sha512-256 (default) or sha256", parseDigest, "sha512-256")
     .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("--print-stats", "print chunk and byte counts when done", false)
-    .action(async (indexPath: string, blob: string, opts) => {
+    .action(async (indexPath: string, blob: string, opts, command: Command) => {
       const params = chunkSizesFrom(opts);
       const stats = await withRuntime(async ({ codec, signal }) => {
         const store = opts.store === undefined
           ? undefined
-          : await openWriteStore(opts.store, { codec, digests: [opts.digest] });
+          : await openWriteStore(opts.store, await storeContext(command, codec, [opts.digest]));
         try {
           const { stats } = await make({
             blob,

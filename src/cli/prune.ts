@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import { DesyncError } from "../errors.ts";
 import { prune } from "../ops/prune.ts";
-import { readIndex } from "../ops/read_index.ts";
 import { openLocalStore } from "../store/location.ts";
-import { digestsOf, print, withRuntime } from "./common.ts";
+import { digestsOf, loadIndex, print, withRuntime } from "./common.ts";
 import { writeLines } from "./output.ts";
 
 /** Asks on stderr and reads one line of stdin; anything but y/yes declines. */
@@ -31,8 +30,8 @@ export function registerPrune(program: Command) {
     .requiredOption("-s, --store <dir>", "local store directory")
     .option("-y, --yes", "do not ask for confirmation", false)
     .option("--dry-run", "only list the chunks that would be removed", false)
-    .action(async (indexPaths: string[], opts) => {
-      const indexes = await Promise.all(indexPaths.map(readIndex));
+    .action(async (indexPaths: string[], opts, command: Command) => {
+      const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
       const stats = await withRuntime(async ({ codec }) => {
         const store = await openLocalStore(opts.store, { codec, digests: digestsOf(indexes) });
         return await prune({

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { readIndex } from "../ops/read_index.ts";
 import { verifyIndex } from "../ops/verify_index.ts";
-import { DEFAULT_CONCURRENCY, parseConcurrency, withRuntime } from "./common.ts";
+import { DEFAULT_CONCURRENCY, loadIndex, parseConcurrency, withRuntime } from "./common.ts";
 
 export function registerVerifyIndex(program: Command) {
   program.command("verify-index")
@@ -9,8 +8,8 @@ export function registerVerifyIndex(program: Command) {
     .argument("<index>", "index file, or - for stdin")
     .argument("<blob>", "the blob to check")
     .option("-n, --concurrency <n>", "chunks hashed at once", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPath: string, blob: string, opts) => {
-      const index = await readIndex(indexPath);
+    .action(async (indexPath: string, blob: string, opts, command: Command) => {
+      const index = await loadIndex(indexPath, command);
       await withRuntime(({ codec, signal }) =>
         verifyIndex({ index, blob, codec, concurrency: opts.concurrency, signal })
       );

@@ -1,21 +1,49 @@
-/** Loads an index from a file path, or from standard input when named `-`. */
+/** Loads an index from a file path, standard input (`-`), or an HTTP(S) URL. */
 import { DesyncError } from "../errors.ts";
 import { decodeIndex, type Index } from "../format/index.ts";
+import {
+  DEFAULT_HTTP_OPTIONS,
+  HttpNetworkError,
+  type HttpOptions,
+  HttpTransport,
+} from "../store/http_client.ts";
 import { describeFsError } from "../store/local.ts";
 
-export async function readIndex(location: string): Promise<Index> {
-  return decodeIndex(await readIndexBytes(location), location === "-" ? "<stdin>" : location);
+export async function readIndex(
+  location: string,
+  http: HttpOptions = DEFAULT_HTTP_OPTIONS,
+): Promise<Index> {
+  return decodeIndex(await readIndexBytes(location, http), location === "-" ? "<stdin>" : location);
 }
 
-async function readIndexBytes(location: string): Promise<Uint8Array> {
+async function readIndexBytes(location: string, http: HttpOptions): Promise<Uint8Array> {
   if (location === "-") {
     return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
   }
+  if (/^https?:\/\//i.test(location)) return await fetchIndex(location, http);
   try {
     return await Deno.readFile(location);
   } catch (error) {
     throw new DesyncError(`${location}: cannot read index: ${describeFsError(error)}`, {
       cause: error,
     });
+  }
+}
+
+async function fetchIndex(url: string, http: HttpOptions): Promise<Uint8Array> {
+  const transport = new HttpTransport(http);
+  try {
+    const response = await transport.request("GET", url);
+    if (response.status !== 200) {
+      throw new DesyncError(`${url}: cannot read index: HTTP status ${response.status}`);
+    }
+    return response.body;
+  } catch (error) {
+    if (error instanceof HttpNetworkError) {
+      throw new DesyncError(`${url}: cannot read index: ${error.message}`, { cause: error });
+    }
+    throw error;
+  } finally {
+    transport.close();
   }
 }

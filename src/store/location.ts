@@ -4,12 +4,17 @@ import { UsageError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import { CachedStore } from "./cache.ts";
 import { LocalStore } from "./local.ts";
+import { HttpStore } from "./http.ts";
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "./http_client.ts";
+import { DEFAULT_SSH_OPTIONS, type SshOptions, SshStore } from "./ssh.ts";
 import { StoreRouter } from "./router.ts";
 import { isWriteStore, type Store, type WriteStore } from "./store.ts";
 
 export interface StoreContext {
   codec: CodecPool;
   digests: readonly Digest[];
+  http?: HttpOptions;
+  ssh?: SshOptions;
 }
 
 export type LocationKind = "local" | "http" | "ssh";
@@ -28,8 +33,10 @@ export async function openStore(location: string, context: StoreContext): Promis
   switch (locationKind(location)) {
     case "local":
       return await LocalStore.open(location, context);
-    default:
-      throw new UsageError(`store ${location}: remote stores are not supported yet`);
+    case "http":
+      return new HttpStore(location, { ...context, http: context.http ?? DEFAULT_HTTP_OPTIONS });
+    case "ssh":
+      return SshStore.open(location, { ...context, ssh: context.ssh ?? DEFAULT_SSH_OPTIONS });
   }
 }
 

@@ -1,0 +1,97 @@
+/**
+ * A chunk store behind HTTP(S): `GET|HEAD|PUT <base>/<4 hex>/<id>.cacnk`.
+ * 200 is found, 404 is missing (the router then asks the next store), anything
+ * else is an error naming the store. Every chunk read is verified.
+ */
+import { ChunkDataError } from "../chunk/codec.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
+import type { Digest } from "../format/index.ts";
+import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
+import { CHUNK_SUFFIX } from "./local.ts";
+import type { Chunk, StorableChunk, WriteStore } from "./store.ts";
+
+export interface HttpStoreOptions {
+  codec: CodecPool;
+  digests: readonly Digest[];
+  http: HttpOptions;
+}
+
+export class HttpStore implements WriteStore {
+  readonly name: string;
+  readonly #base: string;
+  readonly #codec: CodecPool;
+  readonly #digests: readonly Digest[];
+  readonly #transport: HttpTransport;
+
+  constructor(url: string, options: HttpStoreOptions) {
+    this.name = url;
+    this.#base = url.endsWith("/") ? url : `${url}/`;
+    this.#codec = options.codec;
+    this.#digests = options.digests;
+    this.#transport = new HttpTransport(options.http);
+  }
+
+  chunkUrl(id: ChunkId): string {
+    return `${this.#base}${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+  }
+
+  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+    const response = await this.#request("GET", id, signal);
+    if (response.status === 404) throw new ChunkMissing(id, this.name);
+    this.#expectOk(response.status, "GET", id);
+    try {
+      const { plain, input } = await this.#codec.decode(response.body, id, this.#digests, {
+        keepInput: true,
+      });
+      return { id, plain, compressed: input };
+    } catch (error) {
+      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, this.name, error.message);
+      throw error;
+    }
+  }
+
+  async hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {
+    const response = await this.#request("HEAD", id, signal);
+    if (response.status === 404) return false;
+    this.#expectOk(response.status, "HEAD", id);
+    return true;
+  }
+
+  async storeChunk(chunk: StorableChunk, signal?: AbortSignal): Promise<void> {
+    const body = chunk.compressed ??
+      (await this.#codec.encode(chunk.plain!, this.#digests[0])).compressed;
+    const response = await this.#request("PUT", chunk.id, signal, body);
+    this.#expectOk(response.status, "PUT", chunk.id);
+  }
+
+  close(): Promise<void> {
+    this.#transport.close();
+    return Promise.resolve();
+  }
+
+  async #request(
+    method: "GET" | "HEAD" | "PUT",
+    id: ChunkId,
+    signal?: AbortSignal,
+    body?: Uint8Array,
+  ) {
+    try {
+      return await this.#transport.request(method, this.chunkUrl(id), { body, signal });
+    } catch (error) {
+      if (error instanceof HttpNetworkError) {
+        throw new StoreError(this.name, `${method} chunk ${id}: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  #expectOk(status: number, method: string, id: ChunkId) {
+    if (status < 200 || status > 299) {
+      throw new StoreError(this.name, `${method} chunk ${id}: HTTP status ${status}`);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * HTTP(S) requests for stores and index files: keep-alive connections, a
+ * timeout per request, retries on network errors and 5xx answers (attempt k
+ * waits k × the base interval), custom CAs, client certificates, an
+ * Authorization header, and (only when asked) trust in any certificate.
+ */
+import https from "node:https";
+
+export interface HttpOptions {
+  /** Per request, in milliseconds. */
+  timeoutMs: number;
+  /** Extra attempts after a network error or a 5xx answer. */
+  errorRetry: number;
+  /** Attempt k waits k × this many milliseconds. */
+  retryBaseMs: number;
+  /** PEM root certificates trusted in addition to the system's. */
+  caCerts?: string[];
+  /** PEM client certificate and key, for mutual TLS. */
+  clientCert?: string;
+  clientKey?: string;
+  /** Accept any server certificate (self-signed test servers). */
+  insecure?: boolean;
+  /** Value of the Authorization header sent with every request. */
+  authorization?: string;
+}
+
+export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
+  timeoutMs: 60_000,
+  errorRetry: 3,
+  retryBaseMs: 500,
+};
+
+export interface HttpResponse {
+  status: number;
+  body: Uint8Array;
+}
+
+/** The request could not be completed (connection refused, timeout, TLS failure, …). */
+export class HttpNetworkError extends Error {}
+
+export class HttpTransport {
+  readonly #options: HttpOptions;
+  readonly #client?: Deno.HttpClient;
+  readonly #agent?: https.Agent;
+
+  constructor(options: HttpOptions = DEFAULT_HTTP_OPTIONS) {
+    this.#options = options;
+    if (options.insecure) {
+      this.#agent = new https.Agent({
+        keepAlive: true,
+        rejectUnauthorized: false,
+        cert: options.clientCert,
+        key: options.clientKey,
+      });
+    } else if (options.caCerts?.length || options.clientCert) {
+      const tls = options.clientCert && options.clientKey
+        ? { cert: options.clientCert, key: options.clientKey }
+        : {};
+      this.#client = Deno.createHttpClient({ caCerts: options.caCerts, ...tls });
+    }
+  }
+
+  /** Sends a request, retrying as configured; the last answer is returned whatever its status. */
+  async request(
+    method: "GET" | "HEAD" | "PUT",
+    url: string,
+    init: { body?: Uint8Array; signal?: AbortSignal } = {},
+  ): Promise<HttpResponse> {
+    const { errorRetry, retryBaseMs } = this.#options;
+    for (let attempt = 0;; attempt++) {
+      let outcome: HttpResponse | HttpNetworkError;
+      try {
+        outcome = await this.#once(method, url, init.body, init.signal);
+      } catch (error) {
+        if (init.signal?.aborted) throw init.signal.reason;
+        outcome = new HttpNetworkError(describeNetworkError(error));
+      }
+      const retryable = outcome instanceof HttpNetworkError || outcome.status >= 500;
+      if (!retryable || attempt >= errorRetry) {
+        if (outcome instanceof HttpNetworkError) throw outcome;
+        return outcome;
+      }
+      await sleep((attempt + 1) * retryBaseMs, init.signal);
+    }
+  }
+
+  close(): void {
+    this.#client?.close();
+    this.#agent?.destroy();
+  }
+
+  async #once(method: string, url: string, body?: Uint8Array, signal?: AbortSignal) {
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const headers: Record<string, string> = {};
+    if (this.#options.authorization) headers.authorization = this.#options.authorization;
+    if (this.#agent && url.startsWith("https:")) {
+      return await nodeRequest(this.#agent, method, url, headers, body, combined);
+    }
+    try {
+      const response = await fetch(
+        url,
+        {
+          method,
+          headers,
+          body: body as BodyInit | undefined,
+          signal: combined,
+          client: this.#client,
+        } as RequestInit & { client?: Deno.HttpClient },
+      );
+      const bytes = method === "HEAD"
+        ? new Uint8Array()
+        : new Uint8Array(await response.arrayBuffer());
+      if (method === "HEAD") await response.body?.cancel();
+      return { status: response.status, body: bytes };
+    } catch (error) {
+      if (timeout.aborted && !signal?.aborted) {
+        throw new HttpNetworkError(`timed out after ${this.#options.timeoutMs} ms`);
+      }
+      throw error;
+    }
+  }
+}
+
+function nodeRequest(
+  agent: https.Agent,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array | undefined,
+  signal: AbortSignal,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(url, { method, headers, agent, signal }, (response) => {
+      const parts: Uint8Array[] = [];
+      response.on("data", (part: Uint8Array) => parts.push(part));
+      response.on("end", () => {
+        const size = parts.reduce((sum, part) => sum + part.length, 0);
+        const bytes = new Uint8Array(size);
+        let at = 0;
+        for (const part of parts) {
+          bytes.set(part, at);
+          at += part.length;
+        }
+        resolve({ status: response.statusCode ?? 0, body: bytes });
+      });
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof HttpNetworkError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  // fetch wraps the cause: "error sending request for url (…): client error (Connect): …"
+  const cause = error instanceof Error && error.cause instanceof Error
+    ? `: ${error.cause.message}`
+    : "";
+  return `${message}${cause}`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
