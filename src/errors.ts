@@ -47,3 +47,11 @@ export class StoreError extends DesyncError {
 
 /** A blob that does not match its index (chop, verify-index). */
 export class BlobMismatch extends DesyncError {}
+
+/** The user interrupted the command (Ctrl-C); exit code 130 as shells expect. */
+export class Interrupted extends DesyncError {
+  override readonly exitCode = 130;
+  constructor() {
+    super("interrupted");
+  }
+}

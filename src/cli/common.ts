@@ -5,7 +5,7 @@ import type { HttpOptions } from "../store/http_client.ts";
 import { describeFsError } from "../store/local.ts";
 import type { StoreContext } from "../store/location.ts";
 import { readIndex } from "../ops/read_index.ts";
-import { UsageError } from "../errors.ts";
+import { Interrupted, UsageError } from "../errors.ts";
 import type { Digest, Index } from "../format/index.ts";
 import { digestOf } from "../format/index.ts";
 import { type ChunkerParams, chunkerParams } from "../chunk/chunker.ts";
@@ -41,7 +41,7 @@ export async function withRuntime<T>(
   work: (runtime: { codec: CodecPool; signal: AbortSignal }) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const onInterrupt = () => controller.abort(new UsageError("interrupted"));
+  const onInterrupt = () => controller.abort(new Interrupted());
   let listening = false;
   try {
     Deno.addSignalListener("SIGINT", onInterrupt);

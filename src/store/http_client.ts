@@ -52,7 +52,8 @@ export class HttpTransport {
         cert: options.clientCert,
         key: options.clientKey,
       });
-    } else if (options.caCerts?.length || options.clientCert) {
+    } else {
+      // A client of our own, so close() also closes its keep-alive connections.
       const tls = options.clientCert && options.clientKey
         ? { cert: options.clientCert, key: options.clientKey }
         : {};

@@ -2,8 +2,10 @@
  * A chunk store reached over SSH, spoken to with casync's protocol. Like casync,
  * it runs `${CASYNC_SSH_PATH:-ssh} [-p PORT] [USER@]HOST ${CASYNC_REMOTE_PATH:-casync}
  * pull - - - - PATH` and exchanges framed messages on the process's stdin/stdout.
- * Up to `sessions` processes serve requests, each one request at a time. On
- * close every session gets GOODBYE and its process is waited for (or killed).
+ * Up to `sessions` processes serve requests, each one request at a time. casync
+ * answers a chunk at most once per session (it drops repeated requests), so a
+ * session is never asked twice for the same chunk: another or a fresh one is.
+ * On close every session gets GOODBYE and its process is waited for (or killed).
  */
 import { ChunkDataError } from "../chunk/codec.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
@@ -73,6 +75,7 @@ export class SshStore implements Store {
   readonly #idle: SshSession[] = [];
   readonly #all = new Set<SshSession>();
   readonly #waiting: ((session: SshSession | Error) => void)[] = [];
+  readonly #retiring = new Set<Promise<void>>();
   #starting = 0;
   #closed = false;
 
@@ -87,7 +90,7 @@ export class SshStore implements Store {
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
-    const reply = await this.#withSession((session) => session.request(id), signal);
+    const reply = await this.#withSession(id, (session) => session.request(id), signal);
     if (reply.kind === "missing") throw new ChunkMissing(id, this.name);
     try {
       const { plain, input } = await this.#options.codec.decode(
@@ -108,7 +111,7 @@ export class SshStore implements Store {
 
   /** casync's protocol has no "has": the chunk is requested and its data dropped. */
   async hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {
-    const reply = await this.#withSession((session) => session.request(id), signal);
+    const reply = await this.#withSession(id, (session) => session.request(id), signal);
     return reply.kind === "chunk";
   }
 
@@ -116,17 +119,19 @@ export class SshStore implements Store {
     this.#closed = true;
     for (const waiter of this.#waiting.splice(0)) waiter(new StoreError(this.name, "store closed"));
     await Promise.allSettled([...this.#all].map((session) => session.close()));
+    await Promise.allSettled(this.#retiring);
     this.#all.clear();
     this.#idle.length = 0;
   }
 
-  /** Runs `work` on an idle session, starting one if fewer than the limit exist. */
+  /** Runs `work` on a session that has not been asked for `id` yet. */
   async #withSession<T>(
+    id: ChunkId,
     work: (session: SshSession) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
     signal?.throwIfAborted();
-    const session = await this.#acquire();
+    const session = await this.#acquire(id);
     let healthy = false;
     const onAbort = () => session.kill();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -144,28 +149,37 @@ export class SshStore implements Store {
     }
   }
 
-  async #acquire(): Promise<SshSession> {
-    if (this.#closed) throw new StoreError(this.name, "store closed");
-    const idle = this.#idle.pop();
-    if (idle) return idle;
-    const limit = Math.max(1, this.#options.ssh.sessions ?? 4);
-    if (this.#all.size + this.#starting < limit) {
-      this.#starting++;
-      try {
-        const session = await SshSession.start(this.name, this.#location, this.#options.ssh);
-        this.#all.add(session);
-        if (this.#closed) {
-          await session.close();
-          throw new StoreError(this.name, "store closed");
-        }
-        return session;
-      } finally {
-        this.#starting--;
+  async #acquire(id: ChunkId): Promise<SshSession> {
+    for (;;) {
+      if (this.#closed) throw new StoreError(this.name, "store closed");
+      const fresh = this.#idle.findIndex((session) => !session.asked(id));
+      if (fresh >= 0) return this.#idle.splice(fresh, 1)[0];
+      const limit = Math.max(1, this.#options.ssh.sessions ?? 4);
+      if (this.#all.size + this.#starting >= limit && this.#idle.length > 0) {
+        // Every idle session was asked for this chunk already: retire one to make room.
+        this.#retire(this.#idle.pop()!);
       }
+      if (this.#all.size + this.#starting < limit) return await this.#start();
+      const next = await new Promise<SshSession | Error>((resolve) => this.#waiting.push(resolve));
+      if (next instanceof Error) throw next;
+      if (!next.asked(id)) return next;
+      this.#retire(next);
     }
-    const next = await new Promise<SshSession | Error>((resolve) => this.#waiting.push(resolve));
-    if (next instanceof Error) throw next;
-    return next;
+  }
+
+  async #start(): Promise<SshSession> {
+    this.#starting++;
+    try {
+      const session = await SshSession.start(this.name, this.#location, this.#options.ssh);
+      this.#all.add(session);
+      if (this.#closed) {
+        await session.close();
+        throw new StoreError(this.name, "store closed");
+      }
+      return session;
+    } finally {
+      this.#starting--;
+    }
   }
 
   #release(session: SshSession) {
@@ -174,12 +188,25 @@ export class SshStore implements Store {
     else this.#idle.push(session);
   }
 
+  /** Closes a healthy session in the background (close() waits for it). */
+  #retire(session: SshSession) {
+    this.#all.delete(session);
+    const closing = session.close().catch(() => {}).finally(() => this.#retiring.delete(closing));
+    this.#retiring.add(closing);
+  }
+
   #discard(session: SshSession) {
     this.#all.delete(session);
     session.kill();
-    // A waiter may now start a fresh session in its place.
+    this.#wakeWaiter();
+  }
+
+  /** A slot was freed: let the first waiter start a session of its own. */
+  #wakeWaiter() {
     const waiter = this.#waiting.shift();
-    if (waiter) this.#acquire().then(waiter, waiter);
+    if (!waiter) return;
+    if (this.#closed) return waiter(new StoreError(this.name, "store closed"));
+    this.#start().then(waiter, waiter);
   }
 }
 
@@ -195,6 +222,7 @@ class SshSession {
   #stderr = "";
   readonly #stderrDone: Promise<void>;
   #exited = false;
+  readonly #asked = new Set<ChunkId>();
 
   private constructor(store: string, child: Deno.ChildProcess, closeTimeoutMs: number) {
     this.#store = store;
@@ -255,7 +283,13 @@ class SshSession {
     }
   }
 
+  /** Whether this session was already asked for `id` (casync would not answer again). */
+  asked(id: ChunkId): boolean {
+    return this.#asked.has(id);
+  }
+
   async request(id: ChunkId): Promise<Reply> {
+    this.#asked.add(id);
     try {
       await this.#send(encodeRequest([id]));
       for (;;) {
@@ -279,7 +313,16 @@ class SshSession {
         }
       }
     } catch (error) {
-      throw await this.#explain(error);
+      const explained = await this.#explain(error);
+      // casync checks chunks before sending them and quits with EBADMSG on a bad one.
+      if (/Bad message/.test(this.#stderr)) {
+        throw new ChunkInvalid(
+          id,
+          this.#store,
+          `the remote casync rejected it: ${explained.detail}`,
+        );
+      }
+      throw explained;
     }
   }
 
@@ -333,7 +376,7 @@ class SshSession {
   }
 
   /** Adds what the remote said on stderr, which usually names the real cause. */
-  async #explain(error: unknown): Promise<Error> {
+  async #explain(error: unknown): Promise<StoreError> {
     const base = error instanceof StoreError
       ? error.detail
       : `protocol error: ${(error as Error)?.message ?? error}`;

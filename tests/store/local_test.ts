@@ -16,7 +16,7 @@ storeConformance("local store", async (codec, digest) => {
     },
     cleanup: () => removeDir(dir),
   };
-});
+}, { writable: true, prunable: true });
 
 Deno.test({
   name: "local store: layout is <dir>/<4 hex>/<id>.cacnk and no temporary files remain",

@@ -1,0 +1,207 @@
+/**
+ * Real test peers on 127.0.0.1, started by a test and stopped after:
+ * nginx serving (and accepting PUTs into) a directory, and an OpenSSH sshd
+ * with throwaway keys plus an `ssh` wrapper for CASYNC_SSH_PATH.
+ */
+import { which } from "../helpers.ts";
+
+export const NGINX_MISSING = which("nginx")
+  ? false
+  : "nginx is not installed (apt-get install nginx)";
+export const SSHD_MISSING = which("sshd") && which("ssh") && which("ssh-keygen")
+  ? false
+  : "OpenSSH is not installed (apt-get install openssh-server openssh-client)";
+
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(
+  port: number,
+  child: Deno.ChildProcess,
+  what: string,
+  log: () => string,
+) {
+  const deadline = Date.now() + 10_000;
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${what} exited at start: ${log()}`);
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`${what} did not listen on port ${port}: ${log()}`);
+}
+
+export interface Peer {
+  stop(): Promise<void>;
+}
+
+export interface NginxPeer extends Peer {
+  /** http://127.0.0.1:PORT — `${url}/x` serves `${root}/x`. */
+  url: string;
+  root: string;
+}
+
+/** nginx serving `root` (a directory it may also PUT into). */
+export async function startNginx(root: string): Promise<NginxPeer> {
+  const dir = await Deno.makeTempDir({ prefix: "desync-nginx-" });
+  const port = freePort();
+  const asRoot = Deno.uid() === 0 ? "user root;" : "";
+  await Deno.writeTextFile(
+    `${dir}/nginx.conf`,
+    `${asRoot}
+error_log ${dir}/error.log;
+pid ${dir}/nginx.pid;
+events {}
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  client_max_body_size 64m;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    dav_methods PUT;
+    create_full_put_path on;
+  }
+}
+`,
+  );
+  const child = new Deno.Command(which("nginx")!, {
+    args: ["-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const drain = (async () => {
+    for await (const part of child.stderr) stderr += new TextDecoder().decode(part);
+  })();
+  await waitForPort(port, child, "nginx", () => stderr);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    root,
+    async stop() {
+      try {
+        child.kill("SIGTERM"); // fast shutdown: do not wait for idle keep-alive connections
+      } catch {
+        // already gone
+      }
+      await child.status;
+      await drain;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+export interface SshdPeer extends Peer {
+  port: number;
+  /** A script to use as CASYNC_SSH_PATH: ssh with this server's port and key. */
+  sshWrapper: string;
+  /** PIDs of ssh clients using this server's key (the processes desync spawns). */
+  clientProcesses(): number[];
+  /**
+   * Waits (up to 5 s) until no ssh client nor remote `casync pull` of this server
+   * runs; the remote side ends shortly after its connection drops. Returns what is left.
+   */
+  settledSessions(): Promise<number[]>;
+}
+
+/** An OpenSSH server on a free loopback port, run in the foreground (-D). */
+export async function startSshd(): Promise<SshdPeer> {
+  const dir = await Deno.makeTempDir({ prefix: "desync-sshd-" });
+  const port = freePort();
+  for (const key of ["hostkey", "userkey"]) {
+    const keygen = await new Deno.Command("ssh-keygen", {
+      args: ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/${key}`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (keygen.code !== 0) {
+      throw new Error(`ssh-keygen failed: ${new TextDecoder().decode(keygen.stderr)}`);
+    }
+  }
+  await Deno.copyFile(`${dir}/userkey.pub`, `${dir}/authorized_keys`);
+  await Deno.mkdir("/run/sshd", { recursive: true }).catch(() => {});
+  await Deno.writeTextFile(
+    `${dir}/sshd_config`,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/hostkey`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "StrictModes no",
+      "UsePAM no",
+      "PermitRootLogin prohibit-password",
+      `PidFile ${dir}/sshd.pid`,
+      "",
+    ].join("\n"),
+  );
+  const sshWrapper = `${dir}/ssh`;
+  await Deno.writeTextFile(
+    sshWrapper,
+    `#!/bin/sh\nexec ssh -p ${port} -i ${dir}/userkey -o StrictHostKeyChecking=no ` +
+      `-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR "$@"\n`,
+  );
+  await Deno.chmod(sshWrapper, 0o755);
+  const child = new Deno.Command(which("sshd")!, {
+    args: ["-D", "-e", "-f", `${dir}/sshd_config`],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const drain = (async () => {
+    for await (const part of child.stderr) stderr += new TextDecoder().decode(part);
+  })();
+  await waitForPort(port, child, "sshd", () => stderr);
+  return {
+    port,
+    sshWrapper,
+    clientProcesses: () => processesMatching(`-i ${dir}/userkey`),
+    async settledSessions() {
+      const left = () => [
+        ...processesMatching(`-i ${dir}/userkey`),
+        ...processesMatching("casync pull - - - - "),
+      ];
+      for (let i = 0; i < 50 && left().length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return left();
+    },
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await child.status;
+      await drain;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** PIDs of running processes whose command line mentions `needle` (from /proc). */
+export function processesMatching(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ");
+      if (cmdline.includes(needle)) pids.push(Number(entry.name));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
+}
