@@ -6,6 +6,7 @@
  *   deno task bench [--size MiB] [--rounds N] [--only extract,make]
  */
 import { BINARY_PERMISSIONS } from "./permissions.ts";
+import { startNginx, startSshd } from "../tests/interop/peers.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -16,7 +17,7 @@ function option(name: string, fallback: string): string {
 
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
-const only = option("only", "extract,make").split(",");
+const only = option("only", "extract,make,http,ssh").split(",");
 const timeTool = ["/usr/bin/time"].find((path) => {
   try {
     return Deno.statSync(path).isFile;
@@ -30,7 +31,12 @@ interface Sample {
   peakMiB?: number;
 }
 
-async function measure(cmd: string, args: string[], dir: string): Promise<Sample> {
+async function measure(
+  cmd: string,
+  args: string[],
+  dir: string,
+  env?: Record<string, string>,
+): Promise<Sample> {
   const memFile = `${dir}/.mem`;
   const [program, programArgs] = timeTool
     ? [timeTool, ["-f", "%M", "-o", memFile, cmd, ...args]]
@@ -38,6 +44,7 @@ async function measure(cmd: string, args: string[], dir: string): Promise<Sample
   const started = performance.now();
   const result = await new Deno.Command(program, {
     args: programArgs,
+    env,
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -103,6 +110,52 @@ try {
     rows.push(casyncRow, ourRow);
   }
 
+  // Extract over the network: nginx serving the store, and casync behind sshd.
+  const remote: { name: string; casync: string; ours: string; env?: Record<string, string> }[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  if (only.includes("http")) {
+    const nginx = await startNginx(dir);
+    stops.push(nginx.stop);
+    remote.push({
+      name: "http (nginx)",
+      casync: `${nginx.url}/store/`,
+      ours: `${nginx.url}/store/`,
+    });
+  }
+  if (only.includes("ssh")) {
+    const sshd = await startSshd();
+    stops.push(sshd.stop);
+    remote.push({
+      name: "ssh (casync+sshd)",
+      casync: `127.0.0.1:${dir}/store`,
+      ours: `ssh://127.0.0.1${dir}/store`,
+      env: { CASYNC_SSH_PATH: sshd.sshWrapper },
+    });
+  }
+  try {
+    for (const source of remote) {
+      const casyncRow: Row = { op: `extract ${source.name}`, tool: "casync", samples: [] };
+      const ourRow: Row = { op: `extract ${source.name}`, tool: "desync", samples: [] };
+      for (let round = 0; round < rounds; round++) {
+        for (const row of round % 2 ? [ourRow, casyncRow] : [casyncRow, ourRow]) {
+          await Deno.remove(`${dir}/out`).catch(() => {});
+          const [cmd, args] = row.tool === "casync"
+            ? ["casync", [
+              "extract",
+              `--store=${source.casync}`,
+              `${dir}/blob.caibx`,
+              `${dir}/out`,
+            ]] as const
+            : ours(["extract", "-s", source.ours, `${dir}/blob.caibx`, `${dir}/out`]);
+          row.samples.push(await measure(cmd, [...args], dir, source.env));
+        }
+      }
+      rows.push(casyncRow, ourRow);
+    }
+  } finally {
+    for (const stop of stops) await stop();
+  }
+
   if (only.includes("make")) {
     const casyncRow: Row = { op: "make (fresh store)", tool: "casync", samples: [] };
     const ourRow: Row = { op: "make (fresh store)", tool: "desync", samples: [] };
@@ -122,7 +175,7 @@ try {
 }
 
 console.log(
-  `\n${"operation".padEnd(24)}${"tool".padEnd(8)}${"median s".padStart(10)}${"MB/s".padStart(8)}${
+  `\n${"operation".padEnd(32)}${"tool".padEnd(8)}${"median s".padStart(10)}${"MB/s".padStart(8)}${
     "peak MiB".padStart(10)
   }`,
 );
@@ -132,7 +185,7 @@ for (const row of rows) {
   const peak = peaks.length ? Math.max(...peaks).toFixed(0) : "n/a";
   const mbps = ((sizeMiB * 1048576) / 1e6 / seconds).toFixed(0);
   console.log(
-    `${row.op.padEnd(24)}${row.tool.padEnd(8)}${seconds.toFixed(3).padStart(10)}${
+    `${row.op.padEnd(32)}${row.tool.padEnd(8)}${seconds.toFixed(3).padStart(10)}${
       mbps.padStart(8)
     }${peak.padStart(10)}`,
   );

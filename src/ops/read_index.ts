@@ -31,7 +31,12 @@ async function readIndexBytes(location: string, http: HttpOptions): Promise<Uint
 }
 
 async function fetchIndex(url: string, http: HttpOptions): Promise<Uint8Array> {
-  const transport = new HttpTransport(http);
+  let transport: HttpTransport;
+  try {
+    transport = new HttpTransport(http);
+  } catch (error) {
+    throw new DesyncError(`${url}: ${(error as Error).message}`, { cause: error });
+  }
   try {
     const response = await transport.request("GET", url);
     if (response.status !== 200) {

@@ -30,7 +30,11 @@ export class HttpStore implements WriteStore {
     this.#base = url.endsWith("/") ? url : `${url}/`;
     this.#codec = options.codec;
     this.#digests = options.digests;
-    this.#transport = new HttpTransport(options.http);
+    try {
+      this.#transport = new HttpTransport(options.http);
+    } catch (error) {
+      throw new StoreError(url, (error as Error).message, { cause: error });
+    }
   }
 
   chunkUrl(id: ChunkId): string {

@@ -49,6 +49,8 @@ export class HttpTransport {
       this.#agent = new https.Agent({
         keepAlive: true,
         rejectUnauthorized: false,
+        // No roots to load: nothing is verified, and loading the system's needs --allow-sys.
+        ca: [],
         cert: options.clientCert,
         key: options.clientKey,
       });
@@ -57,7 +59,11 @@ export class HttpTransport {
       const tls = options.clientCert && options.clientKey
         ? { cert: options.clientCert, key: options.clientKey }
         : {};
-      this.#client = Deno.createHttpClient({ caCerts: options.caCerts, ...tls });
+      try {
+        this.#client = Deno.createHttpClient({ caCerts: options.caCerts, ...tls });
+      } catch (error) {
+        throw new HttpNetworkError(`TLS settings rejected: ${(error as Error).message}`);
+      }
     }
   }
 

@@ -51,8 +51,15 @@ export interface NginxPeer extends Peer {
   root: string;
 }
 
-/** nginx serving `root` (a directory it may also PUT into). */
-export async function startNginx(root: string): Promise<NginxPeer> {
+export interface NginxTls {
+  cert: string;
+  key: string;
+  /** When set, clients must present a certificate signed by this CA. */
+  clientCa?: string;
+}
+
+/** nginx serving `root` (a directory it may also PUT into), over HTTPS when `tls` is given. */
+export async function startNginx(root: string, tls?: NginxTls): Promise<NginxPeer> {
   const dir = await Deno.makeTempDir({ prefix: "desync-nginx-" });
   const port = freePort();
   const asRoot = Deno.uid() === 0 ? "user root;" : "";
@@ -68,7 +75,9 @@ http {
   fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   client_max_body_size 64m;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${tls ? " ssl" : ""};
+    ${tls ? `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key};` : ""}
+    ${tls?.clientCa ? `ssl_client_certificate ${tls.clientCa}; ssl_verify_client on;` : ""}
     root ${root};
     dav_methods PUT;
     create_full_put_path on;
@@ -87,7 +96,7 @@ http {
   })();
   await waitForPort(port, child, "nginx", () => stderr);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     root,
     async stop() {
       try {
@@ -204,4 +213,78 @@ export function processesMatching(needle: string): number[] {
     }
   }
   return pids;
+}
+
+export const OPENSSL_MISSING = which("openssl") ? false : "openssl is not installed";
+
+export interface TestPki {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate. */
+export async function makeTestPki(dir: string): Promise<TestPki> {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
+      .output();
+    if (out.code !== 0) {
+      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await run(
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    `${dir}/ca.key`,
+    "-out",
+    `${dir}/ca.pem`,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=desync test CA",
+  );
+  // Extensions make these X.509 v3 certificates, which TLS libraries such as rustls require.
+  await Deno.writeTextFile(`${dir}/server.ext`, "subjectAltName=IP:127.0.0.1\n");
+  await Deno.writeTextFile(`${dir}/client.ext`, "extendedKeyUsage=clientAuth\n");
+  for (const who of ["server", "client"]) {
+    await run(
+      "req",
+      ...ec,
+      "-keyout",
+      `${dir}/${who}.key`,
+      "-out",
+      `${dir}/${who}.csr`,
+      "-subj",
+      `/CN=${who}`,
+    );
+    await run(
+      "x509",
+      "-req",
+      "-in",
+      `${dir}/${who}.csr`,
+      "-CA",
+      `${dir}/ca.pem`,
+      "-CAkey",
+      `${dir}/ca.key`,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      `${dir}/${who}.pem`,
+      "-extfile",
+      `${dir}/${who}.ext`,
+    );
+  }
+  return {
+    ca: `${dir}/ca.pem`,
+    serverCert: `${dir}/server.pem`,
+    serverKey: `${dir}/server.key`,
+    clientCert: `${dir}/client.pem`,
+    clientKey: `${dir}/client.key`,
+  };
 }
