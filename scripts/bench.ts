@@ -90,85 +90,75 @@ try {
   );
   await measure("casync", ["make", `--store=${dir}/store`, `${dir}/blob.caibx`, blob], dir);
 
-  if (only.includes("extract")) {
-    const casyncRow: Row = { op: "extract (local store)", tool: "casync", samples: [] };
-    const ourRow: Row = { op: "extract (local store)", tool: "desync", samples: [] };
+  /** Runs casync's and our command alternately, `rounds` times, after `reset` each time. */
+  const compare = async (
+    op: string,
+    casyncArgs: string[],
+    ourArgs: string[],
+    reset: () => Promise<void>,
+    env?: Record<string, string>,
+  ) => {
+    const casyncRow: Row = { op, tool: "casync", samples: [] };
+    const ourRow: Row = { op, tool: "desync", samples: [] };
     for (let round = 0; round < rounds; round++) {
       for (const row of round % 2 ? [ourRow, casyncRow] : [casyncRow, ourRow]) {
-        await Deno.remove(`${dir}/out`).catch(() => {});
-        const [cmd, args] = row.tool === "casync"
-          ? ["casync", [
-            "extract",
-            `--store=${dir}/store`,
-            `${dir}/blob.caibx`,
-            `${dir}/out`,
-          ]] as const
-          : ours(["extract", "-s", `${dir}/store`, `${dir}/blob.caibx`, `${dir}/out`]);
-        row.samples.push(await measure(cmd, [...args], dir));
+        await reset();
+        const [cmd, args] = row.tool === "casync" ? ["casync", casyncArgs] as const : ours(ourArgs);
+        row.samples.push(await measure(cmd, [...args], dir, env));
       }
     }
     rows.push(casyncRow, ourRow);
+  };
+  const index = `${dir}/blob.caibx`;
+  const out = `${dir}/out`;
+  const removeOut = () => Deno.remove(out).catch(() => {});
+
+  if (only.includes("extract")) {
+    await compare(
+      "extract (local store)",
+      ["extract", `--store=${dir}/store`, index, out],
+      ["extract", "-s", `${dir}/store`, index, out],
+      removeOut,
+    );
   }
 
   // Extract over the network: nginx serving the store, and casync behind sshd.
-  const remote: { name: string; casync: string; ours: string; env?: Record<string, string> }[] = [];
-  const stops: (() => Promise<void>)[] = [];
   if (only.includes("http")) {
     const nginx = await startNginx(dir);
-    stops.push(nginx.stop);
-    remote.push({
-      name: "http (nginx)",
-      casync: `${nginx.url}/store/`,
-      ours: `${nginx.url}/store/`,
-    });
+    try {
+      const url = `${nginx.url}/store/`;
+      await compare(
+        "extract http (nginx)",
+        ["extract", `--store=${url}`, index, out],
+        ["extract", "-s", url, index, out],
+        removeOut,
+      );
+    } finally {
+      await nginx.stop();
+    }
   }
   if (only.includes("ssh")) {
     const sshd = await startSshd();
-    stops.push(sshd.stop);
-    remote.push({
-      name: "ssh (casync+sshd)",
-      casync: `127.0.0.1:${dir}/store`,
-      ours: `ssh://127.0.0.1${dir}/store`,
-      env: { CASYNC_SSH_PATH: sshd.sshWrapper },
-    });
-  }
-  try {
-    for (const source of remote) {
-      const casyncRow: Row = { op: `extract ${source.name}`, tool: "casync", samples: [] };
-      const ourRow: Row = { op: `extract ${source.name}`, tool: "desync", samples: [] };
-      for (let round = 0; round < rounds; round++) {
-        for (const row of round % 2 ? [ourRow, casyncRow] : [casyncRow, ourRow]) {
-          await Deno.remove(`${dir}/out`).catch(() => {});
-          const [cmd, args] = row.tool === "casync"
-            ? ["casync", [
-              "extract",
-              `--store=${source.casync}`,
-              `${dir}/blob.caibx`,
-              `${dir}/out`,
-            ]] as const
-            : ours(["extract", "-s", source.ours, `${dir}/blob.caibx`, `${dir}/out`]);
-          row.samples.push(await measure(cmd, [...args], dir, source.env));
-        }
-      }
-      rows.push(casyncRow, ourRow);
+    try {
+      await compare(
+        "extract ssh (casync+sshd)",
+        ["extract", `--store=127.0.0.1:${dir}/store`, index, out],
+        ["extract", "-s", `ssh://127.0.0.1${dir}/store`, index, out],
+        removeOut,
+        { CASYNC_SSH_PATH: sshd.sshWrapper },
+      );
+    } finally {
+      await sshd.stop();
     }
-  } finally {
-    for (const stop of stops) await stop();
   }
 
   if (only.includes("make")) {
-    const casyncRow: Row = { op: "make (fresh store)", tool: "casync", samples: [] };
-    const ourRow: Row = { op: "make (fresh store)", tool: "desync", samples: [] };
-    for (let round = 0; round < rounds; round++) {
-      for (const row of round % 2 ? [ourRow, casyncRow] : [casyncRow, ourRow]) {
-        await Deno.remove(`${dir}/fresh`, { recursive: true }).catch(() => {});
-        const [cmd, args] = row.tool === "casync"
-          ? ["casync", ["make", `--store=${dir}/fresh`, `${dir}/m.caibx`, blob]] as const
-          : ours(["make", "-s", `${dir}/fresh`, `${dir}/m.caibx`, blob]);
-        row.samples.push(await measure(cmd, [...args], dir));
-      }
-    }
-    rows.push(casyncRow, ourRow);
+    await compare(
+      "make (fresh store)",
+      ["make", `--store=${dir}/fresh`, `${dir}/m.caibx`, blob],
+      ["make", "-s", `${dir}/fresh`, `${dir}/m.caibx`, blob],
+      () => Deno.remove(`${dir}/fresh`, { recursive: true }).catch(() => {}),
+    );
   }
 } finally {
   await Deno.remove(dir, { recursive: true });

@@ -134,3 +134,14 @@ export function nextCut(
   if (limit === max) return max;
   return final ? available : -1;
 }
+
+/** Every cut (chunk end offset) of an in-memory blob, in order. */
+export function cutsOf(data: Uint8Array, params: ChunkerParams): number[] {
+  const cuts: number[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    pos += nextCut(data, pos, data.length, params, true);
+    cuts.push(pos);
+  }
+  return cuts;
+}

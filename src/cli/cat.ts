@@ -1,16 +1,13 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { cat } from "../ops/cat.ts";
-import { openStoreChain } from "../store/location.ts";
 import { writeAtomically } from "../util/fs.ts";
 import {
-  collect,
+  addStoreOptions,
   DEFAULT_CONCURRENCY,
-  digestsOf,
   loadIndex,
   parseConcurrency,
-  storeContext,
-  withRuntime,
+  withStoreChain,
 } from "./common.ts";
 
 function parseByteCount(flag: string) {
@@ -29,23 +26,18 @@ async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: 
 }
 
 export function registerCat(program: Command) {
-  program.command("cat")
-    .description("stream a blob (or a range of it) to stdout or a file, in order")
-    .argument("<index>", "index file, or - for stdin")
-    .argument("[output]", "file to write (default: stdout)")
-    .option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, [])
-    .option("-c, --cache <location>", "writable cache store, consulted first and filled on misses")
+  addStoreOptions(
+    program.command("cat")
+      .description("stream a blob (or a range of it) to stdout or a file, in order")
+      .argument("<index>", "index file, URL, or - for stdin")
+      .argument("[output]", "file to write (default: stdout)"),
+  )
     .option("-n, --concurrency <n>", "chunks fetched ahead", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("--offset <bytes>", "first byte to write", parseByteCount("--offset"), 0)
     .option("--length <bytes>", "how many bytes to write", parseByteCount("--length"))
     .action(async (indexPath: string, output: string | undefined, opts, command: Command) => {
       const index = await loadIndex(indexPath, command);
-      await withRuntime(async ({ codec, signal }) => {
-        const store = await openStoreChain(
-          opts.store,
-          opts.cache,
-          await storeContext(command, codec, digestsOf([index])),
-        );
+      await withStoreChain(command, [index], opts, async ({ signal, store }) => {
         const run = (write: (bytes: Uint8Array) => Promise<void>) =>
           cat({
             index,
@@ -56,14 +48,10 @@ export function registerCat(program: Command) {
             length: opts.length,
             signal,
           });
-        try {
-          if (output === undefined || output === "-") {
-            await run((bytes) => writeAll(Deno.stdout, bytes));
-          } else {
-            await writeAtomically(output, (file) => run((bytes) => writeAll(file, bytes)));
-          }
-        } finally {
-          await store.close();
+        if (output === undefined || output === "-") {
+          await run((bytes) => writeAll(Deno.stdout, bytes));
+        } else {
+          await writeAtomically(output, (file) => run((bytes) => writeAll(file, bytes)));
         }
       });
     });

@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import type { HttpOptions } from "../store/http_client.ts";
 import { describeFsError } from "../store/local.ts";
-import type { StoreContext } from "../store/location.ts";
+import { openStoreChain, type StoreContext } from "../store/location.ts";
+import type { Store } from "../store/store.ts";
 import { readIndex } from "../ops/read_index.ts";
 import { Interrupted, UsageError } from "../errors.ts";
 import type { Digest, Index } from "../format/index.ts";
@@ -183,4 +184,42 @@ export async function storeContext(
       sessions: opts.concurrency ?? DEFAULT_CONCURRENCY,
     },
   };
+}
+
+/** Adds `-s` (repeatable) and, unless `cache` is false, `-c` to a command. */
+export function addStoreOptions(command: Command, cache = true): Command {
+  command.option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, []);
+  if (cache) {
+    command.option(
+      "-c, --cache <location>",
+      "writable cache store, consulted first and filled on misses",
+    );
+  }
+  return command;
+}
+
+/**
+ * Runs `work` with the codec pool, the Ctrl-C signal and the store chain
+ * (`stores` in order, behind `cache`) opened for `indexes`; closes it afterwards.
+ */
+export async function withStoreChain<T>(
+  command: Command,
+  indexes: readonly Index[],
+  locations: { store: string[]; cache?: string },
+  work: (runtime: {
+    codec: CodecPool;
+    signal: AbortSignal;
+    store: Store;
+    context: StoreContext;
+  }) => Promise<T>,
+): Promise<T> {
+  return await withRuntime(async ({ codec, signal }) => {
+    const context = await storeContext(command, codec, digestsOf(indexes));
+    const store = await openStoreChain(locations.store, locations.cache, context);
+    try {
+      return await work({ codec, signal, store, context });
+    } finally {
+      await store.close();
+    }
+  });
 }

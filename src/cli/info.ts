@@ -1,16 +1,13 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { indexInfo } from "../ops/info.ts";
-import { openStoreChain } from "../store/location.ts";
 import {
   collect,
   DEFAULT_CONCURRENCY,
-  digestsOf,
   loadIndex,
   parseConcurrency,
   print,
-  storeContext,
-  withRuntime,
+  withStoreChain,
 } from "./common.ts";
 
 export function registerInfo(program: Command) {
@@ -25,19 +22,10 @@ export function registerInfo(program: Command) {
         throw new UsageError(`--format must be plain or json, got "${opts.format}"`);
       }
       const index = await loadIndex(indexPath, command);
-      const info = await withRuntime(async ({ codec, signal }) => {
-        if (opts.store.length === 0) return await indexInfo(index);
-        const store = await openStoreChain(
-          opts.store,
-          undefined,
-          await storeContext(command, codec, digestsOf([index])),
-        );
-        try {
-          return await indexInfo(index, { store, concurrency: opts.concurrency, signal });
-        } finally {
-          await store.close();
-        }
-      });
+      const info = opts.store.length === 0
+        ? await indexInfo(index)
+        : await withStoreChain(command, [index], opts, ({ store, signal }) =>
+          indexInfo(index, { store, concurrency: opts.concurrency, signal }));
       if (opts.format === "json") {
         print(JSON.stringify(info, null, 2));
         return;

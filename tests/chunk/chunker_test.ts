@@ -1,17 +1,15 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { chunkerParams, discriminatorFor, nextCut, WINDOW_SIZE } from "../../src/chunk/chunker.ts";
+import {
+  chunkerParams,
+  cutsOf,
+  discriminatorFor,
+  nextCut,
+  WINDOW_SIZE,
+} from "../../src/chunk/chunker.ts";
 import { UsageError } from "../../src/errors.ts";
 import { pseudoRandomFast } from "../helpers.ts";
 
-function cutAll(data: Uint8Array, params = chunkerParams()): number[] {
-  const cuts = [];
-  let pos = 0;
-  while (pos < data.length) {
-    pos += nextCut(data, pos, data.length, params, true);
-    cuts.push(pos);
-  }
-  return cuts;
-}
+const cutAll = (data: Uint8Array, params = chunkerParams()) => cutsOf(data, params);
 
 Deno.test("chunks respect min and max; only the last may be shorter than min", () => {
   const params = chunkerParams(2048, 8192, 32768);

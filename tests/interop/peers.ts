@@ -45,6 +45,37 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs a server in the foreground until it listens on `port`; `stop` sends
+ * SIGTERM, waits for it and removes its working directory.
+ */
+async function startDaemon(
+  program: string,
+  args: string[],
+  port: number,
+  dir: string,
+): Promise<Peer> {
+  const child = new Deno.Command(which(program)!, { args, stdout: "null", stderr: "piped" })
+    .spawn();
+  let stderr = "";
+  const drain = (async () => {
+    for await (const part of child.stderr) stderr += new TextDecoder().decode(part);
+  })();
+  await waitForPort(port, child, program, () => stderr);
+  return {
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await child.status;
+      await drain;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
 export interface NginxPeer extends Peer {
   /** http://127.0.0.1:PORT — `${url}/x` serves `${root}/x`. */
   url: string;
@@ -85,30 +116,14 @@ http {
 }
 `,
   );
-  const child = new Deno.Command(which("nginx")!, {
-    args: ["-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const drain = (async () => {
-    for await (const part of child.stderr) stderr += new TextDecoder().decode(part);
-  })();
-  await waitForPort(port, child, "nginx", () => stderr);
-  return {
-    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
-    root,
-    async stop() {
-      try {
-        child.kill("SIGTERM"); // fast shutdown: do not wait for idle keep-alive connections
-      } catch {
-        // already gone
-      }
-      await child.status;
-      await drain;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  // SIGTERM is nginx's fast shutdown: it does not wait for idle keep-alive connections.
+  const daemon = await startDaemon(
+    "nginx",
+    ["-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+    port,
+    dir,
+  );
+  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}`, root, stop: daemon.stop };
 }
 
 export interface SshdPeer extends Peer {
@@ -163,16 +178,7 @@ export async function startSshd(): Promise<SshdPeer> {
       `-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR "$@"\n`,
   );
   await Deno.chmod(sshWrapper, 0o755);
-  const child = new Deno.Command(which("sshd")!, {
-    args: ["-D", "-e", "-f", `${dir}/sshd_config`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const drain = (async () => {
-    for await (const part of child.stderr) stderr += new TextDecoder().decode(part);
-  })();
-  await waitForPort(port, child, "sshd", () => stderr);
+  const daemon = await startDaemon("sshd", ["-D", "-e", "-f", `${dir}/sshd_config`], port, dir);
   return {
     port,
     sshWrapper,
@@ -187,16 +193,7 @@ export async function startSshd(): Promise<SshdPeer> {
       }
       return left();
     },
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await child.status;
-      await drain;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
+    stop: daemon.stop,
   };
 }
 

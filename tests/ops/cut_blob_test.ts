@@ -1,18 +1,10 @@
 import { assertEquals } from "../assert.ts";
-import { chunkerParams, nextCut } from "../../src/chunk/chunker.ts";
+import { chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { cutBlob, cutBlobFrom } from "../../src/ops/cut_blob.ts";
 import { pseudoRandomFast, removeDir, tempDir } from "../helpers.ts";
 
-function sequentialCuts(data: Uint8Array, params: ReturnType<typeof chunkerParams>) {
-  const cuts = [];
-  let pos = 0;
-  while (pos < data.length) {
-    pos += nextCut(data, pos, data.length, params, true);
-    cuts.push(pos);
-  }
-  return cuts;
-}
+const sequentialCuts = cutsOf;
 
 Deno.test({
   name: "parallel cut finding equals the sequential chunker, with parts split near cuts",
