@@ -23,6 +23,7 @@ while (args.length) {
 if (targets.length === 0) targets.push(""); // the host
 
 const root = new URL("../", import.meta.url).pathname;
+const { version } = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
 await Deno.mkdir(`${root}${outDir}`, { recursive: true });
 for (const target of targets) {
   const name = target ? `desync-${target}` : "desync";
@@ -45,5 +46,24 @@ for (const target of targets) {
         (Deno.env.get("DENORT_BIN") ? "" : " (offline? set DENORT_BIN to a local denort binary)"),
     );
     Deno.exit(1);
+  }
+  if (!target) {
+    // A runtime that is not denort (e.g. the full deno CLI as DENORT_BIN) builds a binary that ignores the program.
+    const output = `${root}${outDir}/${name}`;
+    const check = await new Deno.Command(output, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const said = new TextDecoder().decode(check.stdout).trim();
+    if (said !== version) {
+      console.error(
+        `build: ${output} --version said "${
+          said.split("\n")[0]
+        }", want "${version}": is DENORT_BIN a denort binary?`,
+      );
+      Deno.exit(1);
+    }
+    console.error(`build: ${output} (desync ${version})`);
   }
 }
