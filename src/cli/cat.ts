@@ -49,7 +49,12 @@ export function registerCat(program: Command) {
             signal,
           });
         if (output === undefined || output === "-") {
-          await run((bytes) => writeAll(Deno.stdout, bytes));
+          try {
+            await run((bytes) => writeAll(Deno.stdout, bytes));
+          } catch (error) {
+            // The reader went away (`desync cat … | head`): that ends the job, quietly.
+            if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+          }
         } else {
           await writeAtomically(output, (file) => run((bytes) => writeAll(file, bytes)));
         }

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import type { HttpOptions } from "../store/http_client.ts";
-import { describeFsError } from "../store/local.ts";
+import { describeFsError } from "../util/fs.ts";
 import { openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
 import { readIndex } from "../ops/read_index.ts";

@@ -7,7 +7,7 @@ import {
   type HttpOptions,
   HttpTransport,
 } from "../store/http_client.ts";
-import { describeFsError } from "../store/local.ts";
+import { describeFsError } from "../util/fs.ts";
 
 export async function readIndex(
   location: string,

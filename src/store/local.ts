@@ -16,7 +16,7 @@ import type {
   TouchStore,
   WriteStore,
 } from "./store.ts";
-import { tempName } from "../util/fs.ts";
+import { describeFsError, tempName } from "../util/fs.ts";
 
 export const CHUNK_SUFFIX = ".cacnk";
 
@@ -186,11 +186,4 @@ export function writeChunkFileSync(
     throw error;
   }
   return true;
-}
-
-export function describeFsError(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.NotCapable) return "not allowed by the Deno permissions";
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { encodeIndex, FLAG_SHA512_256 } from "../../src/format/index.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
-import { pseudoRandom, removeDir, runCli, sha256sum, tempDir } from "../helpers.ts";
+import { MAIN, pseudoRandom, removeDir, runCli, runTool, sha256sum, tempDir } from "../helpers.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 
 interface Fixture {
@@ -174,3 +174,36 @@ async function exists(path: string) {
     return false;
   }
 }
+
+e2e("an output that cannot be written fails naming it, before any work", async (f) => {
+  await runCli(["chop", "-s", `${f.dir}/store`, f.index, f.blob]);
+  const missingDir = await runCli(["extract", "-s", `${f.dir}/store`, f.index, `${f.dir}/no/out`]);
+  assertEquals(missingDir.code, 1);
+  oneLine(missingDir.stderr);
+  assertMatch(missingDir.stderr, /no\/out: cannot write: no such file or directory/);
+  await Deno.mkdir(`${f.dir}/taken`);
+  const directory = await runCli(["extract", "-s", `${f.dir}/store`, f.index, `${f.dir}/taken`]);
+  assertEquals(directory.code, 1);
+  assertMatch(directory.stderr, /taken: cannot write: is a directory/);
+  assertEquals(leftovers(f.dir), []);
+});
+
+e2e("cat into a pipe that closes early stops quietly", async (f) => {
+  await runCli(["chop", "-s", `${f.dir}/store`, f.index, f.blob]);
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--allow-read",
+    MAIN,
+    "cat",
+    "-s",
+    `${f.dir}/store`,
+    f.index,
+  ]
+    .map((word) => `'${word}'`).join(" ");
+  const result = await runTool("bash", ["-c", `set -o pipefail; ${command} | head -c 100 | wc -c`]);
+  assertEquals(result.stdout.trim(), "100");
+  assertEquals(result.stderr, "");
+  assertEquals(result.code, 0);
+});
