@@ -6,6 +6,7 @@
  *   deno task bench [--size MiB] [--rounds N] [--only extract,make]
  */
 import { BINARY_PERMISSIONS } from "./permissions.ts";
+import { xorshiftBytes } from "./pseudo_random.ts";
 import { startNginx, startSshd } from "../tests/interop/peers.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -58,19 +59,6 @@ async function measure(
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
-function makeBlob(size: number): Uint8Array {
-  const data = new Uint8Array(size);
-  const words = new Uint32Array(data.buffer, 0, size >> 2);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return data;
-}
-
 const ours = (args: string[]) =>
   [Deno.execPath(), ["run", "--quiet", ...BINARY_PERMISSIONS, MAIN, ...args]] as const;
 
@@ -84,7 +72,7 @@ const dir = await Deno.makeTempDir({ prefix: "desync-bench-" });
 const rows: Row[] = [];
 try {
   const blob = `${dir}/blob`;
-  await Deno.writeFile(blob, makeBlob(sizeMiB << 20));
+  await Deno.writeFile(blob, xorshiftBytes(sizeMiB << 20, 0x9e3779b9));
   console.error(
     `bench: ${sizeMiB} MiB pseudo-random blob, ${rounds} rounds, ${navigator.hardwareConcurrency} cores`,
   );

@@ -7,20 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import { COMMAND_PERMISSIONS } from "./permissions.ts";
+import { xorshiftBytes } from "./pseudo_random.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 const SIZE = 64 << 20;
 
 function demoBlob(): Uint8Array {
-  const data = new Uint8Array(SIZE);
-  const words = new Uint32Array(data.buffer);
-  let x = 0x2545f491;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
+  const data = xorshiftBytes(SIZE, 0x2545f491);
   // Some repetition and a hole, as real images have: dedup and zero-chunk paths get used.
   data.copyWithin(40 << 20, 8 << 20, 16 << 20);
   data.fill(0, 20 << 20, 24 << 20);

@@ -1,5 +1,6 @@
 /** Shared test helpers: deterministic data, temp dirs, tool discovery, running the CLI. */
 import { assert } from "./assert.ts";
+import { xorshiftBytes } from "../scripts/pseudo_random.ts";
 
 export const REPO = new URL("../", import.meta.url).pathname;
 export const MAIN = `${REPO}src/main.ts`;
@@ -23,20 +24,8 @@ export function pseudoRandom(size: number, seed = 1): Uint8Array {
   return out;
 }
 
-/** Faster deterministic bytes for large blobs: a 32-bit xorshift filling words. */
-export function pseudoRandomFast(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  const words = new Uint32Array(out.buffer, 0, size >> 2);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  for (let i = words.length * 4; i < size; i++) out[i] = i & 0xff;
-  return out;
-}
+/** Faster deterministic bytes for large blobs (the same generator the demo and bench use). */
+export const pseudoRandomFast = xorshiftBytes;
 
 export async function tempDir(t?: { name: string }): Promise<string> {
   return await Deno.makeTempDir({ prefix: `desync-test-${t?.name.replace(/\W+/g, "_") ?? ""}` });

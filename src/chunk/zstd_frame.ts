@@ -5,6 +5,8 @@
  * view without running the decoder. Anything else returns undefined and goes
  * to the real decoder. Layout per RFC 8878, section 3.1.1.
  */
+import { concatBytes } from "../util/bytes.ts";
+
 const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_RAW = 0;
 const BLOCK_RLE = 1;
@@ -21,15 +23,7 @@ export function storedFrameContent(data: Uint8Array): Uint8Array | undefined {
     if (end === undefined) return undefined;
     at = end;
   } while (at < data.length);
-  if (pieces.length === 1) return pieces[0];
-  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
-  const content = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    content.set(piece, offset);
-    offset += piece.length;
-  }
-  return content;
+  return pieces.length === 1 ? pieces[0] : concatBytes(pieces);
 }
 
 /** Adds one frame's blocks starting at `at` to `pieces`; returns where the frame ends. */

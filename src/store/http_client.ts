@@ -5,6 +5,7 @@
  * Authorization header, and (only when asked) trust in any certificate.
  */
 import https from "node:https";
+import { concatBytes } from "../util/bytes.ts";
 
 export interface HttpOptions {
   /** Per request, in milliseconds. */
@@ -142,14 +143,7 @@ function nodeRequest(
       const parts: Uint8Array[] = [];
       response.on("data", (part: Uint8Array) => parts.push(part));
       response.on("end", () => {
-        const size = parts.reduce((sum, part) => sum + part.length, 0);
-        const bytes = new Uint8Array(size);
-        let at = 0;
-        for (const part of parts) {
-          bytes.set(part, at);
-          at += part.length;
-        }
-        resolve({ status: response.statusCode ?? 0, body: bytes });
+        resolve({ status: response.statusCode ?? 0, body: concatBytes(parts) });
       });
       response.on("error", reject);
     });
