@@ -11,7 +11,11 @@ import type { ChunkerParams } from "./chunker.ts";
 
 /** Where a `place` job takes the chunk from. */
 export type PlaceSource =
+  /** A chunk file in a local store: read, decoded and verified in the worker. */
   | { kind: "file"; path: string }
+  /** A chunk as a remote store sent it: decoded and verified in the worker. */
+  | { kind: "frame"; data: Uint8Array; compressed: boolean }
+  /** Plain data a store has already verified. */
   | { kind: "plain"; data: Uint8Array };
 
 export type CodecRequest =
@@ -188,7 +192,7 @@ export class CodecPool {
    * ChunkFileMissing when the file does not exist, ChunkDataError when it is bad.
    */
   async place(job: PlaceJob): Promise<void> {
-    const transfer = job.source.kind === "plain" ? transferable(job.source.data) : [];
+    const transfer = job.source.kind === "file" ? [] : transferable(job.source.data);
     await this.#run({ seq: 0, op: "place", ...job }, transfer);
   }
 

@@ -141,6 +141,19 @@ function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
   while (done < data.length) done += file.writeSync(data.subarray(done));
 }
 
+/** Writes a chunk's plain data at each of its offsets in `output`. */
+function writePlaced(
+  item: { size: number; offsets: readonly number[] },
+  plain: Uint8Array,
+  output: string,
+) {
+  if (plain.length !== item.size) {
+    throw new ChunkDataError(`holds ${plain.length} bytes, the index says ${item.size}`);
+  }
+  const file = outputFile(output);
+  for (const offset of item.offsets) writeAt(file, plain, offset);
+}
+
 function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   switch (job.op) {
@@ -165,29 +178,20 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
     case "hash":
       return { reply: { seq: job.seq, ok: true, id: hashChunk(job.data, job.digest) }, transfer };
     case "place": {
+      const { source } = job;
       let plain: Uint8Array;
-      if (job.source.kind === "file") {
-        let compressed: Uint8Array;
-        try {
-          compressed = Deno.readFileSync(job.source.path);
-        } catch (error) {
-          if (error instanceof Deno.errors.NotFound) {
-            return {
-              reply: { seq: job.seq, ok: false, kind: "missing", message: job.source.path },
-              transfer,
-            };
-          }
-          throw error;
-        }
-        plain = decodeAny(compressed, job.id, job.digests, true, job.size);
+      if (source.kind === "plain") {
+        plain = source.data; // verified by the store that produced it
       } else {
-        plain = job.source.data;
+        const frame = source.kind === "file" ? readWholeFile(source.path) : source.data;
+        if (!frame) {
+          const message = source.kind === "file" ? source.path : "";
+          return { reply: { seq: job.seq, ok: false, kind: "missing", message }, transfer };
+        }
+        const compressed = source.kind === "file" || source.compressed;
+        plain = decodeAny(frame, job.id, job.digests, compressed, job.size);
       }
-      if (plain.length !== job.size) {
-        throw new ChunkDataError(`holds ${plain.length} bytes, the index says ${job.size}`);
-      }
-      const file = outputFile(job.output);
-      for (const offset of job.offsets) writeAt(file, plain, offset);
+      writePlaced(job, plain, job.output);
       return { reply: { seq: job.seq, ok: true }, transfer };
     }
     case "piece": {
@@ -218,7 +222,6 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
     }
     case "place-files": {
       const outcomes: (string | null)[] = [];
-      const file = outputFile(job.output);
       for (const item of job.items) {
         const compressed = readWholeFile(item.path);
         if (!compressed) {
@@ -226,11 +229,11 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
           continue;
         }
         try {
-          const plain = decodeAny(compressed, item.id, job.digests, true, item.size);
-          if (plain.length !== item.size) {
-            throw new ChunkDataError(`holds ${plain.length} bytes, the index says ${item.size}`);
-          }
-          for (const offset of item.offsets) writeAt(file, plain, offset);
+          writePlaced(
+            item,
+            decodeAny(compressed, item.id, job.digests, true, item.size),
+            job.output,
+          );
           outcomes.push(null);
         } catch (error) {
           if (!(error instanceof ChunkDataError)) throw error;

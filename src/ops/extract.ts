@@ -6,12 +6,17 @@
  * reads, decodes, verifies and writes them.
  */
 import { ChunkDataError, hashChunk } from "../chunk/codec.ts";
-import { ChunkFileMissing, type CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkFileMissing, type CodecPool, type PlaceSource } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type Digest, digestOf, type Index, indexLength } from "../format/index.ts";
 import { StoreRouter } from "../store/router.ts";
-import { type ChunkFileStore, isChunkFileStore, type Store } from "../store/store.ts";
+import {
+  type ChunkFileStore,
+  isChunkFileStore,
+  isRawChunkStore,
+  type Store,
+} from "../store/store.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -149,14 +154,24 @@ async function placeChunk(
         throw error;
       }
     }
-    let plain: Uint8Array;
+    let data: PlaceSource;
     try {
-      plain = (await source.getChunk(id, signal)).plain;
+      if (isRawChunkStore(source)) {
+        // Decoding and verifying happen in the worker that writes the chunk.
+        data = { kind: "frame", ...(await source.getRawChunk(id, signal)) };
+      } else {
+        data = { kind: "plain", data: (await source.getChunk(id, signal)).plain };
+      }
     } catch (error) {
       if (error instanceof ChunkMissing) continue;
       throw error;
     }
-    await codec.place({ ...placement, source: { kind: "plain", data: plain } });
+    try {
+      await codec.place({ ...placement, source: data });
+    } catch (error) {
+      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
+      throw error;
+    }
     return;
   }
   throw new ChunkMissing(id, missingFrom);

@@ -10,7 +10,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
 import { CHUNK_SUFFIX } from "./local.ts";
-import type { Chunk, StorableChunk, WriteStore } from "./store.ts";
+import type { Chunk, RawChunk, RawChunkStore, StorableChunk, WriteStore } from "./store.ts";
 
 export interface HttpStoreOptions {
   codec: CodecPool;
@@ -18,7 +18,7 @@ export interface HttpStoreOptions {
   http: HttpOptions;
 }
 
-export class HttpStore implements WriteStore {
+export class HttpStore implements WriteStore, RawChunkStore {
   readonly name: string;
   readonly #base: string;
   readonly #codec: CodecPool;
@@ -41,12 +41,17 @@ export class HttpStore implements WriteStore {
     return `${this.#base}${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
   }
 
-  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+  async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     const response = await this.#request("GET", id, signal);
     if (response.status === 404) throw new ChunkMissing(id, this.name);
     this.#expectOk(response.status, "GET", id);
+    return { data: response.body, compressed: true };
+  }
+
+  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+    const { data } = await this.getRawChunk(id, signal);
     try {
-      const { plain, input } = await this.#codec.decode(response.body, id, this.#digests, {
+      const { plain, input } = await this.#codec.decode(data, id, this.#digests, {
         keepInput: true,
       });
       return { id, plain, compressed: input };

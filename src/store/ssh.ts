@@ -24,7 +24,7 @@ import {
   MessageReader,
   MessageType,
 } from "../protocol/messages.ts";
-import type { Chunk, Store } from "./store.ts";
+import type { Chunk, RawChunk, RawChunkStore } from "./store.ts";
 
 export interface SshOptions {
   /** The ssh program (casync's CASYNC_SSH_PATH). */
@@ -68,7 +68,7 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_\-./=:@,+]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-export class SshStore implements Store {
+export class SshStore implements RawChunkStore {
   readonly name: string;
   readonly #location: SshLocation;
   readonly #options: SshStoreOptions;
@@ -89,19 +89,19 @@ export class SshStore implements Store {
     return new SshStore(location, parseSshLocation(location), options);
   }
 
-  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+  async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     const reply = await this.#withSession(id, (session) => session.request(id), signal);
     if (reply.kind === "missing") throw new ChunkMissing(id, this.name);
+    return { data: reply.data, compressed: reply.compressed };
+  }
+
+  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+    const { data, compressed } = await this.getRawChunk(id, signal);
     try {
-      const { plain, input } = await this.#options.codec.decode(
-        reply.data,
-        id,
-        this.#options.digests,
-        {
-          compressed: reply.compressed,
-          keepInput: reply.compressed,
-        },
-      );
+      const { plain, input } = await this.#options.codec.decode(data, id, this.#options.digests, {
+        compressed,
+        keepInput: compressed,
+      });
       return { id, plain, compressed: input };
     } catch (error) {
       if (error instanceof ChunkDataError) throw new ChunkInvalid(id, this.name, error.message);

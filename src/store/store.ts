@@ -68,3 +68,23 @@ export interface ChunkFileStore extends Store {
 export function isChunkFileStore(store: Store): store is ChunkFileStore {
   return typeof (store as Partial<ChunkFileStore>).chunkPath === "function";
 }
+
+/** A chunk as a store holds or sends it, not yet decoded nor verified. */
+export interface RawChunk {
+  data: Uint8Array;
+  /** Whether `data` is a zstd frame (else the plain bytes). */
+  compressed: boolean;
+}
+
+/**
+ * A store that can hand over a chunk without decoding it, so a caller that
+ * verifies elsewhere (extract's workers) saves a round trip. Throws ChunkMissing
+ * like getChunk.
+ */
+export interface RawChunkStore extends Store {
+  getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk>;
+}
+
+export function isRawChunkStore(store: Store): store is RawChunkStore {
+  return typeof (store as Partial<RawChunkStore>).getRawChunk === "function";
+}
