@@ -2,6 +2,7 @@
  * casync's remote protocol (src/caprotocol.h): messages framed by a 16-byte
  * header, the little-endian size (header included) and type. Pure codec.
  */
+import { concatBytes } from "../util/bytes.ts";
 import {
   CHUNK_ID_SIZE,
   type ChunkId,
@@ -154,7 +155,7 @@ export function decodeAbort(body: Uint8Array): { error: bigint; reason: string }
 /** Splits a byte stream into messages; `next()` is undefined at a clean end of stream. */
 export class MessageReader {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buffer = new Uint8Array(0);
+  #buffer: Uint8Array = new Uint8Array(0);
   #start = 0;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -181,19 +182,22 @@ export class MessageReader {
 
   /** Buffers at least `size` unread bytes; false at end of stream (error if mid-message). */
   async #fill(size: number): Promise<boolean> {
-    while (this.#buffer.length - this.#start < size) {
+    const available = this.#buffer.length - this.#start;
+    if (available >= size) return true;
+    // Collect reads first and join once, so a message arriving in many pieces is copied once.
+    const pieces: Uint8Array[] = [this.#buffer.subarray(this.#start)];
+    let total = available;
+    while (total < size) {
       const { value, done } = await this.#reader.read();
       if (done) {
-        if (this.#buffer.length === this.#start) return false;
+        if (total === 0) return false;
         throw new ProtocolError("stream ended inside a message");
       }
-      const rest = this.#buffer.subarray(this.#start);
-      const merged = new Uint8Array(rest.length + value.length);
-      merged.set(rest);
-      merged.set(value, rest.length);
-      this.#buffer = merged;
-      this.#start = 0;
+      pieces.push(value);
+      total += value.length;
     }
+    this.#buffer = concatBytes(pieces);
+    this.#start = 0;
     return true;
   }
 }

@@ -56,13 +56,3 @@ export async function writeAtomically<T>(
     throw error;
   }
 }
-
-/** Reads exactly `buffer.length` bytes at `position`, failing on a short file. */
-export async function readExactly(file: Deno.FsFile, buffer: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < buffer.length) {
-    const n = await file.read(buffer.subarray(done));
-    if (n === null) throw new Error(`unexpected end of file after ${done} bytes`);
-    done += n;
-  }
-}

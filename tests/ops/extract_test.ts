@@ -1,0 +1,89 @@
+/** extract as a library call: repeated chunks are fetched once, zero chunks never. */
+import { createHash } from "node:crypto";
+import { assertEquals, assertRejects } from "../assert.ts";
+import { CodecPool } from "../../src/chunk/codec_pool.ts";
+import { ChunkMissing } from "../../src/errors.ts";
+import type { ChunkId } from "../../src/format/chunk_id.ts";
+import { FLAG_SHA512_256, type Index } from "../../src/format/index.ts";
+import { extract } from "../../src/ops/extract.ts";
+import { indexInfo } from "../../src/ops/info.ts";
+import { LocalStore } from "../../src/store/local.ts";
+import { StoreRouter } from "../../src/store/router.ts";
+import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
+
+const MAX = 8192;
+
+/** Pieces: A, zeros(max), B, A, zeros(max), C (short, last). */
+function blobAndIndex(): { data: Uint8Array; index: Index; pieces: Uint8Array[] } {
+  const a = pseudoRandom(5000, 1);
+  const b = pseudoRandom(6000, 2);
+  const c = pseudoRandom(100, 3);
+  const zeros = new Uint8Array(MAX);
+  const pieces = [a, zeros, b, a, zeros, c];
+  const data = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  const chunks = [];
+  let start = 0;
+  for (const piece of pieces) {
+    data.set(piece, start);
+    const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
+    chunks.push({ id, start, size: piece.length });
+    start += piece.length;
+  }
+  const index = {
+    featureFlags: FLAG_SHA512_256,
+    chunkSizeMin: 64,
+    chunkSizeAvg: 4096,
+    chunkSizeMax: MAX,
+    chunks,
+  };
+  return { data, index, pieces };
+}
+
+Deno.test({
+  name: "extract fetches each distinct chunk once and skips all-zero chunks",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await tempDir();
+    const codec = new CodecPool(2);
+    try {
+      const { data, index, pieces } = blobAndIndex();
+      const first = await LocalStore.open(`${dir}/first`, {
+        codec,
+        digests: ["sha512-256"],
+        create: true,
+      });
+      const second = await LocalStore.open(`${dir}/second`, {
+        codec,
+        digests: ["sha512-256"],
+        create: true,
+      });
+      // A in the first store, B and C only in the second; no store holds the zero chunk.
+      await first.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
+      await second.storeChunk({ id: index.chunks[2].id, plain: pieces[2] });
+      await second.storeChunk({ id: index.chunks[5].id, plain: pieces[5] });
+      const store = new StoreRouter([first, second]);
+      const stats = await extract({ index, store, output: `${dir}/out`, codec, concurrency: 3 });
+      assertEquals(await Deno.readFile(`${dir}/out`), data);
+      assertEquals(stats, { chunks: 6, fetched: 3, zeroChunks: 2, bytes: data.length });
+
+      const info = await indexInfo(index, { store });
+      assertEquals([info.uniqueChunks, info.toFetch], [4, { chunks: 1, bytes: MAX }]);
+
+      await Deno.remove(second.chunkPath(index.chunks[5].id));
+      await assertRejects(
+        () => extract({ index, store, output: `${dir}/out2`, codec, concurrency: 3 }),
+        ChunkMissing,
+        index.chunks[5].id,
+      );
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+        "first",
+        "out",
+        "second",
+      ]);
+    } finally {
+      codec.close();
+      await removeDir(dir);
+    }
+  },
+});
