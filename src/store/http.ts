@@ -3,9 +3,9 @@
  * 200 is found, 404 is missing (the router then asks the next store), anything
  * else is an error naming the store. Every chunk read is verified.
  */
-import { ChunkDataError } from "../chunk/codec.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
+import { ChunkMissing, StoreError } from "../errors.ts";
+import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
@@ -49,16 +49,8 @@ export class HttpStore implements WriteStore, RawChunkStore {
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
-    const { data } = await this.getRawChunk(id, signal);
-    try {
-      const { plain, input } = await this.#codec.decode(data, id, this.#digests, {
-        keepInput: true,
-      });
-      return { id, plain, compressed: input };
-    } catch (error) {
-      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, this.name, error.message);
-      throw error;
-    }
+    const raw = await this.getRawChunk(id, signal);
+    return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, raw);
   }
 
   async hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {

@@ -3,9 +3,9 @@
  * one zstd frame. Writes go to a temporary file in the same directory and are
  * renamed into place, so no reader ever sees a partial chunk.
  */
-import { ChunkDataError } from "../chunk/codec.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
+import { ChunkMissing, StoreError } from "../errors.ts";
+import { decodeStoredChunk } from "./decode.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import type {
@@ -73,15 +73,10 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
         cause: error,
       });
     }
-    try {
-      const { plain, input } = await this.#codec.decode(data, id, this.#digests, {
-        keepInput: true,
-      });
-      return { id, plain, compressed: input };
-    } catch (error) {
-      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, this.name, error.message);
-      throw error;
-    }
+    return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, {
+      data,
+      compressed: true,
+    });
   }
 
   async hasChunk(id: ChunkId): Promise<boolean> {

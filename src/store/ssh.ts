@@ -7,7 +7,6 @@
  * session is never asked twice for the same chunk: another or a fresh one is.
  * On close every session gets GOODBYE and its process is waited for (or killed).
  */
-import { ChunkDataError } from "../chunk/codec.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError, UsageError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
@@ -25,6 +24,7 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { Chunk, RawChunk, RawChunkStore } from "./store.ts";
+import { decodeStoredChunk } from "./decode.ts";
 
 export interface SshOptions {
   /** The ssh program (casync's CASYNC_SSH_PATH). */
@@ -96,17 +96,9 @@ export class SshStore implements RawChunkStore {
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
-    const { data, compressed } = await this.getRawChunk(id, signal);
-    try {
-      const { plain, input } = await this.#options.codec.decode(data, id, this.#options.digests, {
-        compressed,
-        keepInput: compressed,
-      });
-      return { id, plain, compressed: input };
-    } catch (error) {
-      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, this.name, error.message);
-      throw error;
-    }
+    const raw = await this.getRawChunk(id, signal);
+    const { codec, digests } = this.#options;
+    return await decodeStoredChunk(codec, this.name, id, digests, raw);
   }
 
   /** casync's protocol has no "has": the chunk is requested and its data dropped. */
