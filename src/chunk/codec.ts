@@ -16,6 +16,9 @@ const LEVEL_PARAMS = { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
 /** Chunk data that is not what its name promises. */
 export class ChunkDataError extends Error {}
 
+/** Chunk data that is not even a valid zstd frame (no digest can make it right). */
+export class ChunkUndecodable extends ChunkDataError {}
+
 export function hashChunk(plain: Uint8Array, digest: Digest): ChunkId {
   const hash = createHash(digest).update(plain).digest();
   return chunkIdFromBytes(hash);
@@ -39,7 +42,7 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     const options = sizeHint ? { chunkSize: Math.max(sizeHint, 64) } : undefined;
     return asPlainArray(zlib.zstdDecompressSync(compressed, options));
   } catch (error) {
-    throw new ChunkDataError(`cannot decompress: ${(error as Error).message}`);
+    throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
   }
 }
 

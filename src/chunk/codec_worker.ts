@@ -4,7 +4,13 @@
  * resulting buffers back without copying. `place` jobs use synchronous I/O on
  * this worker's own file handles, so workers never contend for a file offset.
  */
-import { ChunkDataError, compressChunk, decodeChunk, hashChunk } from "./codec.ts";
+import {
+  ChunkDataError,
+  ChunkUndecodable,
+  compressChunk,
+  decodeChunk,
+  hashChunk,
+} from "./codec.ts";
 import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
@@ -67,7 +73,7 @@ function decodeAny(
     try {
       return decodeChunk(data, id, digest, compressed, size);
     } catch (error) {
-      if (!(error instanceof ChunkDataError) || error.message.startsWith("cannot")) throw error;
+      if (!(error instanceof ChunkDataError) || error instanceof ChunkUndecodable) throw error;
       firstError ??= error;
     }
   }

@@ -25,16 +25,19 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
   for (const index of options.indexes) for (const chunk of index.chunks) ids.add(chunk.id);
   const stats: CacheStats = { unique: ids.size, present: 0, fetched: 0 };
   const progress = progressBar("cache", ids.size, options.progress);
-  await forEachLimited(ids, options.concurrency, async (id, signal) => {
-    if (await options.cache.hasChunk(id, signal)) {
-      stats.present++;
-    } else {
-      const chunk = await options.store.getChunk(id, signal);
-      await options.cache.storeChunk(chunk, signal);
-      stats.fetched++;
-    }
-    progress.add(1);
-  }, options.signal);
-  progress.done();
+  try {
+    await forEachLimited(ids, options.concurrency, async (id, signal) => {
+      if (await options.cache.hasChunk(id, signal)) {
+        stats.present++;
+      } else {
+        const chunk = await options.store.getChunk(id, signal);
+        await options.cache.storeChunk(chunk, signal);
+        stats.fetched++;
+      }
+      progress.add(1);
+    }, options.signal);
+  } finally {
+    progress.done();
+  }
   return stats;
 }

@@ -37,40 +37,43 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   await checkBlobSize(blob, length);
   const stats: ChopStats = { chunks: index.chunks.length, stored: 0, present: 0 };
   const progress = progressBar("chop", length, options.progress);
-  const storeDir = store instanceof LocalStore ? store.dir : undefined;
-  const seen = new Set<ChunkId>();
   try {
-    await forEachLimited(
-      index.chunks.entries(),
-      options.concurrency,
-      async ([i, chunk], signal) => {
-        const first = !seen.has(chunk.id);
-        seen.add(chunk.id);
-        const mode: PieceJob["mode"] = !first ? "hash" : storeDir ? "store" : "encode";
-        const job = { path: blob, offset: chunk.start, size: chunk.size, digest, mode };
-        let result;
-        try {
-          result = await codec.piece({ ...job, storeDir, expect: chunk.id });
-        } catch (error) {
-          if (!(error instanceof ChunkDataError)) throw error;
-          throw new BlobMismatch(
-            `${blob}: chunk ${i} at offset ${chunk.start} (size ${chunk.size}) ${error.message}, ` +
-              `the index says ${chunk.id}`,
-          );
-        }
-        if (result.compressed) {
-          await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
-        }
-        if (result.stored || result.compressed) stats.stored++;
-        else if (first) stats.present++;
-        progress.add(chunk.size);
-      },
-      options.signal,
-    );
+    const storeDir = store instanceof LocalStore ? store.dir : undefined;
+    const seen = new Set<ChunkId>();
+    try {
+      await forEachLimited(
+        index.chunks.entries(),
+        options.concurrency,
+        async ([i, chunk], signal) => {
+          const first = !seen.has(chunk.id);
+          seen.add(chunk.id);
+          const mode: PieceJob["mode"] = !first ? "hash" : storeDir ? "store" : "encode";
+          const job = { path: blob, offset: chunk.start, size: chunk.size, digest, mode };
+          let result;
+          try {
+            result = await codec.piece({ ...job, storeDir, expect: chunk.id });
+          } catch (error) {
+            if (!(error instanceof ChunkDataError)) throw error;
+            throw new BlobMismatch(
+              `${blob}: chunk ${i} at offset ${chunk.start} (size ${chunk.size}) ${error.message}, ` +
+                `the index says ${chunk.id}`,
+            );
+          }
+          if (result.compressed) {
+            await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
+          }
+          if (result.stored || result.compressed) stats.stored++;
+          else if (first) stats.present++;
+          progress.add(chunk.size);
+        },
+        options.signal,
+      );
+    } finally {
+      await codec.closeFiles();
+    }
   } finally {
-    await codec.closeFiles();
+    progress.done();
   }
-  progress.done();
   return stats;
 }
 

@@ -51,46 +51,48 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
     bytes: length,
   };
   const progress = progressBar("extract", length, options.progress);
-
-  await writeAtomically(output, async (file, temp) => {
-    await file.truncate(length);
-    const placements: Placement[] = [];
-    for (const [id, starts] of groupById(index)) {
-      const size = index.chunks[starts[0]].size;
-      if (zeroIds.get(size) === id) {
-        // The pre-sized file already reads as zeros here (a hole on most file systems).
-        stats.zeroChunks += starts.length;
-        progress.add(size * starts.length);
-      } else {
-        const offsets = starts.map((i) => index.chunks[i].start);
-        placements.push({ id, size, offsets, digests, output: temp });
+  try {
+    await writeAtomically(output, async (file, temp) => {
+      await file.truncate(length);
+      const placements: Placement[] = [];
+      for (const [id, starts] of groupById(index)) {
+        const size = index.chunks[starts[0]].size;
+        if (zeroIds.get(size) === id) {
+          // The pre-sized file already reads as zeros here (a hole on most file systems).
+          stats.zeroChunks += starts.length;
+          progress.add(size * starts.length);
+        } else {
+          const offsets = starts.map((i) => index.chunks[i].start);
+          placements.push({ id, size, offsets, digests, output: temp });
+        }
       }
-    }
-    const placed = (placement: Placement) => {
-      stats.fetched++;
-      progress.add(placement.size * placement.offsets.length);
-    };
-    const missingFrom = sources.length === 1 ? sources[0].name : undefined;
-    try {
-      let rest = placements;
-      let later = sources;
-      if (isChunkFileStore(sources[0])) {
-        rest = await placeFromFiles(placements, sources[0], codec, placed, options.signal);
-        later = sources.slice(1);
+      const placed = (placement: Placement) => {
+        stats.fetched++;
+        progress.add(placement.size * placement.offsets.length);
+      };
+      const missingFrom = sources.length === 1 ? sources[0].name : undefined;
+      try {
+        let rest = placements;
+        let later = sources;
+        if (isChunkFileStore(sources[0])) {
+          rest = await placeFromFiles(placements, sources[0], codec, placed, options.signal);
+          later = sources.slice(1);
+        }
+        await forEachLimited(rest, options.concurrency, async (placement, signal) => {
+          await placeChunk(placement, later, codec, signal, missingFrom);
+          placed(placement);
+        }, options.signal);
+      } finally {
+        await codec.closeFiles();
       }
-      await forEachLimited(rest, options.concurrency, async (placement, signal) => {
-        await placeChunk(placement, later, codec, signal, missingFrom);
-        placed(placement);
-      }, options.signal);
-    } finally {
-      await codec.closeFiles();
-    }
-    const written = (await file.stat()).size;
-    if (written !== length) {
-      throw new DesyncError(`${temp}: wrote ${written} bytes, the index describes ${length}`);
-    }
-  });
-  progress.done();
+      const written = (await file.stat()).size;
+      if (written !== length) {
+        throw new DesyncError(`${temp}: wrote ${written} bytes, the index describes ${length}`);
+      }
+    });
+  } finally {
+    progress.done();
+  }
   return stats;
 }
 

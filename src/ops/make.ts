@@ -55,7 +55,6 @@ export function blobIndexFlags(digest: Digest): bigint {
 export async function make(options: MakeOptions): Promise<{ index: Index; stats: MakeStats }> {
   const { blob, codec, params, digest, store } = options;
   const size = (await statBlob(blob)).size;
-  const progress = progressBar("make", size, options.progress);
   const spans = spansOf(await cutBlob(codec, blob, size, params, options.concurrency));
   const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {
@@ -66,16 +65,12 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     bytesStored: 0,
   };
   const storeDir = store instanceof LocalStore ? store.dir : undefined;
+  const mode = store ? (storeDir ? "store" : "encode") : "hash";
   const storedIds = new Set<ChunkId>();
+  const progress = progressBar("make", size, options.progress);
   try {
     await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
-      const job = pieceJob(
-        blob,
-        spans[i],
-        digest,
-        store ? (storeDir ? "store" : "encode") : "hash",
-      );
-      const result = await codec.piece({ ...job, storeDir });
+      const result = await codec.piece({ ...pieceJob(blob, spans[i], digest, mode), storeDir });
       ids[i] = result.id;
       if (result.compressed && !storedIds.has(result.id)) {
         // A store the workers cannot write to directly: hand it the compressed chunk.
@@ -93,9 +88,9 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
       progress.add(spans[i].size);
     }, options.signal);
   } finally {
+    progress.done();
     await codec.closeFiles();
   }
-  progress.done();
   stats.uniqueChunks = new Set(ids).size;
   const index: Index = {
     featureFlags: blobIndexFlags(digest),

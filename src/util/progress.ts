@@ -2,6 +2,7 @@
 
 export interface Progress {
   add(n: number): void;
+  /** Ends the line; later calls do nothing. */
   done(): void;
 }
 
@@ -12,6 +13,7 @@ export function progressBar(label: string, total: number, enabled = stderrIsTerm
   const encoder = new TextEncoder();
   let current = 0;
   let lastDraw = 0;
+  let finished = false;
   const started = performance.now();
   const draw = () => {
     const fraction = Math.min(1, current / total);
@@ -32,6 +34,8 @@ export function progressBar(label: string, total: number, enabled = stderrIsTerm
       }
     },
     done() {
+      if (finished) return;
+      finished = true;
       draw();
       Deno.stderr.writeSync(encoder.encode("\n"));
     },
