@@ -1,0 +1,32 @@
+/** The demo and the benchmark keep working (tiny sizes; the figures themselves live in the bench). */
+import { assertEquals, assertMatch } from "../assert.ts";
+import { REPO, runTool } from "../helpers.ts";
+import { CASYNC_MISSING } from "../interop/casync_fixture.ts";
+
+Deno.test("deno task demo rebuilds its blob identically", async () => {
+  const result = await runTool(Deno.execPath(), ["task", "--quiet", "demo"], { cwd: REPO });
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stdout, /output identical: true/);
+});
+
+Deno.test({
+  name: "deno task bench prints a ratio for each operation",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn() {
+    const args = [
+      "task",
+      "--quiet",
+      "bench",
+      "--size",
+      "2",
+      "--rounds",
+      "1",
+      "--only",
+      "extract,make",
+    ];
+    const result = await runTool(Deno.execPath(), args, { cwd: REPO });
+    assertEquals(result.code, 0, result.stderr);
+    assertMatch(result.stdout, /extract \(local store\): desync is \d+\.\d\dx casync's speed/);
+    assertMatch(result.stdout, /make \(fresh store\): desync is \d+\.\d\dx casync's speed/);
+  },
+});
