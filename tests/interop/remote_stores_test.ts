@@ -128,7 +128,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "remote stores: a chunk missing over HTTP is taken from SSH; PUT fills an HTTP store",
+  name: "remote stores: a chunk missing over HTTP is taken from SSH; chop and make PUT into HTTP",
   ignore: Boolean(REMOTE_MISSING),
   async fn(t) {
     await withPeers(t, async ({ dir, fixture, nginx, sshd }) => {
@@ -169,6 +169,14 @@ Deno.test({
         `${dir}/casync-out`,
       ]);
       assertEquals(await sha256sum(`${dir}/casync-out`), await sha256sum(fixture.blob));
+
+      const made = await runCli(
+        ["make", "-s", `${nginx.url}/made/`, `${dir}/made.caibx`, fixture.blob],
+        HTTP_FLAGS,
+      );
+      assertEquals(made.code, 0, made.stderr);
+      assertEquals(await Deno.readFile(`${dir}/made.caibx`), await Deno.readFile(fixture.index));
+      assertEquals(storeIds(`${dir}/made`), ids);
     });
   },
 });
