@@ -47,7 +47,8 @@ export type CodecRequest =
     op: "place-files";
     items: readonly PlaceFileItem[];
     digests: readonly Digest[];
-    output: string;
+    /** Where to write; undefined to only read and verify the chunk files. */
+    output?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
   | { seq: number; op: "cuts"; path: string; start: number; limit: number; params: ChunkerParams };
@@ -227,13 +228,20 @@ export class CodecPool {
     output: string,
   ): Promise<PlaceOutcome[]> {
     const reply = await this.#run({ seq: 0, op: "place-files", items, digests, output });
-    return reply.outcomes!.map((outcome): PlaceOutcome =>
-      outcome === null
-        ? { ok: true }
-        : outcome === MISSING
-        ? { ok: false, missing: true }
-        : { ok: false, missing: false, error: new ChunkDataError(outcome) }
-    );
+    return reply.outcomes!.map(toOutcome);
+  }
+
+  /**
+   * Reads and verifies a batch of chunk files in a worker without returning
+   * their data (verify). Each item's outcome is reported as for `placeFiles`.
+   */
+  async checkFiles(
+    items: readonly { path: string; id: ChunkId }[],
+    digests: readonly Digest[],
+  ): Promise<PlaceOutcome[]> {
+    const placeItems = items.map((item) => ({ ...item, size: 0, offsets: [] }));
+    const reply = await this.#run({ seq: 0, op: "place-files", items: placeItems, digests });
+    return reply.outcomes!.map(toOutcome);
   }
 
   /** Closes the output files the workers hold open for `place`. */
@@ -290,6 +298,12 @@ export class CodecPool {
 
 /** The outcome string a worker reports for a chunk file that does not exist. */
 export const MISSING = "missing";
+
+function toOutcome(outcome: string | null): PlaceOutcome {
+  if (outcome === null) return { ok: true };
+  if (outcome === MISSING) return { ok: false, missing: true };
+  return { ok: false, missing: false, error: new ChunkDataError(outcome) };
+}
 
 /** A buffer can be moved (not copied) to a worker only when the view spans all of it. */
 function transferable(data: Uint8Array): ArrayBuffer[] {

@@ -235,11 +235,8 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
           continue;
         }
         try {
-          writePlaced(
-            item,
-            decodeAny(compressed, item.id, job.digests, true, item.size),
-            job.output,
-          );
+          const plain = decodeAny(compressed, item.id, job.digests, true, item.size);
+          if (job.output !== undefined) writePlaced(item, plain, job.output);
           outcomes.push(null);
         } catch (error) {
           if (!(error instanceof ChunkDataError)) throw error;

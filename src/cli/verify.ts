@@ -33,6 +33,7 @@ export function registerVerify(program: Command) {
         const store = await openLocalStore(opts.store, { codec, digests });
         return await verifyStore({
           store,
+          codec,
           repair: opts.repair,
           concurrency: opts.concurrency,
           signal,

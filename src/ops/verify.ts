@@ -1,7 +1,9 @@
 /**
  * verify: read every chunk of a local store and check it decompresses and
- * hashes to its name; optionally remove the bad ones.
+ * hashes to its name; optionally remove the bad ones. Chunk files are read and
+ * checked by the codec workers in batches; their data never reaches this thread.
  */
+import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { LocalStore } from "../store/local.ts";
@@ -9,7 +11,9 @@ import { forEachLimited } from "../util/tasks.ts";
 
 export interface VerifyOptions {
   store: LocalStore;
+  codec: CodecPool;
   repair: boolean;
+  /** Batches in flight, at most (the workers bound the real parallelism). */
   concurrency: number;
   signal?: AbortSignal;
   /** Called once per invalid chunk, as soon as it is found. */
@@ -22,22 +26,38 @@ export interface VerifyStats {
   removed: number;
 }
 
+const BATCH = 64;
+
 export async function verifyStore(options: VerifyOptions): Promise<VerifyStats> {
-  const { store } = options;
+  const { store, codec } = options;
   const stats: VerifyStats = { checked: 0, invalid: [], removed: 0 };
-  await forEachLimited(store.listChunks(), options.concurrency, async (id) => {
-    stats.checked++;
-    try {
-      await store.getChunk(id);
-    } catch (error) {
-      if (!(error instanceof ChunkInvalid)) throw error;
-      stats.invalid.push(id);
-      options.onInvalid?.(error);
+  const inFlight = Math.max(1, Math.min(options.concurrency, 2 * codec.size));
+  await forEachLimited(batchesOf(store.listChunks(), BATCH), inFlight, async (ids) => {
+    const items = ids.map((id) => ({ id, path: store.chunkPath(id) }));
+    const outcomes = await codec.checkFiles(items, store.digests);
+    for (const [i, outcome] of outcomes.entries()) {
+      if (!outcome.ok && outcome.missing) continue; // removed while we looked
+      stats.checked++;
+      if (outcome.ok) continue;
+      stats.invalid.push(ids[i]);
+      options.onInvalid?.(new ChunkInvalid(ids[i], store.name, outcome.error.message));
       if (options.repair) {
-        await store.removeChunk(id);
+        await store.removeChunk(ids[i]);
         stats.removed++;
       }
     }
   }, options.signal);
   return stats;
+}
+
+async function* batchesOf<T>(items: AsyncIterable<T>, size: number): AsyncIterable<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
 }

@@ -59,6 +59,11 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
     return this.#dir;
   }
 
+  /** The digests a chunk may hash to. */
+  get digests(): readonly Digest[] {
+    return this.#digests;
+  }
+
   chunkPath(id: ChunkId): string {
     return chunkFilePath(this.#dir, id);
   }
@@ -115,14 +120,18 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async *listChunks(): AsyncIterable<ChunkId> {
+    // Synchronous listing per directory: Deno's async readDir costs ~5x more per
+    // entry, and a prefix directory is small, so the event loop is barely held.
     try {
-      for await (const prefix of Deno.readDir(this.#dir)) {
+      for (const prefix of Deno.readDirSync(this.#dir)) {
         if (!prefix.isDirectory || !/^[0-9a-f]{4}$/.test(prefix.name)) continue;
-        for await (const entry of Deno.readDir(`${this.#dir}/${prefix.name}`)) {
+        const ids: ChunkId[] = [];
+        for (const entry of Deno.readDirSync(`${this.#dir}/${prefix.name}`)) {
           if (!entry.isFile || !entry.name.endsWith(CHUNK_SUFFIX)) continue;
           const id = entry.name.slice(0, -CHUNK_SUFFIX.length);
-          if (isChunkId(id) && id.startsWith(prefix.name)) yield id;
+          if (isChunkId(id) && id.startsWith(prefix.name)) ids.push(id);
         }
+        yield* ids;
       }
     } catch (error) {
       throw new StoreError(this.name, `listing chunks: ${describeFsError(error)}`, {
