@@ -49,6 +49,8 @@ export type CodecRequest =
     digests: readonly Digest[];
     /** Where to write; undefined to only read and verify the chunk files. */
     output?: string;
+    /** Refresh the mtime of each chunk file used (a cache hit). */
+    touch?: boolean;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
   | { seq: number; op: "cuts"; path: string; start: number; limit: number; params: ChunkerParams };
@@ -226,8 +228,9 @@ export class CodecPool {
     items: readonly PlaceFileItem[],
     digests: readonly Digest[],
     output: string,
+    touch = false,
   ): Promise<PlaceOutcome[]> {
-    const reply = await this.#run({ seq: 0, op: "place-files", items, digests, output });
+    const reply = await this.#run({ seq: 0, op: "place-files", items, digests, output, touch });
     return reply.outcomes!.map(toOutcome);
   }
 

@@ -147,6 +147,15 @@ function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
   while (done < data.length) done += file.writeSync(data.subarray(done));
 }
 
+function touchFile(path: string) {
+  const now = new Date();
+  try {
+    Deno.utimeSync(path, now, now);
+  } catch {
+    // Best effort, as for the cache store itself: the chunk was read fine.
+  }
+}
+
 /** Writes a chunk's plain data at each of its offsets in `output`. */
 function writePlaced(
   item: { size: number; offsets: readonly number[] },
@@ -237,6 +246,7 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
         try {
           const plain = decodeAny(compressed, item.id, job.digests, true, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
+          if (job.touch) touchFile(item.path);
           outcomes.push(null);
         } catch (error) {
           if (!(error instanceof ChunkDataError)) throw error;

@@ -11,6 +11,7 @@ import { ChunkInvalid, ChunkMissing, DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type Digest, digestOf, type Index, indexLength } from "../format/index.ts";
 import { StoreRouter } from "../store/router.ts";
+import { CachedStore } from "../store/cache.ts";
 import {
   type ChunkFileStore,
   isChunkFileStore,
@@ -43,6 +44,10 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
   const length = indexLength(index);
   const digests: Digest[] = [digestOf(index)];
   const sources = store instanceof StoreRouter ? store.stores : [store];
+  // A local cache in front: hits are read by the workers straight from its files.
+  const localCache = store instanceof CachedStore && isChunkFileStore(store.cache)
+    ? store.cache
+    : undefined;
   const zeroIds = zeroChunkIds(index);
   const stats: ExtractStats = {
     chunks: index.chunks.length,
@@ -74,7 +79,11 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
       try {
         let rest = placements;
         let later = sources;
-        if (isChunkFileStore(sources[0])) {
+        if (localCache) {
+          // Misses go through the cache wrapper, which fetches upstream and fills the cache.
+          const hits = { touch: true, remedy: " (repair with verify -r)" };
+          rest = await placeFromFiles(placements, localCache, codec, placed, options.signal, hits);
+        } else if (isChunkFileStore(sources[0])) {
           rest = await placeFromFiles(placements, sources[0], codec, placed, options.signal);
           later = sources.slice(1);
         }
@@ -117,6 +126,7 @@ async function placeFromFiles(
   codec: CodecPool,
   placed: (placement: Placement) => void,
   signal?: AbortSignal,
+  hits: { touch: boolean; remedy?: string } = { touch: false },
 ): Promise<Placement[]> {
   const missing: Placement[] = [];
   const batches: Placement[][] = [];
@@ -126,11 +136,14 @@ async function placeFromFiles(
   const { digests, output } = placements[0] ?? { digests: [], output: "" };
   await forEachLimited(batches, 2 * codec.size, async (batch) => {
     const items = batch.map((p) => ({ ...p, path: store.chunkPath(p.id) }));
-    const outcomes = await codec.placeFiles(items, digests, output);
+    const outcomes = await codec.placeFiles(items, digests, output, hits.touch);
     outcomes.forEach((outcome, i) => {
       if (outcome.ok) placed(batch[i]);
       else if (outcome.missing) missing.push(batch[i]);
-      else throw new ChunkInvalid(batch[i].id, store.name, outcome.error.message);
+      else {
+        const detail = outcome.error.message + (hits.remedy ?? "");
+        throw new ChunkInvalid(batch[i].id, store.name, detail);
+      }
     });
   }, signal);
   return missing;

@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { assertEquals, assertRejects } from "../assert.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
-import { ChunkMissing } from "../../src/errors.ts";
+import { ChunkInvalid, ChunkMissing } from "../../src/errors.ts";
+import { CachedStore } from "../../src/store/cache.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { FLAG_SHA512_256, type Index } from "../../src/format/index.ts";
 import { extract } from "../../src/ops/extract.ts";
@@ -81,6 +82,53 @@ Deno.test({
         "out",
         "second",
       ]);
+    } finally {
+      codec.close();
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "extract through a local cache: hits are refreshed, misses fill it, bad hits name the remedy",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await tempDir();
+    const codec = new CodecPool(2);
+    try {
+      const { data, index, pieces } = blobAndIndex();
+      const open = (name: string) =>
+        LocalStore.open(`${dir}/${name}`, { codec, digests: ["sha512-256"], create: true });
+      const cacheDir = await open("cache");
+      const upstream = await open("upstream");
+      for (const i of [2, 5]) {
+        await upstream.storeChunk({ id: index.chunks[i].id, plain: pieces[i] });
+      }
+      await cacheDir.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
+      const old = new Date(2001, 0, 1);
+      await Deno.utime(cacheDir.chunkPath(index.chunks[0].id), old, old);
+
+      const store = new CachedStore(cacheDir, upstream);
+      await extract({ index, store, output: `${dir}/out`, codec, concurrency: 2 });
+      assertEquals(await Deno.readFile(`${dir}/out`), data);
+      const hit = await Deno.stat(cacheDir.chunkPath(index.chunks[0].id));
+      assertEquals(hit.mtime!.getFullYear() > 2001, true, "the hit was touched");
+      for (const i of [2, 5]) {
+        assertEquals(
+          await cacheDir.hasChunk(index.chunks[i].id),
+          true,
+          "the miss filled the cache",
+        );
+      }
+
+      await Deno.writeFile(cacheDir.chunkPath(index.chunks[2].id), new Uint8Array([1, 2, 3]));
+      await assertRejects(
+        () => extract({ index, store, output: `${dir}/out2`, codec, concurrency: 2 }),
+        ChunkInvalid,
+        "verify -r",
+      );
     } finally {
       codec.close();
       await removeDir(dir);
