@@ -183,14 +183,22 @@ export class SshStore implements RawChunkStore {
   /** Closes a healthy session in the background (close() waits for it). */
   #retire(session: SshSession) {
     this.#all.delete(session);
-    const closing = session.close().catch(() => {}).finally(() => this.#retiring.delete(closing));
-    this.#retiring.add(closing);
+    this.#track(session.close());
   }
 
+  /** Kills a session that failed or was interrupted; close() waits for its process. */
   #discard(session: SshSession) {
     this.#all.delete(session);
     session.kill();
+    this.#track(session.exited());
     this.#wakeWaiter();
+  }
+
+  #track(ending: Promise<void>) {
+    const tracked: Promise<void> = ending.catch(() => {}).finally(() =>
+      this.#retiring.delete(tracked)
+    );
+    this.#retiring.add(tracked);
   }
 
   /** A slot was freed: let the first waiter start a session of its own. */
@@ -336,6 +344,12 @@ class SshSession {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Resolves when the process has exited and its stderr is read. */
+  async exited(): Promise<void> {
+    await this.#child.status;
+    await this.#stderrDone;
   }
 
   kill(): void {
