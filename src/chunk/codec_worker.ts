@@ -15,7 +15,7 @@ import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
-import { writeChunkFileSync } from "../store/local.ts";
+import { uncompressedPath, writeChunkFileSync } from "../store/local.ts";
 
 const outputs = new Map<string, Deno.FsFile>();
 const inputs = new Map<string, Deno.FsFile>();
@@ -29,6 +29,17 @@ let scratch = new Uint8Array(1 << 20);
 function scratchOf(size: number): Uint8Array {
   if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
   return scratch.subarray(0, size);
+}
+
+/**
+ * Reads a chunk file, or failing that Go desync's uncompressed `<id>` beside it;
+ * undefined when neither exists.
+ */
+function readChunkFile(path: string): { data: Uint8Array; compressed: boolean } | undefined {
+  const data = readWholeFile(path);
+  if (data) return { data, compressed: true };
+  const plain = readWholeFile(uncompressedPath(path));
+  return plain && { data: plain, compressed: false };
 }
 
 /** Reads a whole small file into the scratch buffer; undefined when it does not exist. */
@@ -198,13 +209,12 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
       if (source.kind === "plain") {
         plain = source.data; // verified by the store that produced it
       } else {
-        const frame = source.kind === "file" ? readWholeFile(source.path) : source.data;
-        if (!frame) {
+        const stored = source.kind === "file" ? readChunkFile(source.path) : source;
+        if (!stored) {
           const message = source.kind === "file" ? source.path : "";
           return { reply: { seq: job.seq, ok: false, kind: "missing", message }, transfer };
         }
-        const compressed = source.kind === "file" || source.compressed;
-        plain = decodeAny(frame, job.id, job.digests, compressed, job.size);
+        plain = decodeAny(stored.data, job.id, job.digests, stored.compressed, job.size);
       }
       writePlaced(job, plain, job.output);
       return { reply: { seq: job.seq, ok: true }, transfer };
@@ -238,13 +248,13 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
     case "place-files": {
       const outcomes: (string | null)[] = [];
       for (const item of job.items) {
-        const compressed = readWholeFile(item.path);
-        if (!compressed) {
+        const stored = readChunkFile(item.path);
+        if (!stored) {
           outcomes.push(MISSING);
           continue;
         }
         try {
-          const plain = decodeAny(compressed, item.id, job.digests, true, item.size);
+          const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
           if (job.touch) touchFile(item.path);
           outcomes.push(null);

@@ -69,28 +69,37 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async getChunk(id: ChunkId): Promise<Chunk> {
-    let data: Uint8Array;
-    try {
-      data = await Deno.readFile(this.chunkPath(id));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) throw new ChunkMissing(id, this.name);
-      throw new StoreError(this.name, `reading chunk ${id}: ${describeFsError(error)}`, {
-        cause: error,
+    for (const compressed of [true, false]) {
+      let data: Uint8Array;
+      try {
+        data = await Deno.readFile(
+          compressed ? this.chunkPath(id) : uncompressedPath(this.chunkPath(id)),
+        );
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) continue;
+        throw new StoreError(this.name, `reading chunk ${id}: ${describeFsError(error)}`, {
+          cause: error,
+        });
+      }
+      return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, {
+        data,
+        compressed,
       });
     }
-    return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, {
-      data,
-      compressed: true,
-    });
+    throw new ChunkMissing(id, this.name);
   }
 
   async hasChunk(id: ChunkId): Promise<boolean> {
-    try {
-      return (await Deno.stat(this.chunkPath(id))).isFile;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw new StoreError(this.name, describeFsError(error), { cause: error });
+    for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
+      try {
+        if ((await Deno.stat(path)).isFile) return true;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) {
+          throw new StoreError(this.name, describeFsError(error), { cause: error });
+        }
+      }
     }
+    return false;
   }
 
   async storeChunk(chunk: StorableChunk): Promise<void> {
@@ -127,11 +136,14 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
         if (!prefix.isDirectory || !/^[0-9a-f]{4}$/.test(prefix.name)) continue;
         const ids: ChunkId[] = [];
         for (const entry of Deno.readDirSync(`${this.#dir}/${prefix.name}`)) {
-          if (!entry.isFile || !entry.name.endsWith(CHUNK_SUFFIX)) continue;
-          const id = entry.name.slice(0, -CHUNK_SUFFIX.length);
+          if (!entry.isFile) continue;
+          // Compressed `<id>.cacnk`, or Go desync's uncompressed `<id>`.
+          const id = entry.name.endsWith(CHUNK_SUFFIX)
+            ? entry.name.slice(0, -CHUNK_SUFFIX.length)
+            : entry.name;
           if (isChunkId(id) && id.startsWith(prefix.name)) ids.push(id);
         }
-        yield* ids;
+        yield* new Set(ids);
       }
     } catch (error) {
       throw new StoreError(this.name, `listing chunks: ${describeFsError(error)}`, {
@@ -141,19 +153,30 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async removeChunk(id: ChunkId): Promise<void> {
-    try {
-      await Deno.remove(this.chunkPath(id));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      throw new StoreError(this.name, `removing chunk ${id}: ${describeFsError(error)}`, {
-        cause: error,
-      });
+    for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
+      try {
+        await Deno.remove(path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) {
+          throw new StoreError(this.name, `removing chunk ${id}: ${describeFsError(error)}`, {
+            cause: error,
+          });
+        }
+      }
     }
   }
 
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * Go desync's uncompressed stores keep a chunk's plain bytes under its bare ID;
+ * they are read (and listed, verified, removed) alongside compressed ones.
+ */
+export function uncompressedPath(chunkPath: string): string {
+  return chunkPath.slice(0, -CHUNK_SUFFIX.length);
 }
 
 /** Where a chunk lives in a local store directory. */

@@ -207,3 +207,34 @@ e2e("cat into a pipe that closes early stops quietly", async (f) => {
   assertEquals(result.stderr, "");
   assertEquals(result.code, 0);
 });
+
+e2e(
+  "Go desync's uncompressed stores (bare <id> files) are read, verified and repaired",
+  async (f) => {
+    const data = await Deno.readFile(f.blob);
+    const store = `${f.dir}/plain-store`;
+    const index = new Map<string, Uint8Array>();
+    for (let start = 0, i = 0; start < data.length; start += 40_000, i++) {
+      index.set(f.ids[i], data.subarray(start, Math.min(start + 40_000, data.length)));
+    }
+    for (const [id, plain] of index) {
+      await Deno.mkdir(`${store}/${id.slice(0, 4)}`, { recursive: true });
+      await Deno.writeFile(`${store}/${id.slice(0, 4)}/${id}`, plain);
+    }
+    const out = `${f.dir}/out`;
+    const extracted = await runCli(["extract", "-s", store, f.index, out]);
+    assertEquals(extracted.code, 0, extracted.stderr);
+    assertEquals(await sha256sum(out), await sha256sum(f.blob));
+    const catted = await runCli(["cat", "-s", store, f.index, `${f.dir}/cat`]);
+    assertEquals(catted.code, 0, catted.stderr);
+    assertEquals(await sha256sum(`${f.dir}/cat`), await sha256sum(f.blob));
+
+    const clean = await runCli(["verify", "-s", store], ["--allow-read"]);
+    assertEquals(clean.code, 0, clean.stderr);
+    await Deno.writeFile(`${store}/${f.ids[1].slice(0, 4)}/${f.ids[1]}`, new Uint8Array([1, 2, 3]));
+    const dirty = await runCli(["verify", "-r", "-s", store]);
+    assertEquals(dirty.code, 1);
+    assertMatch(dirty.stdout, new RegExp(`chunk ${f.ids[1]} in store .* is invalid`));
+    assert(!(await exists(`${store}/${f.ids[1].slice(0, 4)}/${f.ids[1]}`)), "-r removed it");
+  },
+);
