@@ -19,6 +19,13 @@ export class ChunkDataError extends Error {}
 /** Chunk data that is not even a valid zstd frame (no digest can make it right). */
 export class ChunkUndecodable extends ChunkDataError {}
 
+/**
+ * Chunk data in a compression desync does not implement. Deliberately not a
+ * ChunkDataError: the chunk may be fine, so it must never be reported (or
+ * removed by `verify -r`) as invalid.
+ */
+export class UnsupportedCompression extends Error {}
+
 export function hashChunk(plain: Uint8Array, digest: Digest): ChunkId {
   const hash = createHash(digest).update(plain).digest();
   return chunkIdFromBytes(hash);
@@ -38,12 +45,33 @@ export function compressChunk(plain: Uint8Array): Uint8Array {
 export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint8Array {
   const stored = storedFrameContent(compressed);
   if (stored) return stored;
+  const options = sizeHint ? { chunkSize: Math.max(sizeHint, 64) } : undefined;
   try {
-    const options = sizeHint ? { chunkSize: Math.max(sizeHint, 64) } : undefined;
+    // casync detects the compression of each chunk file by its magic bytes (zstd by default,
+    // gzip or xz with --compression); so do we.
+    if (startsWith(compressed, GZIP_MAGIC)) {
+      return asPlainArray(zlib.gunzipSync(compressed, options));
+    }
+  } catch (error) {
+    throw new ChunkUndecodable(`cannot decompress (gzip): ${(error as Error).message}`);
+  }
+  if (startsWith(compressed, XZ_MAGIC)) {
+    throw new UnsupportedCompression(
+      "xz-compressed chunks (casync --compression=xz) are not supported",
+    );
+  }
+  try {
     return asPlainArray(zlib.zstdDecompressSync(compressed, options));
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
   }
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+
+function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
+  return bytes.length >= magic.length && magic.every((byte, i) => bytes[i] === byte);
 }
 
 /** Decompresses (unless `compressed` is false) and checks the digest against `id`. */
@@ -54,7 +82,15 @@ export function decodeChunk(
   compressed = true,
   sizeHint?: number,
 ): Uint8Array {
-  const plain = compressed ? decompressChunk(data, sizeHint) : data;
+  let plain: Uint8Array;
+  try {
+    plain = compressed ? decompressChunk(data, sizeHint) : data;
+  } catch (error) {
+    if (error instanceof UnsupportedCompression) {
+      throw new UnsupportedCompression(`chunk ${id}: ${error.message}`);
+    }
+    throw error;
+  }
   const actual = hashChunk(plain, digest);
   if (actual !== id) throw new ChunkDataError(`content hashes to ${actual}`);
   return plain;

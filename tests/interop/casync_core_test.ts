@@ -166,3 +166,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "casync interop: gzip stores are read; xz stores fail clearly and verify -r removes nothing",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      await Deno.writeFile(`${dir}/blob`, blobBytes(BLOB_CASES[0]));
+      const want = await sha256sum(`${dir}/blob`);
+      for (const compression of ["gzip", "xz"]) {
+        const store = `${dir}/${compression}.store`;
+        const index = `${dir}/${compression}.caibx`;
+        await mustRun("casync", [
+          "make",
+          `--compression=${compression}`,
+          `--store=${store}`,
+          index,
+          `${dir}/blob`,
+        ]);
+        const out = `${dir}/${compression}.out`;
+        const extracted = await runCli(["extract", "-s", store, index, out]);
+        if (compression === "gzip") {
+          assertEquals(extracted.code, 0, extracted.stderr);
+          assertEquals(await sha256sum(out), want);
+          continue;
+        }
+        assertEquals(extracted.code, 1);
+        assertMatch(
+          extracted.stderr,
+          /xz-compressed chunks \(casync --compression=xz\) are not supported/,
+        );
+        const before = storeIds(store);
+        const repaired = await runCli(["verify", "-r", "-s", store]);
+        assertEquals(repaired.code, 1);
+        assertEquals(storeIds(store), before, "a chunk we cannot read is not a bad chunk");
+      }
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
