@@ -56,9 +56,8 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     throw new ChunkUndecodable(`cannot decompress (gzip): ${(error as Error).message}`);
   }
   if (startsWith(compressed, XZ_MAGIC)) {
-    throw new UnsupportedCompression(
-      "xz-compressed chunks (casync --compression=xz) are not supported",
-    );
+    // The workers inflate xz first (xz.ts: its decoder is asynchronous); here it is a caller error.
+    throw new UnsupportedCompression("xz-compressed chunks must go through xzDecompress");
   }
   try {
     return asPlainArray(zlib.zstdDecompressSync(compressed, options));

@@ -15,6 +15,7 @@ import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
+import { isXz, xzDecompress } from "./xz.ts";
 import { uncompressedPath, writeChunkFileSync } from "../store/local.ts";
 
 const outputs = new Map<string, Deno.FsFile>();
@@ -167,6 +168,16 @@ function touchFile(path: string) {
   }
 }
 
+/** casync's xz chunk files need an asynchronous decoder: inflate them up front. */
+async function unpackXz(stored: { data: Uint8Array; compressed: boolean }) {
+  if (!stored.compressed || !isXz(stored.data)) return stored;
+  try {
+    return { data: await xzDecompress(stored.data), compressed: false };
+  } catch (error) {
+    throw new ChunkUndecodable(`cannot decompress (xz): ${(error as Error).message}`);
+  }
+}
+
 /** Writes a chunk's plain data at each of its offsets in `output`. */
 function writePlaced(
   item: { size: number; offsets: readonly number[] },
@@ -180,11 +191,14 @@ function writePlaced(
   for (const offset of item.offsets) writeAt(file, plain, offset);
 }
 
-function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[] } {
+async function handle(
+  job: CodecRequest,
+): Promise<{ reply: CodecReply; transfer: ArrayBuffer[] }> {
   const transfer: ArrayBuffer[] = [];
   switch (job.op) {
     case "decode": {
-      const plain = decodeAny(job.data, job.id, job.digests, job.compressed);
+      const input = await unpackXz({ data: job.data, compressed: job.compressed });
+      const plain = decodeAny(input.data, job.id, job.digests, input.compressed);
       const reply: CodecReply = { seq: job.seq, ok: true, data: plain };
       transfer.push(plain.buffer as ArrayBuffer);
       if (job.keepInput && plain.buffer !== job.data.buffer) {
@@ -209,7 +223,8 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
       if (source.kind === "plain") {
         plain = source.data; // verified by the store that produced it
       } else {
-        const stored = source.kind === "file" ? readChunkFile(source.path) : source;
+        const found = source.kind === "file" ? readChunkFile(source.path) : source;
+        const stored = found && await unpackXz(found);
         if (!stored) {
           const message = source.kind === "file" ? source.path : "";
           return { reply: { seq: job.seq, ok: false, kind: "missing", message }, transfer };
@@ -248,12 +263,13 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
     case "place-files": {
       const outcomes: (string | null)[] = [];
       for (const item of job.items) {
-        const stored = readChunkFile(item.path);
-        if (!stored) {
+        const found = readChunkFile(item.path);
+        if (!found) {
           outcomes.push(MISSING);
           continue;
         }
         try {
+          const stored = await unpackXz(found);
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
           if (job.touch) touchFile(item.path);
@@ -274,13 +290,18 @@ function handle(job: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[]
   }
 }
 
-self.onmessage = (event: MessageEvent<CodecRequest>) => {
-  const job = event.data;
+async function respond(job: CodecRequest) {
   try {
-    const { reply, transfer } = handle(job);
+    const { reply, transfer } = await handle(job);
     self.postMessage(reply, transfer);
   } catch (error) {
     const kind = error instanceof ChunkDataError ? "data" : "other";
     self.postMessage({ seq: job.seq, ok: false, kind, message: (error as Error).message });
   }
+}
+
+// One job at a time, even across an await (xz): jobs share the scratch buffer and file handles.
+let queue = Promise.resolve();
+self.onmessage = (event: MessageEvent<CodecRequest>) => {
+  queue = queue.then(() => respond(event.data));
 };
