@@ -7,6 +7,7 @@ import zlib from "node:zlib";
 import { type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { storedFrameContent } from "./zstd_frame.ts";
+import { isXz } from "./xz.ts";
 
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
@@ -55,7 +56,7 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress (gzip): ${(error as Error).message}`);
   }
-  if (startsWith(compressed, XZ_MAGIC)) {
+  if (isXz(compressed)) {
     // The workers inflate xz first (xz.ts: its decoder is asynchronous); here it is a caller error.
     throw new UnsupportedCompression("xz-compressed chunks must go through xzDecompress");
   }
@@ -67,7 +68,6 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
-const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
 function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
   return bytes.length >= magic.length && magic.every((byte, i) => bytes[i] === byte);
