@@ -51,6 +51,8 @@ export type CodecRequest =
     output?: string;
     /** Refresh the mtime of each chunk file used (a cache hit). */
     touch?: boolean;
+    /** Also store each verified chunk into this local store directory (cache fills). */
+    copyTo?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
   | { seq: number; op: "cuts"; path: string; start: number; limit: number; params: ChunkerParams };
@@ -244,6 +246,26 @@ export class CodecPool {
   ): Promise<PlaceOutcome[]> {
     const placeItems = items.map((item) => ({ ...item, size: 0, offsets: [] }));
     const reply = await this.#run({ seq: 0, op: "place-files", items: placeItems, digests });
+    return reply.outcomes!.map(toOutcome);
+  }
+
+  /**
+   * Reads and verifies a batch of chunk files and stores each one into the
+   * local store directory `storeDir` (unless it is there already).
+   */
+  async copyFiles(
+    items: readonly { path: string; id: ChunkId }[],
+    digests: readonly Digest[],
+    storeDir: string,
+  ): Promise<PlaceOutcome[]> {
+    const placeItems = items.map((item) => ({ ...item, size: 0, offsets: [] }));
+    const reply = await this.#run({
+      seq: 0,
+      op: "place-files",
+      items: placeItems,
+      digests,
+      copyTo: storeDir,
+    });
     return reply.outcomes!.map(toOutcome);
   }
 

@@ -168,6 +168,11 @@ function touchFile(path: string) {
   }
 }
 
+function isZstd(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f &&
+    bytes[3] === 0xfd;
+}
+
 /** casync's xz chunk files need an asynchronous decoder: inflate them up front. */
 async function unpackXz(stored: { data: Uint8Array; compressed: boolean }) {
   if (!stored.compressed || !isXz(stored.data)) return stored;
@@ -273,6 +278,11 @@ async function handle(
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
           if (job.touch) touchFile(item.path);
+          if (job.copyTo !== undefined) {
+            // A zstd file is copied as it is; other encodings are stored as zstd, like every write.
+            const frame = stored.compressed && isZstd(stored.data) ? stored.data : undefined;
+            writeChunkFileSync(job.copyTo, item.id, () => frame ?? compressChunk(plain));
+          }
           outcomes.push(null);
         } catch (error) {
           if (!(error instanceof ChunkDataError)) throw error;

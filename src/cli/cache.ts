@@ -20,9 +20,9 @@ export function registerCache(program: Command) {
       const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
       // Fetch from the -s stores only: the -c store is the target here, not a cache in front.
       const sources = { store: opts.store };
-      await withStoreChain(command, indexes, sources, async ({ signal, store, context }) => {
+      await withStoreChain(command, indexes, sources, async ({ codec, signal, store, context }) => {
         const cache = await openWriteStore(opts.cache, context);
-        await fillCache({ indexes, store, cache, concurrency: opts.concurrency, signal });
+        await fillCache({ indexes, store, cache, codec, concurrency: opts.concurrency, signal });
       });
     });
 }

@@ -238,3 +238,22 @@ e2e(
     assert(!(await exists(`${store}/${f.ids[1].slice(0, 4)}/${f.ids[1]}`)), "-r removed it");
   },
 );
+
+e2e("cache copies verified chunks from the first store and the rest from the next", async (f) => {
+  await runCli(["chop", "-s", `${f.dir}/a`, f.index, f.blob]);
+  await runCli(["chop", "-s", `${f.dir}/b`, f.index, f.blob]);
+  await Deno.remove(`${f.dir}/a/${f.ids[4].slice(0, 4)}/${f.ids[4]}.cacnk`);
+  const args = ["cache", "-s", `${f.dir}/a`, "-s", `${f.dir}/b`, "-c", `${f.dir}/cache`, f.index];
+  const filled = await runCli(args);
+  assertEquals(filled.code, 0, filled.stderr);
+  for (const id of new Set(f.ids)) {
+    assert(await exists(`${f.dir}/cache/${id.slice(0, 4)}/${id}.cacnk`), `${id} cached`);
+  }
+  await Deno.writeFile(`${f.dir}/a/${f.ids[0].slice(0, 4)}/${f.ids[0]}.cacnk`, new Uint8Array(5));
+  await Deno.remove(`${f.dir}/cache`, { recursive: true });
+  const bad = await runCli(args);
+  assertEquals(bad.code, 1);
+  oneLine(bad.stderr);
+  assertMatch(bad.stderr, new RegExp(`chunk ${f.ids[0]} in store .*/a is invalid`));
+  assert(!(await exists(`${f.dir}/cache/${f.ids[0].slice(0, 4)}/${f.ids[0]}.cacnk`)), "not cached");
+});
