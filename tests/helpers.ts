@@ -1,6 +1,7 @@
 /** Shared test helpers: deterministic data, temp dirs, tool discovery, running the CLI. */
 import { assert } from "./assert.ts";
 import { xorshiftBytes } from "../scripts/pseudo_random.ts";
+import { CodecPool } from "../src/chunk/codec_pool.ts";
 
 export const REPO = new URL("../", import.meta.url).pathname;
 export const MAIN = `${REPO}src/main.ts`;
@@ -121,4 +122,30 @@ export async function runCli(
 export async function sha256sum(path: string): Promise<string> {
   const { stdout } = await mustRun("sha256sum", [path]);
   return stdout.split(" ")[0];
+}
+
+/**
+ * Registers a test that gets a fresh temporary directory and codec pool, both
+ * cleaned up after. Worker-backed tests skip Deno's op/resource sanitizers.
+ */
+export function codecTest(
+  name: string,
+  fn: (dir: string, codec: CodecPool) => Promise<void>,
+  workers = 2,
+) {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const dir = await tempDir();
+      const codec = new CodecPool(workers);
+      try {
+        await fn(dir, codec);
+      } finally {
+        codec.close();
+        await removeDir(dir);
+      }
+    },
+  });
 }

@@ -1,58 +1,49 @@
 import { assertEquals } from "../assert.ts";
 import { chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
-import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { cutBlob, cutBlobFrom } from "../../src/ops/cut_blob.ts";
-import { pseudoRandomFast, removeDir, tempDir } from "../helpers.ts";
+import { codecTest, pseudoRandomFast } from "../helpers.ts";
 
 const sequentialCuts = cutsOf;
 
-Deno.test({
-  name: "parallel cut finding equals the sequential chunker, with parts split near cuts",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await tempDir();
-    const codec = new CodecPool(2);
-    try {
-      const params = chunkerParams(2048, 8192, 32768);
-      // Random data with a zero run and a repeated block, so parts meet every kind of region.
-      const data = pseudoRandomFast(3 << 20, 21);
-      data.fill(0, 1_000_000, 1_300_000);
-      data.copyWithin(2_000_000, 100_000, 400_000);
-      const path = `${dir}/blob`;
-      await Deno.writeFile(path, data);
-      const want = sequentialCuts(data, params);
-      const near = want[40];
-      for (
-        const starts of [
-          [0, near],
-          [0, near - 1],
-          [0, near + 1],
-          [0, near + 47, near + 48],
-          [0, 1_050_000, 1_100_000, 2_500_000], // parts starting inside the zero run
-          [0, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000],
-        ]
-      ) {
-        assertEquals(
-          await cutBlobFrom(codec, path, data.length, params, starts),
-          want,
-          `${starts}`,
-        );
-      }
-      assertEquals(await cutBlob(codec, path, data.length, params, 4), want);
-      await codec.closeFiles();
-
-      const zeros = new Uint8Array(5 << 20);
-      await Deno.writeFile(`${dir}/zeros`, zeros);
-      const zeroCuts = sequentialCuts(zeros, params);
+codecTest(
+  "parallel cut finding equals the sequential chunker, with parts split near cuts",
+  async (dir, codec) => {
+    const params = chunkerParams(2048, 8192, 32768);
+    // Random data with a zero run and a repeated block, so parts meet every kind of region.
+    const data = pseudoRandomFast(3 << 20, 21);
+    data.fill(0, 1_000_000, 1_300_000);
+    data.copyWithin(2_000_000, 100_000, 400_000);
+    const path = `${dir}/blob`;
+    await Deno.writeFile(path, data);
+    const want = sequentialCuts(data, params);
+    const near = want[40];
+    for (
+      const starts of [
+        [0, near],
+        [0, near - 1],
+        [0, near + 1],
+        [0, near + 47, near + 48],
+        [0, 1_050_000, 1_100_000, 2_500_000], // parts starting inside the zero run
+        [0, 500_000, 1_000_000, 1_500_000, 2_000_000, 2_500_000, 3_000_000],
+      ]
+    ) {
       assertEquals(
-        await cutBlobFrom(codec, `${dir}/zeros`, zeros.length, params, [0, 1_234_567, 3_000_001]),
-        zeroCuts,
+        await cutBlobFrom(codec, path, data.length, params, starts),
+        want,
+        `${starts}`,
       );
-      await codec.closeFiles();
-    } finally {
-      codec.close();
-      await removeDir(dir);
     }
+    assertEquals(await cutBlob(codec, path, data.length, params, 4), want);
+    await codec.closeFiles();
+
+    const zeros = new Uint8Array(5 << 20);
+    await Deno.writeFile(`${dir}/zeros`, zeros);
+    const zeroCuts = sequentialCuts(zeros, params);
+    assertEquals(
+      await cutBlobFrom(codec, `${dir}/zeros`, zeros.length, params, [0, 1_234_567, 3_000_001]),
+      zeroCuts,
+    );
+    await codec.closeFiles();
   },
-});
+  2,
+);

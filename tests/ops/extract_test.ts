@@ -1,7 +1,6 @@
 /** extract as a library call: repeated chunks are fetched once, zero chunks never. */
 import { createHash } from "node:crypto";
 import { assertEquals, assertRejects } from "../assert.ts";
-import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../../src/errors.ts";
 import { CachedStore } from "../../src/store/cache.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
@@ -10,7 +9,7 @@ import { extract } from "../../src/ops/extract.ts";
 import { indexInfo } from "../../src/ops/info.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { StoreRouter } from "../../src/store/router.ts";
-import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
+import { codecTest, pseudoRandom } from "../helpers.ts";
 
 const MAX = 8192;
 
@@ -40,98 +39,81 @@ function blobAndIndex(): { data: Uint8Array; index: Index; pieces: Uint8Array[] 
   return { data, index, pieces };
 }
 
-Deno.test({
-  name: "extract fetches each distinct chunk once and skips all-zero chunks",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await tempDir();
-    const codec = new CodecPool(2);
-    try {
-      const { data, index, pieces } = blobAndIndex();
-      const first = await LocalStore.open(`${dir}/first`, {
-        codec,
-        digests: ["sha512-256"],
-        create: true,
-      });
-      const second = await LocalStore.open(`${dir}/second`, {
-        codec,
-        digests: ["sha512-256"],
-        create: true,
-      });
-      // A in the first store, B and C only in the second; no store holds the zero chunk.
-      await first.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
-      await second.storeChunk({ id: index.chunks[2].id, plain: pieces[2] });
-      await second.storeChunk({ id: index.chunks[5].id, plain: pieces[5] });
-      const store = new StoreRouter([first, second]);
-      const stats = await extract({ index, store, output: `${dir}/out`, codec, concurrency: 3 });
-      assertEquals(await Deno.readFile(`${dir}/out`), data);
-      assertEquals(stats, { chunks: 6, fetched: 3, zeroChunks: 2, bytes: data.length });
+codecTest(
+  "extract fetches each distinct chunk once and skips all-zero chunks",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const first = await LocalStore.open(`${dir}/first`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+    });
+    const second = await LocalStore.open(`${dir}/second`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+    });
+    // A in the first store, B and C only in the second; no store holds the zero chunk.
+    await first.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
+    await second.storeChunk({ id: index.chunks[2].id, plain: pieces[2] });
+    await second.storeChunk({ id: index.chunks[5].id, plain: pieces[5] });
+    const store = new StoreRouter([first, second]);
+    const stats = await extract({ index, store, output: `${dir}/out`, codec, concurrency: 3 });
+    assertEquals(await Deno.readFile(`${dir}/out`), data);
+    assertEquals(stats, { chunks: 6, fetched: 3, zeroChunks: 2, bytes: data.length });
 
-      const info = await indexInfo(index, { store });
-      assertEquals([info.uniqueChunks, info.toFetch], [4, { chunks: 1, bytes: MAX }]);
+    const info = await indexInfo(index, { store });
+    assertEquals([info.uniqueChunks, info.toFetch], [4, { chunks: 1, bytes: MAX }]);
 
-      await Deno.remove(second.chunkPath(index.chunks[5].id));
-      await assertRejects(
-        () => extract({ index, store, output: `${dir}/out2`, codec, concurrency: 3 }),
-        ChunkMissing,
-        index.chunks[5].id,
-      );
-      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
-        "first",
-        "out",
-        "second",
-      ]);
-    } finally {
-      codec.close();
-      await removeDir(dir);
-    }
+    await Deno.remove(second.chunkPath(index.chunks[5].id));
+    await assertRejects(
+      () => extract({ index, store, output: `${dir}/out2`, codec, concurrency: 3 }),
+      ChunkMissing,
+      index.chunks[5].id,
+    );
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "first",
+      "out",
+      "second",
+    ]);
   },
-});
+  2,
+);
 
-Deno.test({
-  name:
-    "extract through a local cache: hits are refreshed, misses fill it, bad hits name the remedy",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await tempDir();
-    const codec = new CodecPool(2);
-    try {
-      const { data, index, pieces } = blobAndIndex();
-      const open = (name: string) =>
-        LocalStore.open(`${dir}/${name}`, { codec, digests: ["sha512-256"], create: true });
-      const cacheDir = await open("cache");
-      const upstream = await open("upstream");
-      for (const i of [2, 5]) {
-        await upstream.storeChunk({ id: index.chunks[i].id, plain: pieces[i] });
-      }
-      await cacheDir.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
-      const old = new Date(2001, 0, 1);
-      await Deno.utime(cacheDir.chunkPath(index.chunks[0].id), old, old);
-
-      const store = new CachedStore(cacheDir, upstream);
-      await extract({ index, store, output: `${dir}/out`, codec, concurrency: 2 });
-      assertEquals(await Deno.readFile(`${dir}/out`), data);
-      const hit = await Deno.stat(cacheDir.chunkPath(index.chunks[0].id));
-      assertEquals(hit.mtime!.getFullYear() > 2001, true, "the hit was touched");
-      for (const i of [2, 5]) {
-        assertEquals(
-          await cacheDir.hasChunk(index.chunks[i].id),
-          true,
-          "the miss filled the cache",
-        );
-      }
-
-      await Deno.writeFile(cacheDir.chunkPath(index.chunks[2].id), new Uint8Array([1, 2, 3]));
-      await assertRejects(
-        () => extract({ index, store, output: `${dir}/out2`, codec, concurrency: 2 }),
-        ChunkInvalid,
-        "verify -r",
-      );
-    } finally {
-      codec.close();
-      await removeDir(dir);
+codecTest(
+  "extract through a local cache: hits are refreshed, misses fill it, bad hits name the remedy",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const open = (name: string) =>
+      LocalStore.open(`${dir}/${name}`, { codec, digests: ["sha512-256"], create: true });
+    const cacheDir = await open("cache");
+    const upstream = await open("upstream");
+    for (const i of [2, 5]) {
+      await upstream.storeChunk({ id: index.chunks[i].id, plain: pieces[i] });
     }
+    await cacheDir.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
+    const old = new Date(2001, 0, 1);
+    await Deno.utime(cacheDir.chunkPath(index.chunks[0].id), old, old);
+
+    const store = new CachedStore(cacheDir, upstream);
+    await extract({ index, store, output: `${dir}/out`, codec, concurrency: 2 });
+    assertEquals(await Deno.readFile(`${dir}/out`), data);
+    const hit = await Deno.stat(cacheDir.chunkPath(index.chunks[0].id));
+    assertEquals(hit.mtime!.getFullYear() > 2001, true, "the hit was touched");
+    for (const i of [2, 5]) {
+      assertEquals(
+        await cacheDir.hasChunk(index.chunks[i].id),
+        true,
+        "the miss filled the cache",
+      );
+    }
+
+    await Deno.writeFile(cacheDir.chunkPath(index.chunks[2].id), new Uint8Array([1, 2, 3]));
+    await assertRejects(
+      () => extract({ index, store, output: `${dir}/out2`, codec, concurrency: 2 }),
+      ChunkInvalid,
+      "verify -r",
+    );
   },
-});
+  2,
+);
