@@ -8,24 +8,14 @@ import { type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
+import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
 
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
 
 const LEVEL_PARAMS = { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
 
-/** Chunk data that is not what its name promises. */
-export class ChunkDataError extends Error {}
-
-/** Chunk data that is not even a valid zstd frame (no digest can make it right). */
-export class ChunkUndecodable extends ChunkDataError {}
-
-/**
- * Chunk data in a compression desync does not implement. Deliberately not a
- * ChunkDataError: the chunk may be fine, so it must never be reported (or
- * removed by `verify -r`) as invalid.
- */
-export class UnsupportedCompression extends Error {}
+export { ChunkDataError, ChunkUndecodable, UnsupportedCompression };
 
 export function hashChunk(plain: Uint8Array, digest: Digest): ChunkId {
   const hash = createHash(digest).update(plain).digest();

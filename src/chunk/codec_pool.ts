@@ -6,7 +6,7 @@
  */
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { ChunkDataError } from "./codec.ts";
+import { ChunkDataError } from "./errors.ts";
 import type { ChunkerParams } from "./chunker.ts";
 
 /** Where a `place` job takes the chunk from. */

@@ -3,7 +3,7 @@
  * index and store it. Pieces are read, hashed, compressed and (for local stores)
  * written by codec workers, at most `concurrency` at once: memory stays bounded.
  */
-import { ChunkDataError } from "../chunk/codec.ts";
+import { ChunkDataError } from "../chunk/errors.ts";
 import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
 import { BlobMismatch, DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";

@@ -5,7 +5,7 @@
  * Chunks from local stores never pass through the main thread: a codec worker
  * reads, decodes, verifies and writes them.
  */
-import { ChunkDataError, hashChunk } from "../chunk/codec.ts";
+import { ChunkDataError } from "../chunk/errors.ts";
 import { ChunkFileMissing, type CodecPool, type PlaceSource } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
@@ -48,7 +48,7 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
   const localCache = store instanceof CachedStore && isChunkFileStore(store.cache)
     ? store.cache
     : undefined;
-  const zeroIds = zeroChunkIds(index);
+  const zeroIds = await zeroChunkIds(index, codec);
   const stats: ExtractStats = {
     chunks: index.chunks.length,
     fetched: 0,
@@ -207,12 +207,12 @@ function groupById(index: Index): Map<ChunkId, number[]> {
  * IDs of all-zero chunks of the sizes zero runs produce: runs of zeros have no
  * boundaries, so they are cut at the maximum size, plus whatever the blob ends with.
  */
-export function zeroChunkIds(index: Index): Map<number, ChunkId> {
+export async function zeroChunkIds(index: Index, codec: CodecPool): Promise<Map<number, ChunkId>> {
   const sizes = new Set<number>([index.chunkSizeMax]);
   const last = index.chunks.at(-1);
   if (last) sizes.add(last.size);
   const digest = digestOf(index);
   const ids = new Map<number, ChunkId>();
-  for (const size of sizes) ids.set(size, hashChunk(new Uint8Array(size), digest));
+  for (const size of sizes) ids.set(size, await codec.hash(new Uint8Array(size), digest));
   return ids;
 }

@@ -1,5 +1,5 @@
 /** Turning the bytes a store holds into a verified Chunk, the same way for every backend. */
-import { ChunkDataError } from "../chunk/codec.ts";
+import { ChunkDataError } from "../chunk/errors.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";

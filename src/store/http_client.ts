@@ -4,7 +4,7 @@
  * waits k × the base interval), custom CAs, client certificates, an
  * Authorization header, and (only when asked) trust in any certificate.
  */
-import https from "node:https";
+import type { Agent } from "node:https";
 import { concatBytes } from "../util/bytes.ts";
 
 export interface HttpOptions {
@@ -42,19 +42,23 @@ export class HttpNetworkError extends Error {}
 export class HttpTransport {
   readonly #options: HttpOptions;
   readonly #client?: Deno.HttpClient;
-  readonly #agent?: https.Agent;
+  /** For -t only: node:https is loaded then, as it is slow to load and rarely needed. */
+  readonly #agent?: Promise<{ agent: Agent; request: typeof import("node:https").request }>;
 
   constructor(options: HttpOptions = DEFAULT_HTTP_OPTIONS) {
     this.#options = options;
     if (options.insecure) {
-      this.#agent = new https.Agent({
-        keepAlive: true,
-        rejectUnauthorized: false,
-        // No roots to load: nothing is verified, and loading the system's needs --allow-sys.
-        ca: [],
-        cert: options.clientCert,
-        key: options.clientKey,
-      });
+      this.#agent = import("node:https").then((https) => ({
+        agent: new https.Agent({
+          keepAlive: true,
+          rejectUnauthorized: false,
+          // No roots to load: nothing is verified, and loading the system's needs --allow-sys.
+          ca: [],
+          cert: options.clientCert,
+          key: options.clientKey,
+        }),
+        request: https.request,
+      }));
     } else {
       // A client of our own, so close() also closes its keep-alive connections.
       const tls = options.clientCert && options.clientKey
@@ -94,7 +98,7 @@ export class HttpTransport {
 
   close(): void {
     this.#client?.close();
-    this.#agent?.destroy();
+    this.#agent?.then(({ agent }) => agent.destroy());
   }
 
   async #once(method: string, url: string, body?: Uint8Array, signal?: AbortSignal) {
@@ -103,7 +107,7 @@ export class HttpTransport {
     const headers: Record<string, string> = {};
     if (this.#options.authorization) headers.authorization = this.#options.authorization;
     if (this.#agent && url.startsWith("https:")) {
-      return await nodeRequest(this.#agent, method, url, headers, body, combined);
+      return await nodeRequest(await this.#agent, method, url, headers, body, combined);
     }
     try {
       const response = await fetch(
@@ -131,7 +135,7 @@ export class HttpTransport {
 }
 
 function nodeRequest(
-  agent: https.Agent,
+  { agent, request: send }: { agent: Agent; request: typeof import("node:https").request },
   method: string,
   url: string,
   headers: Record<string, string>,
@@ -139,7 +143,7 @@ function nodeRequest(
   signal: AbortSignal,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    const request = https.request(url, { method, headers, agent, signal }, (response) => {
+    const request = send(url, { method, headers, agent, signal }, (response) => {
       const parts: Uint8Array[] = [];
       response.on("data", (part: Uint8Array) => parts.push(part));
       response.on("end", () => {
