@@ -16,62 +16,17 @@ import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
-import { uncompressedPath, writeChunkFileSync } from "../store/local.ts";
-
-const outputs = new Map<string, Deno.FsFile>();
-const inputs = new Map<string, Deno.FsFile>();
-/**
- * One read buffer per worker, reused for every chunk file and blob piece:
- * allocating a fresh buffer per read (as Deno.readFileSync does) costs more
- * than the read itself.
- */
-let scratch = new Uint8Array(1 << 20);
-
-function scratchOf(size: number): Uint8Array {
-  if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
-  return scratch.subarray(0, size);
-}
-
-/**
- * Reads a chunk file, or failing that Go desync's uncompressed `<id>` beside it;
- * undefined when neither exists.
- */
-function readChunkFile(path: string): { data: Uint8Array; compressed: boolean } | undefined {
-  const data = readWholeFile(path);
-  if (data) return { data, compressed: true };
-  const plain = readWholeFile(uncompressedPath(path));
-  return plain && { data: plain, compressed: false };
-}
-
-/** Reads a whole small file into the scratch buffer; undefined when it does not exist. */
-function readWholeFile(path: string): Uint8Array | undefined {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  try {
-    // One byte more than the file's size, so reaching the end needs no extra growth.
-    let buffer = scratchOf(Math.max(scratch.length, file.statSync().size + 1));
-    let done = 0;
-    for (;;) {
-      if (done === buffer.length) {
-        // The file grew since the stat: keep what was read.
-        const bigger = new Uint8Array(buffer.length * 2);
-        bigger.set(buffer);
-        scratch = buffer = bigger;
-      }
-      const n = file.readSync(buffer.subarray(done));
-      if (n === null || n === 0) break;
-      done += n;
-    }
-    return buffer.subarray(0, done);
-  } finally {
-    file.close();
-  }
-}
+import { writeChunkFileSync } from "../store/local.ts";
+import {
+  closeFiles,
+  inputFile,
+  outputFile,
+  readAt,
+  readChunkFile,
+  scratchOf,
+  touchFile,
+  writeAt,
+} from "./worker_io.ts";
 
 function decodeAny(
   data: Uint8Array,
@@ -90,35 +45,6 @@ function decodeAny(
     }
   }
   throw firstError;
-}
-
-function outputFile(path: string): Deno.FsFile {
-  let file = outputs.get(path);
-  if (!file) {
-    file = Deno.openSync(path, { write: true });
-    outputs.set(path, file);
-  }
-  return file;
-}
-
-function inputFile(path: string): Deno.FsFile {
-  let file = inputs.get(path);
-  if (!file) {
-    file = Deno.openSync(path, { read: true });
-    inputs.set(path, file);
-  }
-  return file;
-}
-
-function readAt(file: Deno.FsFile, buffer: Uint8Array, position: number): number {
-  file.seekSync(position, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < buffer.length) {
-    const n = file.readSync(buffer.subarray(done));
-    if (n === null) break;
-    done += n;
-  }
-  return done;
 }
 
 /** Cuts from `start` until one at or past `limit` (or the end of the file). */
@@ -150,21 +76,6 @@ function findCuts(path: string, start: number, limit: number, params: ChunkerPar
       if (n === 0) throw new Error(`${path}: file shrank while being read`);
       filled += n;
     }
-  }
-}
-
-function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
-  file.seekSync(position, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < data.length) done += file.writeSync(data.subarray(done));
-}
-
-function touchFile(path: string) {
-  const now = new Date();
-  try {
-    Deno.utimeSync(path, now, now);
-  } catch {
-    // Best effort, as for the cache store itself: the chunk was read fine.
   }
 }
 
@@ -292,10 +203,7 @@ async function handle(
       return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
     }
     case "close-files":
-      for (const file of outputs.values()) file.close();
-      for (const file of inputs.values()) file.close();
-      outputs.clear();
-      inputs.clear();
+      closeFiles();
       return { reply: { seq: job.seq, ok: true }, transfer };
   }
 }

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { UsageError } from "../../src/errors.ts";
-import { parseSshLocation, shellQuote } from "../../src/store/ssh.ts";
+import { parseSshLocation, shellQuote } from "../../src/store/ssh_location.ts";
 
 Deno.test("ssh:// locations: user, host, port and path", () => {
   assertEquals(parseSshLocation("ssh://host/srv/store"), {

@@ -1,0 +1,25 @@
+/** `ssh://` store locations, and quoting for the remote shell ssh hands commands to. */
+import { UsageError } from "../errors.ts";
+
+export interface SshLocation {
+  user?: string;
+  host: string;
+  port?: number;
+  path: string;
+}
+
+/** Parses `ssh://[user@]host[:port]/path`. */
+export function parseSshLocation(location: string): SshLocation {
+  const match = /^ssh:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?(\/.*)$/i.exec(location);
+  if (!match) throw new UsageError(`store ${location}: want ssh://[user@]host[:port]/path`);
+  const [, user, host, port, path] = match;
+  if (host.startsWith("-") || user?.startsWith("-")) {
+    throw new UsageError(`store ${location}: a host may not start with "-"`);
+  }
+  return { user, host: host.replace(/^\[|\]$/g, ""), port: port ? Number(port) : undefined, path };
+}
+
+/** Quotes a word for the remote shell that ssh hands the command line to. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_\-./=:@,+]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
