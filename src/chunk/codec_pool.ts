@@ -55,7 +55,16 @@ export type CodecRequest =
     copyTo?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
-  | { seq: number; op: "cuts"; path: string; start: number; limit: number; params: ChunkerParams };
+  | {
+    seq: number;
+    op: "cuts";
+    path: string;
+    /** The blob's size (a block device's stat does not tell it). */
+    size: number;
+    start: number;
+    limit: number;
+    params: ChunkerParams;
+  };
 
 export type CodecReply =
   | {
@@ -216,8 +225,14 @@ export class CodecPool {
    * The chunker's cuts (absolute end offsets) in the file at `path`, starting at
    * `start` (a cut or a guess) and stopping at the first cut at or past `limit`.
    */
-  async cuts(path: string, start: number, limit: number, params: ChunkerParams): Promise<number[]> {
-    const reply = await this.#run({ seq: 0, op: "cuts", path, start, limit, params });
+  async cuts(
+    path: string,
+    size: number,
+    start: number,
+    limit: number,
+    params: ChunkerParams,
+  ): Promise<number[]> {
+    const reply = await this.#run({ seq: 0, op: "cuts", path, size, start, limit, params });
     return Array.from(reply.cuts!);
   }
 

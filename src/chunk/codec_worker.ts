@@ -48,9 +48,14 @@ function decodeAny(
 }
 
 /** Cuts from `start` until one at or past `limit` (or the end of the file). */
-function findCuts(path: string, start: number, limit: number, params: ChunkerParams): number[] {
+function findCuts(
+  path: string,
+  size: number,
+  start: number,
+  limit: number,
+  params: ChunkerParams,
+): number[] {
   const file = inputFile(path);
-  const size = file.statSync().size;
   const wanted = Math.min(8 << 20, limit - start + params.max);
   const buffer = new Uint8Array(Math.max(2 * params.max, wanted));
   let bufferStart = start;
@@ -173,7 +178,9 @@ async function handle(
       return { reply, transfer };
     }
     case "cuts": {
-      const cuts = Float64Array.from(findCuts(job.path, job.start, job.limit, job.params));
+      const cuts = Float64Array.from(
+        findCuts(job.path, job.size, job.start, job.limit, job.params),
+      );
       return { reply: { seq: job.seq, ok: true, cuts }, transfer: [cuts.buffer] };
     }
     case "place-files": {

@@ -79,17 +79,20 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
 
 /** Fails unless the blob exists and is exactly `length` bytes. */
 export async function checkBlobSize(blob: string, length: number): Promise<void> {
-  const size = (await statBlob(blob)).size;
+  const size = await blobSize(blob);
   if (size !== length) {
     throw new BlobMismatch(`${blob}: size ${size} differs from the index's ${length}`);
   }
 }
 
-export async function statBlob(path: string): Promise<Deno.FileInfo> {
+/** The size of a blob: a regular file, or a block device (whose stat says 0). */
+export async function blobSize(path: string): Promise<number> {
   try {
     const info = await Deno.stat(path);
-    if (!info.isFile) throw new DesyncError(`${path}: not a regular file`);
-    return info;
+    if (info.isFile) return info.size;
+    if (!info.isBlockDevice) throw new DesyncError(`${path}: not a regular file or block device`);
+    using device = await Deno.open(path, { read: true });
+    return await device.seek(0, Deno.SeekMode.End);
   } catch (error) {
     if (error instanceof DesyncError) throw error;
     throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });

@@ -38,7 +38,7 @@ export async function cutBlobFrom(
   const count = starts.length;
   const ends = [...starts.slice(1), size];
   const found = await Promise.all(
-    starts.map((start, k) => codec.cuts(path, start, ends[k], params)),
+    starts.map((start, k) => codec.cuts(path, size, start, ends[k], params)),
   );
   const chain = found[0];
   for (let k = 1; k < count; k++) {
@@ -47,7 +47,13 @@ export async function cutBlobFrom(
     let last = chain[chain.length - 1];
     while (last < size && !known.has(last) && last < ends[k]) {
       // Extend the true chain a few chunks at a time until it meets this part's cuts.
-      const more = await codec.cuts(path, last, Math.min(last + 8 * params.max, size), params);
+      const more = await codec.cuts(
+        path,
+        size,
+        last,
+        Math.min(last + 8 * params.max, size),
+        params,
+      );
       for (const cut of more) {
         chain.push(cut);
         last = cut;

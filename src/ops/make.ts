@@ -20,7 +20,7 @@ import type { WriteStore } from "../store/store.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
-import { statBlob } from "./chop.ts";
+import { blobSize } from "./chop.ts";
 import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
 
 export interface MakeOptions {
@@ -54,7 +54,7 @@ export function blobIndexFlags(digest: Digest): bigint {
 
 export async function make(options: MakeOptions): Promise<{ index: Index; stats: MakeStats }> {
   const { blob, codec, params, digest, store } = options;
-  const size = (await statBlob(blob)).size;
+  const size = await blobSize(blob);
   const spans = spansOf(await cutBlob(codec, blob, size, params, options.concurrency));
   const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {

@@ -5,7 +5,12 @@ import { DesyncError } from "../errors.ts";
 export function describeFsError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file or directory";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.NotCapable) return "not allowed by the Deno permissions";
+  if (error instanceof Deno.errors.NotCapable) {
+    // Deno lets a program open device files (e.g. /dev/sdb) only with --allow-all.
+    return /Requires all access/.test(error.message)
+      ? "Deno opens devices only with --allow-all"
+      : "not allowed by the Deno permissions";
+  }
   if (error instanceof Deno.errors.IsADirectory) return "is a directory";
   return error instanceof Error ? error.message : String(error);
 }
