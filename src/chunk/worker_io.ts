@@ -5,8 +5,7 @@
  */
 import { uncompressedPath } from "../store/local.ts";
 
-const outputs = new Map<string, Deno.FsFile>();
-const inputs = new Map<string, Deno.FsFile>();
+const openFiles = new Map<string, Deno.FsFile>();
 /**
  * One read buffer per worker, reused for every chunk file and blob piece:
  * allocating a fresh buffer per read (as Deno.readFileSync does) costs more
@@ -31,7 +30,7 @@ export function readChunkFile(path: string): { data: Uint8Array; compressed: boo
 }
 
 /** Reads a whole small file into the scratch buffer; undefined when it does not exist. */
-export function readWholeFile(path: string): Uint8Array | undefined {
+function readWholeFile(path: string): Uint8Array | undefined {
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { read: true });
@@ -60,23 +59,19 @@ export function readWholeFile(path: string): Uint8Array | undefined {
   }
 }
 
-export function outputFile(path: string): Deno.FsFile {
-  let file = outputs.get(path);
+/** The blob (or output) file at `path`, opened once per worker and kept until closeFiles. */
+function cachedFile(path: string, mode: "read" | "write"): Deno.FsFile {
+  const key = `${mode}:${path}`;
+  let file = openFiles.get(key);
   if (!file) {
-    file = Deno.openSync(path, { write: true });
-    outputs.set(path, file);
+    file = Deno.openSync(path, mode === "read" ? { read: true } : { write: true });
+    openFiles.set(key, file);
   }
   return file;
 }
 
-export function inputFile(path: string): Deno.FsFile {
-  let file = inputs.get(path);
-  if (!file) {
-    file = Deno.openSync(path, { read: true });
-    inputs.set(path, file);
-  }
-  return file;
-}
+export const inputFile = (path: string) => cachedFile(path, "read");
+export const outputFile = (path: string) => cachedFile(path, "write");
 
 export function readAt(file: Deno.FsFile, buffer: Uint8Array, position: number): number {
   file.seekSync(position, Deno.SeekMode.Start);
@@ -106,8 +101,6 @@ export function touchFile(path: string) {
 
 /** Closes every file this worker holds open. */
 export function closeFiles() {
-  for (const file of outputs.values()) file.close();
-  for (const file of inputs.values()) file.close();
-  outputs.clear();
-  inputs.clear();
+  for (const file of openFiles.values()) file.close();
+  openFiles.clear();
 }
