@@ -55,6 +55,7 @@ export type CodecRequest =
     copyTo?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
+  | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
   | {
     seq: number;
     op: "cuts";
@@ -79,6 +80,8 @@ export type CodecReply =
     cuts?: Float64Array;
     /** For "place-files": per item, null when placed, else "missing" or the data error. */
     outcomes?: (string | null)[];
+    /** For "seed-copy": per item, the ID its bytes hash to, or null when the file ends first. */
+    hashes?: (ChunkId | null)[];
   }
   | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
 
@@ -145,6 +148,34 @@ export interface PieceResult {
   stored?: boolean;
   /** For mode "store": the size of the zstd frame written, when one was. */
   storedBytes?: number;
+}
+
+/** One chunk-sized range of a seed file (or of the output itself, for in-place checks). */
+export interface SeedItem {
+  /** Where the range starts in the seed file. */
+  at: number;
+  size: number;
+  /** The ID the range must hash to; absent when the job looks the hash up in `wanted`. */
+  id?: ChunkId;
+  /** Where to write the range in the output when it hashes to `id`. */
+  offsets?: readonly number[];
+}
+
+/**
+ * Read ranges of a seed file, hash each, and copy the ones that are wanted into
+ * the output. Every byte written is hashed from the very buffer it is written
+ * from, so a seed that changes while it is read can never put wrong bytes in
+ * the output. Adjacent ranges are read, and written, as one.
+ */
+export interface SeedCopyJob {
+  path: string;
+  /** Sorted by `at`. */
+  items: readonly SeedItem[];
+  digest: Digest;
+  /** Where to write; undefined to only hash (in-place checks, indexing a seed). */
+  output?: string;
+  /** For items without an `id`: the chunks worth copying, with their output offsets. */
+  wanted?: readonly { id: ChunkId; offsets: readonly number[] }[];
 }
 
 /** Runs codec jobs on `size` workers; jobs go to the worker with the fewest queued. */
@@ -219,6 +250,15 @@ export class CodecPool {
       stored: reply.stored,
       storedBytes: reply.storedBytes,
     };
+  }
+
+  /**
+   * Hashes ranges of a seed file and copies those that are wanted into the
+   * output; returns each range's hash (null where the file ended before it).
+   */
+  async seedCopy(job: SeedCopyJob): Promise<(ChunkId | null)[]> {
+    const reply = await this.#run({ seq: 0, op: "seed-copy", ...job });
+    return reply.hashes!;
   }
 
   /**

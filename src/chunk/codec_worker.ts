@@ -16,6 +16,7 @@ import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
+import { seedCopy } from "./seed_copy.ts";
 import { writeChunkFileSync } from "../store/local.ts";
 import {
   closeFiles,
@@ -209,6 +210,8 @@ async function handle(
       }
       return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
     }
+    case "seed-copy":
+      return { reply: { seq: job.seq, ok: true, hashes: seedCopy(job) }, transfer };
     case "close-files":
       closeFiles();
       return { reply: { seq: job.seq, ok: true }, transfer };

@@ -186,6 +186,24 @@ export async function storeContext(
   };
 }
 
+/** Adds the seed options extract, cat and info share (Go desync's names). */
+export function addSeedOptions(command: Command): Command {
+  return command
+    .option(
+      "--seed <index|file>",
+      "seed: an index with its data beside it (or INDEX:DATA), or a plain file (repeatable)",
+      collect,
+      [],
+    )
+    .option("--seed-dir <dir>", "use every .caibx below DIR with its data as a seed", collect, [])
+    .option("--skip-invalid-seeds", "drop a seed whose data does not match its index", false)
+    .option(
+      "--regenerate-invalid-seeds",
+      "re-chunk a seed whose data does not match its index",
+      false,
+    );
+}
+
 /** Adds `-s` (repeatable) and, unless `cache` is false, `-c` to a command. */
 export function addStoreOptions(command: Command, cache = true): Command {
   command.option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, []);

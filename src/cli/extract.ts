@@ -1,29 +1,108 @@
 import type { Command } from "commander";
-import { extract } from "../ops/extract.ts";
+import { UsageError } from "../errors.ts";
+import { extract, type ExtractStats } from "../ops/extract.ts";
+import { fileIdentity, type InvalidSeedPolicy, resolveSeeds } from "../ops/seeds.ts";
 import {
+  addSeedOptions,
   addStoreOptions,
   DEFAULT_CONCURRENCY,
   loadIndex,
   parseConcurrency,
+  print,
   withStoreChain,
 } from "./common.ts";
 
 export function registerExtract(program: Command) {
-  addStoreOptions(
+  addSeedOptions(addStoreOptions(
     program.command("extract")
-      .description("assemble a blob from its index and chunk stores")
+      .description("assemble a blob from its index, seeds and chunk stores")
       .argument("<index>", "index file (.caibx), URL, or - for stdin")
       .argument("<output>", "file to write"),
-  )
+  ))
+    .option("--no-seed-output", "do not use the existing output file as a seed")
+    .option("-k, --in-place", "write into the output directly, keeping chunks already in place")
     .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
+    .option("--print-stats", "print where the chunks came from, as JSON, when done", false)
     .action(async (indexPath: string, output: string, opts, command: Command) => {
+      if (output === "-") {
+        throw new UsageError("extract writes a file; to stream a blob to stdout use cat");
+      }
+      const invalidSeeds = invalidSeedPolicy(opts);
       const index = await loadIndex(indexPath, command);
-      await withStoreChain(
+      if (indexPath !== "-" && await sameFile(indexPath, output)) {
+        throw new UsageError(`${output}: the output would overwrite the index`);
+      }
+      const seeds = await resolveSeeds({
+        seeds: opts.seed,
+        seedDirs: opts.seedDir,
+        target: index,
+        targetIndexPath: indexPath,
+        output,
+        seedOutput: opts.seedOutput,
+        inPlace: opts.inPlace,
+        invalidSeeds,
+        readIndex: (location) => loadIndex(location, command),
+      });
+      const stats = await withStoreChain(
         command,
         [index],
         opts,
         ({ codec, signal, store }) =>
-          extract({ index, store, output, codec, concurrency: opts.concurrency, signal }),
+          extract({
+            index,
+            store,
+            output,
+            codec,
+            concurrency: opts.concurrency,
+            seeds,
+            inPlace: opts.inPlace,
+            invalidSeeds,
+            signal,
+          }),
       );
+      if (opts.printStats) print(JSON.stringify(statsJson(stats, seeds.length), null, 2));
     });
+}
+
+/** `--skip-invalid-seeds` / `--regenerate-invalid-seeds` (Go desync's flags). */
+export function invalidSeedPolicy(
+  opts: { skipInvalidSeeds?: boolean; regenerateInvalidSeeds?: boolean },
+): InvalidSeedPolicy {
+  if (opts.skipInvalidSeeds && opts.regenerateInvalidSeeds) {
+    throw new UsageError("give --skip-invalid-seeds or --regenerate-invalid-seeds, not both");
+  }
+  return opts.skipInvalidSeeds ? "skip" : opts.regenerateInvalidSeeds ? "regenerate" : "fail";
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(a)) return false;
+  const identity = await fileIdentity(a);
+  return identity !== undefined && identity === await fileIdentity(b);
+}
+
+/** Go desync's `--print-stats` keys, then the finer split by source. */
+function statsJson(stats: ExtractStats, seeds: number) {
+  const fromSeeds = stats.seeds.chunks + stats.output.chunks + stats.selfSeed.chunks;
+  const bytesFromSeeds = stats.seeds.bytes + stats.output.bytes + stats.selfSeed.bytes;
+  return {
+    "chunks-from-seeds": fromSeeds,
+    "chunks-from-store": stats.stores.chunks,
+    "chunks-in-place": stats.inPlace.chunks,
+    "bytes-copied-from-seeds": bytesFromSeeds,
+    "bytes-cloned-from-seeds": 0,
+    "bytes-total": stats.bytes,
+    "chunks-total": stats.chunks,
+    "seeds": seeds,
+    "seeds-used": stats.seedsUsed,
+    "chunks-zero": stats.zero.chunks,
+    "bytes-zero": stats.zero.bytes,
+    "bytes-in-place": stats.inPlace.bytes,
+    "chunks-from-seed-files": stats.seeds.chunks,
+    "bytes-from-seed-files": stats.seeds.bytes,
+    "chunks-from-output": stats.output.chunks,
+    "bytes-from-output": stats.output.bytes,
+    "chunks-from-self-seed": stats.selfSeed.chunks,
+    "bytes-from-self-seed": stats.selfSeed.bytes,
+    "bytes-from-store": stats.stores.bytes,
+  };
 }

@@ -1,26 +1,35 @@
 /**
- * extract: assemble a blob from its index and stores. Unique chunks are fetched
- * with bounded concurrency and written at their offsets into a pre-sized
- * temporary file, which is renamed over the output only when it is complete.
- * Chunks from local stores never pass through the main thread: a codec worker
- * reads, decodes, verifies and writes them.
+ * extract: assemble a blob from its index, taking each chunk from the cheapest
+ * source that has it, in this order: nothing at all (all-zero chunks are holes
+ * in a fresh file), the output itself (in place, `-k`), seeds with an index,
+ * files chunked on the fly (the existing output, plain-file seeds), and last
+ * the stores. A chunk that repeats is obtained once and written at every
+ * offset. Every byte written was hashed against its chunk ID by the worker
+ * that wrote it.
+ *
+ * Without `inPlace`, the blob is written into a pre-sized temporary file that
+ * is renamed over the output when complete; with it, straight into the output,
+ * so an interrupted run leaves a file the next run finishes.
  */
-import { ChunkDataError } from "../chunk/errors.ts";
-import { ChunkFileMissing, type CodecPool, type PlaceSource } from "../chunk/codec_pool.ts";
-import { ChunkInvalid, ChunkMissing, DesyncError } from "../errors.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { chunkerParams } from "../chunk/chunker.ts";
+import { DesyncError, UsageError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import { type Digest, digestOf, type Index, indexLength } from "../format/index.ts";
-import { StoreRouter } from "../store/router.ts";
-import { CachedStore } from "../store/cache.ts";
+import { digestOf, type Index, type IndexChunk, indexLength } from "../format/index.ts";
+import type { Store } from "../store/store.ts";
+import { describeFsError, writeAtomically } from "../util/fs.ts";
+import { formatBytes, progressBar } from "../util/progress.ts";
+import { ChunkNeeds, type Need } from "./chunk_needs.ts";
 import {
-  type ChunkFileStore,
-  isChunkFileStore,
-  isRawChunkStore,
-  type Store,
-} from "../store/store.ts";
-import { writeAtomically } from "../util/fs.ts";
-import { progressBar } from "../util/progress.ts";
-import { forEachLimited } from "../util/tasks.ts";
+  chunksInPlace,
+  type ChunkSource,
+  type CopyContext,
+  copyFromFileSeed,
+  copyFromKnownSeeds,
+  type KnownSeed,
+} from "./copy_seeds.ts";
+import { fetchNeeded } from "./fetch_chunks.ts";
+import type { InvalidSeedPolicy, Seed } from "./seeds.ts";
 
 export interface ExtractOptions {
   index: Index;
@@ -28,179 +37,253 @@ export interface ExtractOptions {
   output: string;
   codec: CodecPool;
   concurrency: number;
+  /** Seeds to copy chunks from, in order (see seeds.ts: resolveSeeds). */
+  seeds?: readonly Seed[];
+  /** Write straight into the output, keeping the chunks already in place. */
+  inPlace?: boolean;
+  invalidSeeds?: InvalidSeedPolicy;
   signal?: AbortSignal;
   progress?: boolean;
 }
 
-export interface ExtractStats {
+export interface Tally {
   chunks: number;
-  fetched: number;
-  zeroChunks: number;
   bytes: number;
 }
 
+/** Where the chunks of the blob came from; each chunk of the index is counted once. */
+export interface ExtractStats {
+  chunks: number;
+  bytes: number;
+  /** Seeds (the output included) that supplied at least one chunk. */
+  seedsUsed: number;
+  /** All-zero chunks, left as holes or written as zeros. */
+  zero: Tally;
+  /** Already correct at their offset in the output (in-place extraction). */
+  inPlace: Tally;
+  /** Copied from --seed / --seed-dir seeds. */
+  seeds: Tally;
+  /** Copied from the existing output, used as a seed. */
+  output: Tally;
+  /** Further copies of a chunk that repeats in the blob. */
+  selfSeed: Tally;
+  /** Fetched from the stores (or the cache). */
+  stores: Tally;
+}
+
+const SOURCES: readonly ChunkSource[] = ["zero", "inPlace", "seed", "output", "selfSeed", "store"];
+const STATS_KEY = {
+  zero: "zero",
+  inPlace: "inPlace",
+  seed: "seeds",
+  output: "output",
+  selfSeed: "selfSeed",
+  store: "stores",
+} as const satisfies Record<ChunkSource, keyof ExtractStats>;
+
 export async function extract(options: ExtractOptions): Promise<ExtractStats> {
-  const { index, store, output, codec } = options;
+  const { index, codec } = options;
   const length = indexLength(index);
-  const digests: Digest[] = [digestOf(index)];
-  const sources = store instanceof StoreRouter ? store.stores : [store];
-  // A local cache in front: hits are read by the workers straight from its files.
-  const localCache = store instanceof CachedStore && isChunkFileStore(store.cache)
-    ? store.cache
-    : undefined;
-  const zeroIds = await zeroChunkIds(index, codec);
+  const tally = () => ({ chunks: 0, bytes: 0 });
   const stats: ExtractStats = {
     chunks: index.chunks.length,
-    fetched: 0,
-    zeroChunks: 0,
     bytes: length,
+    seedsUsed: 0,
+    zero: tally(),
+    inPlace: tally(),
+    seeds: tally(),
+    output: tally(),
+    selfSeed: tally(),
+    stores: tally(),
   };
-  const progress = progressBar("extract", length, options.progress);
+  const usedSeeds = new Set<string>();
+  const progress = progressBar("extract", length, options.progress, () => sourcesLine(stats));
+  const count = (source: ChunkSource, chunks: number, size: number) => {
+    const entry = stats[STATS_KEY[source]];
+    entry.chunks += chunks;
+    entry.bytes += chunks * size;
+    progress.add(chunks * size);
+  };
   try {
-    await writeAtomically(output, async (file, temp) => {
-      await file.truncate(length);
-      const placements: Placement[] = [];
-      for (const [id, starts] of groupById(index)) {
-        const size = index.chunks[starts[0]].size;
-        if (zeroIds.get(size) === id) {
-          // The pre-sized file already reads as zeros here (a hole on most file systems).
-          stats.zeroChunks += starts.length;
-          progress.add(size * starts.length);
-        } else {
-          const offsets = starts.map((i) => index.chunks[i].start);
-          placements.push({ id, size, offsets, digests, output: temp });
-        }
-      }
-      const placed = (placement: Placement) => {
-        stats.fetched++;
-        progress.add(placement.size * placement.offsets.length);
+    const assemble = async (output: string, existingSize: number) => {
+      const zeroIds = await zeroChunkIds(index, codec);
+      const context: CopyContext = {
+        codec,
+        digest: digestOf(index),
+        output,
+        needs: new ChunkNeeds(),
+        signal: options.signal,
+        filled(need: Need, source: ChunkSource, seed?: string) {
+          if (seed !== undefined && (source === "seed" || source === "output")) {
+            usedSeeds.add(seed);
+            stats.seedsUsed = usedSeeds.size;
+          }
+          if (source === "store") {
+            count("store", 1, need.size);
+            count("selfSeed", need.offsets.length - 1, need.size);
+          } else {
+            count(source, need.offsets.length, need.size);
+          }
+        },
       };
-      const missingFrom = sources.length === 1 ? sources[0].name : undefined;
       try {
-        let rest = placements;
-        let later = sources;
-        if (localCache) {
-          // Misses go through the cache wrapper, which fetches upstream and fills the cache.
-          const hits = { touch: true, remedy: " (repair with verify -r)" };
-          rest = await placeFromFiles(placements, localCache, codec, placed, options.signal, hits);
-        } else if (isChunkFileStore(sources[0])) {
-          rest = await placeFromFiles(placements, sources[0], codec, placed, options.signal);
-          later = sources.slice(1);
-        }
-        await forEachLimited(rest, options.concurrency, async (placement, signal) => {
-          await placeChunk(placement, later, codec, signal, missingFrom);
-          placed(placement);
-        }, options.signal);
+        await assembleFrom(context, options, zeroIds, existingSize, count);
       } finally {
         await codec.closeFiles();
       }
-      const written = (await file.stat()).size;
-      if (written !== length) {
-        throw new DesyncError(`${temp}: wrote ${written} bytes, the index describes ${length}`);
-      }
-    });
+    };
+    if (options.inPlace) {
+      const existingSize = await prepareInPlace(options.output, length);
+      await assemble(options.output, existingSize);
+    } else {
+      await writeAtomically(options.output, async (file, temp) => {
+        await file.truncate(length);
+        await assemble(temp, 0);
+        const written = (await file.stat()).size;
+        if (written !== length) {
+          throw new DesyncError(`${temp}: wrote ${written} bytes, the index describes ${length}`);
+        }
+      });
+    }
   } finally {
     progress.done();
   }
   return stats;
 }
 
-interface Placement {
-  id: ChunkId;
-  size: number;
-  offsets: number[];
-  digests: readonly Digest[];
-  output: string;
+/** Runs the sources in order against the file at `context.output`. */
+async function assembleFrom(
+  context: CopyContext,
+  options: ExtractOptions,
+  zeroIds: Map<number, ChunkId>,
+  existingSize: number,
+  count: (source: ChunkSource, chunks: number, size: number) => void,
+) {
+  const { index, codec } = options;
+  const digest = context.digest;
+  let inPlace: IndexChunk[] = [];
+  if (options.inPlace && existingSize > 0) {
+    const candidates = index.chunks.filter((chunk) => chunk.start + chunk.size <= existingSize);
+    inPlace = await chunksInPlace(codec, context.output, candidates, digest, options.signal);
+    for (const chunk of inPlace) count("inPlace", 1, chunk.size);
+  }
+  const done = new Set(inPlace.map((chunk) => chunk.start));
+  const zeros = new Map<number, number[]>();
+  for (const chunk of index.chunks) {
+    if (done.has(chunk.start)) continue;
+    if (zeroIds.get(chunk.size) === chunk.id) {
+      // A fresh file already reads as zeros here (a hole); one written in place may not.
+      if (options.inPlace) zeros.set(chunk.size, [...zeros.get(chunk.size) ?? [], chunk.start]);
+      else count("zero", 1, chunk.size);
+    } else {
+      context.needs.add(chunk.id, chunk.size, chunk.start);
+    }
+  }
+  for (const [size, offsets] of zeros) {
+    await codec.place({
+      source: { kind: "plain", data: new Uint8Array(size) },
+      id: zeroIds.get(size)!,
+      size,
+      digests: [digest],
+      output: context.output,
+      offsets,
+    });
+    count("zero", offsets.length, size);
+  }
+
+  const seeds = options.seeds ?? [];
+  const known: KnownSeed[] = [];
+  if (inPlace.length > 0) {
+    // Chunks found in place are a seed for the other offsets of the same chunk.
+    known.push({
+      name: options.output,
+      dataPath: context.output,
+      chunks: inPlace,
+      source: "selfSeed",
+      strict: false,
+    });
+  }
+  for (const seed of seeds) {
+    if (seed.kind !== "index") continue;
+    known.push({
+      name: seed.name,
+      dataPath: seed.dataPath,
+      chunks: seed.index!.chunks,
+      source: "seed",
+      strict: true,
+      seed,
+    });
+  }
+  const regenerate = known.length > 0 && context.needs.count > 0
+    ? await copyFromKnownSeeds(context, index.chunks, known, options.invalidSeeds ?? "fail")
+    : [];
+  // The existing output first among the files to chunk: after an interruption it holds most.
+  const fileSeeds = [
+    ...seeds.filter((seed) => seed.kind === "output"),
+    ...seeds.filter((seed) => seed.kind === "file"),
+    ...regenerate,
+  ];
+  if (fileSeeds.length > 0 && context.needs.count > 0) {
+    const params = chunkingParams(index);
+    for (const seed of fileSeeds) await copyFromFileSeed(context, seed, params);
+  }
+  if (context.needs.count > 0) await fetchNeeded(context, options.store, options.concurrency);
 }
 
-/** Chunks a local store's worker reads per message; enough to make messaging negligible. */
-const FILE_BATCH = 32;
+function chunkingParams(index: Index) {
+  try {
+    return chunkerParams(index.chunkSizeMin, index.chunkSizeAvg, index.chunkSizeMax);
+  } catch (error) {
+    throw new DesyncError(
+      `cannot chunk seed files with this index's chunk sizes: ${(error as Error).message}`,
+    );
+  }
+}
 
 /**
- * Places chunks straight from a local store's files, in batches run by the
- * codec workers. Returns the placements whose files the store does not have.
+ * Opens (creating if needed) the output for in-place extraction and sizes it;
+ * returns how many bytes of it existed before.
  */
-async function placeFromFiles(
-  placements: readonly Placement[],
-  store: ChunkFileStore,
-  codec: CodecPool,
-  placed: (placement: Placement) => void,
-  signal?: AbortSignal,
-  hits: { touch: boolean; remedy?: string } = { touch: false },
-): Promise<Placement[]> {
-  const missing: Placement[] = [];
-  const batches: Placement[][] = [];
-  for (let i = 0; i < placements.length; i += FILE_BATCH) {
-    batches.push(placements.slice(i, i + FILE_BATCH));
+async function prepareInPlace(output: string, length: number): Promise<number> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.stat(output);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new DesyncError(`${output}: cannot stat: ${describeFsError(error)}`, { cause: error });
+    }
   }
-  const { digests, output } = placements[0] ?? { digests: [], output: "" };
-  await forEachLimited(batches, 2 * codec.size, async (batch) => {
-    const items = batch.map((p) => ({ ...p, path: store.chunkPath(p.id) }));
-    const outcomes = await codec.placeFiles(items, digests, output, hits.touch);
-    outcomes.forEach((outcome, i) => {
-      if (outcome.ok) placed(batch[i]);
-      else if (outcome.missing) missing.push(batch[i]);
-      else {
-        const detail = outcome.error.message + (hits.remedy ?? "");
-        throw new ChunkInvalid(batch[i].id, store.name, detail);
+  if (info && !info.isFile && !info.isBlockDevice) {
+    // Never open a FIFO or terminal here: opening one could block, and nothing could be kept.
+    throw new UsageError(`${output}: --in-place needs a regular file or a block device`);
+  }
+  try {
+    using file = await Deno.open(output, { read: true, write: true, create: !info });
+    if (info?.isBlockDevice) {
+      const size = await file.seek(0, Deno.SeekMode.End);
+      if (size < length) {
+        throw new DesyncError(`${output}: the device holds ${size} bytes, the blob is ${length}`);
       }
+      return size;
+    }
+    const existing = info?.size ?? 0;
+    await file.truncate(length);
+    return Math.min(existing, length);
+  } catch (error) {
+    if (error instanceof DesyncError) throw error;
+    throw new DesyncError(`${output}: cannot open for writing: ${describeFsError(error)}`, {
+      cause: error,
     });
-  }, signal);
-  return missing;
-}
-
-/** Writes one chunk at its offsets, from the first store in `sources` that has it. */
-async function placeChunk(
-  placement: Placement,
-  sources: readonly Store[],
-  codec: CodecPool,
-  signal: AbortSignal,
-  missingFrom: string | undefined,
-): Promise<void> {
-  const { id } = placement;
-  for (const source of sources) {
-    if (isChunkFileStore(source)) {
-      try {
-        await codec.place({ ...placement, source: { kind: "file", path: source.chunkPath(id) } });
-        return;
-      } catch (error) {
-        if (error instanceof ChunkFileMissing) continue;
-        if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
-        throw error;
-      }
-    }
-    let data: PlaceSource;
-    try {
-      if (isRawChunkStore(source)) {
-        // Decoding and verifying happen in the worker that writes the chunk.
-        data = { kind: "frame", ...(await source.getRawChunk(id, signal)) };
-      } else {
-        data = { kind: "plain", data: (await source.getChunk(id, signal)).plain };
-      }
-    } catch (error) {
-      if (error instanceof ChunkMissing) continue;
-      throw error;
-    }
-    try {
-      await codec.place({ ...placement, source: data });
-    } catch (error) {
-      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
-      throw error;
-    }
-    return;
   }
-  throw new ChunkMissing(id, missingFrom);
 }
 
-/** Chunk positions by ID, so a chunk that repeats is fetched once. */
-function groupById(index: Index): Map<ChunkId, number[]> {
-  const placements = new Map<ChunkId, number[]>();
-  index.chunks.forEach((chunk, i) => {
-    const list = placements.get(chunk.id);
-    if (list) list.push(i);
-    else placements.set(chunk.id, [i]);
-  });
-  return placements;
+function sourcesLine(stats: ExtractStats): string {
+  const parts: string[] = [];
+  for (const source of SOURCES) {
+    const { bytes } = stats[STATS_KEY[source]];
+    if (bytes > 0) parts.push(`${source === "store" ? "stores" : source} ${formatBytes(bytes)}`);
+  }
+  return parts.join(", ");
 }
 
 /**

@@ -20,11 +20,14 @@ export interface IndexInfo {
   /** With stores: unique chunks (and their plain bytes) present and still to fetch. */
   inStore?: { chunks: number; bytes: number };
   toFetch?: { chunks: number; bytes: number };
+  /** With seeds: unique chunks (and their plain bytes) the seeds hold, and the rest. */
+  inSeeds?: { chunks: number; bytes: number };
+  notInSeeds?: { chunks: number; bytes: number };
 }
 
 export async function indexInfo(
   index: Index,
-  options: { store?: Store; concurrency?: number; signal?: AbortSignal } = {},
+  options: { store?: Store; seeds?: Store; concurrency?: number; signal?: AbortSignal } = {},
 ): Promise<IndexInfo> {
   const sizes = new Map<ChunkId, number>();
   for (const chunk of index.chunks) sizes.set(chunk.id, chunk.size);
@@ -49,17 +52,27 @@ export async function indexInfo(
     actualChunkSizeAvg: count ? Math.round(size / count) : 0,
     actualChunkSizeMax: largest,
   };
-  const { store } = options;
-  if (store) {
-    const inStore = { chunks: 0, bytes: 0 };
-    const toFetch = { chunks: 0, bytes: 0 };
-    await forEachLimited(sizes, options.concurrency ?? 10, async ([id, chunkSize], signal) => {
-      const tally = await store.hasChunk(id, signal) ? inStore : toFetch;
-      tally.chunks++;
-      tally.bytes += chunkSize;
-    }, options.signal);
-    info.inStore = inStore;
-    info.toFetch = toFetch;
+  if (options.store) {
+    [info.inStore, info.toFetch] = await split(sizes, options.store, options);
+  }
+  if (options.seeds) {
+    [info.inSeeds, info.notInSeeds] = await split(sizes, options.seeds, options);
   }
   return info;
+}
+
+/** The chunks (and bytes) `store` has, and those it lacks. */
+async function split(
+  sizes: Map<ChunkId, number>,
+  store: Store,
+  options: { concurrency?: number; signal?: AbortSignal },
+) {
+  const has = { chunks: 0, bytes: 0 };
+  const lacks = { chunks: 0, bytes: 0 };
+  await forEachLimited(sizes, options.concurrency ?? 10, async ([id, chunkSize], signal) => {
+    const tally = await store.hasChunk(id, signal) ? has : lacks;
+    tally.chunks++;
+    tally.bytes += chunkSize;
+  }, options.signal);
+  return [has, lacks];
 }

@@ -8,7 +8,13 @@ export interface Progress {
 
 const SILENT: Progress = { add() {}, done() {} };
 
-export function progressBar(label: string, total: number, enabled = stderrIsTerminal()): Progress {
+/** `detail`, when given, is shown after the bar (e.g. where the bytes come from). */
+export function progressBar(
+  label: string,
+  total: number,
+  enabled = stderrIsTerminal(),
+  detail?: () => string,
+): Progress {
   if (!enabled || total <= 0) return SILENT;
   const encoder = new TextEncoder();
   let current = 0;
@@ -21,7 +27,8 @@ export function progressBar(label: string, total: number, enabled = stderrIsTerm
     const filled = Math.round(fraction * width);
     const seconds = (performance.now() - started) / 1000;
     const line = `\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ` +
-      `${(fraction * 100).toFixed(1)}% ${seconds.toFixed(1)}s`;
+      `${(fraction * 100).toFixed(1)}% ${seconds.toFixed(1)}s` +
+      (detail ? ` ${detail()}` : "") + "\x1b[K";
     Deno.stderr.writeSync(encoder.encode(line));
   };
   return {
@@ -48,4 +55,16 @@ function stderrIsTerminal(): boolean {
   } catch {
     return false;
   }
+}
+
+/** A byte count for people: 512 B, 1.5 KiB, 256.0 MiB, 4.0 GiB. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -19,6 +19,8 @@ Deno.test({
         runCli([
           ...extra,
           "extract",
+          // Each run must fetch: the previous run's output is not to be used as a seed.
+          "--no-seed-output",
           "-e",
           "0",
           "-s",

@@ -60,7 +60,19 @@ codecTest(
     const store = new StoreRouter([first, second]);
     const stats = await extract({ index, store, output: `${dir}/out`, codec, concurrency: 3 });
     assertEquals(await Deno.readFile(`${dir}/out`), data);
-    assertEquals(stats, { chunks: 6, fetched: 3, zeroChunks: 2, bytes: data.length });
+    const none = { chunks: 0, bytes: 0 };
+    assertEquals(stats, {
+      chunks: 6,
+      bytes: data.length,
+      seedsUsed: 0,
+      zero: { chunks: 2, bytes: 2 * MAX },
+      inPlace: none,
+      seeds: none,
+      output: none,
+      // A, B and C fetched once each; the second A copied from the first.
+      stores: { chunks: 3, bytes: 5000 + 6000 + 100 },
+      selfSeed: { chunks: 1, bytes: 5000 },
+    });
 
     const info = await indexInfo(index, { store });
     assertEquals([info.uniqueChunks, info.toFetch], [4, { chunks: 1, bytes: MAX }]);
