@@ -80,6 +80,8 @@ export interface NginxPeer extends Peer {
   /** http://127.0.0.1:PORT — `${url}/x` serves `${root}/x`. */
   url: string;
   root: string;
+  /** nginx's access log (combined format: status and body bytes per request). */
+  accessLog: string;
 }
 
 export interface NginxTls {
@@ -123,7 +125,12 @@ http {
     port,
     dir,
   );
-  return { url: `${tls ? "https" : "http"}://127.0.0.1:${port}`, root, stop: daemon.stop };
+  return {
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
+    root,
+    accessLog: `${dir}/access.log`,
+    stop: daemon.stop,
+  };
 }
 
 export interface SshdPeer extends Peer {
