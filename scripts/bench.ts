@@ -131,10 +131,15 @@ try {
     env?: Record<string, string>,
   ) => {
     const [cmd, args] = ours(ourArgs);
-    return compareTools(op, [
-      { tool: "casync", cmd: "casync", args: casyncArgs },
-      { tool: "desync", cmd, args },
-    ], reset, env);
+    return compareTools(
+      op,
+      [
+        { tool: "casync", cmd: "casync", args: casyncArgs },
+        { tool: "desync", cmd, args },
+      ],
+      reset,
+      env,
+    );
   };
   const index = `${dir}/blob.caibx`;
   const out = `${dir}/out`;
@@ -203,7 +208,9 @@ for (const row of rows) {
   const seconds = medianOf(row);
   const peaks = row.samples.map((s) => s.peakMiB).filter((p): p is number => p !== undefined);
   const peak = peaks.length ? Math.max(...peaks).toFixed(0) : "n/a";
-  const fetched = row.samples.map((s) => s.fetchedBytes).filter((b): b is number => b !== undefined);
+  const fetched = row.samples.map((s) => s.fetchedBytes).filter((b): b is number =>
+    b !== undefined
+  );
   const fetchedMiB = fetched.length ? (Math.max(...fetched) / 1048576).toFixed(1) : "";
   const mbps = ((sizeMiB * 1048576) / 1e6 / seconds).toFixed(0);
   console.log(
