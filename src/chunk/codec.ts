@@ -9,6 +9,7 @@ import type { Digest } from "../format/index.ts";
 import { storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
 import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
+import { ZstdDecoder } from "./zstd_decoder.ts";
 
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
@@ -32,7 +33,19 @@ export function compressChunk(plain: Uint8Array): Uint8Array {
   return asPlainArray(zlib.zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
 }
 
-/** `sizeHint`, the expected plain size, lets zstd write into one right-sized buffer. */
+/** One decoder per worker, created on first use; undefined where the runtime lacks its API. */
+let zstdDecoder: ZstdDecoder | null | undefined = null;
+
+function decoder(): ZstdDecoder | undefined {
+  if (zstdDecoder === null) zstdDecoder = ZstdDecoder.available() ? new ZstdDecoder() : undefined;
+  return zstdDecoder;
+}
+
+/**
+ * Decompresses a chunk file's contents. The result may be a view into `compressed`
+ * or into a buffer the next call reuses: copy it to keep it. `sizeHint`, the
+ * expected plain size, lets zstd write the chunk in one pass.
+ */
 export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint8Array {
   const stored = storedFrameContent(compressed);
   if (stored) return stored;
@@ -51,6 +64,9 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     throw new UnsupportedCompression("xz-compressed chunks must go through xzDecompress");
   }
   try {
+    const reused = decoder();
+    // A hint of 0 means unknown (verify and cache know no sizes).
+    if (reused) return reused.decode(compressed, sizeHint || undefined);
     return asPlainArray(zlib.zstdDecompressSync(compressed, options));
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);

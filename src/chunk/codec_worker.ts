@@ -120,7 +120,9 @@ async function handle(
   switch (job.op) {
     case "decode": {
       const input = await unpackXz({ data: job.data, compressed: job.compressed });
-      const plain = decodeAny(input.data, job.id, job.digests, input.compressed);
+      const decoded = decodeAny(input.data, job.id, job.digests, input.compressed);
+      // The decoder reuses its buffer: what is sent away must own its memory.
+      const plain = decoded.buffer === input.data.buffer ? decoded : decoded.slice();
       const reply: CodecReply = { seq: job.seq, ok: true, data: plain };
       transfer.push(plain.buffer as ArrayBuffer);
       if (job.keepInput && plain.buffer !== job.data.buffer) {

@@ -108,7 +108,7 @@ Deno.test("http: a server returning wrong bytes for a chunk fails naming the chu
       HTTP_FLAGS,
     );
     assertEquals(result.code, 1);
-    assertEquals(result.stderr.trim().split("\n").length, 1);
+    assertEquals(result.stderr.trim().split("\n").length, 1, result.stderr);
     assertMatch(result.stderr, new RegExp(`chunk ${served.ids[2]} in store ${url} is invalid`));
   });
 });
