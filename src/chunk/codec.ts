@@ -9,7 +9,7 @@ import type { Digest } from "../format/index.ts";
 import { storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
 import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
-import { ZstdDecoder } from "./zstd_decoder.ts";
+import { ZstdDecoder, ZstdEncoder, zstdStreamsAvailable } from "./zstd_stream.ts";
 
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
@@ -29,16 +29,22 @@ export function hashChunk(plain: Uint8Array, digest: Digest): ChunkId {
  * a second, empty frame that casync never writes.
  */
 export function compressChunk(plain: Uint8Array): Uint8Array {
+  const reused = zstdStreams()?.encoder;
+  if (reused) return reused.encode(plain);
   const bound = plain.length + (plain.length >> 7) + 1024;
   return asPlainArray(zlib.zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
 }
 
-/** One decoder per worker, created on first use; undefined where the runtime lacks its API. */
-let zstdDecoder: ZstdDecoder | null | undefined = null;
+/** One decoder and encoder per worker, made on first use; undefined where the runtime lacks them. */
+let streams: { decoder: ZstdDecoder; encoder: ZstdEncoder } | null | undefined = null;
 
-function decoder(): ZstdDecoder | undefined {
-  if (zstdDecoder === null) zstdDecoder = ZstdDecoder.available() ? new ZstdDecoder() : undefined;
-  return zstdDecoder;
+function zstdStreams() {
+  if (streams === null) {
+    streams = zstdStreamsAvailable()
+      ? { decoder: new ZstdDecoder(), encoder: new ZstdEncoder(ZSTD_LEVEL) }
+      : undefined;
+  }
+  return streams;
 }
 
 /**
@@ -64,7 +70,7 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     throw new UnsupportedCompression("xz-compressed chunks must go through xzDecompress");
   }
   try {
-    const reused = decoder();
+    const reused = zstdStreams()?.decoder;
     // A hint of 0 means unknown (verify and cache know no sizes).
     if (reused) return reused.decode(compressed, sizeHint || undefined);
     return asPlainArray(zlib.zstdDecompressSync(compressed, options));

@@ -74,9 +74,6 @@ export type CodecReply =
     data?: Uint8Array;
     input?: Uint8Array;
     id?: ChunkId;
-    stored?: boolean;
-    /** Bytes of the zstd frame a "store" piece wrote. */
-    storedBytes?: number;
     cuts?: Float64Array;
     /** For "place-files": per item, null when placed, else "missing" or the data error. */
     outcomes?: (string | null)[];
@@ -132,7 +129,10 @@ export interface PieceJob {
   offset: number;
   size: number;
   digest: Digest;
-  /** What to do besides hashing: return the compressed bytes, or write them into a local store. */
+  /**
+   * What to do besides hashing: return the compressed bytes ("encode"), or
+   * return them only when the local store directory `storeDir` lacks the chunk ("store").
+   */
   mode: "hash" | "encode" | "store";
   /** The local store directory, for mode "store". */
   storeDir?: string;
@@ -142,12 +142,8 @@ export interface PieceJob {
 
 export interface PieceResult {
   id: ChunkId;
-  /** For mode "encode": the zstd frame. */
+  /** For modes "encode" and "store" (when the store lacks the chunk): the zstd frame. */
   compressed?: Uint8Array;
-  /** For mode "store": whether the chunk was new to the store. */
-  stored?: boolean;
-  /** For mode "store": the size of the zstd frame written, when one was. */
-  storedBytes?: number;
 }
 
 /** One chunk-sized range of a seed file (or of the output itself, for in-place checks). */
@@ -244,12 +240,7 @@ export class CodecPool {
   /** Reads a piece of a file in a worker and hashes it (and compresses or stores it). */
   async piece(job: PieceJob): Promise<PieceResult> {
     const reply = await this.#run({ seq: 0, op: "piece", ...job });
-    return {
-      id: reply.id!,
-      compressed: reply.data,
-      stored: reply.stored,
-      storedBytes: reply.storedBytes,
-    };
+    return { id: reply.id!, compressed: reply.data };
   }
 
   /**

@@ -17,7 +17,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
-import { writeChunkFileSync } from "../store/local.ts";
+import { chunkFileExists, writeChunkFileSync } from "../store/local.ts";
 import {
   closeFiles,
   inputFile,
@@ -169,14 +169,10 @@ async function handle(
       if (job.mode === "encode") {
         reply.data = compressChunk(plain);
         transfer.push(reply.data.buffer as ArrayBuffer);
-      } else if (job.mode === "store") {
-        let storedBytes = 0;
-        reply.stored = writeChunkFileSync(job.storeDir!, id, () => {
-          const frame = compressChunk(plain);
-          storedBytes = frame.length;
-          return frame;
-        });
-        reply.storedBytes = storedBytes;
+      } else if (job.mode === "store" && !chunkFileExists(job.storeDir!, id)) {
+        // Only chunks the store lacks are compressed; the caller writes them (many at once).
+        reply.data = compressChunk(plain);
+        transfer.push(reply.data.buffer as ArrayBuffer);
       }
       return { reply, transfer };
     }

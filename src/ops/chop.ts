@@ -62,7 +62,7 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
           if (result.compressed) {
             await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
           }
-          if (result.stored || result.compressed) stats.stored++;
+          if (result.compressed) stats.stored++;
           else if (first) stats.present++;
           progress.add(chunk.size);
         },

@@ -73,17 +73,11 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
       const result = await codec.piece({ ...pieceJob(blob, spans[i], digest, mode), storeDir });
       ids[i] = result.id;
       if (result.compressed && !storedIds.has(result.id)) {
-        // A store the workers cannot write to directly: hand it the compressed chunk.
+        // Two pieces may hold the same chunk: it is written, and counted, once.
         storedIds.add(result.id);
         await store!.storeChunk({ id: result.id, compressed: result.compressed }, signal);
         stats.storedChunks++;
         stats.bytesStored += result.compressed.length;
-      }
-      // Two workers may both write a chunk that repeats in the blob; count it once.
-      if (result.stored && !storedIds.has(result.id)) {
-        storedIds.add(result.id);
-        stats.storedChunks++;
-        stats.bytesStored += result.storedBytes ?? 0;
       }
       progress.add(spans[i].size);
     }, options.signal);

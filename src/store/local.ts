@@ -184,6 +184,16 @@ export function chunkFilePath(dir: string, id: ChunkId): string {
   return `${dir}/${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
 }
 
+/** Whether a store directory holds a chunk's compressed file (synchronous: for codec workers). */
+export function chunkFileExists(dir: string, id: ChunkId): boolean {
+  try {
+    return Deno.statSync(chunkFilePath(dir, id)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 /**
  * Writes a compressed chunk into a store directory unless it is already there
  * (synchronous: for codec workers). Returns whether it wrote the file.
@@ -193,12 +203,8 @@ export function writeChunkFileSync(
   id: ChunkId,
   compressed: () => Uint8Array,
 ): boolean {
+  if (chunkFileExists(dir, id)) return false;
   const path = chunkFilePath(dir, id);
-  try {
-    if (Deno.statSync(path).isFile) return false;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
   Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   const temp = tempName(path);
   try {

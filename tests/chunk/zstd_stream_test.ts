@@ -1,7 +1,7 @@
-/** The reused-buffer zstd decoder against frames from the stock encoder. */
+/** The reused-buffer zstd decoder and encoder against the stock ones. */
 import zlib from "node:zlib";
 import { assertBytesEqual, assertEquals, assertThrows } from "../assert.ts";
-import { ZstdDecoder } from "../../src/chunk/zstd_decoder.ts";
+import { ZstdDecoder, ZstdEncoder } from "../../src/chunk/zstd_stream.ts";
 import { pseudoRandom } from "../helpers.ts";
 
 /** Compressible data: pseudo-random words from a small alphabet. */
@@ -51,4 +51,18 @@ Deno.test("ZstdDecoder: corrupt, oversized and trailing data fail; the next fram
   const short = decoder.decode(good.subarray(0, good.length - 50), data.length);
   assertEquals(short.length < data.length, true);
   assertBytesEqual(decoder.decode(good, data.length), data);
+});
+
+Deno.test("ZstdEncoder writes the stock encoder's frames, byte for byte", () => {
+  const encoder = new ZstdEncoder(3);
+  const params = { [zlib.constants.ZSTD_c_compressionLevel]: 3 };
+  for (const size of [0, 1, 5000, 65536, 262_144, 1 << 20]) {
+    for (const data of [text(size, size), pseudoRandom(size, size)]) {
+      const ours = encoder.encode(data);
+      const bound = size + (size >> 7) + 1024;
+      const stock = new Uint8Array(zlib.zstdCompressSync(data, { chunkSize: bound, params }));
+      assertBytesEqual(ours, stock);
+      assertBytesEqual(new Uint8Array(zlib.zstdDecompressSync(ours)), data);
+    }
+  }
 });
