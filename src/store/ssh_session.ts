@@ -24,6 +24,9 @@ import { onForcedExit } from "../util/shutdown.ts";
 
 export type Reply = { kind: "chunk"; data: Uint8Array; compressed: boolean } | { kind: "missing" };
 
+/** How long a process may ignore SIGTERM before it gets SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
 /** How long stderr is read on after the process exits (a child of it may hold it open). */
 const STDERR_GRACE_MS = 500;
 
@@ -39,6 +42,7 @@ export class SshSession {
   readonly #stderrReader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #stderrDone: Promise<void>;
   #exited = false;
+  #escalation: ReturnType<typeof setTimeout> | undefined;
   readonly #asked = new Set<ChunkId>();
 
   private constructor(store: string, child: Deno.ChildProcess, options: SshOptions) {
@@ -51,9 +55,10 @@ export class SshSession {
     this.#stderrReader = child.stderr.getReader();
     this.#stderrDone = this.#collectStderr();
     // If the process is made to exit, the ssh process must not outlive it.
-    const cleanup = onForcedExit(() => this.kill());
+    const cleanup = onForcedExit(() => this.#signal("SIGKILL"));
     child.status.then(() => {
       this.#exited = true;
+      clearTimeout(this.#escalation);
       cleanup[Symbol.dispose]();
     });
   }
@@ -226,15 +231,22 @@ export class SshSession {
     this.#stderrReader.cancel().catch(() => {});
   }
 
+  /** Ends the process: SIGTERM, and SIGKILL if it is still there after a grace. */
   kill(): void {
     if (this.#exited) return;
+    this.#signal("SIGTERM");
+    this.#escalation ??= setTimeout(() => this.#signal("SIGKILL"), KILL_GRACE_MS);
+    this.#writer.close().catch(() => {});
+    this.#reader.cancel();
+  }
+
+  #signal(signal: Deno.Signal) {
+    if (this.#exited) return;
     try {
-      this.#child.kill("SIGTERM");
+      this.#child.kill(signal);
     } catch {
       // already exited
     }
-    this.#writer.close().catch(() => {});
-    this.#reader.cancel();
   }
 
   async #send(bytes: Uint8Array) {
