@@ -189,10 +189,11 @@ export async function fakeSsh(
   options: { pipe?: string; prelude?: string; delayMs?: number } = {},
 ): Promise<string> {
   const path = `${dir}/fake-ssh-${mode}`;
-  const run = `FAKE_REMOTE=${mode} FAKE_DELAY_MS=${options.delayMs ?? 0} '${Deno.execPath()}' ` +
-    `run --quiet --allow-env --allow-read '${REPO}tests/fixtures/fake_casync_remote.ts' "$@"`;
+  const env = `export FAKE_REMOTE=${mode} FAKE_DELAY_MS=${options.delayMs ?? 0}`;
+  const run = `'${Deno.execPath()}' run --quiet --allow-env --allow-read ` +
+    `'${REPO}tests/fixtures/fake_casync_remote.ts' "$@"`;
   const body = options.pipe ? `${run} ${options.pipe}` : `exec ${run}`;
-  await Deno.writeTextFile(path, `#!/bin/sh\n${options.prelude ?? ""}\n${body}\n`);
+  await Deno.writeTextFile(path, `#!/bin/sh\n${env}\n${options.prelude ?? ""}\n${body}\n`);
   await Deno.chmod(path, 0o755);
   return path;
 }
