@@ -107,8 +107,10 @@ export class SshSession {
       return session;
     } catch (error) {
       session.kill();
-      if (signal?.aborted) throw signal.reason;
-      throw await session.#explain(error);
+      const explained = signal?.aborted ? signal.reason : await session.#explain(error);
+      // Nothing else knows of this process: it must be gone before the error is.
+      await session.exited();
+      throw explained;
     }
   }
 
