@@ -11,6 +11,7 @@ export function parseHttpLocation(location: string, what: "store" | "index"): UR
   const bad = (why: string) => new UsageError(`${what} ${location}: ${why}`);
   const authority = /^https?:\/\/([^/?#]*)/i.exec(location)?.[1];
   if (authority === undefined) throw bad("not an http:// or https:// URL");
+  if (authority === "") throw bad("the URL names no host");
   if (authority.includes("@")) {
     throw bad("credentials do not belong in the URL; use --http-auth or DESYNC_HTTP_AUTH");
   }
@@ -20,7 +21,7 @@ export function parseHttpLocation(location: string, what: "store" | "index"): UR
   } catch {
     throw bad("not a valid URL");
   }
-  if (authority === "" || url.hostname === "") throw bad("the URL names no host");
+  if (url.hostname === "") throw bad("the URL names no host");
   if (what === "store" && (url.search !== "" || url.hash !== "" || /[?#]/.test(location))) {
     throw bad("a store URL takes no query or fragment");
   }
