@@ -82,7 +82,10 @@ const SUBJECTS: Record<string, Subject> = {
     args: (f, url) => ["cache", "-n", "1", "-s", `${url}/store/`, "-c", `${f.dir}/out/c`, f.index],
     output: (f) => `${f.dir}/out/c/none`,
     async check(f) {
-      for (const id of f.ids) assert(exists(chunkFile(`${f.dir}/out/c`, id)), `${id} cached`);
+      for (const id of f.ids) {
+        const cached = await Deno.readFile(chunkFile(`${f.dir}/out/c`, id));
+        assertEquals(cached, await Deno.readFile(chunkFile(f.store, id)), `${id} cached`);
+      }
     },
   },
   make: {
@@ -99,7 +102,13 @@ const SUBJECTS: Record<string, Subject> = {
       f.blob,
     ],
     output: (f) => `${f.dir}/out/made.caibx`,
-    check: async (f) => assert(exists(`${f.dir}/out/made.caibx`), "index written"),
+    async check(f) {
+      // The index and the chunks PUT into the server's directory rebuild the blob.
+      const args = ["extract", "-s", `${f.dir}/made`, `${f.dir}/out/made.caibx`, `${f.dir}/re`];
+      const rebuilt = await runCli(args, FLAGS.local);
+      assertEquals(rebuilt.code, 0, rebuilt.stderr);
+      await assertBlob(`${f.dir}/re`, f);
+    },
   },
 };
 
