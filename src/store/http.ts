@@ -94,7 +94,8 @@ export class HttpStore implements WriteStore, RawChunkStore {
     body?: Uint8Array,
   ) {
     try {
-      const maxBytes = this.#maxBody;
+      // Only a GET's body is used; any other answer's body is read no further than a page.
+      const maxBytes = method === "GET" ? this.#maxBody : 64 << 10;
       return await this.#transport.request(method, this.chunkUrl(id), { body, signal, maxBytes });
     } catch (error) {
       if (error instanceof HttpNetworkError) {

@@ -46,7 +46,7 @@ export class HttpFinalError extends HttpNetworkError {}
 /** The answer's body is larger than the request allows; reading stopped there. */
 export class HttpBodyTooLarge extends HttpFinalError {
   constructor(readonly limit: number) {
-    super(`the answer's body exceeds ${limit} bytes, more than it can hold`);
+    super(`the answer's body exceeds ${limit} bytes`);
   }
 }
 
