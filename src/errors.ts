@@ -48,10 +48,15 @@ export class StoreError extends DesyncError {
 /** A blob that does not match its index (chop, verify-index). */
 export class BlobMismatch extends DesyncError {}
 
-/** The user interrupted the command (Ctrl-C); exit code 130 as shells expect. */
+/** The signals a command stops on, and the exit codes shells expect for them (128 + number). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/** The command was stopped by a signal (Ctrl-C, `kill`, a closed terminal). */
 export class Interrupted extends DesyncError {
-  override readonly exitCode = 130;
-  constructor() {
-    super("interrupted");
+  override readonly exitCode: number;
+  constructor(readonly signal: StopSignal = "SIGINT") {
+    super(signal === "SIGINT" ? "interrupted" : `interrupted (${signal})`);
+    this.exitCode = STOP_SIGNALS[signal];
   }
 }

@@ -16,7 +16,7 @@ import { registerCat } from "./cli/cat.ts";
 import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
 import { DesyncError } from "./errors.ts";
-import { addRemoteOptions } from "./cli/common.ts";
+import { addRemoteOptions, checkStoreOptions } from "./cli/common.ts";
 
 export const VERSION = denoConfig.version;
 
@@ -25,8 +25,15 @@ export function buildProgram(): Command {
     .description("casync-compatible content-addressed distribution of large files")
     .version(VERSION, "--version")
     .showHelpAfterError(false)
-    // Commander's colour detection reads environment variables; asking would need --allow-env.
-    .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
+    .configureOutput({
+      // Commander's colour detection reads environment variables; asking would need --allow-env.
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+      // Every error line starts with "desync:", the parser's too.
+      outputError: (message, write) => write(message.replace(/^error: /, "desync: ")),
+    })
+    // Mistyped store locations are usage errors before any index is fetched.
+    .hook("preAction", (_, action) => checkStoreOptions(action.opts()))
     .exitOverride();
   addRemoteOptions(program);
   registerExtract(program);

@@ -7,6 +7,7 @@
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { ChunkDataError } from "./errors.ts";
+import { checkWorkersMayLoad, WorkerStartError } from "./worker_start.ts";
 import type { ChunkerParams } from "./chunker.ts";
 
 /** Where a `place` job takes the chunk from. */
@@ -86,7 +87,7 @@ type Success = CodecReply & { ok: true };
 
 interface Pending {
   resolve(reply: Success): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
   worker: number;
 }
 
@@ -181,18 +182,28 @@ export class CodecPool {
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #closed = false;
+  /** Why no job can run any more: a worker died or the command was stopped. */
+  #broken: unknown;
 
-  constructor(size = defaultCodecWorkers()) {
+  /**
+   * Starts `size` workers. Throws WorkerStartError when Deno will not let them
+   * load; a worker that dies later fails every job, queued or future. When
+   * `signal` aborts, pending jobs reject with its reason instead of being waited for.
+   */
+  constructor(size = defaultCodecWorkers(), options: { signal?: AbortSignal } = {}) {
+    checkWorkersMayLoad();
     for (let i = 0; i < Math.max(1, size); i++) {
       const worker = new Worker(new URL("./codec_worker.ts", import.meta.url), { type: "module" });
       worker.onmessage = (event: MessageEvent<CodecReply>) => this.#settle(event.data);
       worker.onerror = (event) => {
         event.preventDefault();
-        this.#failAll(new Error(`codec worker failed: ${event.message}`));
+        this.#failAll(new WorkerStartError(`a codec worker died: ${event.message}`));
       };
       this.#workers.push(worker);
       this.#load.push(0);
     }
+    const { signal } = options;
+    signal?.addEventListener("abort", () => this.#failAll(signal.reason), { once: true });
   }
 
   get size(): number {
@@ -331,6 +342,7 @@ export class CodecPool {
 
   #run(request: CodecRequest, transfer: ArrayBuffer[] = [], worker = this.#leastLoaded()) {
     if (this.#closed) return Promise.reject(new Error("codec pool closed"));
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
     const seq = ++this.#seq;
     request.seq = seq;
     this.#load[worker]++;
@@ -359,7 +371,8 @@ export class CodecPool {
     else pending.reject(new Error(reply.message));
   }
 
-  #failAll(error: Error) {
+  #failAll(error: unknown) {
+    this.#broken ??= error;
     for (const [seq, pending] of this.#pending) {
       this.#pending.delete(seq);
       pending.reject(error);

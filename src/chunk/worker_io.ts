@@ -3,9 +3,24 @@
  * the worker's own (a job is a short burst of work on its own thread, and no
  * two workers share a file offset).
  */
-import { uncompressedPath } from "../store/local.ts";
+import {
+  chunkOfPath,
+  describeEntryKind,
+  notAChunkFileMessage,
+  uncompressedPath,
+} from "../store/local.ts";
+import { describeFsError } from "../util/fs.ts";
 
 const openFiles = new Map<string, Deno.FsFile>();
+/** The path each open file was opened by, so an error in a read or write can name it. */
+const pathOf = new WeakMap<Deno.FsFile, string>();
+
+/** An I/O error that names the file and what was being done to it. */
+function ioError(path: string, operation: string, error: unknown): Error {
+  const chunk = chunkOfPath(path);
+  const what = chunk ? `chunk ${chunk.id} in store ${chunk.store}: ${path}` : path;
+  return new Error(`${what}: cannot ${operation}: ${describeFsError(error)}`, { cause: error });
+}
 /**
  * One read buffer per worker, reused for every chunk file and blob piece:
  * allocating a fresh buffer per read (as Deno.readFileSync does) costs more
@@ -29,14 +44,21 @@ export function readChunkFile(path: string): { data: Uint8Array; compressed: boo
   return plain && { data: plain, compressed: false };
 }
 
-/** Reads a whole small file into the scratch buffer; undefined when it does not exist. */
+/**
+ * Reads a whole small file into the scratch buffer; undefined when it does not
+ * exist. Only a regular file is opened: opening a FIFO for reading would block
+ * until some writer came along, and a directory cannot be read.
+ */
 function readWholeFile(path: string): Uint8Array | undefined {
   let file: Deno.FsFile;
   try {
+    const info = Deno.statSync(path);
+    if (!info.isFile) throw notAChunkFile(path, info);
     file = Deno.openSync(path, { read: true });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    if (error instanceof NotAChunkFile) throw error;
+    throw ioError(path, "read", error);
   }
   try {
     // One byte more than the file's size, so reaching the end needs no extra growth.
@@ -54,9 +76,18 @@ function readWholeFile(path: string): Uint8Array | undefined {
       done += n;
     }
     return buffer.subarray(0, done);
+  } catch (error) {
+    throw ioError(path, "read", error);
   } finally {
     file.close();
   }
+}
+
+/** A store entry with a chunk's name that is not a regular file. */
+class NotAChunkFile extends Error {}
+
+function notAChunkFile(path: string, info: Deno.FileInfo): NotAChunkFile {
+  return new NotAChunkFile(notAChunkFileMessage(path, describeEntryKind(info)));
 }
 
 /** The blob (or output) file at `path`, opened once per worker and kept until closeFiles. */
@@ -64,8 +95,13 @@ function cachedFile(path: string, mode: "read" | "write"): Deno.FsFile {
   const key = `${mode}:${path}`;
   let file = openFiles.get(key);
   if (!file) {
-    file = Deno.openSync(path, mode === "read" ? { read: true } : { write: true });
+    try {
+      file = Deno.openSync(path, mode === "read" ? { read: true } : { write: true });
+    } catch (error) {
+      throw ioError(path, mode === "read" ? "open for reading" : "open for writing", error);
+    }
     openFiles.set(key, file);
+    pathOf.set(file, path);
   }
   return file;
 }
@@ -74,20 +110,28 @@ export const inputFile = (path: string) => cachedFile(path, "read");
 export const outputFile = (path: string) => cachedFile(path, "write");
 
 export function readAt(file: Deno.FsFile, buffer: Uint8Array, position: number): number {
-  file.seekSync(position, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < buffer.length) {
-    const n = file.readSync(buffer.subarray(done));
-    if (n === null) break;
-    done += n;
+  try {
+    file.seekSync(position, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < buffer.length) {
+      const n = file.readSync(buffer.subarray(done));
+      if (n === null) break;
+      done += n;
+    }
+    return done;
+  } catch (error) {
+    throw ioError(pathOf.get(file) ?? "<file>", `read at offset ${position}`, error);
   }
-  return done;
 }
 
 export function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
-  file.seekSync(position, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < data.length) done += file.writeSync(data.subarray(done));
+  try {
+    file.seekSync(position, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < data.length) done += file.writeSync(data.subarray(done));
+  } catch (error) {
+    throw ioError(pathOf.get(file) ?? "<file>", `write at offset ${position}`, error);
+  }
 }
 
 export function touchFile(path: string) {

@@ -3,10 +3,11 @@ import type { Command } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import type { HttpOptions } from "../store/http_client.ts";
 import { describeFsError } from "../util/fs.ts";
-import { openStoreChain, type StoreContext } from "../store/location.ts";
+import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
 import { readIndex } from "../ops/read_index.ts";
-import { Interrupted, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { trapStopSignals } from "../util/shutdown.ts";
 import type { Digest, Index } from "../format/index.ts";
 import { digestOf } from "../format/index.ts";
 import { type ChunkerParams, chunkerParams } from "../chunk/chunker.ts";
@@ -37,25 +38,26 @@ export function digestsOf(indexes: readonly Index[]): Digest[] {
   return digests.size ? [...digests] : ["sha512-256"];
 }
 
-/** Runs `work` with a codec pool and an AbortSignal that Ctrl-C trips; cleans both up. */
+/**
+ * Runs `work` with a codec pool and an AbortSignal that SIGINT, SIGTERM and
+ * SIGHUP trip (see util/shutdown.ts: a second signal exits at once); cleans both
+ * up. A stopped command fails with Interrupted, whatever error the abort caused.
+ */
 export async function withRuntime<T>(
   work: (runtime: { codec: CodecPool; signal: AbortSignal }) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const onInterrupt = () => controller.abort(new Interrupted());
-  let listening = false;
+  const release = trapStopSignals((error) => controller.abort(error));
+  let codec: CodecPool | undefined;
   try {
-    Deno.addSignalListener("SIGINT", onInterrupt);
-    listening = true;
-  } catch {
-    // Signal listeners are not available everywhere (e.g. some embedders); Ctrl-C then just kills.
-  }
-  const codec = new CodecPool();
-  try {
+    codec = new CodecPool(undefined, { signal: controller.signal });
     return await work({ codec, signal: controller.signal });
+  } catch (error) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw error;
   } finally {
-    codec.close();
-    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
+    codec?.close();
+    release();
   }
 }
 
@@ -123,7 +125,7 @@ export function addRemoteOptions(program: Command): Command {
     )
     .option(
       "--timeout <duration>",
-      "per HTTP request",
+      "per HTTP request and per SSH request (and for the SSH handshake)",
       (v: string) => parseDuration(v, "--timeout"),
       60_000,
     );
@@ -172,16 +174,19 @@ export async function storeContext(
   command: Command,
   codec: CodecPool,
   digests: readonly Digest[],
+  maxChunkSize?: number,
 ): Promise<StoreContext> {
   const opts = command.optsWithGlobals();
   return {
     codec,
     digests,
+    maxChunkSize,
     http: await httpOptionsOf(command),
     ssh: {
       sshPath: optionalEnv("CASYNC_SSH_PATH") ?? "ssh",
       remotePath: optionalEnv("CASYNC_REMOTE_PATH") ?? "casync",
       sessions: opts.concurrency ?? DEFAULT_CONCURRENCY,
+      timeoutMs: opts.timeout,
     },
   };
 }
@@ -202,6 +207,23 @@ export function addSeedOptions(command: Command): Command {
       "re-chunk a seed whose data does not match its index",
       false,
     );
+}
+
+/** The largest chunk any of `indexes` lists (what a store may be asked for, at most). */
+export function largestChunk(indexes: readonly Index[]): number {
+  let largest = 0;
+  for (const index of indexes) {
+    for (const chunk of index.chunks) largest = Math.max(largest, chunk.size);
+  }
+  return largest;
+}
+
+/** Checks every `-s`/`-c` location a command got, before it does anything (see main.ts). */
+export function checkStoreOptions(opts: { store?: string | string[]; cache?: string }): void {
+  const stores = opts.store === undefined ? [] : [opts.store].flat();
+  for (const location of [...stores, ...(opts.cache === undefined ? [] : [opts.cache])]) {
+    checkLocation(location);
+  }
 }
 
 /** Adds `-s` (repeatable) and, unless `cache` is false, `-c` to a command. */
@@ -232,7 +254,7 @@ export async function withStoreChain<T>(
   }) => Promise<T>,
 ): Promise<T> {
   return await withRuntime(async ({ codec, signal }) => {
-    const context = await storeContext(command, codec, digestsOf(indexes));
+    const context = await storeContext(command, codec, digestsOf(indexes), largestChunk(indexes));
     const store = await openStoreChain(locations.store, locations.cache, context);
     try {
       return await work({ codec, signal, store, context });

@@ -6,11 +6,14 @@ import { digestsOf, loadIndex, print, withRuntime } from "./common.ts";
 import { writeLines } from "./output.ts";
 
 /** Asks on stderr and reads one line of stdin; anything but y/yes declines. */
-async function askYesNo(question: string): Promise<boolean> {
+async function askYesNo(question: string, signal: AbortSignal): Promise<boolean> {
   await Deno.stderr.write(new TextEncoder().encode(`${question} [y/N] `));
   const reader = Deno.stdin.readable.getReader();
   const decoder = new TextDecoder();
   let answer = "";
+  // Ctrl-C at the prompt: stop waiting for the answer.
+  const onAbort = () => reader.cancel().catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     while (!answer.includes("\n")) {
       const { value, done } = await reader.read();
@@ -18,6 +21,7 @@ async function askYesNo(question: string): Promise<boolean> {
       answer += decoder.decode(value);
     }
   } finally {
+    signal.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
   return /^\s*y(es)?\s*$/i.test(answer.split("\n")[0]);
@@ -32,7 +36,7 @@ export function registerPrune(program: Command) {
     .option("--dry-run", "only list the chunks that would be removed", false)
     .action(async (indexPaths: string[], opts, command: Command) => {
       const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
-      const stats = await withRuntime(async ({ codec }) => {
+      const stats = await withRuntime(async ({ codec, signal }) => {
         const store = await openLocalStore(opts.store, { codec, digests: digestsOf(indexes) });
         return await prune({
           store,
@@ -40,7 +44,8 @@ export function registerPrune(program: Command) {
           dryRun: opts.dryRun,
           confirm: opts.yes
             ? undefined
-            : (count) => askYesNo(`Remove ${count} unreferenced chunks from store ${opts.store}?`),
+            : (count) =>
+              askYesNo(`Remove ${count} unreferenced chunks from store ${opts.store}?`, signal),
         });
       });
       if (opts.dryRun) {

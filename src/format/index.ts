@@ -18,6 +18,12 @@ export const FLAG_EXCLUDE_NODUMP = 0x8000000000000000n;
 /** What `casync make` writes into a `.caibx`. */
 export const CASYNC_BLOB_FLAGS = FLAG_EXCLUDE_NODUMP | FLAG_EXCLUDE_FILE | FLAG_SHA512_256;
 
+/**
+ * The largest index read: 512 MiB, 13 million chunks, a blob of 800 GiB at
+ * casync's 64 KiB average. Anything larger is refused before it is read whole.
+ */
+export const MAX_INDEX_SIZE = 512 << 20;
+
 const HEADER_SIZE = 48;
 const TABLE_HEADER_SIZE = 16;
 const ITEM_SIZE = 40;

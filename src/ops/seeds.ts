@@ -195,7 +195,11 @@ export async function fileIdentity(path: string): Promise<string | undefined> {
     if (!info.isFile && !info.isBlockDevice) return undefined;
     return `${info.dev}:${info.ino}`;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+    if (
+      error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+      // Not readable here: not usable as a seed (what needs it says so in its own words).
+      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+    ) {
       return undefined;
     }
     throw new DesyncError(`${path}: cannot stat: ${describeFsError(error)}`, { cause: error });

@@ -2,6 +2,8 @@
  * verify: read every chunk of a local store and check it decompresses and
  * hashes to its name; optionally remove the bad ones. Chunk files are read and
  * checked by the codec workers in batches; their data never reaches this thread.
+ * Entries named like chunks that are no chunk files (directories, FIFOs,
+ * symbolic links leading out of the store) are reported as invalid too.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid } from "../errors.ts";
@@ -32,19 +34,35 @@ export async function verifyStore(options: VerifyOptions): Promise<VerifyStats> 
   const { store, codec } = options;
   const stats: VerifyStats = { checked: 0, invalid: [], removed: 0 };
   const inFlight = Math.max(1, Math.min(options.concurrency, 2 * codec.size));
-  await forEachLimited(batchesOf(store.listChunks(), BATCH), inFlight, async (ids) => {
+  const invalid = async (id: ChunkId, detail: string, remove: () => Promise<void>) => {
+    stats.invalid.push(id);
+    options.onInvalid?.(new ChunkInvalid(id, store.name, detail));
+    if (options.repair) {
+      await remove();
+      stats.removed++;
+    }
+  };
+  /** Chunk files for the workers; entries no worker could read are reported here. */
+  async function* chunkFiles(): AsyncIterable<ChunkId> {
+    for await (const entries of store.entries()) {
+      const odd = new Set<ChunkId>();
+      for (const entry of entries) {
+        if (entry.problem === undefined) continue;
+        odd.add(entry.id);
+        stats.checked++;
+        await invalid(entry.id, entry.problem, () => store.removeEntry(entry.path));
+      }
+      yield* new Set(entries.filter((e) => !odd.has(e.id)).map((e) => e.id));
+    }
+  }
+  await forEachLimited(batchesOf(chunkFiles(), BATCH), inFlight, async (ids) => {
     const items = ids.map((id) => ({ id, path: store.chunkPath(id) }));
     const outcomes = await codec.checkFiles(items, store.digests);
     for (const [i, outcome] of outcomes.entries()) {
       if (!outcome.ok && outcome.missing) continue; // removed while we looked
       stats.checked++;
       if (outcome.ok) continue;
-      stats.invalid.push(ids[i]);
-      options.onInvalid?.(new ChunkInvalid(ids[i], store.name, outcome.error.message));
-      if (options.repair) {
-        await store.removeChunk(ids[i]);
-        stats.removed++;
-      }
+      await invalid(ids[i], outcome.error.message, () => store.removeChunk(ids[i]));
     }
   }, options.signal);
   return stats;

@@ -10,26 +10,41 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
 import { CHUNK_SUFFIX } from "./local.ts";
-import type { Chunk, RawChunk, RawChunkStore, StorableChunk, WriteStore } from "./store.ts";
+import { parseHttpLocation } from "./http_location.ts";
+import {
+  type Chunk,
+  CHUNK_SIZE_LIMIT,
+  maxStoredChunkSize,
+  type RawChunk,
+  type RawChunkStore,
+  type StorableChunk,
+  type WriteStore,
+} from "./store.ts";
 
 export interface HttpStoreOptions {
   codec: CodecPool;
   digests: readonly Digest[];
   http: HttpOptions;
+  /** The largest plain chunk that can be asked for; bounds what a GET may read. */
+  maxChunkSize?: number;
 }
 
 export class HttpStore implements WriteStore, RawChunkStore {
   readonly name: string;
-  readonly #base: string;
+  readonly #base: URL;
   readonly #codec: CodecPool;
   readonly #digests: readonly Digest[];
   readonly #transport: HttpTransport;
+  readonly #maxBody: number;
 
+  /** `url` must have passed parseHttpLocation (location.ts does that for users' input). */
   constructor(url: string, options: HttpStoreOptions) {
     this.name = url;
-    this.#base = url.endsWith("/") ? url : `${url}/`;
+    this.#base = parseHttpLocation(url, "store");
+    if (!this.#base.pathname.endsWith("/")) this.#base.pathname += "/";
     this.#codec = options.codec;
     this.#digests = options.digests;
+    this.#maxBody = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
     try {
       this.#transport = new HttpTransport(options.http);
     } catch (error) {
@@ -38,7 +53,7 @@ export class HttpStore implements WriteStore, RawChunkStore {
   }
 
   chunkUrl(id: ChunkId): string {
-    return `${this.#base}${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+    return new URL(`${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`, this.#base).href;
   }
 
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
@@ -79,7 +94,9 @@ export class HttpStore implements WriteStore, RawChunkStore {
     body?: Uint8Array,
   ) {
     try {
-      return await this.#transport.request(method, this.chunkUrl(id), { body, signal });
+      // Only a GET's body is used; any other answer's body is read no further than a page.
+      const maxBytes = method === "GET" ? this.#maxBody : 64 << 10;
+      return await this.#transport.request(method, this.chunkUrl(id), { body, signal, maxBytes });
     } catch (error) {
       if (error instanceof HttpNetworkError) {
         throw new StoreError(this.name, `${method} chunk ${id}: ${error.message}`, {

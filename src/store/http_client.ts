@@ -6,6 +6,7 @@
  */
 import type { Agent } from "node:https";
 import { concatBytes } from "../util/bytes.ts";
+import { describeNotCapable } from "../util/fs.ts";
 
 export interface HttpOptions {
   /** Per request, in milliseconds. */
@@ -38,6 +39,19 @@ export interface HttpResponse {
 
 /** The request could not be completed (connection refused, timeout, TLS failure, …). */
 export class HttpNetworkError extends Error {}
+
+/** A failure that another attempt cannot cure: it is reported at once, not retried. */
+export class HttpFinalError extends HttpNetworkError {}
+
+/** The answer's body is larger than the request allows; reading stopped there. */
+export class HttpBodyTooLarge extends HttpFinalError {
+  constructor(readonly limit: number) {
+    super(`the answer's body exceeds ${limit} bytes`);
+  }
+}
+
+/** Largest body read when a request names no limit. */
+export const DEFAULT_MAX_BODY = 256 << 20;
 
 export class HttpTransport {
   readonly #options: HttpOptions;
@@ -72,19 +86,28 @@ export class HttpTransport {
     }
   }
 
-  /** Sends a request, retrying as configured; the last answer is returned whatever its status. */
+  /**
+   * Sends a request, retrying as configured; the last answer is returned
+   * whatever its status. A body longer than `maxBytes` is not read past that
+   * (HttpBodyTooLarge); a request Deno's permissions refuse is not retried.
+   */
   async request(
     method: "GET" | "HEAD" | "PUT",
     url: string,
-    init: { body?: Uint8Array; signal?: AbortSignal } = {},
+    init: { body?: Uint8Array; signal?: AbortSignal; maxBytes?: number } = {},
   ): Promise<HttpResponse> {
     const { errorRetry, retryBaseMs } = this.#options;
+    const maxBytes = init.maxBytes ?? DEFAULT_MAX_BODY;
     for (let attempt = 0;; attempt++) {
       let outcome: HttpResponse | HttpNetworkError;
       try {
-        outcome = await this.#once(method, url, init.body, init.signal);
+        outcome = await this.#once(method, url, init.body, init.signal, maxBytes);
       } catch (error) {
         if (init.signal?.aborted) throw init.signal.reason;
+        if (error instanceof HttpFinalError) throw error;
+        if (error instanceof Deno.errors.NotCapable) {
+          throw new HttpFinalError(describeNotCapable(error), { cause: error });
+        }
         outcome = new HttpNetworkError(describeNetworkError(error));
       }
       const retryable = outcome instanceof HttpNetworkError || outcome.status >= 500;
@@ -101,15 +124,22 @@ export class HttpTransport {
     this.#agent?.then(({ agent }) => agent.destroy());
   }
 
-  async #once(method: string, url: string, body?: Uint8Array, signal?: AbortSignal) {
+  async #once(
+    method: string,
+    url: string,
+    body: Uint8Array | undefined,
+    signal: AbortSignal | undefined,
+    maxBytes: number,
+  ) {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const headers: Record<string, string> = {};
     if (this.#options.authorization) headers.authorization = this.#options.authorization;
-    if (this.#agent && url.startsWith("https:")) {
-      return await nodeRequest(await this.#agent, method, url, headers, body, combined);
-    }
     try {
+      if (this.#agent && url.startsWith("https:")) {
+        const agent = await this.#agent;
+        return await nodeRequest(agent, method, url, headers, body, combined, maxBytes);
+      }
       const response = await fetch(
         url,
         {
@@ -120,11 +150,11 @@ export class HttpTransport {
           client: this.#client,
         } as RequestInit & { client?: Deno.HttpClient },
       );
-      const bytes = method === "HEAD"
-        ? new Uint8Array()
-        : new Uint8Array(await response.arrayBuffer());
-      if (method === "HEAD") await response.body?.cancel();
-      return { status: response.status, body: bytes };
+      if (method === "HEAD") {
+        await response.body?.cancel();
+        return { status: response.status, body: new Uint8Array() };
+      }
+      return { status: response.status, body: await readBody(response, maxBytes) };
     } catch (error) {
       if (timeout.aborted && !signal?.aborted) {
         throw new HttpNetworkError(`timed out after ${this.#options.timeoutMs} ms`);
@@ -134,6 +164,28 @@ export class HttpTransport {
   }
 }
 
+/**
+ * Reads a response body as a stream, stopping past `maxBytes`, so that a
+ * server cannot make us hold more than that (a declared length too large is
+ * refused before anything is read).
+ */
+async function readBody(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new HttpBodyTooLarge(maxBytes);
+  }
+  if (!response.body) return new Uint8Array();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of response.body) {
+    total += part.length;
+    if (total > maxBytes) throw new HttpBodyTooLarge(maxBytes); // leaving the loop cancels
+    parts.push(part);
+  }
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
+}
+
 function nodeRequest(
   { agent, request: send }: { agent: Agent; request: typeof import("node:https").request },
   method: string,
@@ -141,11 +193,21 @@ function nodeRequest(
   headers: Record<string, string>,
   body: Uint8Array | undefined,
   signal: AbortSignal,
+  maxBytes: number,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const request = send(url, { method, headers, agent, signal }, (response) => {
       const parts: Uint8Array[] = [];
-      response.on("data", (part: Uint8Array) => parts.push(part));
+      let total = 0;
+      response.on("data", (part: Uint8Array) => {
+        total += part.length;
+        if (total > maxBytes) {
+          request.destroy();
+          reject(new HttpBodyTooLarge(maxBytes));
+        } else {
+          parts.push(part);
+        }
+      });
       response.on("end", () => {
         resolve({ status: response.statusCode ?? 0, body: concatBytes(parts) });
       });

@@ -4,7 +4,7 @@
  * renamed into place, so no reader ever sees a partial chunk.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { ChunkMissing, StoreError } from "../errors.ts";
+import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
@@ -70,13 +70,19 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
 
   async getChunk(id: ChunkId): Promise<Chunk> {
     for (const compressed of [true, false]) {
+      const path = compressed ? this.chunkPath(id) : uncompressedPath(this.chunkPath(id));
       let data: Uint8Array;
       try {
-        data = await Deno.readFile(
-          compressed ? this.chunkPath(id) : uncompressedPath(this.chunkPath(id)),
-        );
+        // Read only regular files: reading a FIFO would wait for a writer forever.
+        const info = await Deno.stat(path);
+        if (!info.isFile) {
+          const detail = `${path} is ${describeEntryKind(info)}, not a chunk file`;
+          throw new ChunkInvalid(id, this.name, detail);
+        }
+        data = await Deno.readFile(path);
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) continue;
+        if (error instanceof ChunkInvalid) throw error;
         throw new StoreError(this.name, `reading chunk ${id}: ${describeFsError(error)}`, {
           cause: error,
         });
@@ -129,26 +135,57 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async *listChunks(): AsyncIterable<ChunkId> {
+    for await (const entries of this.entries()) {
+      yield* new Set(entries.filter((entry) => entry.problem === undefined).map((e) => e.id));
+    }
+  }
+
+  /**
+   * Every entry named like a chunk, one prefix directory at a time: chunk
+   * files (compressed `<id>.cacnk`, or Go desync's uncompressed `<id>`), and
+   * what extract would trip over under such a name (a directory, a FIFO, a
+   * symbolic link that dangles or leads out of the store), with the problem.
+   */
+  async *entries(): AsyncIterable<StoreEntry[]> {
     // Synchronous listing per directory: Deno's async readDir costs ~5x more per
     // entry, and a prefix directory is small, so the event loop is barely held.
+    let root: string | undefined;
     try {
       for (const prefix of Deno.readDirSync(this.#dir)) {
         if (!prefix.isDirectory || !/^[0-9a-f]{4}$/.test(prefix.name)) continue;
-        const ids: ChunkId[] = [];
+        const entries: StoreEntry[] = [];
         for (const entry of Deno.readDirSync(`${this.#dir}/${prefix.name}`)) {
-          if (!entry.isFile) continue;
-          // Compressed `<id>.cacnk`, or Go desync's uncompressed `<id>`.
           const id = entry.name.endsWith(CHUNK_SUFFIX)
             ? entry.name.slice(0, -CHUNK_SUFFIX.length)
             : entry.name;
-          if (isChunkId(id) && id.startsWith(prefix.name)) ids.push(id);
+          if (!isChunkId(id) || !id.startsWith(prefix.name)) continue;
+          const path = `${this.#dir}/${prefix.name}/${entry.name}`;
+          if (entry.isFile) {
+            entries.push({ id, path });
+          } else {
+            root ??= Deno.realPathSync(this.#dir);
+            entries.push({ id, path, problem: entryProblem(path, entry, root) });
+          }
         }
-        yield* new Set(ids);
+        yield entries;
       }
     } catch (error) {
       throw new StoreError(this.name, `listing chunks: ${describeFsError(error)}`, {
         cause: error,
       });
+    }
+  }
+
+  /** Removes a store entry that is not a chunk file (a directory goes with its contents). */
+  async removeEntry(path: string): Promise<void> {
+    try {
+      await Deno.remove(path, { recursive: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw new StoreError(this.name, `removing ${path}: ${describeFsError(error)}`, {
+          cause: error,
+        });
+      }
     }
   }
 
@@ -171,12 +208,69 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 }
 
+/** An entry of a store directory named like a chunk; `problem` when it is no chunk file. */
+export interface StoreEntry {
+  id: ChunkId;
+  path: string;
+  problem?: string;
+}
+
+/**
+ * Why a chunk-named entry that is not a regular file cannot serve as one, or
+ * undefined for a symbolic link to a chunk file inside the store (`root`).
+ */
+function entryProblem(path: string, entry: Deno.DirEntry, root: string): string | undefined {
+  if (!entry.isSymlink) {
+    return `${path} is ${describeEntryKind(Deno.lstatSync(path))}, not a chunk file`;
+  }
+  let target: string;
+  try {
+    target = Deno.realPathSync(path);
+  } catch {
+    return `${path} is a symbolic link that leads nowhere`;
+  }
+  if (!target.startsWith(`${root}/`)) {
+    return `${path} is a symbolic link to ${target}, outside the store`;
+  }
+  const info = Deno.statSync(target);
+  return info.isFile
+    ? undefined
+    : `${path} is a symbolic link to ${describeEntryKind(info)}, not a chunk file`;
+}
+
 /**
  * Go desync's uncompressed stores keep a chunk's plain bytes under its bare ID;
  * they are read (and listed, verified, removed) alongside compressed ones.
  */
 export function uncompressedPath(chunkPath: string): string {
   return chunkPath.slice(0, -CHUNK_SUFFIX.length);
+}
+
+/** The store directory and chunk ID a chunk file's path names, if it is one. */
+export function chunkOfPath(path: string): { store: string; id: ChunkId } | undefined {
+  const match = /^(.*)\/([0-9a-f]{4})\/([0-9a-f]{64})(?:\.cacnk)?$/.exec(path);
+  if (!match || !match[3].startsWith(match[2])) return undefined;
+  return { store: match[1] || "/", id: match[3] as ChunkId };
+}
+
+/** What kind of thing a non-regular store entry is, for messages. */
+export function describeEntryKind(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "a directory";
+  if (info.isSymlink) return "a symbolic link";
+  if (info.isFifo) return "a FIFO";
+  if (info.isSocket) return "a socket";
+  if (info.isCharDevice || info.isBlockDevice) return "a device";
+  return "not a regular file";
+}
+
+/**
+ * The message for a chunk's name taken by something that is not a chunk file,
+ * worded as ChunkInvalid words it (the worker cannot send the class itself).
+ */
+export function notAChunkFileMessage(path: string, kind: string): string {
+  const chunk = chunkOfPath(path);
+  const detail = `${path} is ${kind}, not a chunk file`;
+  return chunk ? new ChunkInvalid(chunk.id, chunk.store, detail).message : detail;
 }
 
 /** Where a chunk lives in a local store directory. */
@@ -203,11 +297,15 @@ export function writeChunkFileSync(
   id: ChunkId,
   compressed: () => Uint8Array,
 ): boolean {
-  if (chunkFileExists(dir, id)) return false;
   const path = chunkFilePath(dir, id);
-  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  try {
+    if (chunkFileExists(dir, id)) return false;
+  } catch (error) {
+    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
+  }
   const temp = tempName(path);
   try {
+    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     Deno.writeFileSync(temp, compressed());
     Deno.renameSync(temp, path);
   } catch (error) {
@@ -216,7 +314,7 @@ export function writeChunkFileSync(
     } catch {
       // nothing was written
     }
-    throw error;
+    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
   }
   return true;
 }

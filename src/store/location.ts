@@ -8,6 +8,8 @@ import { HttpStore } from "./http.ts";
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "./http_client.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions, SshStore } from "./ssh.ts";
 import { StoreRouter } from "./router.ts";
+import { parseHttpLocation } from "./http_location.ts";
+import { parseSshLocation } from "./ssh_location.ts";
 import { isWriteStore, type Store, type WriteStore } from "./store.ts";
 
 export interface StoreContext {
@@ -15,6 +17,8 @@ export interface StoreContext {
   digests: readonly Digest[];
   http?: HttpOptions;
   ssh?: SshOptions;
+  /** The largest chunk the indexes at hand name: what a remote may send is bounded by it. */
+  maxChunkSize?: number;
 }
 
 export type LocationKind = "local" | "http" | "ssh";
@@ -26,6 +30,23 @@ export function locationKind(location: string): LocationKind {
     throw new UsageError(`store ${location}: unsupported scheme`);
   }
   return "local";
+}
+
+/**
+ * Checks a store location's syntax (scheme, host, path) without touching it,
+ * so that a mistyped location is a usage error before any network traffic.
+ */
+export function checkLocation(location: string): void {
+  switch (locationKind(location)) {
+    case "http":
+      parseHttpLocation(location, "store");
+      break;
+    case "ssh":
+      parseSshLocation(location);
+      break;
+    case "local":
+      if (location === "") throw new UsageError("a store location may not be empty");
+  }
 }
 
 /** Opens one store for reading. */

@@ -25,6 +25,11 @@ export interface SshOptions {
   sessions?: number;
   /** How long a session may take to exit after GOODBYE before it is killed. */
   closeTimeoutMs?: number;
+  /**
+   * How long the handshake (ssh connecting, the remote's HELLO) and each
+   * request may take before the session is killed and the request fails.
+   */
+  timeoutMs?: number;
 }
 
 export const DEFAULT_SSH_OPTIONS: SshOptions = { sshPath: "ssh", remotePath: "casync" };
@@ -57,7 +62,7 @@ export class SshStore implements RawChunkStore {
   }
 
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
-    const reply = await this.#withSession(id, (session) => session.request(id), signal);
+    const reply = await this.#withSession(id, (session) => session.request(id, signal), signal);
     if (reply.kind === "missing") throw new ChunkMissing(id, this.name);
     return { data: reply.data, compressed: reply.compressed };
   }
@@ -70,7 +75,7 @@ export class SshStore implements RawChunkStore {
 
   /** casync's protocol has no "has": the chunk is requested and its data dropped. */
   async hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {
-    const reply = await this.#withSession(id, (session) => session.request(id), signal);
+    const reply = await this.#withSession(id, (session) => session.request(id, signal), signal);
     return reply.kind === "chunk";
   }
 
@@ -90,7 +95,7 @@ export class SshStore implements RawChunkStore {
     signal?: AbortSignal,
   ): Promise<T> {
     signal?.throwIfAborted();
-    const session = await this.#acquire(id);
+    const session = await this.#acquire(id, signal);
     let healthy = false;
     const onAbort = () => session.kill();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -108,8 +113,9 @@ export class SshStore implements RawChunkStore {
     }
   }
 
-  async #acquire(id: ChunkId): Promise<SshSession> {
+  async #acquire(id: ChunkId, signal?: AbortSignal): Promise<SshSession> {
     for (;;) {
+      signal?.throwIfAborted();
       if (this.#closed) throw new StoreError(this.name, "store closed");
       const fresh = this.#idle.findIndex((session) => !session.asked(id));
       if (fresh >= 0) return this.#idle.splice(fresh, 1)[0];
@@ -118,18 +124,35 @@ export class SshStore implements RawChunkStore {
         // Every idle session was asked for this chunk already: retire one to make room.
         this.#retire(this.#idle.pop()!);
       }
-      if (this.#all.size + this.#starting < limit) return await this.#start();
-      const next = await new Promise<SshSession | Error>((resolve) => this.#waiting.push(resolve));
+      if (this.#all.size + this.#starting < limit) return await this.#start(signal);
+      const next = await this.#wait(signal);
       if (next instanceof Error) throw next;
       if (!next.asked(id)) return next;
       this.#retire(next);
     }
   }
 
-  async #start(): Promise<SshSession> {
+  /** Waits for a session another request releases, or for the signal. */
+  #wait(signal?: AbortSignal): Promise<SshSession | Error> {
+    return new Promise((resolve, reject) => {
+      const waiter = (next: SshSession | Error) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(next);
+      };
+      const onAbort = () => {
+        const at = this.#waiting.indexOf(waiter);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(waiter);
+    });
+  }
+
+  async #start(signal?: AbortSignal): Promise<SshSession> {
     this.#starting++;
     try {
-      const session = await SshSession.start(this.name, this.#location, this.#options.ssh);
+      const session = await SshSession.start(this.name, this.#location, this.#options.ssh, signal);
       this.#all.add(session);
       if (this.#closed) {
         await session.close();

@@ -19,8 +19,16 @@ import {
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
 import { shellQuote, type SshLocation } from "./ssh_location.ts";
+import { describeNotCapable } from "../util/fs.ts";
+import { onForcedExit } from "../util/shutdown.ts";
 
 export type Reply = { kind: "chunk"; data: Uint8Array; compressed: boolean } | { kind: "missing" };
+
+/** How long a process may ignore SIGTERM before it gets SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+/** How long stderr is read on after the process exits (a child of it may hold it open). */
+const STDERR_GRACE_MS = 500;
 
 /** One ssh process speaking casync's protocol, serving one request at a time. */
 export class SshSession {
@@ -29,25 +37,41 @@ export class SshSession {
   readonly #reader: MessageReader;
   readonly #store: string;
   readonly #closeTimeoutMs: number;
+  readonly #timeoutMs: number;
   #stderr = "";
+  readonly #stderrReader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #stderrDone: Promise<void>;
   #exited = false;
+  #escalation: ReturnType<typeof setTimeout> | undefined;
   readonly #asked = new Set<ChunkId>();
 
-  private constructor(store: string, child: Deno.ChildProcess, closeTimeoutMs: number) {
+  private constructor(store: string, child: Deno.ChildProcess, options: SshOptions) {
     this.#store = store;
     this.#child = child;
-    this.#closeTimeoutMs = closeTimeoutMs;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#writer = child.stdin.getWriter();
     this.#reader = new MessageReader(child.stdout);
-    this.#stderrDone = this.#collectStderr(child.stderr);
-    child.status.then(() => this.#exited = true);
+    this.#stderrReader = child.stderr.getReader();
+    this.#stderrDone = this.#collectStderr();
+    // If the process is made to exit, the ssh process must not outlive it.
+    const cleanup = onForcedExit(() => this.#signal("SIGKILL"));
+    child.status.then(() => {
+      this.#exited = true;
+      clearTimeout(this.#escalation);
+      cleanup[Symbol.dispose]();
+    });
   }
 
+  /**
+   * Starts ssh and waits for the remote's HELLO, no longer than the timeout
+   * and not past an abort of `signal`.
+   */
   static async start(
     store: string,
     location: SshLocation,
     options: SshOptions,
+    signal?: AbortSignal,
   ): Promise<SshSession> {
     const target = location.user ? `${location.user}@${location.host}` : location.host;
     const args = [
@@ -72,24 +96,59 @@ export class SshSession {
     } catch (error) {
       const reason = error instanceof Deno.errors.NotFound
         ? `cannot run ${options.sshPath}: not found`
+        : error instanceof Deno.errors.NotCapable
+        ? `cannot run ${options.sshPath}: ${describeNotCapable(error)}`
         : `cannot run ${options.sshPath}: ${(error as Error).message}`;
       throw new StoreError(store, reason, { cause: error });
     }
-    const session = new SshSession(store, child, options.closeTimeoutMs ?? 5000);
+    const session = new SshSession(store, child, options);
     try {
-      await session.#send(encodeHello(Feature.PULL_CHUNKS));
-      const hello = await session.#receive();
-      if (hello.type !== MessageType.HELLO) {
-        throw session.#fail("the remote did not start with HELLO");
-      }
-      const features = decodeHello(hello.body);
-      if (!(features & Feature.READABLE_STORE)) {
-        throw session.#fail("the remote offers no readable chunk store");
-      }
+      await session.#bounded(session.#handshake(), "the handshake (ssh, then HELLO)", signal);
       return session;
     } catch (error) {
       session.kill();
-      throw await session.#explain(error);
+      const explained = signal?.aborted ? signal.reason : await session.#explain(error);
+      // Nothing else knows of this process: it must be gone before the error is.
+      await session.exited();
+      throw explained;
+    }
+  }
+
+  async #handshake(): Promise<void> {
+    await this.#send(encodeHello(Feature.PULL_CHUNKS));
+    const hello = await this.#receive();
+    if (hello.type !== MessageType.HELLO) throw this.#fail("the remote did not start with HELLO");
+    const features = decodeHello(hello.body);
+    if (!(features & Feature.READABLE_STORE)) {
+      throw this.#fail("the remote offers no readable chunk store");
+    }
+  }
+
+  /**
+   * Waits for `work`, but not longer than the timeout nor past an abort of
+   * `signal`: either kills the session, which ends `work` too.
+   */
+  async #bounded<T>(work: Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const stopped = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.kill();
+        reject(this.#fail(`${what}: no answer within ${formatMs(this.#timeoutMs)} (--timeout)`));
+      }, this.#timeoutMs);
+      if (!signal) return;
+      onAbort = () => {
+        this.kill();
+        reject(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([work, stopped]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -98,31 +157,13 @@ export class SshSession {
     return this.#asked.has(id);
   }
 
-  async request(id: ChunkId): Promise<Reply> {
+  /** Asks for one chunk; the answer must come within the timeout. */
+  async request(id: ChunkId, signal?: AbortSignal): Promise<Reply> {
     this.#asked.add(id);
     try {
-      await this.#send(encodeRequest([id]));
-      for (;;) {
-        const message = await this.#receive();
-        if (message.type === MessageType.CHUNK) {
-          const chunk = decodeChunk(message.body);
-          if (chunk.id !== id) {
-            throw this.#fail(`answered chunk ${chunk.id} to a request for ${id}`);
-          }
-          return { kind: "chunk", data: chunk.data, compressed: chunk.compressed };
-        }
-        if (message.type === MessageType.MISSING) {
-          const missing = decodeMissing(message.body);
-          if (missing !== id) {
-            throw this.#fail(`answered MISSING ${missing} to a request for ${id}`);
-          }
-          return { kind: "missing" };
-        }
-        if (message.type !== MessageType.INDEX_EOF && message.type !== MessageType.ARCHIVE_EOF) {
-          throw this.#fail(`unexpected message type 0x${message.type.toString(16)}`);
-        }
-      }
+      return await this.#bounded(this.#exchange(id), `the request for chunk ${id}`, signal);
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       const explained = await this.#explain(error);
       // casync checks chunks before sending them and quits with EBADMSG on a bad one.
       if (/Bad message/.test(this.#stderr)) {
@@ -133,6 +174,30 @@ export class SshSession {
         );
       }
       throw explained;
+    }
+  }
+
+  async #exchange(id: ChunkId): Promise<Reply> {
+    await this.#send(encodeRequest([id]));
+    for (;;) {
+      const message = await this.#receive();
+      if (message.type === MessageType.CHUNK) {
+        const chunk = decodeChunk(message.body);
+        if (chunk.id !== id) {
+          throw this.#fail(`answered chunk ${chunk.id} to a request for ${id}`);
+        }
+        return { kind: "chunk", data: chunk.data, compressed: chunk.compressed };
+      }
+      if (message.type === MessageType.MISSING) {
+        const missing = decodeMissing(message.body);
+        if (missing !== id) {
+          throw this.#fail(`answered MISSING ${missing} to a request for ${id}`);
+        }
+        return { kind: "missing" };
+      }
+      if (message.type !== MessageType.INDEX_EOF && message.type !== MessageType.ARCHIVE_EOF) {
+        throw this.#fail(`unexpected message type 0x${message.type.toString(16)}`);
+      }
     }
   }
 
@@ -149,28 +214,41 @@ export class SshSession {
     const timer = setTimeout(() => this.kill(), this.#closeTimeoutMs);
     try {
       this.#reader.cancel();
-      await this.#child.status;
-      await this.#stderrDone;
+      await this.exited();
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Resolves when the process has exited and its stderr is read. */
+  /**
+   * Resolves when the process has exited and its stderr is read, or after a
+   * short grace when something the process started keeps stderr open.
+   */
   async exited(): Promise<void> {
     await this.#child.status;
-    await this.#stderrDone;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, STDERR_GRACE_MS));
+    await Promise.race([this.#stderrDone, grace]);
+    clearTimeout(timer);
+    this.#stderrReader.cancel().catch(() => {});
   }
 
+  /** Ends the process: SIGTERM, and SIGKILL if it is still there after a grace. */
   kill(): void {
     if (this.#exited) return;
+    this.#signal("SIGTERM");
+    this.#escalation ??= setTimeout(() => this.#signal("SIGKILL"), KILL_GRACE_MS);
+    this.#writer.close().catch(() => {});
+    this.#reader.cancel();
+  }
+
+  #signal(signal: Deno.Signal) {
+    if (this.#exited) return;
     try {
-      this.#child.kill("SIGTERM");
+      this.#child.kill(signal);
     } catch {
       // already exited
     }
-    this.#writer.close().catch(() => {});
-    this.#reader.cancel();
   }
 
   async #send(bytes: Uint8Array) {
@@ -204,14 +282,20 @@ export class SshSession {
     });
   }
 
-  async #collectStderr(stream: ReadableStream<Uint8Array>) {
+  async #collectStderr() {
     const decoder = new TextDecoder();
     try {
-      for await (const part of stream) {
-        this.#stderr = (this.#stderr + decoder.decode(part, { stream: true })).slice(-4096);
+      for (;;) {
+        const { value, done } = await this.#stderrReader.read();
+        if (done) break;
+        this.#stderr = (this.#stderr + decoder.decode(value, { stream: true })).slice(-4096);
       }
     } catch {
       // the stream closes with the process
     }
   }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

@@ -1,44 +1,133 @@
-/** File helpers: temporary names beside a target, atomic replace, whole reads. */
+/** File helpers: temporary names beside a target, atomic replace, readable file errors. */
 import { DesyncError } from "../errors.ts";
+import { onForcedExit } from "./shutdown.ts";
+
+/** Short reasons for the OS errors Deno reports only as "… (os error N)" with no class. */
+const OS_ERRORS: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EIO: "input/output error",
+  ENOTDIR: "not a directory",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "file name too long",
+  EMFILE: "too many open files",
+  ENXIO: "no such device or address",
+};
 
 /** A short reason for a file-system error, without Deno's "(os error N): op 'path'" tail. */
 export function describeFsError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file or directory";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.NotCapable) {
-    // Deno lets a program open device files (e.g. /dev/sdb) only with --allow-all.
-    return /Requires all access/.test(error.message)
-      ? "Deno opens devices only with --allow-all"
-      : "not allowed by the Deno permissions";
-  }
+  if (error instanceof Deno.errors.NotCapable) return describeNotCapable(error);
   if (error instanceof Deno.errors.IsADirectory) return "is a directory";
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.AlreadyExists) return "already exists";
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string" && OS_ERRORS[code]) return OS_ERRORS[code];
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/ \(os error \d+\)(: .*)?$/s, "");
 }
 
-/** A hidden temporary name in the same directory as `path`, so a rename is atomic. */
-export function tempName(path: string): string {
+/** Which Deno permission flag a refused operation needs, from Deno's message. */
+export function describeNotCapable(error: Error): string {
+  // Deno lets a program open device files (e.g. /dev/sdb) only with --allow-all.
+  if (/Requires all access/.test(error.message)) return "Deno opens devices only with --allow-all";
+  const match = /Requires (\w+) access(?: to "(.*)")?, run again with the (--allow-\w+) flag/
+    .exec(error.message);
+  if (!match) return "not allowed by the Deno permissions";
+  const [, kind, target, flag] = match;
+  if (!target) return `not permitted: needs ${flag}`;
+  return kind === "net" || kind === "run" || kind === "env"
+    ? `not permitted: needs ${flag}=${target}`
+    : `not permitted: needs ${flag} for ${target}`;
+}
+
+function splitPath(path: string): { dir: string; base: string } {
   const slash = path.lastIndexOf("/");
-  const dir = path.slice(0, slash + 1);
-  const base = path.slice(slash + 1);
+  return { dir: path.slice(0, slash + 1), base: path.slice(slash + 1) };
+}
+
+/**
+ * A hidden temporary name in the same directory as `path`, so a rename is
+ * atomic. It carries the writer's PID (for people looking at a directory);
+ * whether its writer is alive is told by the lock the writer holds on it.
+ */
+export function tempName(path: string): string {
+  const { dir, base } = splitPath(path);
   const random = crypto.getRandomValues(new Uint32Array(2));
-  return `${dir}.${base}.${random[0].toString(36)}${random[1].toString(36)}.tmp`;
+  return `${dir}.${base}.${Deno.pid}-${random[0].toString(36)}${random[1].toString(36)}.tmp`;
+}
+
+const TEMP_SUFFIX = /^(\d+)-[0-9a-z]+\.tmp$/;
+
+/**
+ * A temporary file this young is never taken for stale: its writer may have
+ * created it and not yet taken its lock.
+ */
+const STALE_AFTER_MS = 1_000;
+
+/**
+ * Removes the temporary files a killed run (SIGKILL, power loss) left beside
+ * `path`. A writer holds an exclusive lock on its temporary file until it is
+ * renamed; the kernel drops the lock when the writer dies, so a file that can
+ * be locked has no writer, whichever host or PID namespace it ran in. Files
+ * that cannot be checked are left alone. Returns the names removed.
+ */
+export async function removeStaleTemps(path: string): Promise<string[]> {
+  const { dir, base } = splitPath(path);
+  const prefix = `.${base}.`;
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir || "."));
+  } catch {
+    return removed; // an unlistable directory: nothing to tidy that we could see
+  }
+  for (const entry of entries) {
+    if (!entry.isFile || !entry.name.startsWith(prefix)) continue;
+    if (!TEMP_SUFFIX.test(entry.name.slice(prefix.length))) continue;
+    const temp = `${dir}${entry.name}`;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(temp, { read: true });
+    } catch {
+      continue;
+    }
+    try {
+      const info = await file.stat();
+      const age = Date.now() - (info.mtime?.getTime() ?? 0);
+      if (age < STALE_AFTER_MS || !file.tryLockSync(true)) continue;
+      await Deno.remove(temp);
+      removed.push(entry.name);
+    } catch {
+      // Locks unsupported here, or the file went away: not ours to judge.
+    } finally {
+      file.close();
+    }
+  }
+  return removed;
 }
 
 /**
  * Runs `write` against a temporary file beside `path` and renames it into place
- * when it succeeds; on failure the temporary file is removed.
+ * when it succeeds; on failure, or when the process is made to exit, the
+ * temporary file is removed. Temporary files of earlier runs that were killed
+ * are removed first. File errors, wherever they happen, name `path`.
  */
 export async function writeAtomically<T>(
   path: string,
   write: (file: Deno.FsFile, tempPath: string) => Promise<T>,
 ): Promise<T> {
   const cannot = (error: unknown) =>
-    new DesyncError(`${path}: cannot write: ${describeFsError(error)}`, { cause: error });
+    new DesyncError(`${path}: cannot write: ${describeOutputError(path, error)}`, {
+      cause: error,
+    });
   try {
     if ((await Deno.stat(path)).isDirectory) throw new Deno.errors.IsADirectory("is a directory");
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw cannot(error);
   }
+  await removeStaleTemps(path);
   const temp = tempName(path);
   let file: Deno.FsFile;
   try {
@@ -46,8 +135,15 @@ export async function writeAtomically<T>(
   } catch (error) {
     throw cannot(error);
   }
+  using _cleanup = onForcedExit(() => Deno.removeSync(temp));
   let closed = false;
   try {
+    try {
+      // Tells a later run that this file has a live writer (see removeStaleTemps).
+      file.lockSync(true);
+    } catch {
+      // A file system without locks: the file is merely unprotected from tidying.
+    }
     const result = await write(file, temp);
     file.close();
     closed = true;
@@ -58,6 +154,32 @@ export async function writeAtomically<T>(
   } catch (error) {
     if (!closed) file.close();
     await Deno.remove(temp).catch(() => {});
-    throw error;
+    throw nameOutput(error, path, temp);
   }
+}
+
+/** Why an output cannot be written; for permissions, what to grant (a rename needs both). */
+function describeOutputError(path: string, error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable && !/Requires all access/.test(error.message)) {
+    const dir = splitPath(path).dir || "./";
+    return `Deno needs --allow-read and --allow-write for ${dir} ` +
+      "(the output is written to a temporary file there, then renamed)";
+  }
+  return describeFsError(error);
+}
+
+/**
+ * Makes an error from writing the temporary file name the output: an OS error
+ * thrown here gets the path and operation, a message (from a worker) that
+ * names the temporary file names the output instead.
+ */
+function nameOutput(error: unknown, path: string, temp: string): unknown {
+  if (error instanceof DesyncError) return error;
+  if (error instanceof Error && error.message.includes(temp)) {
+    return new DesyncError(error.message.replaceAll(temp, path), { cause: error });
+  }
+  if (error instanceof Error && (typeof (error as { code?: unknown }).code === "string")) {
+    return new DesyncError(`${path}: cannot write: ${describeFsError(error)}`, { cause: error });
+  }
+  return error;
 }

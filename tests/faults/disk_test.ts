@@ -1,0 +1,177 @@
+/**
+ * Disk full and read-only outputs, on a small tmpfs (mounting needs root;
+ * elsewhere these tests are ignored with the reason), and outputs Deno's
+ * permissions let the command write but not read. Each error names the file
+ * or store and the operation; nothing is left under the final name.
+ */
+import { assertEquals } from "../assert.ts";
+import { removeDir, REPO, tempDir } from "../helpers.ts";
+import {
+  assertFailure,
+  assertNoOutput,
+  type Fixture,
+  FLAGS,
+  makeFixture,
+  runCli,
+  tempFiles,
+} from "./harness.ts";
+
+/** Why tmpfs tests cannot run here, or false when a small tmpfs can be mounted. */
+async function tmpfsMissing(): Promise<string | false> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return "needs root on Linux to mount a tmpfs";
+  const dir = await Deno.makeTempDir();
+  try {
+    const mount = await run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir]);
+    if (!mount) return "cannot mount a tmpfs here (no CAP_SYS_ADMIN?)";
+    await run("umount", [dir]);
+    return false;
+  } finally {
+    await Deno.remove(dir).catch(() => {});
+  }
+}
+
+async function run(cmd: string, args: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+const TMPFS_MISSING = await tmpfsMissing();
+
+/** Runs `fn` with a tmpfs of `size` mounted at `${fixture.dir}/small` (read-only if asked). */
+function tmpfsTest(
+  name: string,
+  options: { size: string; readOnly?: boolean },
+  fn: (f: Fixture, small: string) => Promise<void>,
+) {
+  Deno.test({
+    name: `faults: ${name}`,
+    ignore: Boolean(TMPFS_MISSING),
+    async fn(t) {
+      const dir = await tempDir(t);
+      const small = `${dir}/small`;
+      await Deno.mkdir(small);
+      const opts = `size=${options.size}${options.readOnly ? ",ro" : ""}`;
+      if (!(await run("mount", ["-t", "tmpfs", "-o", opts, "tmpfs", small]))) {
+        throw new Error(`mount tmpfs on ${small} failed`);
+      }
+      try {
+        await fn(await makeFixture(dir), small);
+      } finally {
+        await run("umount", ["-l", small]);
+        await removeDir(dir);
+      }
+    },
+  });
+}
+
+/** Fills a file system to the last byte. */
+async function fill(dir: string) {
+  const file = await Deno.open(`${dir}/filler`, { write: true, create: true });
+  try {
+    for (;;) await file.write(new Uint8Array(4096));
+  } catch {
+    // full
+  } finally {
+    file.close();
+  }
+}
+
+const NO_SPACE = "no space left on device";
+
+tmpfsTest("extract onto a full disk names the output", { size: "1m" }, async (f, small) => {
+  const out = `${small}/blob`;
+  const result = await runCli(["extract", "-s", f.store, f.index, out], FLAGS.local);
+  assertFailure(result, new RegExp(`^desync: ${out}: cannot write at offset \\d+: ${NO_SPACE}$`));
+  assertNoOutput(out);
+});
+
+tmpfsTest("cat onto a full disk names the output", { size: "1m" }, async (f, small) => {
+  const out = `${small}/blob`;
+  const result = await runCli(["cat", "-s", f.store, f.index, out], FLAGS.local);
+  assertFailure(result, new RegExp(`^desync: ${out}: cannot write: ${NO_SPACE}$`));
+  assertNoOutput(out);
+});
+
+tmpfsTest(
+  "make with its index on a full disk names the index",
+  { size: "1m" },
+  async (f, small) => {
+    await fill(small);
+    const index = `${small}/blob.caibx`;
+    const result = await runCli(["make", "-s", `${f.dir}/made`, index, f.blob], FLAGS.local);
+    assertFailure(result, new RegExp(`^desync: ${index}: cannot write: ${NO_SPACE}$`));
+    assertNoOutput(index);
+  },
+);
+
+tmpfsTest(
+  "make with its store on a full disk names store and chunk",
+  { size: "1m" },
+  async (f, small) => {
+    const index = `${f.dir}/made.caibx`;
+    const result = await runCli(["make", "-s", `${small}/store`, index, f.blob], FLAGS.local);
+    const pattern = `^desync: store ${small}/store: writing chunk [0-9a-f]{64}: ${NO_SPACE}$`;
+    assertFailure(result, new RegExp(pattern));
+    assertNoOutput(index);
+    assertEquals(tempFiles(small), []);
+  },
+);
+
+tmpfsTest("cache onto a full disk names store and chunk", { size: "1m" }, async (f, small) => {
+  const result = await runCli(
+    ["cache", "-s", f.store, "-c", `${small}/cache`, f.index],
+    FLAGS.local,
+  );
+  const pattern = `^desync: store ${small}/cache: writing chunk [0-9a-f]{64}: ${NO_SPACE}$`;
+  assertFailure(result, new RegExp(pattern));
+  assertEquals(tempFiles(small), []);
+});
+
+for (const command of ["extract", "cat"]) {
+  tmpfsTest(`${command} onto a read-only file system names the output`, {
+    size: "1m",
+    readOnly: true,
+  }, async (f, small) => {
+    const out = `${small}/blob`;
+    const result = await runCli([command, "-s", f.store, f.index, out], FLAGS.local);
+    assertFailure(result, new RegExp(`^desync: ${out}: cannot write: read-only file system$`));
+    assertNoOutput(out);
+  });
+}
+
+tmpfsTest("make onto a read-only file system names the index", {
+  size: "1m",
+  readOnly: true,
+}, async (f, small) => {
+  const index = `${small}/blob.caibx`;
+  const result = await runCli(["make", index, f.blob], FLAGS.local);
+  assertFailure(result, new RegExp(`^desync: ${index}: cannot write: read-only file system$`));
+  assertNoOutput(index);
+});
+
+Deno.test("faults: an output Deno may write but not read says to grant both", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const f = await makeFixture(dir);
+    await Deno.mkdir(`${dir}/out`);
+    const flags = [
+      `--allow-read=${REPO},${f.store},${f.index}`,
+      `--allow-write=${dir}/out`,
+    ];
+    const out = `${dir}/out/blob`;
+    const result = await runCli(["extract", "-s", f.store, f.index, out], flags);
+    assertFailure(
+      result,
+      new RegExp(
+        `^desync: ${out}: cannot write: Deno needs --allow-read and --allow-write for ${dir}/out/ `,
+      ),
+    );
+    assertNoOutput(out);
+  } finally {
+    await removeDir(dir);
+  }
+});
