@@ -2,10 +2,12 @@
  * A chunk store reached over SSH, spoken to with casync's protocol. Like casync,
  * it runs `${CASYNC_SSH_PATH:-ssh} [-p PORT] [USER@]HOST ${CASYNC_REMOTE_PATH:-casync}
  * pull - - - - PATH` and exchanges framed messages on the process's stdin/stdout.
- * Up to `sessions` processes serve requests, each one request at a time. casync
- * answers a chunk at most once per session (it drops repeated requests), so a
- * session is never asked twice for the same chunk: another or a fresh one is.
- * On close every session gets GOODBYE and its process is waited for (or killed).
+ * Up to `sessions` processes serve requests, each with several requests in
+ * flight (the remote queues them, so it is never idle waiting for the next).
+ * casync answers a chunk at most once per session (it drops repeated
+ * requests), so a session is never asked twice for the same chunk: another or
+ * a fresh one is. On close every session gets GOODBYE and its process is
+ * waited for (or killed).
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkMissing, StoreError } from "../errors.ts";
@@ -40,13 +42,18 @@ export interface SshStoreOptions {
   ssh: SshOptions;
 }
 
+/** Requests one session keeps in flight at most. */
+const SESSION_DEPTH = 16;
+/** Requests in flight on every session before another session is started. */
+const BUSY = 4;
+
 export class SshStore implements RawChunkStore {
   readonly name: string;
   readonly #location: SshLocation;
   readonly #options: SshStoreOptions;
-  readonly #idle: SshSession[] = [];
-  readonly #all = new Set<SshSession>();
-  readonly #waiting: ((session: SshSession | Error) => void)[] = [];
+  readonly #sessions = new Set<SshSession>();
+  /** Woken when a request ends or a session starts or ends: a slot may be free. */
+  #waiting: (() => void)[] = [];
   readonly #retiring = new Set<Promise<void>>();
   #starting = 0;
   #closed = false;
@@ -62,7 +69,7 @@ export class SshStore implements RawChunkStore {
   }
 
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
-    const reply = await this.#withSession(id, (session) => session.request(id, signal), signal);
+    const reply = await this.#request(id, signal);
     if (reply.kind === "missing") throw new ChunkMissing(id, this.name);
     return { data: reply.data, compressed: reply.compressed };
   }
@@ -75,73 +82,67 @@ export class SshStore implements RawChunkStore {
 
   /** casync's protocol has no "has": the chunk is requested and its data dropped. */
   async hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {
-    const reply = await this.#withSession(id, (session) => session.request(id, signal), signal);
-    return reply.kind === "chunk";
+    return (await this.#request(id, signal)).kind === "chunk";
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiter of this.#waiting.splice(0)) waiter(new StoreError(this.name, "store closed"));
-    await Promise.allSettled([...this.#all].map((session) => session.close()));
+    this.#wake();
+    await Promise.allSettled([...this.#sessions].map((session) => session.close()));
     await Promise.allSettled(this.#retiring);
-    this.#all.clear();
-    this.#idle.length = 0;
+    this.#sessions.clear();
   }
 
-  /** Runs `work` on a session that has not been asked for `id` yet. */
-  async #withSession<T>(
-    id: ChunkId,
-    work: (session: SshSession) => Promise<T>,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    signal?.throwIfAborted();
+  async #request(id: ChunkId, signal?: AbortSignal) {
     const session = await this.#acquire(id, signal);
-    let healthy = false;
-    const onAbort = () => session.kill();
-    signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const result = await work(session);
-      healthy = true;
-      return result;
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw error;
+      return await session.request(id, signal);
     } finally {
-      signal?.removeEventListener("abort", onAbort);
-      if (healthy) this.#release(session);
-      else this.#discard(session);
+      if (session.broken) this.#discard(session);
+      this.#wake();
     }
   }
 
+  /** A session with room for a request and not yet asked for `id`; starts one if it pays. */
   async #acquire(id: ChunkId, signal?: AbortSignal): Promise<SshSession> {
+    const limit = Math.max(1, this.#options.ssh.sessions ?? 4);
     for (;;) {
       signal?.throwIfAborted();
       if (this.#closed) throw new StoreError(this.name, "store closed");
-      const fresh = this.#idle.findIndex((session) => !session.asked(id));
-      if (fresh >= 0) return this.#idle.splice(fresh, 1)[0];
-      const limit = Math.max(1, this.#options.ssh.sessions ?? 4);
-      if (this.#all.size + this.#starting >= limit && this.#idle.length > 0) {
-        // Every idle session was asked for this chunk already: retire one to make room.
-        this.#retire(this.#idle.pop()!);
+      let best: SshSession | undefined;
+      for (const session of this.#sessions) {
+        if (session.broken || session.asked(id) || session.inFlight >= SESSION_DEPTH) continue;
+        if (!best || session.inFlight < best.inFlight) best = session;
       }
-      if (this.#all.size + this.#starting < limit) return await this.#start(signal);
-      const next = await this.#wait(signal);
-      if (next instanceof Error) throw next;
-      if (!next.asked(id)) return next;
-      this.#retire(next);
+      const room = this.#sessions.size + this.#starting < limit;
+      if (best && (best.inFlight < BUSY || !room || this.#starting > 0)) return best;
+      // One session starts at a time: the requests waiting meanwhile may fill it.
+      if (room && this.#starting === 0) {
+        const started = await this.#start(signal);
+        if (!started.asked(id)) return started;
+        continue;
+      }
+      if (!best && [...this.#sessions].every((session) => session.asked(id))) {
+        // Every session was asked for this chunk already: retire the least busy for a fresh one.
+        const idle = [...this.#sessions].sort((a, b) => a.inFlight - b.inFlight)[0];
+        if (idle && idle.inFlight === 0) {
+          this.#retire(idle);
+          continue;
+        }
+      }
+      await this.#wait(signal);
     }
   }
 
-  /** Waits for a session another request releases, or for the signal. */
-  #wait(signal?: AbortSignal): Promise<SshSession | Error> {
+  /** Waits until a request ends or a session changes, or for the signal. */
+  #wait(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const waiter = (next: SshSession | Error) => {
+      const waiter = () => {
         signal?.removeEventListener("abort", onAbort);
-        resolve(next);
+        resolve();
       };
       const onAbort = () => {
-        const at = this.#waiting.indexOf(waiter);
-        if (at >= 0) this.#waiting.splice(at, 1);
+        this.#waiting = this.#waiting.filter((other) => other !== waiter);
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -149,39 +150,39 @@ export class SshStore implements RawChunkStore {
     });
   }
 
+  #wake() {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const waiter of waiting) waiter();
+  }
+
   async #start(signal?: AbortSignal): Promise<SshSession> {
     this.#starting++;
     try {
       const session = await SshSession.start(this.name, this.#location, this.#options.ssh, signal);
-      this.#all.add(session);
       if (this.#closed) {
         await session.close();
         throw new StoreError(this.name, "store closed");
       }
+      this.#sessions.add(session);
       return session;
     } finally {
       this.#starting--;
+      this.#wake();
     }
-  }
-
-  #release(session: SshSession) {
-    const waiter = this.#waiting.shift();
-    if (waiter) waiter(session);
-    else this.#idle.push(session);
   }
 
   /** Closes a healthy session in the background (close() waits for it). */
   #retire(session: SshSession) {
-    this.#all.delete(session);
+    this.#sessions.delete(session);
     this.#track(session.close());
   }
 
-  /** Kills a session that failed or was interrupted; close() waits for its process. */
+  /** Drops a session that failed or was interrupted; close() waits for its process. */
   #discard(session: SshSession) {
-    this.#all.delete(session);
+    if (!this.#sessions.delete(session)) return;
     session.kill();
     this.#track(session.exited());
-    this.#wakeWaiter();
   }
 
   #track(ending: Promise<void>) {
@@ -189,13 +190,5 @@ export class SshStore implements RawChunkStore {
       this.#retiring.delete(tracked)
     );
     this.#retiring.add(tracked);
-  }
-
-  /** A slot was freed: let the first waiter start a session of its own. */
-  #wakeWaiter() {
-    const waiter = this.#waiting.shift();
-    if (!waiter) return;
-    if (this.#closed) return waiter(new StoreError(this.name, "store closed"));
-    this.#start().then(waiter, waiter);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * One ssh process speaking casync's protocol (src/caprotocol.h) for a chunk
- * store: HELLO, then one REQUEST at a time answered by CHUNK or MISSING, and
- * GOODBYE at the end.
+ * store: HELLO, then REQUESTs answered by CHUNK or MISSING, and GOODBYE at the
+ * end. Several requests are kept in flight (pipelined): the remote queues them
+ * and answers each in turn, so it never waits for the next request to arrive.
  */
 import { ChunkInvalid, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
@@ -30,7 +31,12 @@ const KILL_GRACE_MS = 2000;
 /** How long stderr is read on after the process exits (a child of it may hold it open). */
 const STDERR_GRACE_MS = 500;
 
-/** One ssh process speaking casync's protocol, serving one request at a time. */
+interface Pending {
+  resolve(reply: Reply): void;
+  reject(error: unknown): void;
+}
+
+/** One ssh process speaking casync's protocol, with requests in flight. */
 export class SshSession {
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -44,6 +50,12 @@ export class SshSession {
   #exited = false;
   #escalation: ReturnType<typeof setTimeout> | undefined;
   readonly #asked = new Set<ChunkId>();
+  /** Requests sent and not answered yet, by chunk ID. */
+  readonly #pending = new Map<ChunkId, Pending>();
+  /** Why the session broke, once it has: every later request fails with it. */
+  #broken: unknown;
+  /** Fires when the remote has been silent for the timeout while requests wait. */
+  #silence: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(store: string, child: Deno.ChildProcess, options: SshOptions) {
     this.#store = store;
@@ -157,13 +169,37 @@ export class SshSession {
     return this.#asked.has(id);
   }
 
-  /** Asks for one chunk; the answer must come within the timeout. */
+  /** Requests sent and not answered yet. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Whether the session failed (it can serve no more requests). */
+  get broken(): boolean {
+    return this.#broken !== undefined;
+  }
+
+  /**
+   * Asks for one chunk. Requests may overlap: answers are matched by chunk ID.
+   * While requests wait, the remote must say something within the timeout.
+   */
   async request(id: ChunkId, signal?: AbortSignal): Promise<Reply> {
+    if (this.#broken !== undefined) throw this.#broken;
+    signal?.throwIfAborted();
     this.#asked.add(id);
+    const reply = new Promise<Reply>((resolve, reject) =>
+      this.#pending.set(id, { resolve, reject })
+    );
+    const onAbort = () => this.#breakWith(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await this.#bounded(this.#exchange(id), `the request for chunk ${id}`, signal);
+      if (this.#pending.size === 1) this.#armSilence();
+      if (!this.#reading) this.#readLoop();
+      await this.#send(encodeRequest([id])).catch((error) => this.#breakWith(error));
+      return await reply;
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (error instanceof ChunkInvalid) throw error;
       const explained = await this.#explain(error);
       // casync checks chunks before sending them and quits with EBADMSG on a bad one.
       if (/Bad message/.test(this.#stderr)) {
@@ -174,31 +210,70 @@ export class SshSession {
         );
       }
       throw explained;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  async #exchange(id: ChunkId): Promise<Reply> {
-    await this.#send(encodeRequest([id]));
-    for (;;) {
-      const message = await this.#receive();
-      if (message.type === MessageType.CHUNK) {
-        const chunk = decodeChunk(message.body);
-        if (chunk.id !== id) {
-          throw this.#fail(`answered chunk ${chunk.id} to a request for ${id}`);
-        }
-        return { kind: "chunk", data: chunk.data, compressed: chunk.compressed };
+  #reading = false;
+
+  /** Reads answers while requests wait; stops when none does (an idle session reads nothing). */
+  async #readLoop() {
+    this.#reading = true;
+    try {
+      while (this.#pending.size > 0 && this.#broken === undefined) {
+        const message = await this.#receive();
+        this.#armSilence();
+        this.#answer(message.type, message.body);
       }
-      if (message.type === MessageType.MISSING) {
-        const missing = decodeMissing(message.body);
-        if (missing !== id) {
-          throw this.#fail(`answered MISSING ${missing} to a request for ${id}`);
-        }
-        return { kind: "missing" };
-      }
-      if (message.type !== MessageType.INDEX_EOF && message.type !== MessageType.ARCHIVE_EOF) {
-        throw this.#fail(`unexpected message type 0x${message.type.toString(16)}`);
-      }
+    } catch (error) {
+      this.#breakWith(error);
+    } finally {
+      this.#reading = false;
+      if (this.#pending.size > 0 && this.#broken === undefined) this.#readLoop();
     }
+  }
+
+  #answer(type: bigint, body: Uint8Array) {
+    if (type === MessageType.CHUNK) {
+      const chunk = decodeChunk(body);
+      const waiter = this.#take(chunk.id, "chunk");
+      waiter.resolve({ kind: "chunk", data: chunk.data, compressed: chunk.compressed });
+    } else if (type === MessageType.MISSING) {
+      this.#take(decodeMissing(body), "MISSING").resolve({ kind: "missing" });
+    } else if (type !== MessageType.INDEX_EOF && type !== MessageType.ARCHIVE_EOF) {
+      throw this.#fail(`unexpected message type 0x${type.toString(16)}`);
+    }
+  }
+
+  #take(id: ChunkId, what: string): Pending {
+    const waiter = this.#pending.get(id);
+    if (!waiter) throw this.#fail(`answered ${what} ${id}, which was not asked for`);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) clearTimeout(this.#silence);
+    return waiter;
+  }
+
+  /** (Re)starts the timer that kills a session whose remote stays silent while asked. */
+  #armSilence() {
+    clearTimeout(this.#silence);
+    if (this.#pending.size === 0) return;
+    this.#silence = setTimeout(() => {
+      const ids = [...this.#pending.keys()];
+      const others = ids.length > 1 ? `, with ${ids.length - 1} more requests waiting` : "";
+      const silent = `no answer within ${formatMs(this.#timeoutMs)} (--timeout)${others}`;
+      this.#breakWith(this.#fail(`the request for chunk ${ids[0]}: ${silent}`));
+    }, this.#timeoutMs);
+  }
+
+  /** Fails every waiting request and kills the process: the session is done. */
+  #breakWith(error: unknown) {
+    if (this.#broken === undefined) this.#broken = error;
+    clearTimeout(this.#silence);
+    const waiting = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const waiter of waiting) waiter.reject(this.#broken);
+    this.kill();
   }
 
   /** Says GOODBYE, closes stdin and waits for the process; kills it if it lingers. */
