@@ -17,7 +17,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
-import { chunkFileExists, writeChunkFileSync } from "../store/local.ts";
+import { chunkFileExists, writeChunkFileSync } from "./store_files.ts";
 import {
   closeFiles,
   inputFile,

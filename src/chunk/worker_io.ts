@@ -3,12 +3,8 @@
  * the worker's own (a job is a short burst of work on its own thread, and no
  * two workers share a file offset).
  */
-import {
-  chunkOfPath,
-  describeEntryKind,
-  notAChunkFileMessage,
-  uncompressedPath,
-} from "../store/local.ts";
+import { chunkOfPath, uncompressedPath } from "../format/store_layout.ts";
+import { describeEntryKind, notAChunkFileMessage } from "./store_files.ts";
 import { describeFsError } from "../util/fs.ts";
 
 const openFiles = new Map<string, Deno.FsFile>();

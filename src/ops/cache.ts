@@ -7,11 +7,10 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type Digest, digestOf, type Index } from "../format/index.ts";
-import { LocalStore } from "../store/local.ts";
-import { StoreRouter } from "../store/router.ts";
 import {
   type ChunkFileStore,
   isChunkFileStore,
+  isStoreSequence,
   type Store,
   type WriteStore,
 } from "../store/store.ts";
@@ -53,8 +52,8 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
       }
     }, options.signal);
 
-    const first = store instanceof StoreRouter ? store.stores[0] : store;
-    if (cache instanceof LocalStore && isChunkFileStore(first)) {
+    const first = isStoreSequence(store) ? store.members[0] : store;
+    if (isChunkFileStore(cache) && isChunkFileStore(first)) {
       const digests = [...new Set(options.indexes.map(digestOf))];
       wanted = await copyFromFiles(wanted, first, cache, codec, digests, options.signal, () => {
         stats.fetched++;
@@ -76,7 +75,7 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
 async function copyFromFiles(
   ids: readonly ChunkId[],
   source: ChunkFileStore,
-  cache: LocalStore,
+  cache: ChunkFileStore,
   codec: CodecPool,
   digests: readonly Digest[],
   signal: AbortSignal | undefined,

@@ -8,9 +8,8 @@ import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
 import { BlobMismatch, DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
-import { LocalStore } from "../store/local.ts";
 import { describeFsError } from "../util/fs.ts";
-import type { WriteStore } from "../store/store.ts";
+import { isChunkFileStore, type WriteStore } from "../store/store.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
@@ -38,7 +37,7 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   const stats: ChopStats = { chunks: index.chunks.length, stored: 0, present: 0 };
   const progress = progressBar("chop", length, options.progress);
   try {
-    const storeDir = store instanceof LocalStore ? store.dir : undefined;
+    const storeDir = isChunkFileStore(store) ? store.dir : undefined;
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(

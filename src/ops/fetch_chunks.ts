@@ -8,12 +8,12 @@ import { ChunkDataError } from "../chunk/errors.ts";
 import { ChunkFileMissing, type PlaceSource } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
-import { StoreRouter } from "../store/router.ts";
-import { CachedStore } from "../store/cache.ts";
 import {
   type ChunkFileStore,
+  isCachedSource,
   isChunkFileStore,
   isRawChunkStore,
+  isStoreSequence,
   type Store,
 } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -30,9 +30,9 @@ export async function fetchNeeded(
   concurrency: number,
 ): Promise<void> {
   const needs = [...context.needs.values()];
-  const sources = store instanceof StoreRouter ? store.stores : [store];
+  const sources = isStoreSequence(store) ? store.members : [store];
   // A local cache in front: hits are read by the workers straight from its files.
-  const localCache = store instanceof CachedStore && isChunkFileStore(store.cache)
+  const localCache = isCachedSource(store) && isChunkFileStore(store.cache)
     ? store.cache
     : undefined;
   const placed = (need: Need) => {

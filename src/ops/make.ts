@@ -15,8 +15,7 @@ import {
   type Index,
   type IndexChunk,
 } from "../format/index.ts";
-import { LocalStore } from "../store/local.ts";
-import type { WriteStore } from "../store/store.ts";
+import { isChunkFileStore, type WriteStore } from "../store/store.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -64,7 +63,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     bytesIn: size,
     bytesStored: 0,
   };
-  const storeDir = store instanceof LocalStore ? store.dir : undefined;
+  const storeDir = store && isChunkFileStore(store) ? store.dir : undefined;
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
   const storedIds = new Set<ChunkId>();
   const progress = progressBar("make", size, options.progress);

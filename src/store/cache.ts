@@ -5,9 +5,15 @@
  */
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import { type Chunk, isTouchStore, type Store, type WriteStore } from "./store.ts";
+import {
+  type CachedSource,
+  type Chunk,
+  isTouchStore,
+  type Store,
+  type WriteStore,
+} from "./store.ts";
 
-export class CachedStore implements Store {
+export class CachedStore implements CachedSource {
   readonly name: string;
 
   constructor(readonly cache: WriteStore, readonly upstream: Store) {

@@ -9,7 +9,7 @@ import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
-import { CHUNK_SUFFIX } from "./local.ts";
+import { CHUNK_SUFFIX } from "../format/store_layout.ts";
 import { parseHttpLocation } from "./http_location.ts";
 import {
   type Chunk,

@@ -17,8 +17,21 @@ import type {
   WriteStore,
 } from "./store.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
+import { CHUNK_SUFFIX, chunkFilePath, uncompressedPath } from "../format/store_layout.ts";
+import { describeEntryKind } from "../chunk/store_files.ts";
 
-export const CHUNK_SUFFIX = ".cacnk";
+export {
+  CHUNK_SUFFIX,
+  chunkFilePath,
+  chunkOfPath,
+  uncompressedPath,
+} from "../format/store_layout.ts";
+export {
+  chunkFileExists,
+  describeEntryKind,
+  notAChunkFileMessage,
+  writeChunkFileSync,
+} from "../chunk/store_files.ts";
 
 export interface LocalStoreOptions {
   codec: CodecPool;
@@ -236,85 +249,4 @@ function entryProblem(path: string, entry: Deno.DirEntry, root: string): string 
   return info.isFile
     ? undefined
     : `${path} is a symbolic link to ${describeEntryKind(info)}, not a chunk file`;
-}
-
-/**
- * Go desync's uncompressed stores keep a chunk's plain bytes under its bare ID;
- * they are read (and listed, verified, removed) alongside compressed ones.
- */
-export function uncompressedPath(chunkPath: string): string {
-  return chunkPath.slice(0, -CHUNK_SUFFIX.length);
-}
-
-/** The store directory and chunk ID a chunk file's path names, if it is one. */
-export function chunkOfPath(path: string): { store: string; id: ChunkId } | undefined {
-  const match = /^(.*)\/([0-9a-f]{4})\/([0-9a-f]{64})(?:\.cacnk)?$/.exec(path);
-  if (!match || !match[3].startsWith(match[2])) return undefined;
-  return { store: match[1] || "/", id: match[3] as ChunkId };
-}
-
-/** What kind of thing a non-regular store entry is, for messages. */
-export function describeEntryKind(info: Deno.FileInfo): string {
-  if (info.isDirectory) return "a directory";
-  if (info.isSymlink) return "a symbolic link";
-  if (info.isFifo) return "a FIFO";
-  if (info.isSocket) return "a socket";
-  if (info.isCharDevice || info.isBlockDevice) return "a device";
-  return "not a regular file";
-}
-
-/**
- * The message for a chunk's name taken by something that is not a chunk file,
- * worded as ChunkInvalid words it (the worker cannot send the class itself).
- */
-export function notAChunkFileMessage(path: string, kind: string): string {
-  const chunk = chunkOfPath(path);
-  const detail = `${path} is ${kind}, not a chunk file`;
-  return chunk ? new ChunkInvalid(chunk.id, chunk.store, detail).message : detail;
-}
-
-/** Where a chunk lives in a local store directory. */
-export function chunkFilePath(dir: string, id: ChunkId): string {
-  return `${dir}/${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
-}
-
-/** Whether a store directory holds a chunk's compressed file (synchronous: for codec workers). */
-export function chunkFileExists(dir: string, id: ChunkId): boolean {
-  try {
-    return Deno.statSync(chunkFilePath(dir, id)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-/**
- * Writes a compressed chunk into a store directory unless it is already there
- * (synchronous: for codec workers). Returns whether it wrote the file.
- */
-export function writeChunkFileSync(
-  dir: string,
-  id: ChunkId,
-  compressed: () => Uint8Array,
-): boolean {
-  const path = chunkFilePath(dir, id);
-  try {
-    if (chunkFileExists(dir, id)) return false;
-  } catch (error) {
-    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
-  }
-  const temp = tempName(path);
-  try {
-    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    Deno.writeFileSync(temp, compressed());
-    Deno.renameSync(temp, path);
-  } catch (error) {
-    try {
-      Deno.removeSync(temp);
-    } catch {
-      // nothing was written
-    }
-    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
-  }
-  return true;
 }

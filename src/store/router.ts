@@ -4,14 +4,18 @@
  */
 import { ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import type { Chunk, Store } from "./store.ts";
+import type { Chunk, Store, StoreSequence } from "./store.ts";
 
-export class StoreRouter implements Store {
+export class StoreRouter implements StoreSequence {
   readonly name: string;
 
   constructor(readonly stores: readonly Store[]) {
     if (stores.length === 0) throw new RangeError("a router needs at least one store");
     this.name = stores.map((store) => store.name).join(", ");
+  }
+
+  get members(): readonly Store[] {
+    return this.stores;
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {

@@ -76,6 +76,8 @@ export function isTouchStore(store: Store): store is TouchStore {
 
 /** A store whose chunks are plain files that a worker may read directly (the fast path). */
 export interface ChunkFileStore extends Store {
+  /** The store directory (chunks lie where format/store_layout.ts says). */
+  readonly dir: string;
   chunkPath(id: ChunkId): string;
 }
 
@@ -101,4 +103,27 @@ export interface RawChunkStore extends Store {
 
 export function isRawChunkStore(store: Store): store is RawChunkStore {
   return typeof (store as Partial<RawChunkStore>).getRawChunk === "function";
+}
+
+/**
+ * A store made of other stores asked in order (a router). Callers that plan
+ * per source (extract's workers read local members' files directly) look inside.
+ */
+export interface StoreSequence extends Store {
+  readonly members: readonly Store[];
+}
+
+export function isStoreSequence(store: Store): store is StoreSequence {
+  return Array.isArray((store as Partial<StoreSequence>).members);
+}
+
+/** A store behind a writable cache: the cache is asked first and filled on misses. */
+export interface CachedSource extends Store {
+  readonly cache: WriteStore;
+  readonly upstream: Store;
+}
+
+export function isCachedSource(store: Store): store is CachedSource {
+  const cached = store as Partial<CachedSource>;
+  return cached.cache !== undefined && cached.upstream !== undefined;
 }

@@ -1,0 +1,70 @@
+/**
+ * Synchronous chunk-file helpers for codec workers: what a store entry is, and
+ * writing a compressed chunk into a store directory. (Stores do their own
+ * writes asynchronously; these run inside workers.)
+ */
+import { ChunkInvalid, StoreError } from "../errors.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
+import { chunkFilePath, chunkOfPath } from "../format/store_layout.ts";
+import { describeFsError, tempName } from "../util/fs.ts";
+
+/** What kind of thing a non-regular store entry is, for messages. */
+export function describeEntryKind(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "a directory";
+  if (info.isSymlink) return "a symbolic link";
+  if (info.isFifo) return "a FIFO";
+  if (info.isSocket) return "a socket";
+  if (info.isCharDevice || info.isBlockDevice) return "a device";
+  return "not a regular file";
+}
+
+/**
+ * The message for a chunk's name taken by something that is not a chunk file,
+ * worded as ChunkInvalid words it (the worker cannot send the class itself).
+ */
+export function notAChunkFileMessage(path: string, kind: string): string {
+  const chunk = chunkOfPath(path);
+  const detail = `${path} is ${kind}, not a chunk file`;
+  return chunk ? new ChunkInvalid(chunk.id, chunk.store, detail).message : detail;
+}
+
+/** Whether a store directory holds a chunk's compressed file (synchronous: for codec workers). */
+export function chunkFileExists(dir: string, id: ChunkId): boolean {
+  try {
+    return Deno.statSync(chunkFilePath(dir, id)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Writes a compressed chunk into a store directory unless it is already there
+ * (synchronous: for codec workers). Returns whether it wrote the file.
+ */
+export function writeChunkFileSync(
+  dir: string,
+  id: ChunkId,
+  compressed: () => Uint8Array,
+): boolean {
+  const path = chunkFilePath(dir, id);
+  try {
+    if (chunkFileExists(dir, id)) return false;
+  } catch (error) {
+    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
+  }
+  const temp = tempName(path);
+  try {
+    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    Deno.writeFileSync(temp, compressed());
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // nothing was written
+    }
+    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
+  }
+  return true;
+}
