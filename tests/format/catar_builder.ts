@@ -56,7 +56,11 @@ export interface BuildOptions {
 
 const encoder = new TextEncoder();
 
-export const dir = (name: string | undefined, children: TestNode[], mode = 0o755): TestNode => ({
+export const directory = (
+  name: string | undefined,
+  children: TestNode[],
+  mode = 0o755,
+): TestNode => ({
   name,
   mode: S_IFDIR | mode,
   children,

@@ -24,7 +24,7 @@ import {
 import { type ArchiveEvent, CatarDecoder } from "../../src/format/catar_decoder.ts";
 import { siphash24 } from "../../src/format/siphash.ts";
 import { pseudoRandom } from "../helpers.ts";
-import { buildArchive, dir, file, TEST_FLAGS, type TestNode } from "./catar_builder.ts";
+import { buildArchive, directory, file, TEST_FLAGS, type TestNode } from "./catar_builder.ts";
 
 function le64(value: bigint | number): string {
   return BigInt(value).toString(16).padStart(16, "0").match(/../g)!.reverse().join("");
@@ -38,7 +38,7 @@ Deno.test("catar: a one-file archive is laid out as casync's caformat.h says", (
   const flags = 0x2000000000000322n; // sha512-256, symlinks, permissions, 32-bit uids
   const mtime = 1_500_000_000_000_000_001n;
   const archive = buildArchive(
-    { ...dir(undefined, [{ ...file("a", "hi"), mtimeNs: mtime }]), mtimeNs: mtime },
+    { ...directory(undefined, [{ ...file("a", "hi"), mtimeNs: mtime }]), mtimeNs: mtime },
     { flags },
   );
   // The goodbye key of caformat.h, written out here, not taken from the code.
@@ -108,13 +108,13 @@ Deno.test("catar: feature flags normalise and modes are kept as casync keeps the
 });
 
 const SAMPLE: TestNode = {
-  ...dir(undefined, [
+  ...directory(undefined, [
     file("a", pseudoRandom(70_000, 3)),
     { ...file("b", ""), uid: 1, gid: 2, user: "daemon", group: "bin" },
-    dir("c", [
+    directory("c", [
       { name: "d", mode: S_IFLNK | 0o777, target: "../a" },
       { name: "e", mode: S_IFIFO | 0o600 },
-      dir("f", []),
+      directory("f", []),
       { name: "n", mode: S_IFCHR | 0o600, major: 1, minor: 3 },
       { name: "s", mode: S_IFSOCK | 0o755 },
     ]),
@@ -186,19 +186,25 @@ function refuses(archive: Uint8Array, includes: string) {
 
 Deno.test("catar: names that are not one path component are refused", () => {
   for (const name of ["..", ".", "a/b", "/etc"]) {
-    refuses(buildArchive(dir(undefined, [file(name, "x")])), JSON.stringify(name));
+    refuses(buildArchive(directory(undefined, [file(name, "x")])), JSON.stringify(name));
   }
-  refuses(buildArchive(dir(undefined, [file("", "x")])), "FILENAME record at byte 64 has size 17");
+  refuses(
+    buildArchive(directory(undefined, [file("", "x")])),
+    "FILENAME record at byte 64 has size 17",
+  );
 });
 
 Deno.test("catar: repeated or unsorted names are refused (no entry reached through another)", () => {
   const link = { name: "a", mode: S_IFLNK | 0o777, target: "/tmp" };
-  refuses(buildArchive(dir(undefined, [link, dir("a", [file("x", "evil")])])), "appears twice");
-  refuses(buildArchive(dir(undefined, [file("b", ""), file("a", "")])), "out of order");
+  refuses(
+    buildArchive(directory(undefined, [link, directory("a", [file("x", "evil")])])),
+    "appears twice",
+  );
+  refuses(buildArchive(directory(undefined, [file("b", ""), file("a", "")])), "out of order");
 });
 
 Deno.test("catar: goodbye tables must match the directory's entries", () => {
-  const tree = dir(undefined, [file("a", "1"), file("b", "2")]);
+  const tree = directory(undefined, [file("a", "1"), file("b", "2")]);
   // Truncated: one item missing.
   refuses(
     buildArchive(tree, {
@@ -233,7 +239,7 @@ Deno.test("catar: truncated archives, trailing data and wrong sizes are refused"
   trailing.set(archive);
   refuses(trailing, "after the end");
   // A payload claiming more bytes than the file has swallows what follows.
-  const small = buildArchive(dir(undefined, [file("a", "hi"), file("b", "there")]));
+  const small = buildArchive(directory(undefined, [file("a", "hi"), file("b", "there")]));
   const grown = small.slice();
   new DataView(grown.buffer).setBigUint64(146, 16n + 40n, true);
   assertEquals(new DataView(grown.buffer).getBigUint64(154, true), CA_FORMAT_PAYLOAD);
@@ -245,7 +251,7 @@ Deno.test("catar: truncated archives, trailing data and wrong sizes are refused"
 });
 
 Deno.test("catar: impossible sizes are refused before anything is buffered", () => {
-  const archive = buildArchive(dir(undefined, [file("a", "x")]));
+  const archive = buildArchive(directory(undefined, [file("a", "x")]));
   const huge = archive.slice(0, 64 + 16);
   new DataView(huge.buffer).setBigUint64(64, 0xffffffffffffn, true);
   assertEquals(new DataView(huge.buffer).getBigUint64(72, true), CA_FORMAT_FILENAME);
@@ -258,17 +264,17 @@ Deno.test("catar: the root must be a directory and types need their feature flag
   refuses(buildArchive(file("x", "y")), "root is not a directory");
   const link = { name: "l", mode: S_IFLNK | 0o777, target: "x" };
   refuses(
-    buildArchive(dir(undefined, [link]), { flags: TEST_FLAGS & ~WITH_SYMLINKS }),
+    buildArchive(directory(undefined, [link]), { flags: TEST_FLAGS & ~WITH_SYMLINKS }),
     "feature flags exclude",
   );
 });
 
 Deno.test("catar: records in the wrong place are refused", () => {
   // A FILENAME where a file's payload should be.
-  const bad = buildArchive(dir(undefined, [{ name: "a", mode: 0o100644 }]));
+  const bad = buildArchive(directory(undefined, [{ name: "a", mode: 0o100644 }]));
   refuses(bad, "expected metadata or PAYLOAD");
   // A stray record type.
-  const stray = buildArchive(dir(undefined, [file("a", "")])).slice();
+  const stray = buildArchive(directory(undefined, [file("a", "")])).slice();
   const filename = encodeStringRecord(CA_FORMAT_FILENAME, new Uint8Array([0x61]));
   new DataView(filename.buffer).setBigUint64(8, 0x1234n, true);
   stray.set(filename, 64);
