@@ -1,0 +1,98 @@
+/**
+ * A directory tree made at test time with everything an archive must carry:
+ * nested and empty directories, empty and multi-chunk files, a directory of many
+ * entries (a deep goodbye search tree), symlinks (relative, absolute, dangling),
+ * a FIFO, a socket, a device node and other owners (as root), unicode names
+ * whose byte order differs from their UTF-16 order, special modes, and a
+ * distinct modification time with nanoseconds on every entry.
+ */
+import { S_IFSOCK } from "../../src/format/catar.ts";
+import { changeOwner, effectiveUid, makeNode, setModificationTime } from "../../src/util/posix.ts";
+import { mustRun, pseudoRandomFast, which } from "../helpers.ts";
+
+export interface TreeOptions {
+  /** FIFOs and sockets (Go desync neither archives nor unpacks them). */
+  special?: boolean;
+  /** Size of the large file. */
+  largeSize?: number;
+}
+
+export const IS_ROOT = effectiveUid() === 0;
+
+export async function makeTree(root: string, options: TreeOptions = {}): Promise<void> {
+  const { special = true, largeSize = 6 << 20 } = options;
+  const write = (path: string, data: string | Uint8Array, mode = 0o644) =>
+    Deno.writeFile(
+      `${root}/${path}`,
+      typeof data === "string" ? new TextEncoder().encode(data) : data,
+      { mode },
+    );
+  await Deno.mkdir(`${root}/a/b/c/d`, { recursive: true });
+  await Deno.mkdir(`${root}/empty-dir`);
+  await Deno.mkdir(`${root}/many`);
+  await Deno.mkdir(`${root}/sticky`, { mode: 0o755 });
+  await Deno.chmod(`${root}/sticky`, 0o1777);
+  await write("a/one", "one\n");
+  await write("a/b/empty", "");
+  await write("a/b/c/d/deep", "deep down\n", 0o600);
+  await write("empty", "");
+  await write("large", pseudoRandomFast(largeSize, 41));
+  await write("setuid", "#!/bin/sh\n", 0o755);
+  await Deno.chmod(`${root}/setuid`, 0o4755);
+  for (let i = 0; i < 100; i++) await write(`many/entry-${i}`, "x".repeat(i * 37));
+  // U+FB00 sorts after U+1F389 in UTF-16 but before it in UTF-8 bytes (casync's order).
+  for (const name of ["ünïcødé", "日本語.txt", "\u{1F389}", "\uFB00", "with space", "hash#mark"]) {
+    await write(name, `${name}\n`);
+  }
+  await Deno.symlink("a/b", `${root}/link-relative`);
+  await Deno.symlink("/etc/hostname", `${root}/link-absolute`);
+  await Deno.symlink("nowhere/at/all", `${root}/link-dangling`);
+  if (special) {
+    makeNode(`${root}/fifo`, 0o010640);
+    makeNode(`${root}/socket`, S_IFSOCK | 0o755);
+  }
+  if (IS_ROOT) {
+    makeNode(`${root}/null`, 0o020666, 1, 3);
+    changeOwner(`${root}/a/one`, 1, 1); // daemon: a name in /etc/passwd
+    changeOwner(`${root}/empty`, 4242, 4343); // no name anywhere
+    changeOwner(`${root}/link-relative`, 65534, 65534);
+  }
+  // Distinct times with nanoseconds, children before their directories.
+  let tick = 0n;
+  const stamp = (path: string) =>
+    setModificationTime(path, 1_600_000_000_000_000_000n + (tick++) * 1_000_001_237n);
+  const walk = (path: string) => {
+    for (const entry of Deno.readDirSync(path)) {
+      const child = `${path}/${entry.name}`;
+      if (entry.isDirectory) walk(child);
+      else stamp(child);
+    }
+    stamp(path);
+  };
+  walk(root);
+}
+
+/** Runs casync's `mtree` on a directory or archive: an independent listing to compare. */
+export async function casyncMtree(path: string): Promise<string> {
+  return (await mustRun("casync", ["mtree", path])).stdout;
+}
+
+/**
+ * `diff -r` of two trees: contents, symlink targets, what exists. Returns the
+ * differences, leaving out diff's notes that two special files are both FIFOs,
+ * sockets or devices (it cannot compare them; mtree does).
+ */
+export async function diffTrees(a: string, b: string): Promise<string[]> {
+  const result = await new Deno.Command("diff", {
+    args: ["-r", "--no-dereference", a, b],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = new TextDecoder().decode(result.stdout).split("\n").filter(Boolean);
+  return lines.filter((line) => {
+    const same = /^File .* is a (.+) while file .* is a (.+)$/.exec(line);
+    return !(same && same[1] === same[2]);
+  });
+}
+
+export const DIFF_MISSING = which("diff") ? false : "needs diff";
