@@ -5,9 +5,8 @@
  * own mtree listing and with diff -r.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { removeDir, runCli, tempDir } from "../helpers.ts";
 import { CASYNC_MISSING, storeIds } from "./casync_fixture.ts";
-import { casyncMtree, DIFF_MISSING, diffTrees, makeTree } from "./catar_tree.ts";
+import { casyncMtree, desyncOk, DIFF_MISSING, diffTrees, treeTests } from "./catar_tree.ts";
 import { CASYNC_EQUIVALENT_OPTIONS } from "../../src/ops/tar.ts";
 import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
 import { mustRun } from "../helpers.ts";
@@ -17,35 +16,13 @@ const UNTAR = COMMAND_PERMISSIONS.untar;
 const MTREE = COMMAND_PERMISSIONS.mtree;
 const IGNORE = CASYNC_MISSING || DIFF_MISSING;
 
-async function ours(args: string[], permissions: readonly string[]) {
-  const result = await runCli(args, permissions);
-  assertEquals(result.code, 0, `desync ${args.join(" ")}: ${result.stderr}`);
-  return result;
-}
-
 /** Both trees list the same under casync mtree, and diff -r finds nothing. */
 async function assertSameTree(expected: string, actual: string) {
   assertEquals(await casyncMtree(actual), await casyncMtree(expected), `${actual} vs ${expected}`);
   assertEquals(await diffTrees(expected, actual), []);
 }
 
-function interop(name: string, fn: (dir: string, tree: string) => Promise<void>) {
-  Deno.test({
-    name: `catar casync interop: ${name}`,
-    ignore: Boolean(IGNORE),
-    async fn(t) {
-      const dir = await tempDir(t);
-      try {
-        const tree = `${dir}/tree`;
-        await Deno.mkdir(tree);
-        await makeTree(tree);
-        await fn(dir, tree);
-      } finally {
-        await removeDir(dir);
-      }
-    },
-  });
-}
+const interop = treeTests("catar casync interop", IGNORE);
 
 /** Feature-set variants: our options and casync's equivalent ones. */
 const VARIANTS: { name: string; ours: string[]; casync: string[] }[] = [
@@ -67,7 +44,7 @@ interop("tar writes casync's catar byte for byte, for each feature set", async (
     const theirs = `${dir}/theirs.catar`;
     const mine = `${dir}/ours.catar`;
     await mustRun("casync", ["make", ...variant.casync, theirs, tree]);
-    await ours(["tar", ...variant.ours, mine, tree], TAR);
+    await desyncOk(["tar", ...variant.ours, mine, tree], TAR);
     assertEquals(await Deno.readFile(mine), await Deno.readFile(theirs), variant.name);
   }
 });
@@ -84,7 +61,7 @@ interop("tar -i writes casync's .caidx and the same chunks", async (dir, tree) =
       `${theirs}.caidx`,
       tree,
     ]);
-    await ours(
+    await desyncOk(
       ["tar", "-i", "-s", `${mine}.store`, "--chunk-size", sizes, `${mine}.caidx`, tree],
       TAR,
     );
@@ -94,8 +71,8 @@ interop("tar -i writes casync's .caidx and the same chunks", async (dir, tree) =
 });
 
 interop("casync extracts what tar and tar -i wrote", async (dir, tree) => {
-  await ours(["tar", `${dir}/ours.catar`, tree], TAR);
-  await ours(["tar", "-i", "-s", `${dir}/store`, `${dir}/ours.caidx`, tree], TAR);
+  await desyncOk(["tar", `${dir}/ours.catar`, tree], TAR);
+  await desyncOk(["tar", "-i", "-s", `${dir}/store`, `${dir}/ours.caidx`, tree], TAR);
   await mustRun("casync", ["extract", `${dir}/ours.catar`, `${dir}/from-catar`]);
   await assertSameTree(tree, `${dir}/from-catar`);
   await mustRun("casync", [
@@ -110,9 +87,9 @@ interop("casync extracts what tar and tar -i wrote", async (dir, tree) => {
 interop("untar restores casync's catar and .caidx (through a cache)", async (dir, tree) => {
   await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
   await mustRun("casync", ["make", `--store=${dir}/store`, `${dir}/theirs.caidx`, tree]);
-  await ours(["untar", `${dir}/theirs.catar`, `${dir}/from-catar`], UNTAR);
+  await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/from-catar`], UNTAR);
   await assertSameTree(tree, `${dir}/from-catar`);
-  await ours(
+  await desyncOk(
     ["untar", "-i", "-s", `${dir}/store`, "-c", `${dir}/cache`, `${dir}/theirs.caidx`, `${dir}/x`],
     UNTAR,
   );
@@ -121,7 +98,7 @@ interop("untar restores casync's catar and .caidx (through a cache)", async (dir
   // Into an existing directory holding other things: they stay, the archive's entries merge.
   await Deno.mkdir(`${dir}/existing`);
   await Deno.writeTextFile(`${dir}/existing/keep`, "mine");
-  await ours(["untar", `${dir}/theirs.catar`, `${dir}/existing`], UNTAR);
+  await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/existing`], UNTAR);
   assertEquals(await Deno.readTextFile(`${dir}/existing/keep`), "mine");
   await Deno.remove(`${dir}/existing/keep`);
   assertEquals(await diffTrees(tree, `${dir}/existing`), []);
@@ -130,8 +107,8 @@ interop("untar restores casync's catar and .caidx (through a cache)", async (dir
 interop("mtree lists what casync's mtree lists", async (dir, tree) => {
   await mustRun("casync", ["make", `--store=${dir}/store`, `${dir}/theirs.caidx`, tree]);
   await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
-  const mine = (await ours(["mtree", `${dir}/theirs.catar`], MTREE)).stdout;
-  const fromIndex = await ours(
+  const mine = (await desyncOk(["mtree", `${dir}/theirs.catar`], MTREE)).stdout;
+  const fromIndex = await desyncOk(
     ["mtree", "-i", "-s", `${dir}/store`, `${dir}/theirs.caidx`],
     MTREE,
   );
@@ -162,7 +139,7 @@ interop("mtree lists what casync's mtree lists", async (dir, tree) => {
 interop("make on casync's catar writes casync's .caidx", async (dir, tree) => {
   await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
   await mustRun("casync", ["make", `--store=${dir}/store`, `${dir}/theirs.caidx`, tree]);
-  await ours(
+  await desyncOk(
     ["make", "-s", `${dir}/ours.store`, `${dir}/ours.caidx`, `${dir}/theirs.catar`],
     COMMAND_PERMISSIONS.make,
   );

@@ -7,8 +7,8 @@
  * casync refuses, and so do we).
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { mustRun, removeDir, REPO, runCli, runTool, tempDir } from "../helpers.ts";
-import { casyncMtree, DIFF_MISSING, diffTrees, makeTree } from "./catar_tree.ts";
+import { mustRun, REPO, runCli, runTool } from "../helpers.ts";
+import { casyncMtree, desyncOk, DIFF_MISSING, diffTrees, treeTests } from "./catar_tree.ts";
 import { CASYNC_MISSING } from "./casync_fixture.ts";
 import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
 import { S_IFDIR, S_IFLNK, S_IFMT } from "../../src/format/catar.ts";
@@ -25,12 +25,6 @@ export const DESYNC_GO = [`${REPO}../shared/peers/desync-go`, `${REPO}../../shar
   });
 
 const IGNORE = !DESYNC_GO ? "needs the Go desync at ../shared/peers/desync-go" : DIFF_MISSING;
-
-async function ours(args: string[], permissions: readonly string[]) {
-  const result = await runCli(args, permissions);
-  assertEquals(result.code, 0, `desync ${args.join(" ")}: ${result.stderr}`);
-  return result;
-}
 
 /** Every entry's stat data under `root`, by relative path. */
 function statTree(root: string): Map<string, FileStat> {
@@ -72,27 +66,14 @@ function assertSameMetadata(expected: string, actual: string, allTimes: boolean)
   }
 }
 
-function interop(name: string, fn: (dir: string, tree: string) => Promise<void>) {
-  Deno.test({
-    name: `catar Go desync interop: ${name}`,
-    ignore: Boolean(IGNORE),
-    async fn(t) {
-      const dir = await tempDir(t);
-      try {
-        const tree = `${dir}/tree`;
-        await Deno.mkdir(tree);
-        await makeTree(tree, { special: false, largeSize: 3 << 20 });
-        await fn(dir, tree);
-      } finally {
-        await removeDir(dir);
-      }
-    },
-  });
-}
+const interop = treeTests("catar Go desync interop", IGNORE, {
+  special: false,
+  largeSize: 3 << 20,
+});
 
 interop("Go desync unpacks our catar and .caidx", async (dir, tree) => {
-  await ours(["tar", `${dir}/ours.catar`, tree], COMMAND_PERMISSIONS.tar);
-  await ours(
+  await desyncOk(["tar", `${dir}/ours.catar`, tree], COMMAND_PERMISSIONS.tar);
+  await desyncOk(
     ["tar", "-i", "-s", `${dir}/store`, `${dir}/ours.caidx`, tree],
     COMMAND_PERMISSIONS.tar,
   );
@@ -115,10 +96,10 @@ interop("we unpack Go desync's catar and .caidx, every time included", async (di
   await mustRun(DESYNC_GO!, ["tar", `${dir}/go.catar`, tree]);
   await Deno.mkdir(`${dir}/store`); // this build of Go desync wants it to exist
   await mustRun(DESYNC_GO!, ["tar", "-i", "-s", `${dir}/store`, `${dir}/go.caidx`, tree]);
-  await ours(["untar", `${dir}/go.catar`, `${dir}/from-catar`], COMMAND_PERMISSIONS.untar);
+  await desyncOk(["untar", `${dir}/go.catar`, `${dir}/from-catar`], COMMAND_PERMISSIONS.untar);
   assertEquals(await diffTrees(tree, `${dir}/from-catar`), []);
   assertSameMetadata(tree, `${dir}/from-catar`, true);
-  await ours(
+  await desyncOk(
     ["untar", "-i", "-s", `${dir}/store`, `${dir}/go.caidx`, `${dir}/from-caidx`],
     COMMAND_PERMISSIONS.untar,
   );
@@ -127,8 +108,8 @@ interop("we unpack Go desync's catar and .caidx, every time included", async (di
 });
 
 interop("our mtree and Go desync's agree on every file's line", async (dir, tree) => {
-  await ours(["tar", `${dir}/ours.catar`, tree], COMMAND_PERMISSIONS.tar);
-  const mine = (await ours(["mtree", `${dir}/ours.catar`], COMMAND_PERMISSIONS.mtree)).stdout;
+  await desyncOk(["tar", `${dir}/ours.catar`, tree], COMMAND_PERMISSIONS.tar);
+  const mine = (await desyncOk(["mtree", `${dir}/ours.catar`], COMMAND_PERMISSIONS.mtree)).stdout;
   const theirs = (await mustRun(DESYNC_GO!, ["mtree", `${dir}/ours.catar`])).stdout;
   // We also print user and group names where the archive has them; this build of
   // Go desync prints only the permission bits of a mode (casync, and we, print
@@ -149,41 +130,31 @@ interop("our mtree and Go desync's agree on every file's line", async (dir, tree
   assertEquals(files(mine), files(theirs));
 });
 
-Deno.test({
-  name:
-    "catar Go desync interop: Go desync's archive of a FIFO lacks its entry; casync and we refuse it",
-  ignore: Boolean(IGNORE || CASYNC_MISSING),
-  async fn(t) {
-    const dir = await tempDir(t);
-    try {
-      const tree = `${dir}/tree`;
-      await Deno.mkdir(tree);
-      await makeTree(tree, { largeSize: 1 << 20 });
-      // Go desync skips the FIFO but has already written its FILENAME record.
-      const go = await mustRun(DESYNC_GO!, ["tar", `${dir}/go.catar`, tree]);
-      assert(go.stderr.includes("skipping 'fifo'"), go.stderr);
-      const casync = await runTool("casync", ["extract", `${dir}/go.catar`, `${dir}/casync-out`]);
-      assert(casync.code !== 0, "casync refuses it too");
-      const result = await runCli(
-        ["untar", `${dir}/go.catar`, `${dir}/out`],
-        COMMAND_PERMISSIONS.untar,
-      );
-      assertEquals(result.code, 1);
-      assertMatch(
-        result.stderr,
-        /^desync: .*go\.catar: invalid archive: .*expected ENTRY for "fifo"\n$/,
-      );
-      assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name).sort(), [
-        "casync-out",
-        "go.catar",
-        "tree",
-      ]);
-      // casync's archive of the same tree keeps the FIFO and the socket, and so do we.
-      await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
-      await ours(["untar", `${dir}/theirs.catar`, `${dir}/out`], COMMAND_PERMISSIONS.untar);
-      assertEquals(await casyncMtree(`${dir}/out`), await casyncMtree(tree));
-    } finally {
-      await removeDir(dir);
-    }
+treeTests("catar Go desync interop", IGNORE || CASYNC_MISSING, { largeSize: 1 << 20 })(
+  "Go desync's archive of a FIFO lacks its entry; casync and we refuse it",
+  async (dir, tree) => {
+    // Go desync skips the FIFO but has already written its FILENAME record.
+    const go = await mustRun(DESYNC_GO!, ["tar", `${dir}/go.catar`, tree]);
+    assert(go.stderr.includes("skipping 'fifo'"), go.stderr);
+    const casync = await runTool("casync", ["extract", `${dir}/go.catar`, `${dir}/casync-out`]);
+    assert(casync.code !== 0, "casync refuses it too");
+    const result = await runCli(
+      ["untar", `${dir}/go.catar`, `${dir}/out`],
+      COMMAND_PERMISSIONS.untar,
+    );
+    assertEquals(result.code, 1);
+    assertMatch(
+      result.stderr,
+      /^desync: .*go\.catar: invalid archive: .*expected ENTRY for "fifo"\n$/,
+    );
+    assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name).sort(), [
+      "casync-out",
+      "go.catar",
+      "tree",
+    ]);
+    // casync's archive of the same tree keeps the FIFO and the socket, and so do we.
+    await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
+    await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/out`], COMMAND_PERMISSIONS.untar);
+    assertEquals(await casyncMtree(`${dir}/out`), await casyncMtree(tree));
   },
-});
+);

@@ -8,7 +8,8 @@
  */
 import { S_IFSOCK } from "../../src/format/catar.ts";
 import { changeOwner, effectiveUid, makeNode, setModificationTime } from "../../src/util/posix.ts";
-import { mustRun, pseudoRandomFast, which } from "../helpers.ts";
+import { assertEquals } from "../assert.ts";
+import { mustRun, pseudoRandomFast, removeDir, runCli, tempDir, which } from "../helpers.ts";
 
 export interface TreeOptions {
   /** FIFOs and sockets (Go desync neither archives nor unpacks them). */
@@ -96,3 +97,33 @@ export async function diffTrees(a: string, b: string): Promise<string[]> {
 }
 
 export const DIFF_MISSING = which("diff") ? false : "needs diff";
+
+/** Runs our CLI with `permissions` and fails the test unless it exits 0. */
+export async function desyncOk(args: string[], permissions: readonly string[]) {
+  const result = await runCli(args, permissions);
+  assertEquals(result.code, 0, `desync ${args.join(" ")}: ${result.stderr}`);
+  return result;
+}
+
+/**
+ * A family of tests that each get a temporary directory with a fresh tree made
+ * by makeTree(`options`) at `<dir>/tree`; all ignored for `ignore`'s reason.
+ */
+export function treeTests(prefix: string, ignore: string | false, options: TreeOptions = {}) {
+  return (name: string, fn: (dir: string, tree: string) => Promise<void>) =>
+    Deno.test({
+      name: `${prefix}: ${name}`,
+      ignore: Boolean(ignore),
+      async fn(t) {
+        const dir = await tempDir(t);
+        try {
+          const tree = `${dir}/tree`;
+          await Deno.mkdir(tree);
+          await makeTree(tree, options);
+          await fn(dir, tree);
+        } finally {
+          await removeDir(dir);
+        }
+      },
+    });
+}
