@@ -3,11 +3,16 @@
  * medians, throughput, peak memory and ratios (casync time / our time: above 1
  * means we are faster). Both run warm (the data is in the page cache).
  *
- *   deno task bench [--size MiB] [--rounds N] [--only extract,make]
+ *   deno task bench [--size MiB] [--rounds N] [--only extract,make,http,ssh,tar]
+ *
+ * `tar` archives a tree of 20 000 small files and a few large ones (tar -i into
+ * a fresh store, untar -i into a fresh directory) with casync, Go desync (when
+ * ../shared/peers/desync-go is there) and us.
  */
 import { BINARY_PERMISSIONS } from "./permissions.ts";
 import { xorshiftBytes } from "./pseudo_random.ts";
 import { startNginx, startSshd } from "../tests/interop/peers.ts";
+import { CASYNC_EQUIVALENT_OPTIONS } from "../src/ops/tar.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -18,7 +23,7 @@ function option(name: string, fallback: string): string {
 
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
-const only = option("only", "extract,make,http,ssh").split(",");
+const only = option("only", "extract,make,http,ssh,tar").split(",");
 const timeTool = ["/usr/bin/time"].find((path) => {
   try {
     return Deno.statSync(path).isFile;
@@ -66,36 +71,67 @@ interface Row {
   op: string;
   tool: string;
   samples: Sample[];
+  /** Bytes processed, for the throughput column. */
+  bytes: number;
+}
+
+/** One contender: a tool's name and its command line. */
+interface Contender {
+  tool: string;
+  cmd: string;
+  args: readonly string[];
 }
 
 const dir = await Deno.makeTempDir({ prefix: "desync-bench-" });
 const rows: Row[] = [];
+
+/** Runs each contender's command in turn, `rounds` times, after `reset` each time. */
+async function race(
+  op: string,
+  contenders: Contender[],
+  reset: () => Promise<void>,
+  env?: Record<string, string>,
+  bytes = sizeMiB * 1048576,
+) {
+  const opRows = contenders.map((c): Row => ({ op, tool: c.tool, samples: [], bytes }));
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order so neither tool always runs on a warmer cache.
+    const order = round % 2 ? [...contenders.keys()].reverse() : [...contenders.keys()];
+    for (const i of order) {
+      await reset();
+      opRows[i].samples.push(await measure(contenders[i].cmd, [...contenders[i].args], dir, env));
+    }
+  }
+  rows.push(...opRows);
+}
 try {
   const blob = `${dir}/blob`;
-  await Deno.writeFile(blob, xorshiftBytes(sizeMiB << 20, 0x9e3779b9));
-  console.error(
-    `bench: ${sizeMiB} MiB pseudo-random blob, ${rounds} rounds, ${navigator.hardwareConcurrency} cores`,
-  );
-  await measure("casync", ["make", `--store=${dir}/store`, `${dir}/blob.caibx`, blob], dir);
+  if (["extract", "make", "http", "ssh"].some((op) => only.includes(op))) {
+    await Deno.writeFile(blob, xorshiftBytes(sizeMiB << 20, 0x9e3779b9));
+    console.error(
+      `bench: ${sizeMiB} MiB pseudo-random blob, ${rounds} rounds, ${navigator.hardwareConcurrency} cores`,
+    );
+    await measure("casync", ["make", `--store=${dir}/store`, `${dir}/blob.caibx`, blob], dir);
+  }
 
-  /** Runs casync's and our command alternately, `rounds` times, after `reset` each time. */
-  const compare = async (
+  /** casync's command against ours. */
+  const compare = (
     op: string,
     casyncArgs: string[],
     ourArgs: string[],
     reset: () => Promise<void>,
     env?: Record<string, string>,
   ) => {
-    const casyncRow: Row = { op, tool: "casync", samples: [] };
-    const ourRow: Row = { op, tool: "desync", samples: [] };
-    for (let round = 0; round < rounds; round++) {
-      for (const row of round % 2 ? [ourRow, casyncRow] : [casyncRow, ourRow]) {
-        await reset();
-        const [cmd, args] = row.tool === "casync" ? ["casync", casyncArgs] as const : ours(ourArgs);
-        row.samples.push(await measure(cmd, [...args], dir, env));
-      }
-    }
-    rows.push(casyncRow, ourRow);
+    const [cmd, args] = ours(ourArgs);
+    return race(
+      op,
+      [
+        { tool: "casync", cmd: "casync", args: casyncArgs },
+        { tool: "desync", cmd, args },
+      ],
+      reset,
+      env,
+    );
   };
   const index = `${dir}/blob.caibx`;
   const out = `${dir}/out`;
@@ -148,8 +184,97 @@ try {
       () => Deno.remove(`${dir}/fresh`, { recursive: true }).catch(() => {}),
     );
   }
+  if (only.includes("tar")) await benchTrees();
 } finally {
   await Deno.remove(dir, { recursive: true });
+}
+
+/**
+ * tar -i and untar -i of a tree of 20 000 small files (0-8 KiB, in 200
+ * directories) and four 32 MiB files, against casync (with the feature set we
+ * record) and Go desync. Each unpacks casync's index from casync's store.
+ */
+async function benchTrees() {
+  const tree = `${dir}/tree`;
+  let bytes = 0;
+  for (let d = 0; d < 200; d++) {
+    await Deno.mkdir(`${tree}/dir-${d}`, { recursive: true });
+    for (let f = 0; f < 100; f++) {
+      const size = (d * 7919 + f * 104729) % 8192;
+      await Deno.writeFile(`${tree}/dir-${d}/file-${f}`, xorshiftBytes(size, d * 100 + f + 1));
+      bytes += size;
+    }
+  }
+  for (let f = 0; f < 4; f++) {
+    await Deno.writeFile(`${tree}/large-${f}`, xorshiftBytes(32 << 20, 0x51ed + f));
+    bytes += 32 << 20;
+  }
+  console.error(
+    `bench: tree of 20000 small files and 4 x 32 MiB (${(bytes / 1048576).toFixed(0)} MiB)`,
+  );
+  const goDesync = ["../../shared/peers/desync-go", "../../../shared/peers/desync-go"]
+    .map((path) => new URL(path, import.meta.url).pathname)
+    .find((path) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    });
+  const fresh = (...paths: string[]) => async () => {
+    for (const path of paths) await Deno.remove(path, { recursive: true }).catch(() => {});
+    if (goDesync) await Deno.mkdir(`${dir}/go-store`).catch(() => {}); // Go desync wants it
+  };
+  const casyncFeatures = CASYNC_EQUIVALENT_OPTIONS;
+  const [cmd, ourTar] = ours(["tar", "-i", "-s", `${dir}/t-store`, `${dir}/t.caidx`, tree]);
+  const tarContenders: Contender[] = [
+    {
+      tool: "casync",
+      cmd: "casync",
+      args: ["make", ...casyncFeatures, `--store=${dir}/c-store`, `${dir}/c.caidx`, tree],
+    },
+    { tool: "desync", cmd, args: ourTar },
+  ];
+  if (goDesync) {
+    tarContenders.push({
+      tool: "desync-go",
+      cmd: goDesync,
+      args: ["tar", "-i", "-s", `${dir}/go-store`, `${dir}/go.caidx`, tree],
+    });
+  }
+  await race(
+    "tar -i (fresh store)",
+    tarContenders,
+    fresh(`${dir}/c-store`, `${dir}/t-store`, `${dir}/go-store`),
+    undefined,
+    bytes,
+  );
+  // Every tool unpacks casync's index from casync's store.
+  await measure("casync", [
+    "make",
+    ...casyncFeatures,
+    `--store=${dir}/c-store`,
+    `${dir}/c.caidx`,
+    tree,
+  ], dir);
+  const out = `${dir}/untarred`;
+  const [ourCmd, ourUntar] = ours(["untar", "-i", "-s", `${dir}/c-store`, `${dir}/c.caidx`, out]);
+  const untarContenders: Contender[] = [
+    {
+      tool: "casync",
+      cmd: "casync",
+      args: ["extract", `--store=${dir}/c-store`, `${dir}/c.caidx`, out],
+    },
+    { tool: "desync", cmd: ourCmd, args: ourUntar },
+  ];
+  if (goDesync) {
+    untarContenders.push({
+      tool: "desync-go",
+      cmd: goDesync,
+      args: ["untar", "-i", "-s", `${dir}/c-store`, `${dir}/c.caidx`, out],
+    });
+  }
+  await race("untar -i (fresh dir)", untarContenders, fresh(out), undefined, bytes);
 }
 
 console.log(
@@ -161,7 +286,7 @@ for (const row of rows) {
   const seconds = median(row.samples.map((s) => s.seconds));
   const peaks = row.samples.map((s) => s.peakMiB).filter((p): p is number => p !== undefined);
   const peak = peaks.length ? Math.max(...peaks).toFixed(0) : "n/a";
-  const mbps = ((sizeMiB * 1048576) / 1e6 / seconds).toFixed(0);
+  const mbps = (row.bytes / 1e6 / seconds).toFixed(0);
   console.log(
     `${row.op.padEnd(32)}${row.tool.padEnd(8)}${seconds.toFixed(3).padStart(10)}${
       mbps.padStart(8)
@@ -169,8 +294,10 @@ for (const row of rows) {
   );
 }
 console.log("");
-for (let i = 0; i + 1 < rows.length; i += 2) {
-  const ratio = median(rows[i].samples.map((s) => s.seconds)) /
-    median(rows[i + 1].samples.map((s) => s.seconds));
-  console.log(`${rows[i].op}: desync is ${ratio.toFixed(2)}x casync's speed`);
+for (const row of rows) {
+  if (row.tool === "desync") continue;
+  const ourRow = rows.find((r) => r.op === row.op && r.tool === "desync")!;
+  const ratio = median(row.samples.map((s) => s.seconds)) /
+    median(ourRow.samples.map((s) => s.seconds));
+  console.log(`${row.op}: desync is ${ratio.toFixed(2)}x ${row.tool}'s speed`);
 }
