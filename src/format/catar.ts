@@ -158,6 +158,46 @@ export function encodeStringRecord(type: bigint, text: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** A record whose body is raw bytes (FCAPS). */
+export function encodeBytesRecord(type: bigint, data: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(HEADER_SIZE + data.length);
+  header(bytes, 0, bytes.length, type);
+  bytes.set(data, HEADER_SIZE);
+  return bytes;
+}
+
+/** An XATTR record: the name, a NUL, the value. */
+export function encodeXattr(name: Uint8Array, value: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(HEADER_SIZE + name.length + 1 + value.length);
+  header(bytes, 0, bytes.length, CA_FORMAT_XATTR);
+  bytes.set(name, HEADER_SIZE);
+  bytes.set(value, HEADER_SIZE + name.length + 1);
+  return bytes;
+}
+
+/**
+ * Whether an extended attribute name is well formed as casync sees it: at most
+ * 255 bytes, with a dot that is neither first nor last ("namespace.name").
+ */
+export function isValidXattrName(name: Uint8Array): boolean {
+  const dot = name.indexOf(0x2e);
+  return name.length <= 255 && dot > 0 && dot < name.length - 1 && !name.includes(0);
+}
+
+/**
+ * Whether casync keeps an extended attribute as an XATTR record: only the
+ * "user." and "trusted." namespaces; the others have records of their own
+ * (file capabilities, SELinux labels, ACLs) or none.
+ */
+export function isArchivedXattr(name: Uint8Array): boolean {
+  if (!isValidXattrName(name)) return false;
+  const text = new TextDecoder().decode(name);
+  return text.startsWith("user.") || text.startsWith("trusted.");
+}
+
+/** The extended attribute that holds a file's capabilities (an FCAPS record). */
+export const FCAPS_XATTR = new TextEncoder().encode("security.capability");
+
 /** The header of a PAYLOAD record; the `size` bytes of contents follow it. */
 export function encodePayloadHeader(size: number): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE);

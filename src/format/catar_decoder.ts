@@ -45,6 +45,7 @@ import {
   goodbyeHash,
   goodbyeSize,
   HEADER_SIZE,
+  isValidXattrName,
   S_IFBLK,
   S_IFCHR,
   S_IFDIR,
@@ -64,6 +65,7 @@ import {
   WITH_SUBVOLUME,
   WITH_SUBVOLUME_RO,
   WITH_SYMLINKS,
+  WITH_XATTRS,
   XATTR_SIZE_MAX,
 } from "./catar.ts";
 
@@ -87,7 +89,9 @@ export interface ArchiveNode {
   readonly user?: string;
   readonly group?: string;
   readonly xattrs: readonly Xattr[];
-  /** Metadata records present that only casync restores: "acl", "selinux", "fcaps", "quota-projid". */
+  /** A file's capabilities (the raw security.capability attribute), when recorded. */
+  readonly fcaps?: Uint8Array;
+  /** Metadata records present that only casync restores: "acl", "selinux", "quota-projid". */
   readonly other: readonly string[];
   /** Payload size of a file. */
   readonly size: number;
@@ -117,6 +121,7 @@ interface OpenNode {
   group?: string;
   xattrs: Xattr[];
   xattrBytes: number;
+  fcaps?: Uint8Array;
   other: Set<string>;
   /** The rank of the last metadata record, to keep casync's order. */
   rank: number;
@@ -172,7 +177,6 @@ const OTHER_NAMES: ReadonlyMap<bigint, string> = new Map([
   [CA_FORMAT_ACL_DEFAULT_USER, "acl"],
   [CA_FORMAT_ACL_DEFAULT_GROUP, "acl"],
   [CA_FORMAT_SELINUX, "selinux"],
-  [CA_FORMAT_FCAPS, "fcaps"],
   [CA_FORMAT_QUOTA_PROJID, "quota-projid"],
 ]);
 
@@ -580,6 +584,12 @@ export class CatarDecoder {
       const nul = body.indexOf(0);
       if (nul <= 0 || nul > 255) this.#fail(`entry "${node.path}": malformed extended attribute`);
       const name = body.slice(0, nul);
+      if (!(this.#featureFlags! & WITH_XATTRS) || !isValidXattrName(name)) {
+        this.#fail(`entry "${node.path}": extended attribute not allowed or malformed`);
+      }
+      if (kindOf(node.entry!.mode) === "symlink") {
+        this.#fail(`entry "${node.path}": a symlink cannot have extended attributes`);
+      }
       const last = node.xattrs.at(-1);
       if (last && compareBytes(name, last.name) <= 0) {
         this.#fail(`entry "${node.path}": extended attributes out of order`);
@@ -589,6 +599,11 @@ export class CatarDecoder {
         this.#fail(`entry "${node.path}": more than ${XATTR_BYTES_MAX} bytes of attributes`);
       }
       node.xattrs.push({ name, value: body.slice(nul + 1) });
+    } else if (type === CA_FORMAT_FCAPS) {
+      if (kindOf(node.entry!.mode) !== "file") {
+        this.#fail(`entry "${node.path}": capabilities on something that is not a file`);
+      }
+      node.fcaps = record.slice(HEADER_SIZE);
     } else {
       node.other.add(OTHER_NAMES.get(type)!);
     }
@@ -607,6 +622,7 @@ export class CatarDecoder {
       user: open.user,
       group: open.group,
       xattrs: open.xattrs,
+      fcaps: open.fcaps,
       other: [...open.other],
       size: 0,
       ...body,

@@ -6,26 +6,31 @@
  * so memory does not grow with the size of the tree.
  *
  * What we record is exactly what the feature flags claim: the supported set is
- * TAR_FEATURES; extended attributes, ACLs, SELinux labels, file capabilities
- * and chattr(1) flags are not read, so their flags are never set.
+ * TAR_FEATURES; ACLs, SELinux labels, chattr(1) flags and project quota IDs
+ * are not read, so their flags are never set.
  */
 import type { ChunkerParams } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { DesyncError } from "../errors.ts";
 import {
   archivedMode,
+  CA_FORMAT_FCAPS,
   CA_FORMAT_FILENAME,
   CA_FORMAT_GROUP,
   CA_FORMAT_SYMLINK,
   CA_FORMAT_USER,
   compareBytes,
+  encodeBytesRecord,
   encodeDevice,
   encodeEntry,
   encodeGoodbye,
   encodePayloadHeader,
   encodeStringRecord,
+  encodeXattr,
+  FCAPS_XATTR,
   type GoodbyeChild,
   goodbyeHash,
+  isArchivedXattr,
   S_IFBLK,
   S_IFCHR,
   S_IFDIR,
@@ -39,26 +44,37 @@ import {
   WITH_16BIT_UIDS,
   WITH_32BIT_UIDS,
   WITH_DEVICE_NODES,
+  WITH_FCAPS,
   WITH_FIFOS,
   WITH_NSEC_TIME,
   WITH_PERMISSIONS,
   WITH_SOCKETS,
   WITH_SYMLINKS,
   WITH_USER_NAMES,
+  WITH_XATTRS,
 } from "../format/catar.ts";
 import type { Index } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
 import type { PathMatcher } from "../util/glob.ts";
-import { ENOENT, type FileStat, readLink, statFile, SystemCallError } from "../util/posix.ts";
+import {
+  ENOENT,
+  type FileStat,
+  getXattr,
+  listXattrs,
+  readLink,
+  statFile,
+  SystemCallError,
+} from "../util/posix.ts";
 import type { UserDb } from "../util/user_db.ts";
 import { StreamChunker } from "./chunk_stream.ts";
 import type { MakeStats } from "./make.ts";
 
 /** Everything this implementation can record faithfully (plus the digest bit). */
 export const TAR_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES | WITH_NSEC_TIME |
-  WITH_PERMISSIONS | WITH_SYMLINKS | WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS;
+  WITH_PERMISSIONS | WITH_SYMLINKS | WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS | WITH_XATTRS |
+  WITH_FCAPS;
 
 /** The same set without owners, for `--no-same-owner`. */
 export const OWNER_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES;
@@ -73,6 +89,8 @@ export const CASYNC_EQUIVALENT_OPTIONS = [
   "--with=device-nodes",
   "--with=fifos",
   "--with=sockets",
+  "--with=xattrs",
+  "--with=fcaps",
   "--exclude-nodump=no",
   "--exclude-file=no",
 ];
@@ -118,19 +136,32 @@ export async function tar(options: TarOptions): Promise<TarStats> {
 }
 
 function stat(path: string, follow = false): FileStat {
-  try {
-    return statFile(path, follow);
-  } catch (error) {
-    if (error instanceof SystemCallError) {
-      if (error.errno === ENOENT && path.includes("\uFFFD")) {
+  return posixCall(() => {
+    try {
+      return statFile(path, follow);
+    } catch (error) {
+      if (error instanceof SystemCallError && error.errno === ENOENT && path.includes("\uFFFD")) {
         throw new DesyncError(
           `${path}: the name is not valid UTF-8, and Deno can only open UTF-8 names`,
         );
       }
-      throw new DesyncError(error.message, { cause: error });
+      throw error;
     }
+  });
+}
+
+/** Runs a libc call, turning its failure into one line naming the path and operation. */
+function posixCall<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof SystemCallError) throw new DesyncError(error.message, { cause: error });
     throw error;
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return compareBytes(a, b) === 0;
 }
 
 class Walker {
@@ -233,6 +264,37 @@ class Walker {
       if (user) records.push(encodeStringRecord(CA_FORMAT_USER, encoder.encode(user)));
       if (group) records.push(encodeStringRecord(CA_FORMAT_GROUP, encoder.encode(group)));
     }
+    if ((flags & (WITH_XATTRS | WITH_FCAPS)) && (info.mode & S_IFMT) !== S_IFLNK) {
+      records.push(...this.#attributeRecords(path, info));
+    }
+    return records;
+  }
+
+  /**
+   * XATTR records (user and trusted namespaces, sorted by name) and the FCAPS
+   * record of a file's capabilities, as casync reads them; symlinks have none.
+   */
+  #attributeRecords(path: string, info: FileStat): Uint8Array[] {
+    const flags = this.#flags;
+    const records: Uint8Array[] = [];
+    let fcaps: Uint8Array | undefined;
+    const attributes = posixCall(() => listXattrs(path))
+      .sort(compareBytes)
+      .flatMap((name) => {
+        if ((flags & WITH_XATTRS) && isArchivedXattr(name)) return [name];
+        if (
+          (flags & WITH_FCAPS) && (info.mode & S_IFMT) === S_IFREG && equalBytes(name, FCAPS_XATTR)
+        ) {
+          fcaps = posixCall(() => getXattr(path, name));
+        }
+        return [];
+      });
+    for (const name of attributes) {
+      const value = posixCall(() => getXattr(path, name));
+      // An attribute removed since it was listed is simply not there.
+      if (value !== undefined) records.push(encodeXattr(name, value));
+    }
+    if (fcaps !== undefined) records.push(encodeBytesRecord(CA_FORMAT_FCAPS, fcaps));
     return records;
   }
 
@@ -272,11 +334,7 @@ class Walker {
   }
 
   #target(path: string): Uint8Array {
-    try {
-      return readLink(path);
-    } catch (error) {
-      throw new DesyncError((error as Error).message, { cause: error });
-    }
+    return posixCall(() => readLink(path));
   }
 
   /** Streams a file's contents; it must still be the file we stat'ed and as long. */

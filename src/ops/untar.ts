@@ -9,10 +9,12 @@
  * replaced, not followed). Files, links and nodes are made under a temporary
  * name and renamed into place when complete. A target that does not exist yet
  * is built under a temporary name beside it and renamed when the whole archive
- * is in; on failure it is removed.
+ * is in; on failure it is removed. Extended attributes and capabilities are
+ * restored; ACLs, SELinux labels and chattr(1) flags are not.
  */
 import { ArchiveFormatError, DesyncError } from "../errors.ts";
 import {
+  FCAPS_XATTR,
   S_IFDIR,
   S_IFMT,
   timeGranularityNs,
@@ -21,6 +23,7 @@ import {
   WITH_ACL,
   WITH_PERMISSIONS,
   WITH_USER_NAMES,
+  WITH_XATTRS,
 } from "../format/catar.ts";
 import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/catar_decoder.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
@@ -32,6 +35,7 @@ import {
   makeNode,
   makeSymlink,
   setModificationTime,
+  setXattr,
   statFile,
   SystemCallError,
 } from "../util/posix.ts";
@@ -277,7 +281,10 @@ class TreeWriter {
     this.#guard(shown, "create the directory", () => Deno.mkdirSync(path, { mode: 0o700 }));
   }
 
-  /** Owner, then mode (a chown clears setuid bits), then time, as casync orders them. */
+  /**
+   * Owner, then mode (a chown clears setuid bits), attributes and capabilities (a
+   * chown clears those too), then time, as casync orders them.
+   */
   #metadata(node: ArchiveNode, path: string, shown: string) {
     const { entry } = node;
     const flags = entry.featureFlags;
@@ -293,6 +300,14 @@ class TreeWriter {
         mode &= ~this.#umask & 0o777;
       }
       this.#guard(shown, "set the mode", () => Deno.chmodSync(path, mode));
+    }
+    if (flags & WITH_XATTRS) {
+      for (const { name, value } of node.xattrs) {
+        this.#guard(shown, "set an extended attribute", () => setXattr(path, name, value));
+      }
+    }
+    if (node.fcaps) {
+      this.#guard(shown, "set the capabilities", () => setXattr(path, FCAPS_XATTR, node.fcaps!));
     }
     if (timeGranularityNs(flags) !== undefined) {
       this.#guard(shown, "set the time", () => setModificationTime(path, entry.mtimeNs));

@@ -39,6 +39,7 @@ export const ENOENT = 2;
 export const EEXIST = 17;
 export const ENODATA = 61;
 export const EOPNOTSUPP = 95;
+const ERANGE = 34;
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -54,6 +55,9 @@ const SYMBOLS = {
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   symlink: { parameters: ["buffer", "buffer"], result: "i32" },
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
+  lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
   umask: { parameters: ["u32"], result: "u32" },
   __errno_location: { parameters: [], result: "pointer" },
@@ -187,4 +191,60 @@ export function currentUmask(): number {
   const mask = c.umask(0o022);
   c.umask(mask);
   return mask;
+}
+
+/**
+ * Calls `read(buffer)` (a list/get xattr call) with a growing buffer until the
+ * answer fits; -1 stands for failure with errno set.
+ */
+function readGrowing(read: (buffer: Uint8Array) => number): Uint8Array | number {
+  for (let size = 256;; size *= 2) {
+    const buffer = new Uint8Array(size);
+    const n = read(buffer);
+    if (n >= 0) return buffer.slice(0, n);
+    const errno = new Deno.UnsafePointerView(libc().__errno_location()!).getInt32();
+    if (errno !== ERANGE || size > 1 << 24) return -1;
+  }
+}
+
+/** The names of a file's extended attributes (not following a symlink); none where unsupported. */
+export function listXattrs(path: string): Uint8Array[] {
+  const c = libc();
+  const list = readGrowing((buffer) =>
+    Number(c.llistxattr(cPath(path), buffer, BigInt(buffer.length)))
+  );
+  if (typeof list === "number") {
+    const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
+    if (errno === EOPNOTSUPP) return [];
+    fail("list the extended attributes of", path);
+  }
+  const names: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] !== 0) continue;
+    if (i > start) names.push(list.slice(start, i));
+    start = i + 1;
+  }
+  return names;
+}
+
+/** An extended attribute's value, or undefined when it has gone. */
+export function getXattr(path: string, name: Uint8Array): Uint8Array | undefined {
+  const c = libc();
+  const value = readGrowing((buffer) =>
+    Number(c.lgetxattr(cPath(path), cPath(name), buffer, BigInt(buffer.length)))
+  );
+  if (typeof value !== "number") return value;
+  const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
+  if (errno === ENODATA) return undefined;
+  fail("read an extended attribute of", path);
+}
+
+/** Sets an extended attribute (not following a symlink). */
+export function setXattr(path: string, name: Uint8Array, value: Uint8Array): void {
+  const data = new Uint8Array(Math.max(1, value.length));
+  data.set(value);
+  if (libc().lsetxattr(cPath(path), cPath(name), data, BigInt(value.length), 0) !== 0) {
+    fail(`set the extended attribute ${new TextDecoder().decode(name)} of`, path);
+  }
 }

@@ -5,15 +5,18 @@
  * unless a test replaces them.
  */
 import {
+  CA_FORMAT_FCAPS,
   CA_FORMAT_FILENAME,
   CA_FORMAT_GROUP,
   CA_FORMAT_SYMLINK,
   CA_FORMAT_USER,
+  encodeBytesRecord,
   encodeDevice,
   encodeEntry,
   encodeGoodbye,
   encodePayloadHeader,
   encodeStringRecord,
+  encodeXattr,
   type GoodbyeChild,
   goodbyeHash,
   S_IFDIR,
@@ -27,11 +30,12 @@ import {
   WITH_SOCKETS,
   WITH_SYMLINKS,
   WITH_USER_NAMES,
+  WITH_XATTRS,
 } from "../../src/format/catar.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
 
 export const TEST_FLAGS = WITH_32BIT_UIDS | WITH_USER_NAMES | WITH_NSEC_TIME | WITH_PERMISSIONS |
-  WITH_SYMLINKS | WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS | SHA512_256;
+  WITH_SYMLINKS | WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS | WITH_XATTRS | SHA512_256;
 
 export interface TestNode {
   name?: string | Uint8Array;
@@ -41,6 +45,8 @@ export interface TestNode {
   mtimeNs?: bigint;
   user?: string;
   group?: string;
+  xattrs?: [string, Uint8Array][];
+  fcaps?: Uint8Array;
   data?: Uint8Array;
   target?: string;
   major?: number;
@@ -96,6 +102,8 @@ export function buildArchive(root: TestNode, options: BuildOptions = {}): Uint8A
     }));
     if (n.user) emit(encodeStringRecord(CA_FORMAT_USER, encoder.encode(n.user)));
     if (n.group) emit(encodeStringRecord(CA_FORMAT_GROUP, encoder.encode(n.group)));
+    for (const [name, value] of n.xattrs ?? []) emit(encodeXattr(encoder.encode(name), value));
+    if (n.fcaps) emit(encodeBytesRecord(CA_FORMAT_FCAPS, n.fcaps));
     if (n.data) {
       emit(encodePayloadHeader(n.data.length));
       emit(n.data);

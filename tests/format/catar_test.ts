@@ -20,6 +20,7 @@ import {
   WITH_READ_ONLY,
   WITH_SEC_TIME,
   WITH_SYMLINKS,
+  WITH_XATTRS,
 } from "../../src/format/catar.ts";
 import { type ArchiveEvent, CatarDecoder } from "../../src/format/catar_decoder.ts";
 import { siphash24 } from "../../src/format/siphash.ts";
@@ -279,4 +280,44 @@ Deno.test("catar: records in the wrong place are refused", () => {
   new DataView(filename.buffer).setBigUint64(8, 0x1234n, true);
   stray.set(filename, 64);
   refuses(stray, "0x1234");
+});
+
+Deno.test("catar: attributes are decoded in order and refused where casync refuses them", () => {
+  const value = new Uint8Array([0, 1, 0]);
+  const tree = directory(undefined, [{
+    ...file("f", "x"),
+    xattrs: [["user.a", value], ["user.b", new Uint8Array()]],
+    fcaps: new Uint8Array([1, 0, 0, 2]),
+  }]);
+  const events = decodeInPieces(buildArchive(tree), 3);
+  const node = events.find((e) => e.type === "node" && e.node.path === "f")!;
+  assert(node.type === "node");
+  assertEquals(node.node.xattrs.map((x) => [new TextDecoder().decode(x.name), [...x.value]]), [
+    ["user.a", [0, 1, 0]],
+    ["user.b", []],
+  ]);
+  assertEquals([...node.node.fcaps!], [1, 0, 0, 2]);
+  const xattr = (name: string): [string, Uint8Array] => [name, value];
+  refuses(
+    buildArchive(
+      directory(undefined, [{ ...file("f", ""), xattrs: [xattr("user.b"), xattr("user.a")] }]),
+    ),
+    "out of order",
+  );
+  refuses(
+    buildArchive(directory(undefined, [{ ...file("f", ""), xattrs: [xattr("nodot")] }])),
+    "malformed",
+  );
+  refuses(
+    buildArchive(directory(undefined, [{ ...file("f", ""), xattrs: [xattr("user.a")] }]), {
+      flags: TEST_FLAGS & ~WITH_XATTRS,
+    }),
+    "not allowed",
+  );
+  const link = { name: "l", mode: S_IFLNK | 0o777, target: "x", xattrs: [xattr("user.a")] };
+  refuses(buildArchive(directory(undefined, [link])), "symlink cannot have");
+  refuses(
+    buildArchive(directory(undefined, [{ ...directory("d", []), fcaps: new Uint8Array(4) }])),
+    "not a file",
+  );
 });

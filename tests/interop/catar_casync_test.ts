@@ -6,7 +6,14 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { CASYNC_MISSING, storeIds } from "./casync_fixture.ts";
-import { casyncMtree, desyncOk, DIFF_MISSING, diffTrees, treeTests } from "./catar_tree.ts";
+import {
+  casyncMtree,
+  desyncOk,
+  DIFF_MISSING,
+  diffTrees,
+  treeTests,
+  xattrListing,
+} from "./catar_tree.ts";
 import { CASYNC_EQUIVALENT_OPTIONS } from "../../src/ops/tar.ts";
 import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
 import { mustRun } from "../helpers.ts";
@@ -20,6 +27,7 @@ const IGNORE = CASYNC_MISSING || DIFF_MISSING;
 async function assertSameTree(expected: string, actual: string) {
   assertEquals(await casyncMtree(actual), await casyncMtree(expected), `${actual} vs ${expected}`);
   assertEquals(await diffTrees(expected, actual), []);
+  assertEquals(xattrListing(actual), xattrListing(expected));
 }
 
 const interop = treeTests("catar casync interop", IGNORE);

@@ -3,25 +3,41 @@
  * nested and empty directories, empty and multi-chunk files, a directory of many
  * entries (a deep goodbye search tree), symlinks (relative, absolute, dangling),
  * a FIFO, a socket, a device node and other owners (as root), unicode names
- * whose byte order differs from their UTF-16 order, special modes, and a
- * distinct modification time with nanoseconds on every entry.
+ * whose byte order differs from their UTF-16 order, special modes, extended
+ * attributes and file capabilities, and a distinct modification time with
+ * nanoseconds on every entry.
  */
 import { S_IFSOCK } from "../../src/format/catar.ts";
-import { changeOwner, effectiveUid, makeNode, setModificationTime } from "../../src/util/posix.ts";
+import {
+  changeOwner,
+  effectiveUid,
+  getXattr,
+  listXattrs,
+  makeNode,
+  setModificationTime,
+  setXattr,
+} from "../../src/util/posix.ts";
 import { assertEquals } from "../assert.ts";
 import { mustRun, pseudoRandomFast, removeDir, runCli, tempDir, which } from "../helpers.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** File capabilities in the kernel's format: revision 2, effective, CAP_NET_BIND_SERVICE. */
+const CAPABILITY = new Uint8Array([1, 0, 0, 2, 0, 4, 0, 0, ...new Array(12).fill(0)]);
 
 export interface TreeOptions {
   /** FIFOs and sockets (Go desync neither archives nor unpacks them). */
   special?: boolean;
   /** Size of the large file. */
   largeSize?: number;
+  /** Extended attributes and file capabilities. */
+  xattrs?: boolean;
 }
 
 export const IS_ROOT = effectiveUid() === 0;
 
 export async function makeTree(root: string, options: TreeOptions = {}): Promise<void> {
-  const { special = true, largeSize = 6 << 20 } = options;
+  const { special = true, largeSize = 6 << 20, xattrs = true } = options;
   const write = (path: string, data: string | Uint8Array, mode = 0o644) =>
     Deno.writeFile(
       `${root}/${path}`,
@@ -57,6 +73,17 @@ export async function makeTree(root: string, options: TreeOptions = {}): Promise
     changeOwner(`${root}/a/one`, 1, 1); // daemon: a name in /etc/passwd
     changeOwner(`${root}/empty`, 4242, 4343); // no name anywhere
     changeOwner(`${root}/link-relative`, 65534, 65534);
+  }
+  if (xattrs) {
+    setXattr(`${root}/a/one`, bytes("user.comment"), bytes("hello"));
+    setXattr(`${root}/a/one`, bytes("user.binary"), new Uint8Array([0, 1, 2, 0, 255]));
+    setXattr(`${root}/a/one`, bytes("user.empty"), new Uint8Array());
+    setXattr(`${root}/a`, bytes("user.directory"), bytes("d"));
+    if (IS_ROOT) {
+      setXattr(`${root}/setuid`, bytes("trusted.secret"), bytes("t"));
+      await write("capable", "#!/bin/sh\n", 0o755);
+      setXattr(`${root}/capable`, bytes("security.capability"), CAPABILITY);
+    }
   }
   // Distinct times with nanoseconds, children before their directories.
   let tick = 0n;
@@ -126,4 +153,26 @@ export function treeTests(prefix: string, ignore: string | false, options: TreeO
         }
       },
     });
+}
+
+/** Every entry's extended attributes under `root` ("path name=hex" lines): what mtree does not show. */
+export function xattrListing(root: string): string[] {
+  const lines: string[] = [];
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const walk = (relative: string) => {
+    const path = relative ? `${root}/${relative}` : root;
+    const info = Deno.lstatSync(path);
+    if (info.isSymlink) return;
+    for (const name of listXattrs(path)) {
+      lines.push(
+        `${relative || "."} ${new TextDecoder().decode(name)}=${hex(getXattr(path, name)!)}`,
+      );
+    }
+    if (!info.isDirectory) return;
+    for (const entry of Deno.readDirSync(path)) {
+      walk(relative ? `${relative}/${entry.name}` : entry.name);
+    }
+  };
+  walk("");
+  return lines.sort();
 }
