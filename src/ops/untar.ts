@@ -199,7 +199,13 @@ class TreeWriter {
       switch (node.kind) {
         case "file":
           this.#file = {
-            handle: Deno.openSync(temp, { write: true, createNew: true, mode: 0o600 }),
+            // With its permission bits already (the umask aside), so that most
+            // files need no chmod; it is written through this descriptor anyway.
+            handle: Deno.openSync(temp, {
+              write: true,
+              createNew: true,
+              mode: node.entry.mode & 0o777,
+            }),
             path: temp,
             final: path,
           };
@@ -237,14 +243,25 @@ class TreeWriter {
     if (node.kind !== "file") return;
     const file = this.#file!;
     this.#file = undefined;
-    file.handle.close();
-    await this.#finish(node, file.path, file.final, this.#shown(node));
+    let current: Deno.FileInfo;
+    try {
+      current = file.handle.statSync();
+    } finally {
+      file.handle.close();
+    }
+    await this.#finish(node, file.path, file.final, this.#shown(node), current);
   }
 
   /** Sets a node's metadata and moves it from its temporary name into place. */
-  async #finish(node: ArchiveNode, temp: string, path: string, shown: string) {
+  async #finish(
+    node: ArchiveNode,
+    temp: string,
+    path: string,
+    shown: string,
+    current?: Deno.FileInfo,
+  ) {
     try {
-      this.#metadata(node, temp, shown);
+      this.#metadata(node, temp, shown, current);
       if (temp !== path) await rename(temp, path, shown);
     } catch (error) {
       if (temp !== path) await Deno.remove(temp).catch(() => {});
@@ -283,23 +300,31 @@ class TreeWriter {
 
   /**
    * Owner, then mode (a chown clears setuid bits), attributes and capabilities (a
-   * chown clears those too), then time, as casync orders them.
+   * chown clears those too), then time, as casync orders them. With the stat of
+   * a file just written (`current`), an owner or mode it already has is not set
+   * again, as casync does.
    */
-  #metadata(node: ArchiveNode, path: string, shown: string) {
+  #metadata(node: ArchiveNode, path: string, shown: string, current?: Deno.FileInfo) {
     const { entry } = node;
     const flags = entry.featureFlags;
+    let chowned = false;
     if (this.#sameOwner && (flags & (WITH_16BIT_UIDS | WITH_32BIT_UIDS | WITH_USER_NAMES))) {
       const uid = (node.user !== undefined ? this.#users?.uid(node.user) : undefined) ?? entry.uid;
       const gid = (node.group !== undefined ? this.#users?.gid(node.group) : undefined) ??
         entry.gid;
-      this.#guard(shown, "set the owner", () => changeOwner(path, uid, gid));
+      if (current?.uid !== uid || current?.gid !== gid) {
+        this.#guard(shown, "set the owner", () => changeOwner(path, uid, gid));
+        chowned = true;
+      }
     }
     if (node.kind !== "symlink") {
       let mode = entry.mode & 0o7777;
       if (!(flags & (WITH_PERMISSIONS | WITH_ACL)) || !this.#samePermissions) {
         mode &= ~this.#umask & 0o777;
       }
-      this.#guard(shown, "set the mode", () => Deno.chmodSync(path, mode));
+      if (chowned || current?.mode === null || ((current?.mode ?? -1) & 0o7777) !== mode) {
+        this.#guard(shown, "set the mode", () => Deno.chmodSync(path, mode));
+      }
     }
     if (flags & WITH_XATTRS) {
       for (const { name, value } of node.xattrs) {

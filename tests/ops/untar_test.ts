@@ -6,7 +6,8 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ArchiveFormatError, DesyncError } from "../../src/errors.ts";
 import { S_IFLNK } from "../../src/format/catar.ts";
 import { untar } from "../../src/ops/untar.ts";
-import { statFile } from "../../src/util/posix.ts";
+import { currentUmask, effectiveUid, statFile } from "../../src/util/posix.ts";
+import { loadUserDb } from "../../src/util/user_db.ts";
 import { removeDir, tempDir } from "../helpers.ts";
 import { buildArchive, directory, file, type TestNode } from "../format/catar_builder.ts";
 
@@ -139,4 +140,34 @@ untarTest("modes and times are set after a read-only directory's entries are in"
   assertEquals(statFile(`${target}/ro`).mtimeNs, 5n);
   assertEquals(statFile(target).mtimeNs, 1_000_000_000_000_000_007n);
   await Deno.chmod(`${target}/ro`, 0o755);
+});
+
+untarTest("owners and special mode bits are restored, or not when asked", async (dir) => {
+  const archive = buildArchive(directory(undefined, [
+    { ...file("plain", "y", 0o640), uid: 4242, gid: 4343, user: "daemon", group: "daemon" },
+    { ...file("suid", "x", 0o4755), uid: 1, gid: 1 },
+  ]));
+  const umask = currentUmask();
+  await untar({
+    target: `${dir}/as-archived`,
+    source: "test.catar",
+    feed: feedOf(archive),
+    sameOwner: true,
+    users: await loadUserDb(),
+  });
+  const suid = statFile(`${dir}/as-archived/suid`);
+  assertEquals([suid.uid, suid.gid, suid.mode & 0o7777], [1, 1, 0o4755]);
+  // A name known here wins over the number, as in casync.
+  const plain = statFile(`${dir}/as-archived/plain`);
+  assertEquals([plain.uid, plain.gid, plain.mode & 0o7777], [1, 1, 0o640]);
+  await untar({
+    target: `${dir}/mine`,
+    source: "test.catar",
+    feed: feedOf(archive),
+    sameOwner: false,
+    samePermissions: false,
+  });
+  const mine = statFile(`${dir}/mine/suid`);
+  assertEquals(mine.uid, effectiveUid());
+  assertEquals(mine.mode & 0o7777, 0o755 & ~umask);
 });
