@@ -169,3 +169,21 @@ e2e(
     assert(!Deno.readDirSync(dir).some((e) => e.name.includes("out2")));
   },
 );
+
+e2e("make on a catar keeps its feature flags, and its digest must agree", async (dir) => {
+  const archive = buildArchive(directory(undefined, [file("a", "x".repeat(100_000))]));
+  await Deno.writeFile(`${dir}/a.catar`, archive);
+  const made = await runCli(["make", `${dir}/a.caidx`, `${dir}/a.catar`], COMMAND_PERMISSIONS.make);
+  assertEquals(made.code, 0, made.stderr);
+  const header = new DataView((await Deno.readFile(`${dir}/a.caidx`)).buffer);
+  assertEquals(header.getBigUint64(16, true), new DataView(archive.buffer).getBigUint64(16, true));
+  const wrong = await runCli(
+    ["make", "--digest", "sha256", `${dir}/b.caidx`, `${dir}/a.catar`],
+    COMMAND_PERMISSIONS.make,
+  );
+  assertEquals(wrong.code, 2);
+  oneLine(
+    wrong.stderr,
+    /a\.catar is a catar archive made for sha512-256 chunk IDs; give --digest sha512-256/,
+  );
+});
