@@ -100,10 +100,34 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
     if (!existing) await rename(root, target, target);
   } catch (error) {
     writer.abandon();
-    if (!existing) await Deno.remove(root, { recursive: true }).catch(() => {});
+    if (!existing) await removeTree(root);
     throw error;
   }
   return { entries: writer.entries, bytes: decoder.offset };
+}
+
+/**
+ * Removes a half-made tree. Directories already given a read-only mode are made
+ * writable first, or a user other than root could not empty them.
+ */
+async function removeTree(root: string) {
+  try {
+    await Deno.remove(root, { recursive: true });
+    return;
+  } catch {
+    // below
+  }
+  const unlock = (path: string) => {
+    try {
+      if (!Deno.lstatSync(path).isDirectory) return;
+      Deno.chmodSync(path, 0o700);
+      for (const entry of Deno.readDirSync(path)) unlock(`${path}/${entry.name}`);
+    } catch {
+      // what cannot be unlocked stays
+    }
+  };
+  unlock(root);
+  await Deno.remove(root, { recursive: true }).catch(() => {});
 }
 
 async function rename(from: string, to: string, shown: string) {
@@ -130,7 +154,7 @@ class TreeWriter {
   /** Real paths of the open directories, by depth. */
   readonly #dirs: string[] = [];
   /** The file being written: its handle, where it is written, where it goes. */
-  #file: { handle: Deno.FsFile; path: string; final: string } | undefined;
+  #file: { handle: Deno.FsFile; path: string; final: string; shown: string } | undefined;
 
   constructor(root: string, shownRoot: string, fresh: boolean, options: UntarOptions) {
     this.#root = root;
@@ -208,6 +232,7 @@ class TreeWriter {
             }),
             path: temp,
             final: path,
+            shown,
           };
           return;
         case "symlink":
@@ -229,7 +254,7 @@ class TreeWriter {
     try {
       while (done < bytes.length) done += file.handle.writeSync(bytes.subarray(done));
     } catch (error) {
-      throw new DesyncError(`${file.final}: cannot write: ${describeFsError(error)}`, {
+      throw new DesyncError(`${file.shown}: cannot write: ${describeFsError(error)}`, {
         cause: error,
       });
     }
