@@ -278,7 +278,7 @@ async function benchTrees() {
 }
 
 console.log(
-  `\n${"operation".padEnd(32)}${"tool".padEnd(8)}${"median s".padStart(10)}${"MB/s".padStart(8)}${
+  `\n${"operation".padEnd(32)}${"tool".padEnd(10)}${"median s".padStart(10)}${"MB/s".padStart(8)}${
     "peak MiB".padStart(10)
   }`,
 );
@@ -288,7 +288,7 @@ for (const row of rows) {
   const peak = peaks.length ? Math.max(...peaks).toFixed(0) : "n/a";
   const mbps = (row.bytes / 1e6 / seconds).toFixed(0);
   console.log(
-    `${row.op.padEnd(32)}${row.tool.padEnd(8)}${seconds.toFixed(3).padStart(10)}${
+    `${row.op.padEnd(32)}${row.tool.padEnd(10)}${seconds.toFixed(3).padStart(10)}${
       mbps.padStart(8)
     }${peak.padStart(10)}`,
   );
