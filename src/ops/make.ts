@@ -19,11 +19,10 @@ import {
 } from "../format/index.ts";
 import { LocalStore } from "../store/local.ts";
 import type { WriteStore } from "../store/store.ts";
-import { writeAtomically } from "../util/fs.ts";
+import { describeFsError, writeAtomically } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { DesyncError, UsageError } from "../errors.ts";
-import { describeFsError } from "../util/fs.ts";
 import { blobSize } from "./chop.ts";
 import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
 
