@@ -8,6 +8,7 @@ export const BINARY_PERMISSIONS = [
   "--allow-write",
   "--allow-net",
   "--allow-run",
+  "--allow-ffi",
   "--allow-env=CASYNC_SSH_PATH,CASYNC_REMOTE_PATH,DESYNC_HTTP_AUTH",
 ] as const;
 
@@ -25,4 +26,9 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   info: ["--allow-read"],
   "verify-index": ["--allow-read"],
   prune: ["--allow-read", "--allow-write"],
+  // Deno's own stat has millisecond times and it cannot make device nodes or set a
+  // symlink's time: tar and untar call libc for those.
+  tar: ["--allow-read", "--allow-write", "--allow-ffi"],
+  untar: ["--allow-read", "--allow-write", "--allow-ffi"],
+  mtree: ["--allow-read"],
 };

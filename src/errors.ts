@@ -60,3 +60,10 @@ export class Interrupted extends DesyncError {
     this.exitCode = STOP_SIGNALS[signal];
   }
 }
+
+/** A catar archive that is not well formed, or whose entries would land outside the target. */
+export class ArchiveFormatError extends DesyncError {
+  constructor(readonly file: string, readonly detail: string) {
+    super(`${file}: invalid archive: ${detail}`);
+  }
+}

@@ -15,6 +15,9 @@ import { registerVerifyIndex } from "./cli/verify_index.ts";
 import { registerCat } from "./cli/cat.ts";
 import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
+import { registerTar } from "./cli/tar.ts";
+import { registerUntar } from "./cli/untar.ts";
+import { registerMtree } from "./cli/mtree.ts";
 import { DesyncError } from "./errors.ts";
 import { addRemoteOptions, checkStoreOptions } from "./cli/common.ts";
 
@@ -47,6 +50,9 @@ export function buildProgram(): Command {
   registerVerifyIndex(program);
   registerCat(program);
   registerPrune(program);
+  registerTar(program);
+  registerUntar(program);
+  registerMtree(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -6,19 +6,22 @@
  */
 import type { ChunkerParams } from "../chunk/chunker.ts";
 import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
+import { archiveFeatureFlags } from "../format/catar.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import {
   CASYNC_BLOB_FLAGS,
   type Digest,
+  digestOf,
   encodeIndex,
   FLAG_SHA512_256,
   type Index,
   type IndexChunk,
 } from "../format/index.ts";
 import { isChunkFileStore, type WriteStore } from "../store/store.ts";
-import { writeAtomically } from "../util/fs.ts";
+import { describeFsError, writeAtomically } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
+import { DesyncError, UsageError } from "../errors.ts";
 import { blobSize } from "./chop.ts";
 import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
 
@@ -54,6 +57,7 @@ export function blobIndexFlags(digest: Digest): bigint {
 export async function make(options: MakeOptions): Promise<{ index: Index; stats: MakeStats }> {
   const { blob, codec, params, digest, store } = options;
   const size = await blobSize(blob);
+  const featureFlags = await indexFlagsFor(blob, digest);
   const spans = spansOf(await cutBlob(codec, blob, size, params, options.concurrency));
   const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {
@@ -86,7 +90,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
   }
   stats.uniqueChunks = new Set(ids).size;
   const index: Index = {
-    featureFlags: blobIndexFlags(digest),
+    featureFlags,
     chunkSizeMin: params.min,
     chunkSizeAvg: params.avg,
     chunkSizeMax: params.max,
@@ -104,6 +108,35 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     });
   }
   return { index, stats };
+}
+
+/**
+ * A catar archive's index carries the archive's feature flags, as casync's
+ * .caidx does (casync refuses one whose header and archive disagree); any other
+ * blob gets casync's blob index flags.
+ */
+async function indexFlagsFor(blob: string, digest: Digest): Promise<bigint> {
+  const start = new Uint8Array(64);
+  let length = 0;
+  try {
+    using file = await Deno.open(blob, { read: true });
+    while (length < start.length) {
+      const n = await file.read(start.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+  } catch (error) {
+    throw new DesyncError(`${blob}: cannot read: ${describeFsError(error)}`, { cause: error });
+  }
+  const flags = archiveFeatureFlags(start.subarray(0, length));
+  if (flags === undefined) return blobIndexFlags(digest);
+  if (digestOf({ featureFlags: flags }) !== digest) {
+    throw new UsageError(
+      `${blob} is a catar archive made for ${digestOf({ featureFlags: flags })} chunk IDs; ` +
+        `give --digest ${digestOf({ featureFlags: flags })}`,
+    );
+  }
+  return flags;
 }
 
 function pieceJob(path: string, span: Span, digest: Digest, mode: PieceJob["mode"]): PieceJob {

@@ -23,10 +23,12 @@ Deno.test({
       "1",
       "--only",
       "extract,make",
+      "--data",
+      "random",
     ];
     const result = await runTool(Deno.execPath(), args, { cwd: REPO });
     assertEquals(result.code, 0, result.stderr);
-    assertMatch(result.stdout, /extract \(local store\): desync is \d+\.\d\dx casync's speed/);
-    assertMatch(result.stdout, /make \(fresh store\): desync is \d+\.\d\dx casync's speed/);
+    assertMatch(result.stdout, /extract local \[random\]: desync is \d+\.\d\dx casync's speed/);
+    assertMatch(result.stdout, /make \(fresh store\) \[random\]: desync is \d+\.\d\dx casync's/);
   },
 });

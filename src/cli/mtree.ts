@@ -1,0 +1,56 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
+import { mtree } from "../ops/mtree.ts";
+import {
+  addStoreOptions,
+  DEFAULT_CONCURRENCY,
+  loadIndex,
+  parseConcurrency,
+  withRuntime,
+  withStoreChain,
+} from "./common.ts";
+
+const encoder = new TextEncoder();
+
+async function print(text: string) {
+  const bytes = encoder.encode(text);
+  let done = 0;
+  while (done < bytes.length) done += await Deno.stdout.write(bytes.subarray(done));
+}
+
+async function run(source: string, feed: Feed) {
+  try {
+    await mtree({ source, feed, print });
+  } catch (error) {
+    // The reader went away (`desync mtree … | head`): that ends the job, quietly.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+}
+
+export function registerMtree(program: Command) {
+  addStoreOptions(
+    program.command("mtree")
+      .description("list an archive's tree in mtree(5) format, with file digests")
+      .argument("<archive>", "catar file (- for stdin), or an index with -i"),
+  )
+    .option("-i, --index", "the archive is an index (.caidx); its chunks come from -s", false)
+    .option("-n, --concurrency <n>", "chunks fetched ahead", parseConcurrency, DEFAULT_CONCURRENCY)
+    .action(async (archive: string, opts, command: Command) => {
+      if (!opts.index && (opts.store.length > 0 || opts.cache !== undefined)) {
+        throw new UsageError("-s and -c go with -i");
+      }
+      const source = archive === "-" ? "<stdin>" : archive;
+      if (!opts.index) {
+        await withRuntime(({ signal }) => run(source, fileFeed(archive, signal)));
+        return;
+      }
+      const index = await loadIndex(archive, command);
+      await withStoreChain(
+        command,
+        [index],
+        opts,
+        ({ signal, store }) => run(source, indexFeed(index, store, opts.concurrency, signal)),
+      );
+    });
+}

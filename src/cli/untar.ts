@@ -1,0 +1,55 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { fileFeed, indexFeed } from "../ops/archive_input.ts";
+import { untar } from "../ops/untar.ts";
+import { requirePosix } from "../util/posix.ts";
+import { loadUserDb } from "../util/user_db.ts";
+import {
+  addStoreOptions,
+  DEFAULT_CONCURRENCY,
+  loadIndex,
+  parseConcurrency,
+  withRuntime,
+  withStoreChain,
+} from "./common.ts";
+
+export function registerUntar(program: Command) {
+  addStoreOptions(
+    program.command("untar")
+      .description("unpack a catar archive, or with -i a .caidx from stores, into a directory")
+      .argument("<archive>", "catar file (- for stdin), or an index with -i")
+      .argument("<dir>", "directory to unpack into (created when missing)"),
+  )
+    .option("-i, --index", "the archive is an index (.caidx); its chunks come from -s", false)
+    .option("-n, --concurrency <n>", "chunks fetched ahead", parseConcurrency, DEFAULT_CONCURRENCY)
+    .option("--same-owner", "set owners from the archive (the default as root)")
+    .option("--no-same-owner", "leave files owned by the user running untar")
+    .option("--no-same-permissions", "apply the umask and drop setuid, setgid and sticky bits")
+    .action(async (archive: string, dir: string, opts, command: Command) => {
+      if (!opts.index && (opts.store.length > 0 || opts.cache !== undefined)) {
+        throw new UsageError("-s and -c go with -i");
+      }
+      requirePosix("untar");
+      const users = await loadUserDb();
+      const settings = {
+        target: dir,
+        source: archive === "-" ? "<stdin>" : archive,
+        sameOwner: opts.sameOwner,
+        samePermissions: opts.samePermissions,
+        users,
+      };
+      if (!opts.index) {
+        await withRuntime(({ signal }) =>
+          untar({ ...settings, feed: fileFeed(archive, signal), signal })
+        );
+        return;
+      }
+      const index = await loadIndex(archive, command);
+      await withStoreChain(command, [index], opts, ({ signal, store }) =>
+        untar({
+          ...settings,
+          feed: indexFeed(index, store, opts.concurrency, signal),
+          signal,
+        }));
+    });
+}

@@ -1,0 +1,734 @@
+/**
+ * A streaming reader of casync archives: bytes are pushed in as they arrive (in
+ * any pieces) and come out as events: a node with its metadata, its payload
+ * bytes (views of the input, not copies), its end. Only one record is buffered
+ * at a time and every record but a payload has a bounded size, so memory does
+ * not grow with the archive; per open directory it keeps three numbers per child
+ * to check the goodbye table.
+ *
+ * The checks are casync's (src/cadecoder.c), plus what makes unpacking safe:
+ * every name is one path component (no "/", ".", ".."), and siblings come in
+ * strictly increasing byte order, so no name repeats and no entry can be reached
+ * through another (a symlink, say) that the archive made earlier.
+ */
+import { ArchiveFormatError } from "../errors.ts";
+import {
+  ACL_ENTRY_SIZE_MAX,
+  CA_FORMAT_ACL_DEFAULT,
+  CA_FORMAT_ACL_DEFAULT_GROUP,
+  CA_FORMAT_ACL_DEFAULT_USER,
+  CA_FORMAT_ACL_GROUP,
+  CA_FORMAT_ACL_GROUP_OBJ,
+  CA_FORMAT_ACL_USER,
+  CA_FORMAT_DEVICE,
+  CA_FORMAT_ENTRY,
+  CA_FORMAT_FCAPS,
+  CA_FORMAT_FILENAME,
+  CA_FORMAT_GOODBYE,
+  CA_FORMAT_GOODBYE_TAIL_MARKER,
+  CA_FORMAT_GROUP,
+  CA_FORMAT_PAYLOAD,
+  CA_FORMAT_QUOTA_PROJID,
+  CA_FORMAT_SELINUX,
+  CA_FORMAT_SYMLINK,
+  CA_FORMAT_USER,
+  CA_FORMAT_XATTR,
+  compareBytes,
+  compareGoodbyeChildren,
+  DEVICE_SIZE,
+  type Entry,
+  ENTRY_SIZE,
+  FCAPS_SIZE_MAX,
+  FEATURE_FLAGS_MAX,
+  FILENAME_SIZE_MAX,
+  type GoodbyeChild,
+  goodbyeHash,
+  goodbyeSize,
+  HEADER_SIZE,
+  isValidXattrName,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  SELINUX_SIZE_MAX,
+  SYMLINK_SIZE_MAX,
+  USER_SIZE_MAX,
+  WITH_CHATTR,
+  WITH_DEVICE_NODES,
+  WITH_FAT_ATTRS,
+  WITH_FIFOS,
+  WITH_SOCKETS,
+  WITH_SUBVOLUME,
+  WITH_SUBVOLUME_RO,
+  WITH_SYMLINKS,
+  WITH_XATTRS,
+  XATTR_SIZE_MAX,
+} from "./catar.ts";
+
+export type NodeKind = "directory" | "file" | "symlink" | "device" | "fifo" | "socket";
+
+export interface Xattr {
+  readonly name: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/** A node of the tree, with everything its records said. */
+export interface ArchiveNode {
+  /** Path from the root for messages ("." for the root), decoded leniently. */
+  readonly path: string;
+  /** The node's name as stored (empty for the root). */
+  readonly name: Uint8Array;
+  /** 0 for the root, 1 for its children, … */
+  readonly depth: number;
+  readonly kind: NodeKind;
+  readonly entry: Entry;
+  readonly user?: string;
+  readonly group?: string;
+  readonly xattrs: readonly Xattr[];
+  /** A file's capabilities (the raw security.capability attribute), when recorded. */
+  readonly fcaps?: Uint8Array;
+  /** Metadata records present that only casync restores: "acl", "selinux", "quota-projid". */
+  readonly other: readonly string[];
+  /** Payload size of a file. */
+  readonly size: number;
+  /** A symlink's target as stored. */
+  readonly target?: Uint8Array;
+  readonly major?: number;
+  readonly minor?: number;
+}
+
+export type ArchiveEvent =
+  | { readonly type: "node"; readonly node: ArchiveNode }
+  /** Payload bytes of the file last announced; a view of the pushed input. */
+  | { readonly type: "data"; readonly bytes: Uint8Array }
+  /** The node is complete (after a file's payload, at a directory's goodbye). */
+  | { readonly type: "end"; readonly node: ArchiveNode };
+
+/** Where the decoder is between records. */
+type Phase = "root" | "entry" | "meta" | "payload" | "next" | "done";
+
+interface OpenNode {
+  path: string;
+  name: Uint8Array;
+  depth: number;
+  entryOffset: number;
+  entry?: Entry;
+  user?: string;
+  group?: string;
+  xattrs: Xattr[];
+  xattrBytes: number;
+  fcaps?: Uint8Array;
+  other: Set<string>;
+  /** The rank of the last metadata record, to keep casync's order. */
+  rank: number;
+}
+
+interface OpenDir {
+  node: ArchiveNode;
+  entryOffset: number;
+  children: GoodbyeChild[];
+  lastName?: Uint8Array;
+  /** Offset of the FILENAME record of the child being read. */
+  childStart: number;
+  childHash: bigint;
+}
+
+/** Metadata records in the order casync writes them; `repeat` allows several of a kind. */
+const META: ReadonlyMap<bigint, { rank: number; repeat: boolean; min: number; max: number }> =
+  new Map([
+    [CA_FORMAT_USER, { rank: 1, repeat: false, min: HEADER_SIZE + 2, max: USER_SIZE_MAX }],
+    [CA_FORMAT_GROUP, { rank: 2, repeat: false, min: HEADER_SIZE + 2, max: USER_SIZE_MAX }],
+    [CA_FORMAT_XATTR, { rank: 3, repeat: true, min: HEADER_SIZE + 2, max: XATTR_SIZE_MAX }],
+    [CA_FORMAT_ACL_USER, { rank: 4, repeat: true, min: HEADER_SIZE + 16, max: ACL_ENTRY_SIZE_MAX }],
+    [CA_FORMAT_ACL_GROUP, {
+      rank: 5,
+      repeat: true,
+      min: HEADER_SIZE + 16,
+      max: ACL_ENTRY_SIZE_MAX,
+    }],
+    [CA_FORMAT_ACL_GROUP_OBJ, { rank: 6, repeat: false, min: 24, max: 24 }],
+    [CA_FORMAT_ACL_DEFAULT, { rank: 7, repeat: false, min: 48, max: 48 }],
+    [CA_FORMAT_ACL_DEFAULT_USER, {
+      rank: 8,
+      repeat: true,
+      min: HEADER_SIZE + 16,
+      max: ACL_ENTRY_SIZE_MAX,
+    }],
+    [CA_FORMAT_ACL_DEFAULT_GROUP, {
+      rank: 9,
+      repeat: true,
+      min: HEADER_SIZE + 16,
+      max: ACL_ENTRY_SIZE_MAX,
+    }],
+    [CA_FORMAT_SELINUX, { rank: 10, repeat: false, min: HEADER_SIZE + 2, max: SELINUX_SIZE_MAX }],
+    [CA_FORMAT_FCAPS, { rank: 11, repeat: false, min: HEADER_SIZE, max: FCAPS_SIZE_MAX }],
+    [CA_FORMAT_QUOTA_PROJID, { rank: 12, repeat: false, min: 24, max: 24 }],
+  ]);
+
+const OTHER_NAMES: ReadonlyMap<bigint, string> = new Map([
+  [CA_FORMAT_ACL_USER, "acl"],
+  [CA_FORMAT_ACL_GROUP, "acl"],
+  [CA_FORMAT_ACL_GROUP_OBJ, "acl"],
+  [CA_FORMAT_ACL_DEFAULT, "acl"],
+  [CA_FORMAT_ACL_DEFAULT_USER, "acl"],
+  [CA_FORMAT_ACL_DEFAULT_GROUP, "acl"],
+  [CA_FORMAT_SELINUX, "selinux"],
+  [CA_FORMAT_QUOTA_PROJID, "quota-projid"],
+]);
+
+const TYPE_NAMES: ReadonlyMap<bigint, string> = new Map([
+  [CA_FORMAT_ENTRY, "ENTRY"],
+  [CA_FORMAT_USER, "USER"],
+  [CA_FORMAT_GROUP, "GROUP"],
+  [CA_FORMAT_XATTR, "XATTR"],
+  [CA_FORMAT_SELINUX, "SELINUX"],
+  [CA_FORMAT_FCAPS, "FCAPS"],
+  [CA_FORMAT_QUOTA_PROJID, "QUOTA_PROJID"],
+  [CA_FORMAT_SYMLINK, "SYMLINK"],
+  [CA_FORMAT_DEVICE, "DEVICE"],
+  [CA_FORMAT_PAYLOAD, "PAYLOAD"],
+  [CA_FORMAT_FILENAME, "FILENAME"],
+  [CA_FORMAT_GOODBYE, "GOODBYE"],
+]);
+
+/** Nesting deeper than this is refused (casync itself stops at 64 levels). */
+const DEPTH_MAX = 4096;
+
+/** Extended attributes kept per node at most; more is refused rather than buffered. */
+const XATTR_BYTES_MAX = 16 << 20;
+
+const lenient = new TextDecoder();
+
+function typeName(type: bigint): string {
+  return TYPE_NAMES.get(type) ?? (OTHER_NAMES.has(type) ? "ACL" : `0x${type.toString(16)}`);
+}
+
+function kindOf(mode: number): NodeKind | undefined {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return "directory";
+    case S_IFREG:
+      return "file";
+    case S_IFLNK:
+      return "symlink";
+    case S_IFBLK:
+    case S_IFCHR:
+      return "device";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFSOCK:
+      return "socket";
+  }
+  return undefined;
+}
+
+/** The feature bit a node of this kind needs in the archive's flags. */
+const KIND_FEATURE: Partial<Record<NodeKind, bigint>> = {
+  symlink: WITH_SYMLINKS,
+  device: WITH_DEVICE_NODES,
+  fifo: WITH_FIFOS,
+  socket: WITH_SOCKETS,
+};
+
+export class CatarDecoder {
+  readonly #source: string;
+  #phase: Phase = "root";
+  #offset = 0;
+  /** A record being assembled from several pushes. */
+  #pending = new Uint8Array(0);
+  #pendingLength = 0;
+  #payloadLeft = 0;
+  #featureFlags: bigint | undefined;
+  readonly #dirs: OpenDir[] = [];
+  #node: OpenNode | undefined;
+  /** The file whose payload is streaming. */
+  #file: ArchiveNode | undefined;
+
+  /** `source` names the archive in error messages. */
+  constructor(source = "<archive>") {
+    this.#source = source;
+  }
+
+  /** The archive's feature flags, known once the first ENTRY is read. */
+  get featureFlags(): bigint | undefined {
+    return this.#featureFlags;
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Whether the root directory's goodbye has been read. */
+  get done(): boolean {
+    return this.#phase === "done";
+  }
+
+  /** Feeds the next bytes of the archive; returns what they complete. */
+  push(input: Uint8Array): ArchiveEvent[] {
+    const events: ArchiveEvent[] = [];
+    let pos = 0;
+    while (pos < input.length) {
+      if (this.#phase === "payload") {
+        const take = Math.min(this.#payloadLeft, input.length - pos);
+        events.push({ type: "data", bytes: input.subarray(pos, pos + take) });
+        pos += take;
+        this.#offset += take;
+        this.#payloadLeft -= take;
+        if (this.#payloadLeft === 0) this.#endFile(events);
+        continue;
+      }
+      if (this.#phase === "done") {
+        this.#fail(`unexpected data after the end of the archive, at byte ${this.#offset}`);
+      }
+      // A record: its header first, then (unless it is a payload) its whole body.
+      if (this.#pendingLength === 0 && input.length - pos >= HEADER_SIZE) {
+        const size = this.#checkHeader(input, pos);
+        if (size === HEADER_SIZE || input.length - pos >= size) {
+          this.#record(input.subarray(pos, pos + size), events);
+          pos += size;
+          continue;
+        }
+      }
+      pos = this.#buffer(input, pos, events);
+    }
+    return events;
+  }
+
+  /** Declares the end of the input; throws unless the archive was complete. */
+  end(): void {
+    if (this.#phase === "done" && this.#pendingLength === 0) return;
+    const where = this.#file?.path ?? this.#node?.path ?? this.#dirs.at(-1)?.node.path;
+    this.#fail(
+      `truncated at byte ${this.#offset + this.#pendingLength}` +
+        (where === undefined ? "" : `, inside "${where}"`),
+    );
+  }
+
+  /** Copies input into the pending record; processes it once whole. Returns the new position. */
+  #buffer(input: Uint8Array, pos: number, events: ArchiveEvent[]): number {
+    const want = this.#pendingLength < HEADER_SIZE ? HEADER_SIZE : this.#pendingSize();
+    const take = Math.min(want - this.#pendingLength, input.length - pos);
+    if (this.#pending.length < want) {
+      const grown = new Uint8Array(Math.max(want, HEADER_SIZE));
+      grown.set(this.#pending.subarray(0, this.#pendingLength));
+      this.#pending = grown;
+    }
+    this.#pending.set(input.subarray(pos, pos + take), this.#pendingLength);
+    this.#pendingLength += take;
+    if (this.#pendingLength === HEADER_SIZE && want === HEADER_SIZE) {
+      // The header is complete: check it before buffering a body of the size it claims.
+      const size = this.#checkHeader(this.#pending, 0);
+      if (size > HEADER_SIZE) return pos + take;
+    }
+    if (this.#pendingLength >= HEADER_SIZE && this.#pendingLength === this.#pendingSize()) {
+      const record = this.#pending.slice(0, this.#pendingLength);
+      this.#pendingLength = 0;
+      this.#record(record, events);
+    }
+    return pos + take;
+  }
+
+  #pendingSize(): number {
+    const size = Number(
+      new DataView(this.#pending.buffer, 0, HEADER_SIZE).getBigUint64(0, true),
+    );
+    return this.#isPayload(this.#pending, 0) ? HEADER_SIZE : size;
+  }
+
+  #isPayload(bytes: Uint8Array, at: number): boolean {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_SIZE);
+    return view.getBigUint64(8, true) === CA_FORMAT_PAYLOAD;
+  }
+
+  /**
+   * Checks a record header against what may come next and its size limits;
+   * returns how many bytes to read as the record (just the header for a payload).
+   */
+  #checkHeader(bytes: Uint8Array, at: number): number {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER_SIZE);
+    const size = view.getBigUint64(0, true);
+    const type = view.getBigUint64(8, true);
+    const where = `${typeName(type)} record at byte ${this.#offset}`;
+    if (size < BigInt(HEADER_SIZE) || size > BigInt(Number.MAX_SAFE_INTEGER)) {
+      this.#fail(`${where} has an impossible size ${size}`);
+    }
+    const n = Number(size);
+    const bounds = (min: number, max: number) => {
+      if (n < min || n > max) {
+        this.#fail(`${where} has size ${n}, not within ${min}..${max}`);
+      }
+    };
+    const allowed = this.#expected();
+    if (!allowed.includes(type) && !(allowed.includes(-1n) && META.has(type))) {
+      this.#fail(`${where}: ${this.#expectation(allowed)}`);
+    }
+    const meta = META.get(type);
+    if (meta) bounds(meta.min, meta.max);
+    else if (type === CA_FORMAT_ENTRY) bounds(ENTRY_SIZE, ENTRY_SIZE);
+    else if (type === CA_FORMAT_DEVICE) bounds(DEVICE_SIZE, DEVICE_SIZE);
+    else if (type === CA_FORMAT_SYMLINK) bounds(HEADER_SIZE + 2, SYMLINK_SIZE_MAX);
+    else if (type === CA_FORMAT_FILENAME) bounds(HEADER_SIZE + 2, FILENAME_SIZE_MAX);
+    else if (type === CA_FORMAT_GOODBYE) {
+      const [path, children] = this.#closingDirectory();
+      const want = goodbyeSize(children);
+      if (n !== want) {
+        this.#fail(
+          `directory "${path}": goodbye table of ${n} bytes, but ${children} entries need ${want}`,
+        );
+      }
+    }
+    return type === CA_FORMAT_PAYLOAD ? HEADER_SIZE : n;
+  }
+
+  /** The directory a GOODBYE read now would close, and how many entries it has. */
+  #closingDirectory(): [string, number] {
+    if (this.#phase === "meta") {
+      // Right after a node's metadata: the node itself if it is a directory (then
+      // empty), else the node ends and the goodbye is its parent's.
+      const node = this.#node!;
+      if (kindOf(node.entry!.mode) === "directory") return [node.path, 0];
+      const dir = this.#dirs.at(-1)!;
+      return [dir.node.path, dir.children.length + 1];
+    }
+    const dir = this.#dirs.at(-1)!;
+    return [dir.node.path, dir.children.length];
+  }
+
+  /** Record types that may come next; -1n stands for any metadata record. */
+  #expected(): bigint[] {
+    switch (this.#phase) {
+      case "root":
+      case "entry":
+        return [CA_FORMAT_ENTRY];
+      case "next":
+        return [CA_FORMAT_FILENAME, CA_FORMAT_GOODBYE];
+      case "meta": {
+        const kind = kindOf(this.#node!.entry!.mode)!;
+        const body = {
+          directory: [CA_FORMAT_FILENAME, CA_FORMAT_GOODBYE],
+          file: [CA_FORMAT_PAYLOAD],
+          symlink: [CA_FORMAT_SYMLINK],
+          device: [CA_FORMAT_DEVICE],
+          fifo: [CA_FORMAT_FILENAME, CA_FORMAT_GOODBYE],
+          socket: [CA_FORMAT_FILENAME, CA_FORMAT_GOODBYE],
+        }[kind];
+        return [-1n, ...body];
+      }
+      default:
+        return [];
+    }
+  }
+
+  #expectation(allowed: bigint[]): string {
+    const names = allowed.filter((t) => t !== -1n).map(typeName);
+    const what = allowed.includes(-1n) ? ["metadata", ...names] : names;
+    const context = this.#node?.path ?? this.#dirs.at(-1)?.node.path;
+    return `expected ${what.join(" or ")}` + (context ? ` for "${context}"` : "");
+  }
+
+  #record(record: Uint8Array, events: ArchiveEvent[]) {
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    const type = view.getBigUint64(8, true);
+    const start = this.#offset;
+    if (type === CA_FORMAT_PAYLOAD) {
+      // Only the header was read; the contents stream through.
+      const size = Number(view.getBigUint64(0, true)) - HEADER_SIZE;
+      this.#offset += HEADER_SIZE;
+      const node = this.#finishMeta({ size });
+      this.#file = node;
+      events.push({ type: "node", node });
+      this.#payloadLeft = size;
+      this.#phase = "payload";
+      if (size === 0) this.#endFile(events);
+      return;
+    }
+    if (type === CA_FORMAT_FILENAME || type === CA_FORMAT_GOODBYE) {
+      this.#nextInDirectory(type, record, view, events);
+      return;
+    }
+    this.#offset += record.length;
+    if (type === CA_FORMAT_ENTRY) {
+      this.#entry(view, start);
+    } else if (META.has(type)) {
+      this.#meta(type, record);
+    } else if (type === CA_FORMAT_SYMLINK) {
+      const target = this.#string(record, "symlink target");
+      if (target.length === 0) this.#fail(`symlink "${this.#node!.path}" has an empty target`);
+      const node = this.#finishMeta({ target });
+      events.push({ type: "node", node }, { type: "end", node });
+      this.#nodeDone();
+    } else if (type === CA_FORMAT_DEVICE) {
+      const major = view.getBigUint64(16, true);
+      const minor = view.getBigUint64(24, true);
+      // Linux device numbers: 12-bit major, 20-bit minor.
+      if (major >= 1n << 12n || minor >= 1n << 20n) {
+        this.#fail(`device "${this.#node!.path}" has an impossible number ${major}:${minor}`);
+      }
+      const node = this.#finishMeta({ major: Number(major), minor: Number(minor) });
+      events.push({ type: "node", node }, { type: "end", node });
+      this.#nodeDone();
+    }
+  }
+
+  /**
+   * A FILENAME or GOODBYE: a directory's next child or its end. Seen right after
+   * a node's metadata, it also ends that node: a directory's entries begin, or a
+   * node without a body (fifo, socket) is complete.
+   */
+  #nextInDirectory(type: bigint, record: Uint8Array, view: DataView, events: ArchiveEvent[]) {
+    if (this.#phase === "meta") {
+      const node = this.#finishMeta({});
+      events.push({ type: "node", node });
+      if (node.kind === "directory") {
+        if (this.#dirs.length >= DEPTH_MAX) {
+          this.#fail(`directory "${node.path}" is nested more than ${DEPTH_MAX} levels deep`);
+        }
+        this.#dirs.push({
+          node,
+          entryOffset: this.#node!.entryOffset,
+          children: [],
+          childStart: 0,
+          childHash: 0n,
+        });
+        this.#node = undefined;
+        this.#phase = "next";
+      } else {
+        events.push({ type: "end", node });
+        this.#nodeDone();
+      }
+    }
+    const start = this.#offset;
+    this.#offset += record.length;
+    if (type === CA_FORMAT_FILENAME) this.#filename(record, start);
+    else this.#goodbye(view, start, events);
+  }
+
+  #entry(view: DataView, start: number) {
+    const flags = view.getBigUint64(16, true);
+    const mode = view.getBigUint64(24, true);
+    const entryFlags = view.getBigUint64(32, true);
+    const uid = view.getBigUint64(40, true);
+    const gid = view.getBigUint64(48, true);
+    const mtimeNs = view.getBigUint64(56, true);
+    const path = this.#node?.path ?? ".";
+    const fail = (detail: string): never => this.#fail(`entry "${path}": ${detail}`);
+    if (this.#featureFlags === undefined) {
+      if (flags & ~FEATURE_FLAGS_MAX) {
+        fail(`feature flags 0x${flags.toString(16)} include bits casync does not know`);
+      }
+      this.#featureFlags = flags;
+    } else if (flags !== this.#featureFlags) {
+      fail(
+        `feature flags 0x${flags.toString(16)} differ from the archive's ` +
+          `0x${this.#featureFlags.toString(16)}`,
+      );
+    }
+    if (mode & ~BigInt(S_IFMT | 0o7777)) fail(`impossible mode 0o${mode.toString(8)}`);
+    const kind = kindOf(Number(mode));
+    if (!kind) fail(`unknown file type in mode 0o${mode.toString(8)}`);
+    const needs = KIND_FEATURE[kind!];
+    if (needs !== undefined && !(flags & needs)) {
+      fail(`a ${kind} in an archive whose feature flags exclude them`);
+    }
+    if (this.#phase === "root" && kind !== "directory") {
+      fail("the archive's root is not a directory");
+    }
+    const known = flags & (WITH_FAT_ATTRS | WITH_CHATTR | WITH_SUBVOLUME | WITH_SUBVOLUME_RO);
+    if (entryFlags & ~known) fail(`flags 0x${entryFlags.toString(16)} outside the feature set`);
+    if (entryFlags !== 0n && kind !== "file" && kind !== "directory") {
+      fail("file attribute flags on something that is neither a file nor a directory");
+    }
+    if (uid >= 0xffffffffn || gid >= 0xffffffffn) fail(`impossible owner ${uid}:${gid}`);
+    if (mtimeNs === 0xffffffffffffffffn) fail("impossible modification time");
+    if (this.#phase === "root") {
+      this.#node = {
+        path: ".",
+        name: new Uint8Array(0),
+        depth: 0,
+        entryOffset: start,
+        xattrs: [],
+        xattrBytes: 0,
+        other: new Set(),
+        rank: 0,
+      };
+    }
+    this.#node!.entry = {
+      featureFlags: flags,
+      mode: Number(mode),
+      flags: entryFlags,
+      uid: Number(uid),
+      gid: Number(gid),
+      mtimeNs,
+    };
+    this.#node!.entryOffset = start;
+    this.#phase = "meta";
+  }
+
+  #meta(type: bigint, record: Uint8Array) {
+    const node = this.#node!;
+    const meta = META.get(type)!;
+    if (meta.rank < node.rank || (meta.rank === node.rank && !meta.repeat)) {
+      this.#fail(`entry "${node.path}": ${typeName(type)} record out of order`);
+    }
+    node.rank = meta.rank;
+    if (type === CA_FORMAT_USER) node.user = lenient.decode(this.#string(record, "user name"));
+    else if (type === CA_FORMAT_GROUP) {
+      node.group = lenient.decode(this.#string(record, "group name"));
+    } else if (type === CA_FORMAT_XATTR) {
+      const body = record.subarray(HEADER_SIZE);
+      const nul = body.indexOf(0);
+      if (nul <= 0 || nul > 255) this.#fail(`entry "${node.path}": malformed extended attribute`);
+      const name = body.slice(0, nul);
+      if (!(this.#featureFlags! & WITH_XATTRS) || !isValidXattrName(name)) {
+        this.#fail(`entry "${node.path}": extended attribute not allowed or malformed`);
+      }
+      if (kindOf(node.entry!.mode) === "symlink") {
+        this.#fail(`entry "${node.path}": a symlink cannot have extended attributes`);
+      }
+      const last = node.xattrs.at(-1);
+      if (last && compareBytes(name, last.name) <= 0) {
+        this.#fail(`entry "${node.path}": extended attributes out of order`);
+      }
+      node.xattrBytes += body.length;
+      if (node.xattrBytes > XATTR_BYTES_MAX) {
+        this.#fail(`entry "${node.path}": more than ${XATTR_BYTES_MAX} bytes of attributes`);
+      }
+      node.xattrs.push({ name, value: body.slice(nul + 1) });
+    } else if (type === CA_FORMAT_FCAPS) {
+      if (kindOf(node.entry!.mode) !== "file") {
+        this.#fail(`entry "${node.path}": capabilities on something that is not a file`);
+      }
+      node.fcaps = record.slice(HEADER_SIZE);
+    } else {
+      node.other.add(OTHER_NAMES.get(type)!);
+    }
+  }
+
+  /** The node as complete as its metadata records made it; the caller adds its body. */
+  #finishMeta(body: Partial<ArchiveNode>): ArchiveNode {
+    const open = this.#node!;
+    const entry = open.entry!;
+    return {
+      path: open.path,
+      name: open.name,
+      depth: open.depth,
+      kind: kindOf(entry.mode)!,
+      entry,
+      user: open.user,
+      group: open.group,
+      xattrs: open.xattrs,
+      fcaps: open.fcaps,
+      other: [...open.other],
+      size: 0,
+      ...body,
+    };
+  }
+
+  #filename(record: Uint8Array, start: number) {
+    const dir = this.#dirs.at(-1)!;
+    const name = this.#string(record, "file name");
+    const shown = lenient.decode(name);
+    const fail = (detail: string): never =>
+      this.#fail(`directory "${dir.node.path}": entry ${JSON.stringify(shown)} ${detail}`);
+    if (name.length === 0) fail("has an empty name");
+    if (name.includes(0x2f)) fail("contains a slash, so it would land outside its directory");
+    if (shown === "." || shown === "..") fail("is not a name but a reference to a directory");
+    if (dir.lastName && compareBytes(name, dir.lastName) <= 0) {
+      fail(
+        compareBytes(name, dir.lastName) === 0 ? "appears twice" : "is out of order",
+      );
+    }
+    dir.lastName = name;
+    dir.childStart = start;
+    dir.childHash = goodbyeHash(name);
+    this.#node = {
+      path: dir.node.depth === 0 ? shown : `${dir.node.path}/${shown}`,
+      name,
+      depth: dir.node.depth + 1,
+      entryOffset: this.#offset,
+      xattrs: [],
+      xattrBytes: 0,
+      other: new Set(),
+      rank: 0,
+    };
+    this.#phase = "entry";
+  }
+
+  #goodbye(view: DataView, start: number, events: ArchiveEvent[]) {
+    const dir = this.#dirs.pop()!;
+    const fail = (detail: string): never =>
+      this.#fail(`directory "${dir.node.path}": goodbye table ${detail}`);
+    const n = dir.children.length;
+    const tail = HEADER_SIZE + n * 24;
+    if (view.getBigUint64(tail + 16, true) !== CA_FORMAT_GOODBYE_TAIL_MARKER) {
+      fail("lacks its tail marker");
+    }
+    if (view.getBigUint64(tail + 8, true) !== BigInt(view.byteLength)) fail("has a wrong size");
+    if (view.getBigUint64(tail, true) !== BigInt(start - dir.entryOffset)) {
+      fail("points to the wrong entry");
+    }
+    const items: GoodbyeChild[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = HEADER_SIZE + i * 24;
+      const back = view.getBigUint64(at, true);
+      const size = view.getBigUint64(at + 8, true);
+      if (back > BigInt(start) || size > back) fail(`item ${i} points outside the directory`);
+      const itemStart = start - Number(back);
+      items.push({
+        hash: view.getBigUint64(at + 16, true),
+        start: itemStart,
+        end: itemStart + Number(size),
+      });
+    }
+    items.sort(compareGoodbyeChildren);
+    const expected = [...dir.children].sort(compareGoodbyeChildren);
+    for (let i = 0; i < n; i++) {
+      const a = items[i], b = expected[i];
+      if (a.hash !== b.hash || a.start !== b.start || a.end !== b.end) {
+        fail("does not match the directory's entries");
+      }
+    }
+    events.push({ type: "end", node: dir.node });
+    this.#nodeDone();
+  }
+
+  #endFile(events: ArchiveEvent[]) {
+    const node = this.#file!;
+    this.#file = undefined;
+    events.push({ type: "end", node });
+    this.#nodeDone();
+  }
+
+  /** A node's last byte has been read: record it in its directory's table. */
+  #nodeDone() {
+    this.#node = undefined;
+    const parent = this.#dirs.at(-1);
+    if (!parent) {
+      this.#phase = "done";
+      return;
+    }
+    parent.children.push({ hash: parent.childHash, start: parent.childStart, end: this.#offset });
+    this.#phase = "next";
+  }
+
+  /** The NUL-terminated string body of a record, without the NUL. */
+  #string(record: Uint8Array, what: string): Uint8Array {
+    const body = record.subarray(HEADER_SIZE);
+    const nul = body.indexOf(0);
+    if (nul !== body.length - 1) {
+      this.#fail(
+        `${what} at byte ${this.#offset - record.length} is not one NUL-terminated string`,
+      );
+    }
+    return body.slice(0, nul);
+  }
+
+  #fail(detail: string): never {
+    throw new ArchiveFormatError(this.#source, detail);
+  }
+}

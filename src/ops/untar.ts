@@ -1,0 +1,376 @@
+/**
+ * untar: unpack a casync archive into a directory, streaming: the archive is
+ * read once, in order, and each entry is written as it arrives.
+ *
+ * Nothing is written outside the target. The decoder lets through only names
+ * that are one path component, each at most once per directory; every path is
+ * built from those names below the target, and a directory entry never reuses
+ * anything at its place that is not a real directory (a symlink there is
+ * replaced, not followed). Files, links and nodes are made under a temporary
+ * name and renamed into place when complete. A target that does not exist yet
+ * is built under a temporary name beside it and renamed when the whole archive
+ * is in; on failure it is removed. Extended attributes and capabilities are
+ * restored; ACLs, SELinux labels and chattr(1) flags are not.
+ */
+import { ArchiveFormatError, DesyncError } from "../errors.ts";
+import {
+  FCAPS_XATTR,
+  S_IFDIR,
+  S_IFMT,
+  timeGranularityNs,
+  WITH_16BIT_UIDS,
+  WITH_32BIT_UIDS,
+  WITH_ACL,
+  WITH_PERMISSIONS,
+  WITH_USER_NAMES,
+  WITH_XATTRS,
+} from "../format/catar.ts";
+import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/catar_decoder.ts";
+import { describeFsError, tempName } from "../util/fs.ts";
+import {
+  changeOwner,
+  currentUmask,
+  effectiveUid,
+  ENOENT,
+  makeNode,
+  makeSymlink,
+  setModificationTime,
+  setXattr,
+  statFile,
+  SystemCallError,
+} from "../util/posix.ts";
+import type { UserDb } from "../util/user_db.ts";
+
+export interface UntarOptions {
+  /** The directory to unpack into; created when missing. */
+  target: string;
+  /** Names the archive in messages. */
+  source: string;
+  /**
+   * Calls `push` with the archive's bytes in order and resolves when they are
+   * all pushed. `push` is done with the bytes when it resolves.
+   */
+  feed: (push: (bytes: Uint8Array) => Promise<void>) => Promise<void>;
+  /** Set owners from the archive (default: when running as root). */
+  sameOwner?: boolean;
+  /** Set modes exactly as archived, setuid/setgid/sticky included (default true). */
+  samePermissions?: boolean;
+  users?: UserDb;
+  signal?: AbortSignal;
+}
+
+export interface UntarStats {
+  entries: number;
+  bytes: number;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+export async function untar(options: UntarOptions): Promise<UntarStats> {
+  const target = options.target.length > 1 ? options.target.replace(/\/+$/, "") : options.target;
+  let existing = false;
+  try {
+    const info = await Deno.stat(target);
+    if (!info.isDirectory) throw new DesyncError(`${target}: exists and is not a directory`);
+    existing = true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      if (error instanceof DesyncError) throw error;
+      throw new DesyncError(`${target}: ${describeFsError(error)}`, { cause: error });
+    }
+  }
+  const root = existing ? target : tempName(target);
+  if (!existing) {
+    try {
+      await Deno.mkdir(root, { mode: 0o700 });
+    } catch (error) {
+      throw new DesyncError(`${target}: cannot create: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+  const writer = new TreeWriter(root, target, !existing, options);
+  const decoder = new CatarDecoder(options.source);
+  try {
+    await options.feed(async (bytes) => {
+      options.signal?.throwIfAborted();
+      await writer.apply(decoder.push(bytes));
+    });
+    decoder.end();
+    if (!existing) await rename(root, target, target);
+  } catch (error) {
+    writer.abandon();
+    if (!existing) await removeTree(root);
+    throw error;
+  }
+  return { entries: writer.entries, bytes: decoder.offset };
+}
+
+/**
+ * Removes a half-made tree. Directories already given a read-only mode are made
+ * writable first, or a user other than root could not empty them.
+ */
+async function removeTree(root: string) {
+  try {
+    await Deno.remove(root, { recursive: true });
+    return;
+  } catch {
+    // below
+  }
+  const unlock = (path: string) => {
+    try {
+      if (!Deno.lstatSync(path).isDirectory) return;
+      Deno.chmodSync(path, 0o700);
+      for (const entry of Deno.readDirSync(path)) unlock(`${path}/${entry.name}`);
+    } catch {
+      // what cannot be unlocked stays
+    }
+  };
+  unlock(root);
+  await Deno.remove(root, { recursive: true }).catch(() => {});
+}
+
+async function rename(from: string, to: string, shown: string) {
+  try {
+    await Deno.rename(from, to);
+  } catch (error) {
+    throw new DesyncError(`${shown}: cannot put in place: ${describeFsError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Applies archive events to the file system below `root`. */
+class TreeWriter {
+  entries = 0;
+  readonly #root: string;
+  readonly #shownRoot: string;
+  /** Whether the root is ours alone (a new directory), so entries can be made in place. */
+  readonly #fresh: boolean;
+  readonly #sameOwner: boolean;
+  readonly #samePermissions: boolean;
+  readonly #umask: number;
+  readonly #users?: UserDb;
+  /** Real paths of the open directories, by depth. */
+  readonly #dirs: string[] = [];
+  /** The file being written: its handle, where it is written, where it goes. */
+  #file: { handle: Deno.FsFile; path: string; final: string; shown: string } | undefined;
+
+  constructor(root: string, shownRoot: string, fresh: boolean, options: UntarOptions) {
+    this.#root = root;
+    this.#shownRoot = shownRoot;
+    this.#fresh = fresh;
+    this.#sameOwner = options.sameOwner ?? effectiveUid() === 0;
+    this.#samePermissions = options.samePermissions ?? true;
+    this.#umask = currentUmask();
+    this.#users = options.users;
+  }
+
+  async apply(events: ArchiveEvent[]) {
+    for (const event of events) {
+      if (event.type === "data") this.#write(event.bytes);
+      else if (event.type === "node") await this.#begin(event.node);
+      else await this.#end(event.node);
+    }
+  }
+
+  /** Closes a file left open by a failure (its temporary is removed with the tree or here). */
+  abandon() {
+    if (!this.#file) return;
+    this.#file.handle.close();
+    if (this.#file.path !== this.#file.final) {
+      try {
+        Deno.removeSync(this.#file.path);
+      } catch {
+        // already gone
+      }
+    }
+    this.#file = undefined;
+  }
+
+  #pathOf(node: ArchiveNode): string {
+    if (node.depth === 0) return this.#root;
+    let name: string;
+    try {
+      name = strictUtf8.decode(node.name);
+    } catch {
+      throw new ArchiveFormatError(
+        this.#shownRoot,
+        `entry "${node.path}" has a name that is not UTF-8, which Deno cannot create`,
+      );
+    }
+    return `${this.#dirs[node.depth - 1]}/${name}`;
+  }
+
+  /** How an entry appears in messages: below the target as the user named it. */
+  #shown(node: ArchiveNode): string {
+    return node.depth === 0 ? this.#shownRoot : `${this.#shownRoot}/${node.path}`;
+  }
+
+  async #begin(node: ArchiveNode) {
+    this.entries++;
+    const path = this.#pathOf(node);
+    const shown = this.#shown(node);
+    if (node.kind === "directory") {
+      if (node.depth > 0) this.#makeDirectory(path, shown);
+      this.#dirs[node.depth] = path;
+      return;
+    }
+    // Everything else is made where nothing else can be (a fresh tree, or a
+    // temporary name) and renamed over whatever the target held at its place.
+    const temp = this.#fresh ? path : tempName(path);
+    this.#guard(shown, "create", () => {
+      switch (node.kind) {
+        case "file":
+          this.#file = {
+            // With its permission bits already (the umask aside), so that most
+            // files need no chmod; it is written through this descriptor anyway.
+            handle: Deno.openSync(temp, {
+              write: true,
+              createNew: true,
+              mode: node.entry.mode & 0o777,
+            }),
+            path: temp,
+            final: path,
+            shown,
+          };
+          return;
+        case "symlink":
+          makeSymlink(node.target!, temp);
+          return;
+        case "device":
+          makeNode(temp, (node.entry.mode & S_IFMT) | 0o600, node.major, node.minor);
+          return;
+        default:
+          makeNode(temp, (node.entry.mode & S_IFMT) | 0o600);
+      }
+    });
+    if (node.kind !== "file") await this.#finish(node, temp, path, shown);
+  }
+
+  #write(bytes: Uint8Array) {
+    const file = this.#file!;
+    let done = 0;
+    try {
+      while (done < bytes.length) done += file.handle.writeSync(bytes.subarray(done));
+    } catch (error) {
+      throw new DesyncError(`${file.shown}: cannot write: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async #end(node: ArchiveNode) {
+    if (node.kind === "directory") {
+      this.#metadata(node, this.#dirs[node.depth], this.#shown(node));
+      return;
+    }
+    if (node.kind !== "file") return;
+    const file = this.#file!;
+    this.#file = undefined;
+    let current: Deno.FileInfo;
+    try {
+      current = file.handle.statSync();
+    } finally {
+      file.handle.close();
+    }
+    await this.#finish(node, file.path, file.final, this.#shown(node), current);
+  }
+
+  /** Sets a node's metadata and moves it from its temporary name into place. */
+  async #finish(
+    node: ArchiveNode,
+    temp: string,
+    path: string,
+    shown: string,
+    current?: Deno.FileInfo,
+  ) {
+    try {
+      this.#metadata(node, temp, shown, current);
+      if (temp !== path) await rename(temp, path, shown);
+    } catch (error) {
+      if (temp !== path) await Deno.remove(temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * A directory for an entry: an existing real directory is kept (its contents
+   * merge); anything else at that place (a file, a symlink) is removed first,
+   * so no path below ever resolves through it.
+   */
+  #makeDirectory(path: string, shown: string) {
+    if (!this.#fresh) {
+      let info: ReturnType<typeof statFile> | undefined;
+      try {
+        info = statFile(path);
+      } catch (error) {
+        if (!(error instanceof SystemCallError && error.errno === ENOENT)) {
+          throw new DesyncError(`${shown}: ${(error as Error).message}`, { cause: error });
+        }
+      }
+      if (info && (info.mode & S_IFMT) === S_IFDIR) {
+        // Writable for us while its entries go in; its own mode is set at its end.
+        this.#guard(
+          shown,
+          "make writable",
+          () => Deno.chmodSync(path, 0o700 | (info.mode & 0o777)),
+        );
+        return;
+      }
+      if (info) this.#guard(shown, "replace", () => Deno.removeSync(path));
+    }
+    this.#guard(shown, "create the directory", () => Deno.mkdirSync(path, { mode: 0o700 }));
+  }
+
+  /**
+   * Owner, then mode (a chown clears setuid bits), attributes and capabilities (a
+   * chown clears those too), then time, as casync orders them. With the stat of
+   * a file just written (`current`), an owner or mode it already has is not set
+   * again, as casync does.
+   */
+  #metadata(node: ArchiveNode, path: string, shown: string, current?: Deno.FileInfo) {
+    const { entry } = node;
+    const flags = entry.featureFlags;
+    let chowned = false;
+    if (this.#sameOwner && (flags & (WITH_16BIT_UIDS | WITH_32BIT_UIDS | WITH_USER_NAMES))) {
+      const uid = (node.user !== undefined ? this.#users?.uid(node.user) : undefined) ?? entry.uid;
+      const gid = (node.group !== undefined ? this.#users?.gid(node.group) : undefined) ??
+        entry.gid;
+      if (current?.uid !== uid || current?.gid !== gid) {
+        this.#guard(shown, "set the owner", () => changeOwner(path, uid, gid));
+        chowned = true;
+      }
+    }
+    if (node.kind !== "symlink") {
+      let mode = entry.mode & 0o7777;
+      if (!(flags & (WITH_PERMISSIONS | WITH_ACL)) || !this.#samePermissions) {
+        mode &= ~this.#umask & 0o777;
+      }
+      if (chowned || current?.mode === null || ((current?.mode ?? -1) & 0o7777) !== mode) {
+        this.#guard(shown, "set the mode", () => Deno.chmodSync(path, mode));
+      }
+    }
+    if (flags & WITH_XATTRS) {
+      for (const { name, value } of node.xattrs) {
+        this.#guard(shown, "set an extended attribute", () => setXattr(path, name, value));
+      }
+    }
+    if (node.fcaps) {
+      this.#guard(shown, "set the capabilities", () => setXattr(path, FCAPS_XATTR, node.fcaps!));
+    }
+    if (timeGranularityNs(flags) !== undefined) {
+      this.#guard(shown, "set the time", () => setModificationTime(path, entry.mtimeNs));
+    }
+  }
+
+  #guard(shown: string, operation: string, action: () => void) {
+    try {
+      action();
+    } catch (error) {
+      if (error instanceof DesyncError) throw error;
+      const reason = error instanceof SystemCallError ? error.reason : describeFsError(error);
+      throw new DesyncError(`${shown}: cannot ${operation}: ${reason}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * tar, untar and mtree as a user runs them: the README's permission flags,
+ * standard input and output, exclusions, and one clear line for each failure.
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { MAIN, removeDir, runCli, runTool, tempDir } from "../helpers.ts";
+import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
+import { buildArchive, directory, file } from "../format/catar_builder.ts";
+import { casyncMtree, makeTree } from "../interop/catar_tree.ts";
+import { CASYNC_MISSING } from "../interop/casync_fixture.ts";
+
+const TAR = COMMAND_PERMISSIONS.tar;
+const UNTAR = COMMAND_PERMISSIONS.untar;
+const MTREE = COMMAND_PERMISSIONS.mtree;
+
+function e2e(name: string, fn: (dir: string) => Promise<void>, ignore: string | false = false) {
+  Deno.test({
+    name: `cli catar: ${name}`,
+    ignore: Boolean(ignore),
+    async fn(t) {
+      const dir = await tempDir(t);
+      try {
+        await fn(dir);
+      } finally {
+        await removeDir(dir);
+      }
+    },
+  });
+}
+
+function oneLine(stderr: string, pattern: RegExp) {
+  assertEquals(stderr.trim().split("\n").length, 1, `want one line on stderr, got: ${stderr}`);
+  assertMatch(stderr, pattern);
+}
+
+e2e("tar to stdout, untar from stdin: the tree comes back whole", async (dir) => {
+  await Deno.mkdir(`${dir}/tree`);
+  await makeTree(`${dir}/tree`, { largeSize: 1 << 20 });
+  const tarred = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...TAR,
+      MAIN,
+      "tar",
+      "-",
+      `${dir}/tree`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(tarred.code, 0, new TextDecoder().decode(tarred.stderr));
+  const untarred = await runCli(["untar", "-", `${dir}/out`], UNTAR, { stdin: tarred.stdout });
+  assertEquals(untarred.code, 0, untarred.stderr);
+  const listed = await runCli(["mtree", "-"], MTREE, { stdin: tarred.stdout });
+  assertEquals(listed.code, 0, listed.stderr);
+  assertMatch(listed.stdout, /^#mtree v1\.0\n\. type=dir /);
+  assertMatch(
+    listed.stdout,
+    /\nlarge type=file mode=0644 uid=0 gid=0 size=1048576 time=\d+\.\d{9} sha512256digest=[0-9a-f]{64}\n/,
+  );
+  if (!CASYNC_MISSING) {
+    assertEquals(await casyncMtree(`${dir}/out`), await casyncMtree(`${dir}/tree`));
+  }
+});
+
+e2e("--exclude leaves out names at any depth and paths below the source", async (dir) => {
+  await Deno.mkdir(`${dir}/tree/sub/build`, { recursive: true });
+  for (const path of ["keep.c", "drop.o", "sub/drop.o", "sub/build/x", "sub/keep"]) {
+    await Deno.writeTextFile(`${dir}/tree/${path}`, path);
+  }
+  const made = await runCli(
+    ["tar", "--exclude", "*.o", "--exclude", "sub/build", `${dir}/t.catar`, `${dir}/tree`],
+    TAR,
+  );
+  assertEquals(made.code, 0, made.stderr);
+  const listed = await runCli(["mtree", `${dir}/t.catar`], MTREE);
+  const paths = listed.stdout.split("\n").slice(1).filter(Boolean).map((l) => l.split(" ")[0]);
+  assertEquals(paths, [".", "keep.c", "sub", "sub/keep"]);
+});
+
+e2e(
+  "a hostile archive is refused with one line naming the entry; nothing is written",
+  async (dir) => {
+    const archive = buildArchive(
+      directory(undefined, [file("ok", "fine"), file("../escape", "x")]),
+    );
+    await Deno.writeFile(`${dir}/evil.catar`, archive);
+    const result = await runCli(["untar", `${dir}/evil.catar`, `${dir}/out`], UNTAR);
+    assertEquals(result.code, 1);
+    oneLine(
+      result.stderr,
+      /^desync: .*evil\.catar: invalid archive: .*"\.\.\/escape" contains a slash/,
+    );
+    assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name), ["evil.catar"]);
+    const listed = await runCli(["mtree", `${dir}/evil.catar`], MTREE);
+    assertEquals(listed.code, 1);
+    assertMatch(listed.stderr, /invalid archive/);
+  },
+);
+
+e2e("tar and untar say they need --allow-ffi; usage errors exit 2", async (dir) => {
+  await Deno.mkdir(`${dir}/tree`);
+  const noFfi = await runCli(["tar", `${dir}/t.catar`, `${dir}/tree`], [
+    "--allow-read",
+    "--allow-write",
+  ]);
+  assertEquals(noFfi.code, 1);
+  oneLine(noFfi.stderr, /^desync: tar needs --allow-ffi/);
+  assert(!Deno.readDirSync(dir).some((e) => e.name.includes("t.catar")));
+  await Deno.writeFile(`${dir}/t.catar`, buildArchive(directory(undefined, [])));
+  const untarNoFfi = await runCli(["untar", `${dir}/t.catar`, `${dir}/out`], [
+    "--allow-read",
+    "--allow-write",
+  ]);
+  assertEquals(untarNoFfi.code, 1);
+  oneLine(untarNoFfi.stderr, /^desync: untar needs --allow-ffi/);
+  await Deno.remove(`${dir}/t.catar`);
+  const storeWithoutIndex = await runCli(
+    ["tar", "-s", `${dir}/s`, `${dir}/t.catar`, `${dir}/tree`],
+    TAR,
+  );
+  assertEquals(storeWithoutIndex.code, 2);
+  oneLine(storeWithoutIndex.stderr, /-s, -m and --chunk-size go with -i/);
+  const badGlob = await runCli(["tar", "--exclude", "[x", `${dir}/t.catar`, `${dir}/tree`], TAR);
+  assertEquals(badGlob.code, 2);
+  const notDir = await runCli(["tar", `${dir}/t.catar`, `${dir}/nope`], TAR);
+  assertEquals(notDir.code, 1);
+  oneLine(notDir.stderr, /^desync: .*nope: cannot stat: No such file or directory/);
+  assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name), ["tree"]);
+});
+
+e2e(
+  "untar -i fetches from the store; a missing chunk is named and leaves no target",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/tree`);
+    await makeTree(`${dir}/tree`, { largeSize: 2 << 20 });
+    const made = await runCli(
+      ["tar", "-i", "-s", `${dir}/store`, `${dir}/t.caidx`, `${dir}/tree`],
+      TAR,
+    );
+    assertEquals(made.code, 0, made.stderr);
+    const ok = await runCli(
+      ["untar", "-i", "-s", `${dir}/store`, `${dir}/t.caidx`, `${dir}/out`],
+      UNTAR,
+    );
+    assertEquals(ok.code, 0, ok.stderr);
+    const listed = await runTool("diff", [
+      "-r",
+      "--no-dereference",
+      `${dir}/tree/large`,
+      `${dir}/out/large`,
+    ]);
+    assertEquals(listed.code, 0);
+    // Remove one chunk: the unpack fails naming it, and no half tree is left.
+    const prefix = Array.from(Deno.readDirSync(`${dir}/store`))[0].name;
+    const chunk = Array.from(Deno.readDirSync(`${dir}/store/${prefix}`))[0].name;
+    await Deno.remove(`${dir}/store/${prefix}/${chunk}`);
+    const missing = await runCli([
+      "untar",
+      "-i",
+      "-s",
+      `${dir}/store`,
+      `${dir}/t.caidx`,
+      `${dir}/out2`,
+    ], UNTAR);
+    assertEquals(missing.code, 1);
+    oneLine(missing.stderr, new RegExp(`^desync: chunk ${chunk.slice(0, 64)} missing`));
+    assert(!Deno.readDirSync(dir).some((e) => e.name.includes("out2")));
+  },
+);
+
+e2e("make on a catar keeps its feature flags, and its digest must agree", async (dir) => {
+  const archive = buildArchive(directory(undefined, [file("a", "x".repeat(100_000))]));
+  await Deno.writeFile(`${dir}/a.catar`, archive);
+  const made = await runCli(["make", `${dir}/a.caidx`, `${dir}/a.catar`], COMMAND_PERMISSIONS.make);
+  assertEquals(made.code, 0, made.stderr);
+  const header = new DataView((await Deno.readFile(`${dir}/a.caidx`)).buffer);
+  assertEquals(header.getBigUint64(16, true), new DataView(archive.buffer).getBigUint64(16, true));
+  const wrong = await runCli(
+    ["make", "--digest", "sha256", `${dir}/b.caidx`, `${dir}/a.catar`],
+    COMMAND_PERMISSIONS.make,
+  );
+  assertEquals(wrong.code, 2);
+  oneLine(
+    wrong.stderr,
+    /a\.catar is a catar archive made for sha512-256 chunk IDs; give --digest sha512-256/,
+  );
+});
