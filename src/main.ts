@@ -15,6 +15,9 @@ import { registerVerifyIndex } from "./cli/verify_index.ts";
 import { registerCat } from "./cli/cat.ts";
 import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
+import { registerChunkServer } from "./cli/chunk_server.ts";
+import { registerIndexServer } from "./cli/index_server.ts";
+import { registerPull } from "./cli/pull.ts";
 import { DesyncError } from "./errors.ts";
 import { addRemoteOptions } from "./cli/common.ts";
 
@@ -40,6 +43,9 @@ export function buildProgram(): Command {
   registerVerifyIndex(program);
   registerCat(program);
   registerPrune(program);
+  registerChunkServer(program);
+  registerIndexServer(program);
+  registerPull(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
