@@ -130,8 +130,8 @@ function createServer(handler: Handler, limits: ServerLimits, tls?: TlsConfig): 
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.headersTimeoutMs;
-  // A failed TLS handshake or a reset connection concerns only that client.
-  server.on("clientError", (_error, socket) => socket.destroy());
+  // A failed TLS handshake concerns only that client. (Other client errors keep node's
+  // default handling: 400, 408 or 431, then the connection is closed.)
   server.on("tlsClientError", (_error, socket) => socket.destroy());
   return server;
 }

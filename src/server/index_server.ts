@@ -41,7 +41,7 @@ export interface IndexServerOptions {
 export const MAX_INDEX_SIZE = 64 * 1024 * 1024;
 
 const INDEX_PATH =
-  /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca[ib]dx)$/;
+  /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca(?:ibx|idx))$/;
 
 /** The index name a request path names (without the leading slash), or undefined. */
 export function indexNameFromPath(target: string): string | undefined {
