@@ -3,11 +3,16 @@
  * medians, throughput, peak memory and ratios (casync time / our time: above 1
  * means we are faster). Both run warm (the data is in the page cache).
  *
- *   deno task bench [--size MiB] [--rounds N] [--only extract,make]
+ *   deno task bench [--size MiB] [--rounds N] [--only extract,http,ssh,make,server]
+ *                   [--clients N] [--seconds S] [--soak S]
+ *
+ * `server` loads our chunk-server, Go desync's and nginx with N clients
+ * (scripts/bench_server.ts); --soak also runs ours that long, watching its memory.
  */
 import { BINARY_PERMISSIONS } from "./permissions.ts";
 import { xorshiftBytes } from "./pseudo_random.ts";
 import { startNginx, startSshd } from "../tests/interop/peers.ts";
+import { benchServers, printServerRows, type ServerBenchRow } from "./bench_server.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -18,7 +23,8 @@ function option(name: string, fallback: string): string {
 
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
-const only = option("only", "extract,make,http,ssh").split(",");
+const only = option("only", "extract,make,http,ssh,server").split(",");
+const clients = Number(option("clients", "32"));
 const timeTool = ["/usr/bin/time"].find((path) => {
   try {
     return Deno.statSync(path).isFile;
@@ -70,6 +76,7 @@ interface Row {
 
 const dir = await Deno.makeTempDir({ prefix: "desync-bench-" });
 const rows: Row[] = [];
+let serverRows: ServerBenchRow[] = [];
 try {
   const blob = `${dir}/blob`;
   await Deno.writeFile(blob, xorshiftBytes(sizeMiB << 20, 0x9e3779b9));
@@ -148,6 +155,16 @@ try {
       () => Deno.remove(`${dir}/fresh`, { recursive: true }).catch(() => {}),
     );
   }
+
+  if (only.includes("server")) {
+    serverRows = await benchServers({
+      store: `${dir}/store`,
+      dir,
+      clients,
+      seconds: Number(option("seconds", "10")),
+      soakSeconds: Number(option("soak", "0")),
+    });
+  }
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
@@ -174,3 +191,4 @@ for (let i = 0; i + 1 < rows.length; i += 2) {
     median(rows[i + 1].samples.map((s) => s.seconds));
   console.log(`${rows[i].op}: desync is ${ratio.toFixed(2)}x casync's speed`);
 }
+if (serverRows.length) printServerRows(serverRows, clients);

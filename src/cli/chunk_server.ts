@@ -13,6 +13,11 @@ export function registerChunkServer(program: Command) {
     .option("-u, --uncompressed", "serve and accept plain chunks at /<4 hex>/<id>", false)
     .option("-n, --concurrency <n>", "sessions to SSH stores upstream", parseConcurrency, 10)
     .option("--digest <digest>", "the digest PUT chunks must match (default: either)", parseDigest)
+    .option(
+      "--threads <n>",
+      "threads serving requests on the same port (default: one per core)",
+      parseConcurrency,
+    )
     .action(async (opts, command: Command) => {
       // Loaded here so other commands do not pay for the server's modules at start-up.
       const { parseListenAddress } = await import("../server/http_server.ts");
@@ -23,13 +28,26 @@ export function registerChunkServer(program: Command) {
       const codec = new CodecPool();
       try {
         const context = await storeContext(command, codec, digests);
-        const server = await startChunkServer({
+        const threads = opts.threads ?? Math.min(navigator.hardwareConcurrency || 1, 8);
+        const options = {
           ...settings,
           stores: opts.store,
           cache: opts.cache,
           writable: opts.writable,
           uncompressed: opts.uncompressed,
-        }, { ...context, digests });
+          reusePort: threads > 1,
+        };
+        let server = await startChunkServer(options, { ...context, digests });
+        if (threads > 1) {
+          const { addServerThreads } = await import("../server/threads.ts");
+          const { codec: _, ...shared } = context;
+          const single = server;
+          server = await addServerThreads(single, options, { ...shared, digests }, threads)
+            .catch(async (error) => {
+              await single.close();
+              throw error;
+            });
+        }
         await serveUntilStopped(() => announce("chunk-server", server.urls), () => server.close());
       } finally {
         codec.close();

@@ -11,7 +11,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { AccessLog } from "./access_log.ts";
-import type { ChunkSource } from "./chunk_source.ts";
+import type { ChunkSource, ServedChunk } from "./chunk_source.ts";
 import type { Handler } from "./http_server.ts";
 import { BodyTooLarge, logWhenDone, readBody, sendText } from "./respond.ts";
 
@@ -91,9 +91,15 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
 
       const etag = `"${id}"`;
       const cacheHeaders = { etag, "cache-control": IMMUTABLE };
+      const conditional = matchesEtag(request.headers["if-none-match"], etag);
+      if (method === "GET" && !conditional) {
+        // Most requests: a chunk file at hand, answered without waiting on anything.
+        const local = options.source.readLocal(id);
+        if (local) return send(local);
+      }
       const gone = new AbortController();
       response.once("close", () => gone.abort(new Error("the client went away")));
-      if (method === "HEAD" || matchesEtag(request.headers["if-none-match"], etag)) {
+      if (method === "HEAD" || conditional) {
         const size = await options.source.size(id, gone.signal);
         if (size === undefined) return reply(404, `chunk ${id} not found`);
         if (method === "GET") {
@@ -109,14 +115,19 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
       }
       const chunk = await options.source.get(id, gone.signal);
       if (!chunk) return reply(404, `chunk ${id} not found`);
-      sent = chunk.body.length;
-      response.writeHead(200, {
-        ...cacheHeaders,
-        "content-type": "application/octet-stream",
-        "content-length": String(chunk.body.length),
-      });
-      // The buffer may be reused only once it has been handed to the socket.
-      response.end(chunk.body, () => chunk.release());
+      send(chunk);
+
+      function send(chunk: ServedChunk) {
+        sent = chunk.body.length;
+        response.writeHead(200, {
+          etag,
+          "cache-control": IMMUTABLE,
+          "content-type": "application/octet-stream",
+          "content-length": String(chunk.body.length),
+        });
+        // The buffer may be reused only once it has been handed to the socket.
+        response.end(chunk.body, () => chunk.release());
+      }
     })().catch((error) => {
       if (response.destroyed) return;
       options.report(`${request.method} ${request.url}: ${describe(error)}`);

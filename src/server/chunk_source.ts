@@ -47,7 +47,7 @@ export class ChunkSource {
 
   /** The chunk's bytes as served, or undefined when no store has it. */
   async get(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
-    const local = this.#readLocal(id);
+    const local = this.readLocal(id);
     if (local) return local;
     let chunk: Chunk;
     try {
@@ -74,11 +74,12 @@ export class ChunkSource {
   }
 
   /**
-   * Reads a chunk file synchronously into a pooled buffer: for files in the page
+   * The chunk from a local store directory, or undefined (then ask `get`). Reads
+   * the file synchronously into a pooled buffer: for files in the page
    * cache this is twice as fast as an asynchronous read into a fresh buffer, as
    * allocating a buffer per response dominates.
    */
-  #readLocal(id: ChunkId): ServedChunk | undefined {
+  readLocal(id: ChunkId): ServedChunk | undefined {
     const { localDirs, touchFirst } = this.#options;
     for (let i = 0; i < localDirs.length; i++) {
       const path = this.#path(localDirs[i], id);
