@@ -64,7 +64,14 @@ export async function benchServers(options: ServerBenchOptions): Promise<ServerB
     const served = await start();
     try {
       // A short warm-up fills the page cache and the servers' pools alike.
-      await load(wrk, served.url, paths, options.clients, 2, options.dir);
+      await load(
+        wrk,
+        served.url,
+        paths,
+        options.clients,
+        Math.min(2, options.seconds),
+        options.dir,
+      );
       const memory = sampleMemory(served.pid);
       const result = await load(
         wrk,

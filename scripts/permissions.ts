@@ -25,4 +25,9 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   info: ["--allow-read"],
   "verify-index": ["--allow-read"],
   prune: ["--allow-read", "--allow-write"],
+  "chunk-server": ["--allow-net", "--allow-read"],
+  "chunk-server -w": ["--allow-net", "--allow-read", "--allow-write"],
+  "index-server": ["--allow-net", "--allow-read"],
+  "index-server -w": ["--allow-net", "--allow-read", "--allow-write"],
+  pull: ["--allow-read"],
 };
