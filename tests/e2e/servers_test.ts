@@ -96,7 +96,7 @@ Deno.test("chunk-server: SIGTERM lets requests in flight finish, then exits 0", 
   let asked = 0;
   const upstream = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    async (request) => {
+    async () => {
       asked++;
       await new Promise((resolve) => setTimeout(resolve, 1500));
       // The second chunk comes back as the first one's bytes: the proxy must refuse them.
