@@ -1,6 +1,6 @@
 /**
- * index-server: index files served over HTTP(S) from a directory or from
- * another HTTP index location, at `/<name>.caibx` or `/<name>.caidx` (names may
+ * index-server: index files served over HTTP(S) from a directory, another HTTP
+ * index location or an SSH one (read with casync's protocol), at `/<name>.caibx` or `/<name>.caidx` (names may
  * have directories). Names never leave the directory: each path segment is a
  * plain name, none starting with a dot. With `-w`, PUT stores a well-formed
  * index, written under a temporary name and renamed into place.
@@ -10,6 +10,9 @@ import { UsageError } from "../errors.ts";
 import { decodeIndex } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "../store/http_client.ts";
 import { locationKind } from "../store/location.ts";
+import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
+import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";
+import { readIndexOverSsh } from "./ssh_index.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
 import { openAccessLog } from "./access_log.ts";
 import { authorizer } from "./auth.ts";
@@ -35,6 +38,8 @@ export interface IndexServerOptions {
   maxIndexSize?: number;
   /** Settings for an HTTP index location. */
   http?: HttpOptions;
+  /** Settings for an SSH index location (`ssh://host/dir`, read with casync's protocol). */
+  ssh?: SshOptions;
 }
 
 /** 64 MiB: the index of a blob of about 100 GB at the default chunk sizes. */
@@ -139,15 +144,50 @@ class HttpIndexes implements IndexLocation {
   }
 }
 
+/** Indexes read over SSH with casync's protocol (read-only). */
+class SshIndexes implements IndexLocation {
+  readonly #location: SshLocation;
+
+  constructor(readonly name: string, readonly ssh: SshOptions, readonly maxBytes: number) {
+    this.#location = parseSshLocation(name);
+  }
+
+  get(name: string) {
+    const path = `${this.#location.path.replace(/\/+$/, "")}/${name}`;
+    return readIndexOverSsh({ ...this.#location, path }, this.ssh, {
+      maxBytes: this.maxBytes,
+      timeoutMs: 60_000,
+    });
+  }
+
+  async size(name: string) {
+    return (await this.get(name))?.length;
+  }
+
+  put(): Promise<void> {
+    return Promise.reject(new Error("indexes cannot be written over SSH"));
+  }
+
+  close() {}
+}
+
 export interface IndexServer extends RunningServer {
   close(): Promise<void>;
 }
 
 export async function startIndexServer(options: IndexServerOptions): Promise<IndexServer> {
   const kind = locationKind(options.store);
-  if (kind === "ssh") throw new UsageError(`index store ${options.store}: ssh is not supported`);
+  if (kind === "ssh" && options.writable) {
+    throw new UsageError(`index store ${options.store}: indexes cannot be written over SSH`);
+  }
   let location: IndexLocation;
-  if (kind === "http") {
+  if (kind === "ssh") {
+    location = new SshIndexes(
+      options.store,
+      options.ssh ?? DEFAULT_SSH_OPTIONS,
+      options.maxIndexSize ?? MAX_INDEX_SIZE,
+    );
+  } else if (kind === "http") {
     location = new HttpIndexes(
       options.store,
       options.http ?? { timeoutMs: 60_000, errorRetry: 3, retryBaseMs: 500 },

@@ -158,6 +158,40 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "index-server: indexes read over a real sshd from casync's pull and from ours",
+  ignore: Boolean(CASYNC_MISSING || SSHD_MISSING),
+  async fn(t) {
+    await withFixture(t, async (dir, f, sshd) => {
+      const want = await Deno.readFile(f.index);
+      const dirOf = f.index.slice(0, f.index.lastIndexOf("/"));
+      const name = f.index.slice(dirOf.length + 1);
+      for (const remote of ["casync", await ourRemote(dir)]) {
+        const server = await startServerProcess(
+          ["index-server", "-s", `ssh://127.0.0.1${dirOf}`, "-l", "127.0.0.1:0"],
+          [
+            "--allow-net=127.0.0.1",
+            "--allow-read",
+            "--allow-run",
+            "--allow-env=CASYNC_SSH_PATH,CASYNC_REMOTE_PATH",
+          ],
+          { CASYNC_SSH_PATH: sshd!.sshWrapper, CASYNC_REMOTE_PATH: remote },
+        );
+        try {
+          const found = await fetch(`${server.url}${name}`);
+          assertEquals(found.status, 200, remote);
+          assertEquals(new Uint8Array(await found.arrayBuffer()), want, remote);
+          const missing = await fetch(`${server.url}none.caibx`);
+          assertEquals(missing.status, 404, `${remote}: ${await missing.text()}`);
+        } finally {
+          assertEquals((await server.stop()).code, 0);
+        }
+      }
+      assertEquals(await sshd!.settledSessions(), []);
+    }, true);
+  },
+});
+
 async function waitForPort(port: number) {
   for (let i = 0; i < 200; i++) {
     try {
