@@ -141,45 +141,42 @@ function chunkPaths(store: string): string[] {
   return paths;
 }
 
-async function startOurs(store: string): Promise<Served> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...BINARY_PERMISSIONS,
-      MAIN,
-      "chunk-server",
-      "-s",
-      store,
-      "-l",
-      `127.0.0.1:${port}`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitForPort(port);
-  return {
-    name: "ours",
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+function startOurs(store: string): Promise<Served> {
+  return spawnServer("ours", Deno.execPath(), (port) => [
+    "run",
+    "--quiet",
+    ...BINARY_PERMISSIONS,
+    MAIN,
+    "chunk-server",
+    "-s",
+    store,
+    "-l",
+    `127.0.0.1:${port}`,
+  ]);
 }
 
-async function startGo(store: string): Promise<Served> {
-  const port = freePort();
-  const child = new Deno.Command(GO_DESYNC, {
-    args: ["chunk-server", "-s", store, "-l", `127.0.0.1:${port}`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+function startGo(store: string): Promise<Served> {
+  return spawnServer("desync-go", GO_DESYNC, (port) => [
+    "chunk-server",
+    "-s",
+    store,
+    "-l",
+    `127.0.0.1:${port}`,
+  ]);
+}
+
+/** Runs a server on a free port until it listens; `stop` sends SIGTERM and waits. */
+async function spawnServer(
+  name: string,
+  program: string,
+  args: (port: number) => string[],
+  port = freePort(),
+): Promise<Served> {
+  const child = new Deno.Command(program, { args: args(port), stdout: "null", stderr: "null" })
+    .spawn();
   await waitForPort(port);
   return {
-    name: "desync-go",
+    name,
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
     async stop() {
@@ -207,21 +204,12 @@ http {
 }
 `,
   );
-  const child = new Deno.Command(which("nginx")!, {
-    args: ["-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitForPort(port);
-  return {
-    name: "nginx",
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  return spawnServer(
+    "nginx",
+    which("nginx")!,
+    () => ["-p", dir, "-c", `${dir}/nginx.conf`, "-g", "daemon off;"],
+    port,
+  );
 }
 
 interface LoadResult {

@@ -13,7 +13,7 @@ import type { WriteStore } from "../store/store.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { ChunkSource, ServedChunk } from "./chunk_source.ts";
 import type { Handler } from "./http_server.ts";
-import { BodyTooLarge, logWhenDone, readBody, sendText } from "./respond.ts";
+import { BodyTooLarge, logWhenDone, readBody, replier, type Reply } from "./respond.ts";
 
 export interface ChunkHandlerOptions {
   source: ChunkSource;
@@ -68,14 +68,7 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
   return (request, response) => {
     let sent = 0;
     logWhenDone(request, response, options.log, () => sent);
-    const reply = (
-      status: number,
-      text: string,
-      headers?: Record<string, string>,
-      close?: boolean,
-    ) => {
-      sendText(response, status, text, headers, close);
-    };
+    const reply = replier(response);
     (async () => {
       if (!options.authorized(request.headers.authorization)) {
         return reply(401, "unauthorized");
@@ -135,13 +128,6 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
     });
   };
 }
-
-type Reply = (
-  status: number,
-  text: string,
-  headers?: Record<string, string>,
-  close?: boolean,
-) => void;
 
 async function put(
   id: ChunkId,

@@ -23,7 +23,7 @@ import {
   startHttpServer,
   type TlsConfig,
 } from "./http_server.ts";
-import { BodyTooLarge, logWhenDone, readBody, sendText } from "./respond.ts";
+import { BodyTooLarge, logWhenDone, readBody, replier } from "./respond.ts";
 
 export interface IndexServerOptions {
   /** A directory or an http(s):// base URL. */
@@ -241,12 +241,7 @@ function indexHandler(
   return (request: http.IncomingMessage, response: http.ServerResponse) => {
     let sent = 0;
     logWhenDone(request, response, options.log, () => sent);
-    const reply = (
-      status: number,
-      text: string,
-      headers?: Record<string, string>,
-      close?: boolean,
-    ) => sendText(response, status, text, headers, close);
+    const reply = replier(response);
     (async () => {
       if (!options.authorized(request.headers.authorization)) return reply(401, "unauthorized");
       const method = request.method ?? "";

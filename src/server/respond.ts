@@ -5,6 +5,19 @@ import type { AccessLog } from "./access_log.ts";
 /** A request body over the limit (413). */
 export class BodyTooLarge extends Error {}
 
+/** A short text answer: status, text, extra headers, and whether to close the connection. */
+export type Reply = (
+  status: number,
+  text: string,
+  headers?: Record<string, string>,
+  close?: boolean,
+) => void;
+
+/** `sendText` bound to one response. */
+export function replier(response: http.ServerResponse): Reply {
+  return (status, text, headers, close) => sendText(response, status, text, headers, close);
+}
+
 /** Sends a short text answer; `close` asks the client to drop the connection. */
 export function sendText(
   response: http.ServerResponse,
