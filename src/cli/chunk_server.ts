@@ -25,7 +25,8 @@ export function registerChunkServer(program: Command) {
       const { serveUntilStopped } = await import("../server/shutdown.ts");
       const settings = await serverSettings(opts, parseListenAddress);
       const digests = opts.digest ? [opts.digest] : ["sha512-256", "sha256"] as const;
-      const codec = new CodecPool();
+      // Chunks are decoded only when fetched upstream or PUT: one codec worker per thread.
+      const codec = new CodecPool(1);
       try {
         const context = await storeContext(command, codec, digests);
         const threads = opts.threads ?? Math.min(navigator.hardwareConcurrency || 1, 8);
