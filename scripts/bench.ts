@@ -4,7 +4,7 @@
  * means we are faster). Both run warm (the data is in the page cache).
  *
  *   deno task bench [--size MiB] [--rounds N] [--only extract,http,ssh,make,server]
- *                   [--clients N] [--seconds S] [--soak S]
+ *                   [--clients N] [--seconds S] [--soak S] [--load wrk|deno]
  *
  * `server` loads our chunk-server, Go desync's and nginx with N clients
  * (scripts/bench_server.ts); --soak also runs ours that long, watching its memory.
@@ -163,6 +163,7 @@ try {
       clients,
       seconds: Number(option("seconds", "10")),
       soakSeconds: Number(option("soak", "0")),
+      loader: option("load", "auto") === "deno" ? "deno" : "auto",
     });
   }
 } finally {

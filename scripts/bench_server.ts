@@ -21,6 +21,8 @@ export interface ServerBenchOptions {
   seconds: number;
   /** Also soak our server this long, sampling its memory. */
   soakSeconds: number;
+  /** The load generator: wrk when installed (`auto`), or the one in Deno. */
+  loader?: "auto" | "deno";
 }
 
 export interface ServerBenchRow {
@@ -45,7 +47,7 @@ interface Served {
 export async function benchServers(options: ServerBenchOptions): Promise<ServerBenchRow[]> {
   const paths = chunkPaths(options.store);
   if (paths.length === 0) throw new Error(`no chunks in ${options.store}`);
-  const wrk = which("wrk");
+  const wrk = options.loader === "deno" ? undefined : which("wrk");
   const rows: ServerBenchRow[] = [];
   const starters: [string, () => Promise<Served>][] = [
     ["desync (ours)", () => startOurs(options.store)],

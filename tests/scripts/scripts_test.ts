@@ -37,7 +37,15 @@ Deno.test({
   ignore: Boolean(CASYNC_MISSING || NGINX_MISSING),
   async fn() {
     const args = ["task", "--quiet", "bench", "--size", "2", "--only", "server"];
-    const result = await runTool(Deno.execPath(), [...args, "--seconds", "1", "--clients", "4"], {
+    const result = await runTool(Deno.execPath(), [
+      ...args,
+      "--seconds",
+      "1",
+      "--clients",
+      "4",
+      "--load",
+      "deno",
+    ], {
       cwd: REPO,
     });
     assertEquals(result.code, 0, result.stderr);
