@@ -6,17 +6,21 @@
  * page cache).
  *
  *   deno task bench [--size MiB] [--rounds N] [--data random,compressible]
- *                   [--only extract,http,ssh,make,update,tar]
+ *                   [--only extract,http,ssh,make,update,tar,server]
+ *                   [--clients N] [--seconds S] [--soak S] [--load wrk|deno]
  *
  * `compressible` is a tar of installed system files, made on the spot.
  * `update` extracts v2 of the blob (v1 with scattered edits, an insertion and a
  * deletion) over HTTP with v1 as the seed, and reports the bytes each fetched.
  * `tar` archives a tree of 20 000 small files and a few large ones.
+ * `server` loads our chunk-server, Go desync's and nginx with N clients
+ * (scripts/bench/servers.ts); --soak also runs ours that long, watching its memory.
  */
 import { Bench } from "./bench/harness.ts";
-import { benchBlobs, type DataSet } from "./bench/blobs.ts";
+import { benchBlobs, type DataSet, makeBlob } from "./bench/blobs.ts";
 import { benchTrees } from "./bench/trees.ts";
 import { measureLimits } from "./bench/limits.ts";
+import { benchServers, printServerRows, type ServerBenchRow } from "./bench/servers.ts";
 
 function option(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -25,7 +29,8 @@ function option(name: string, fallback: string): string {
 
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
-const only = option("only", "extract,http,ssh,make,update,tar").split(",");
+const only = option("only", "extract,http,ssh,make,update,tar,server").split(",");
+const clients = Number(option("clients", "32"));
 const dataSets = option("data", "random,compressible").split(",") as DataSet[];
 
 console.error(
@@ -33,6 +38,7 @@ console.error(
     `${navigator.hardwareConcurrency} cores`,
 );
 console.error(`bench: ${measureLimits()}`);
+let serverRows: ServerBenchRow[] = [];
 const bench = new Bench(await Deno.makeTempDir({ prefix: "desync-bench-" }), rounds);
 try {
   if (["extract", "http", "ssh", "make", "update"].some((op) => only.includes(op))) {
@@ -45,7 +51,26 @@ try {
     }
   }
   if (only.includes("tar")) await benchTrees(bench);
+  if (only.includes("server")) {
+    const store = `${bench.dir}/server-store`;
+    await makeBlob(`${bench.dir}/server-blob`, sizeMiB, "random");
+    await bench.measure("casync", [
+      "make",
+      `--store=${store}`,
+      `${bench.dir}/server.caibx`,
+      `${bench.dir}/server-blob`,
+    ]);
+    serverRows = await benchServers({
+      store,
+      dir: bench.dir,
+      clients,
+      seconds: Number(option("seconds", "10")),
+      soakSeconds: Number(option("soak", "0")),
+      loader: option("load", "auto") === "deno" ? "deno" : "auto",
+    });
+  }
 } finally {
   await Deno.remove(bench.dir, { recursive: true });
 }
 bench.report();
+if (serverRows.length) printServerRows(serverRows, clients);

@@ -31,4 +31,9 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   tar: ["--allow-read", "--allow-write", "--allow-ffi"],
   untar: ["--allow-read", "--allow-write", "--allow-ffi"],
   mtree: ["--allow-read"],
+  "chunk-server": ["--allow-net", "--allow-read"],
+  "chunk-server -w": ["--allow-net", "--allow-read", "--allow-write"],
+  "index-server": ["--allow-net", "--allow-read"],
+  "index-server -w": ["--allow-net", "--allow-read", "--allow-write"],
+  pull: ["--allow-read"],
 };

@@ -18,6 +18,9 @@ import { registerVerify } from "./cli/verify.ts";
 import { registerTar } from "./cli/tar.ts";
 import { registerUntar } from "./cli/untar.ts";
 import { registerMtree } from "./cli/mtree.ts";
+import { registerChunkServer } from "./cli/chunk_server.ts";
+import { registerIndexServer } from "./cli/index_server.ts";
+import { registerPull } from "./cli/pull.ts";
 import { DesyncError } from "./errors.ts";
 import { addRemoteOptions, checkStoreOptions } from "./cli/common.ts";
 
@@ -53,6 +56,9 @@ export function buildProgram(): Command {
   registerTar(program);
   registerUntar(program);
   registerMtree(program);
+  registerChunkServer(program);
+  registerIndexServer(program);
+  registerPull(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

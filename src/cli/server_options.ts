@@ -1,0 +1,80 @@
+/** Flags chunk-server and index-server share: listening, TLS, authorization, logging, timeouts. */
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import type { ListenAddress, ServerLimits, TlsConfig } from "../server/http_server.ts";
+import { collect, optionalEnv, parseDuration } from "./common.ts";
+
+export function addServerOptions(command: Command): Command {
+  return command
+    .option("-l, --listen <address>", "[HOST]:PORT to listen on (repeatable)", collect, [])
+    .option("-w, --writable", "accept PUT requests", false)
+    .option("--cert <file>", "PEM certificate: serve HTTPS (with --key)")
+    .option("--key <file>", "PEM key of the certificate")
+    .option("--mutual-tls", "require a client certificate signed by --client-ca", false)
+    .option("--client-ca <file>", "PEM CA certificate(s) client certificates must be signed by")
+    .option("--authorization <value>", "required Authorization header (or $DESYNC_HTTP_AUTH)")
+    .option("--log <file>", "access log file, - for stdout")
+    .option(
+      "--client-timeout <duration>",
+      "time a client has to send a request's headers, and its body; also the keep-alive time",
+      (v: string) => parseDuration(v, "--client-timeout"),
+    );
+}
+
+export interface ServerSettings {
+  listen: ListenAddress[];
+  tls?: TlsConfig;
+  authorization?: string;
+  log?: string;
+  limits: Partial<ServerLimits>;
+}
+
+/** Reads the shared server flags; files are read now, so mistakes are usage errors. */
+export async function serverSettings(
+  opts: Record<string, unknown>,
+  parseListen: (value: string) => ListenAddress,
+): Promise<ServerSettings> {
+  const listen = (opts.listen as string[]).map(parseListen);
+  if (listen.length === 0) throw new UsageError("give at least one address to listen on (-l)");
+  if ((opts.cert === undefined) !== (opts.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  if (opts.mutualTls && (opts.cert === undefined || opts.clientCa === undefined)) {
+    throw new UsageError("--mutual-tls needs --cert, --key and --client-ca");
+  }
+  if (opts.clientCa !== undefined && !opts.mutualTls) {
+    throw new UsageError("--client-ca is used only with --mutual-tls");
+  }
+  const tls = opts.cert === undefined ? undefined : {
+    cert: await readText(opts.cert as string, "--cert"),
+    key: await readText(opts.key as string, "--key"),
+    clientCa: opts.mutualTls ? await readText(opts.clientCa as string, "--client-ca") : undefined,
+  };
+  const timeout = opts.clientTimeout as number | undefined;
+  return {
+    listen,
+    tls,
+    authorization: (opts.authorization as string | undefined) ?? optionalEnv("DESYNC_HTTP_AUTH"),
+    log: opts.log as string | undefined,
+    limits: timeout === undefined ? {} : {
+      headersTimeoutMs: timeout,
+      requestTimeoutMs: timeout * 2,
+    },
+  };
+}
+
+async function readText(path: string, flag: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    throw new UsageError(`${flag} ${path}: ${reason}`, { cause: error });
+  }
+}
+
+/** The line a server prints on stderr for each address, so scripts can find the port. */
+export function announce(what: string, urls: readonly string[]) {
+  for (const url of urls) console.error(`${what}: listening on ${url}`);
+}

@@ -1,0 +1,120 @@
+/**
+ * chunk-server: a store chain served over HTTP(S). Read-only in front of any
+ * chain (a caching proxy with a cache), or writable (`-w`) into one store.
+ */
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { UsageError } from "../errors.ts";
+import type { Digest } from "../format/index.ts";
+import {
+  locationKind,
+  openStoreChain,
+  openWriteStore,
+  type StoreContext,
+} from "../store/location.ts";
+import type { Store, WriteStore } from "../store/store.ts";
+import { openAccessLog } from "./access_log.ts";
+import { authorizer } from "./auth.ts";
+import { chunkHandler, MAX_CHUNK_SIZE } from "./chunk_handler.ts";
+import { ChunkSource } from "./chunk_source.ts";
+import {
+  type ListenAddress,
+  type RunningServer,
+  type ServerLimits,
+  startHttpServer,
+  type TlsConfig,
+} from "./http_server.ts";
+
+export interface ChunkServerOptions {
+  stores: readonly string[];
+  cache?: string;
+  listen: readonly ListenAddress[];
+  writable: boolean;
+  uncompressed: boolean;
+  tls?: TlsConfig;
+  authorization?: string;
+  /** Access log file, `-` for stdout. */
+  log?: string;
+  limits?: Partial<ServerLimits>;
+  maxChunkSize?: number;
+  /** Several servers on the same port (threads). */
+  reusePort?: boolean;
+}
+
+export interface ChunkServer extends RunningServer {
+  /** Stops the server and closes its stores. */
+  close(): Promise<void>;
+}
+
+export async function startChunkServer(
+  options: ChunkServerOptions,
+  context: StoreContext & { codec: CodecPool; digests: readonly Digest[] },
+): Promise<ChunkServer> {
+  if (options.stores.length === 0) throw new UsageError("at least one store (-s) is required");
+  if (options.writable && (options.stores.length > 1 || options.cache !== undefined)) {
+    throw new UsageError("-w serves exactly one store (-s) and no cache (-c)");
+  }
+  let chain: Store;
+  let writeStore: WriteStore | undefined;
+  if (options.writable) {
+    writeStore = await openWriteStore(options.stores[0], context);
+    chain = writeStore;
+  } else {
+    chain = await openStoreChain(options.stores, options.cache, context);
+  }
+  try {
+    const source = new ChunkSource({
+      localDirs: localHead(options.stores, options.cache),
+      chain,
+      codec: context.codec,
+      digests: context.digests,
+      uncompressed: options.uncompressed,
+      touchFirst: options.cache !== undefined,
+    });
+    const handler = chunkHandler({
+      source,
+      writeStore,
+      codec: context.codec,
+      digests: context.digests,
+      uncompressed: options.uncompressed,
+      authorized: authorizer(options.authorization),
+      maxChunkSize: options.maxChunkSize ?? MAX_CHUNK_SIZE,
+      log: openAccessLog(options.log),
+      report: (message) => console.error(`desync: chunk-server: ${message}`),
+    });
+    const server = await startHttpServer(options.listen, handler, {
+      tls: options.tls,
+      limits: options.limits,
+      reusePort: options.reusePort,
+    });
+    return {
+      urls: server.urls,
+      stop: () => server.stop(),
+      async close() {
+        await server.stop();
+        await chain.close();
+      },
+    };
+  } catch (error) {
+    await chain.close();
+    throw error;
+  }
+}
+
+/**
+ * The local directories whose files can be served directly: the cache when it
+ * is local (a miss there must go through the chain, which fills it), else the
+ * local stores before the first remote one.
+ */
+export function localHead(stores: readonly string[], cache?: string): string[] {
+  if (cache !== undefined) return locationKind(cache) === "local" ? [trimSlash(cache)] : [];
+  const head: string[] = [];
+  for (const store of stores) {
+    if (locationKind(store) !== "local") break;
+    head.push(trimSlash(store));
+  }
+  return head;
+}
+
+function trimSlash(dir: string): string {
+  return dir.replace(/\/+$/, "") || "/";
+}

@@ -1,0 +1,299 @@
+/**
+ * index-server: index files served over HTTP(S) from a directory, another HTTP
+ * index location or an SSH one (read with casync's protocol), at `/<name>.caibx` or `/<name>.caidx` (names may
+ * have directories). Names never leave the directory: each path segment is a
+ * plain name, none starting with a dot. With `-w`, PUT stores a well-formed
+ * index, written under a temporary name and renamed into place.
+ */
+import type http from "node:http";
+import { UsageError } from "../errors.ts";
+import { decodeIndex } from "../format/index.ts";
+import { HttpNetworkError, type HttpOptions, HttpTransport } from "../store/http_client.ts";
+import { locationKind } from "../store/location.ts";
+import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
+import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";
+import { readIndexOverSsh } from "./ssh_index.ts";
+import { describeFsError, tempName } from "../util/fs.ts";
+import { openAccessLog } from "./access_log.ts";
+import { authorizer } from "./auth.ts";
+import {
+  type ListenAddress,
+  type RunningServer,
+  type ServerLimits,
+  startHttpServer,
+  type TlsConfig,
+} from "./http_server.ts";
+import { BodyTooLarge, logWhenDone, readBody, replier } from "./respond.ts";
+
+export interface IndexServerOptions {
+  /** A directory or an http(s):// base URL. */
+  store: string;
+  listen: readonly ListenAddress[];
+  writable: boolean;
+  tls?: TlsConfig;
+  authorization?: string;
+  log?: string;
+  limits?: Partial<ServerLimits>;
+  /** Largest index accepted by PUT. */
+  maxIndexSize?: number;
+  /** Settings for an HTTP index location. */
+  http?: HttpOptions;
+  /** Settings for an SSH index location (`ssh://host/dir`, read with casync's protocol). */
+  ssh?: SshOptions;
+}
+
+/** 64 MiB: the index of a blob of about 100 GB at the default chunk sizes. */
+export const MAX_INDEX_SIZE = 64 * 1024 * 1024;
+
+const INDEX_PATH =
+  /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca(?:ibx|idx))$/;
+
+/** The index name a request path names (without the leading slash), or undefined. */
+export function indexNameFromPath(target: string): string | undefined {
+  return INDEX_PATH.exec(target.split("?")[0])?.[1];
+}
+
+/** Where index files are read and written. */
+interface IndexLocation {
+  readonly name: string;
+  /** The index bytes, or undefined when there is none. */
+  get(name: string): Promise<Uint8Array | undefined>;
+  /** The size, or undefined when there is none. */
+  size(name: string): Promise<number | undefined>;
+  put(name: string, bytes: Uint8Array): Promise<void>;
+  close(): void;
+}
+
+class DirectoryIndexes implements IndexLocation {
+  constructor(readonly name: string) {}
+
+  async get(name: string) {
+    try {
+      return await Deno.readFile(`${this.name}/${name}`);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw new Error(`reading ${name}: ${describeFsError(error)}`);
+    }
+  }
+
+  async size(name: string) {
+    try {
+      const info = await Deno.stat(`${this.name}/${name}`);
+      return info.isFile ? info.size : undefined;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw new Error(`reading ${name}: ${describeFsError(error)}`);
+    }
+  }
+
+  async put(name: string, bytes: Uint8Array) {
+    const path = `${this.name}/${name}`;
+    const temp = tempName(path);
+    try {
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await Deno.writeFile(temp, bytes);
+      await Deno.rename(temp, path);
+    } catch (error) {
+      await Deno.remove(temp).catch(() => {});
+      throw new Error(`writing ${name}: ${describeFsError(error)}`);
+    }
+  }
+
+  close() {}
+}
+
+class HttpIndexes implements IndexLocation {
+  readonly #base: string;
+  readonly #transport: HttpTransport;
+
+  constructor(readonly name: string, options: HttpOptions) {
+    this.#base = name.endsWith("/") ? name : `${name}/`;
+    this.#transport = new HttpTransport(options);
+  }
+
+  async get(name: string) {
+    const response = await this.#send("GET", name);
+    return response.status === 404 ? undefined : response.body;
+  }
+
+  async size(name: string) {
+    const response = await this.#send("HEAD", name);
+    return response.status === 404 ? undefined : -1;
+  }
+
+  async put(name: string, bytes: Uint8Array) {
+    await this.#send("PUT", name, bytes);
+  }
+
+  close() {
+    this.#transport.close();
+  }
+
+  async #send(method: "GET" | "HEAD" | "PUT", name: string, body?: Uint8Array) {
+    let response;
+    try {
+      response = await this.#transport.request(method, `${this.#base}${name}`, { body });
+    } catch (error) {
+      if (error instanceof HttpNetworkError) throw new Error(`${method} ${name}: ${error.message}`);
+      throw error;
+    }
+    if (response.status !== 404 && (response.status < 200 || response.status > 299)) {
+      throw new Error(`${method} ${name}: HTTP status ${response.status}`);
+    }
+    return response;
+  }
+}
+
+/** Indexes read over SSH with casync's protocol (read-only). */
+class SshIndexes implements IndexLocation {
+  readonly #location: SshLocation;
+
+  constructor(readonly name: string, readonly ssh: SshOptions, readonly maxBytes: number) {
+    this.#location = parseSshLocation(name);
+  }
+
+  get(name: string) {
+    const path = `${this.#location.path.replace(/\/+$/, "")}/${name}`;
+    return readIndexOverSsh({ ...this.#location, path }, this.ssh, {
+      maxBytes: this.maxBytes,
+      timeoutMs: 60_000,
+    });
+  }
+
+  async size(name: string) {
+    return (await this.get(name))?.length;
+  }
+
+  put(): Promise<void> {
+    return Promise.reject(new Error("indexes cannot be written over SSH"));
+  }
+
+  close() {}
+}
+
+export interface IndexServer extends RunningServer {
+  close(): Promise<void>;
+}
+
+export async function startIndexServer(options: IndexServerOptions): Promise<IndexServer> {
+  const kind = locationKind(options.store);
+  if (kind === "ssh" && options.writable) {
+    throw new UsageError(`index store ${options.store}: indexes cannot be written over SSH`);
+  }
+  let location: IndexLocation;
+  if (kind === "ssh") {
+    location = new SshIndexes(
+      options.store,
+      options.ssh ?? DEFAULT_SSH_OPTIONS,
+      options.maxIndexSize ?? MAX_INDEX_SIZE,
+    );
+  } else if (kind === "http") {
+    location = new HttpIndexes(
+      options.store,
+      options.http ?? { timeoutMs: 60_000, errorRetry: 3, retryBaseMs: 500 },
+    );
+  } else {
+    const dir = options.store.replace(/\/+$/, "") || "/";
+    try {
+      if (!(await Deno.stat(dir)).isDirectory) {
+        throw new Deno.errors.NotADirectory("not a directory");
+      }
+    } catch (error) {
+      throw new UsageError(`index store ${dir}: ${describeFsError(error)}`);
+    }
+    location = new DirectoryIndexes(dir);
+  }
+  const handler = indexHandler(location, {
+    writable: options.writable,
+    authorized: authorizer(options.authorization),
+    maxIndexSize: options.maxIndexSize ?? MAX_INDEX_SIZE,
+    log: openAccessLog(options.log),
+  });
+  try {
+    const server = await startHttpServer(options.listen, handler, {
+      tls: options.tls,
+      limits: options.limits,
+    });
+    return {
+      urls: server.urls,
+      stop: () => server.stop(),
+      async close() {
+        await server.stop();
+        location.close();
+      },
+    };
+  } catch (error) {
+    location.close();
+    throw error;
+  }
+}
+
+function indexHandler(
+  location: IndexLocation,
+  options: {
+    writable: boolean;
+    authorized: (header: string | undefined) => boolean;
+    maxIndexSize: number;
+    log: ReturnType<typeof openAccessLog>;
+  },
+) {
+  const allow = options.writable ? "GET, HEAD, PUT" : "GET, HEAD";
+  return (request: http.IncomingMessage, response: http.ServerResponse) => {
+    let sent = 0;
+    logWhenDone(request, response, options.log, () => sent);
+    const reply = replier(response);
+    (async () => {
+      if (!options.authorized(request.headers.authorization)) return reply(401, "unauthorized");
+      const method = request.method ?? "";
+      if (method !== "GET" && method !== "HEAD" && method !== "PUT") {
+        return reply(405, `only ${allow}`, { allow });
+      }
+      const name = indexNameFromPath(request.url ?? "");
+      if (!name) return reply(400, "not an index path: want /<name>.caibx or /<name>.caidx");
+      if (method === "PUT") {
+        if (!options.writable) {
+          return reply(405, "this server is read-only (start it with -w)", { allow });
+        }
+        let body: Uint8Array;
+        try {
+          body = await readBody(request, options.maxIndexSize);
+        } catch (error) {
+          if (error instanceof BodyTooLarge) {
+            return reply(413, `${name}: ${error.message}`, {}, true);
+          }
+          throw error;
+        }
+        try {
+          decodeIndex(body, name);
+        } catch (error) {
+          return reply(400, (error as Error).message);
+        }
+        await location.put(name, body);
+        return reply(201, `${name} stored`);
+      }
+      if (method === "HEAD") {
+        const size = await location.size(name);
+        if (size === undefined) return reply(404, `${name} not found`);
+        response.writeHead(200, {
+          "content-type": "application/octet-stream",
+          ...(size >= 0 ? { "content-length": String(size) } : {}),
+        });
+        return response.end();
+      }
+      const bytes = await location.get(name);
+      if (!bytes) return reply(404, `${name} not found`);
+      sent = bytes.length;
+      response.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(bytes.length),
+      });
+      response.end(bytes);
+    })().catch((error) => {
+      if (response.destroyed) return;
+      console.error(
+        `desync: index-server: ${request.method} ${request.url}: ${(error as Error).message}`,
+      );
+      reply(502, "the index store failed to answer; see the server's log");
+    });
+  };
+}
