@@ -16,7 +16,7 @@ import {
 } from "../protocol/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { SshOptions } from "../store/ssh.ts";
-import { shellQuote, type SshLocation } from "../store/ssh_location.ts";
+import { type SshLocation, sshPullArgs } from "../store/ssh_location.ts";
 
 /** The index's bytes, or undefined when the remote has no such file. */
 export async function readIndexOverSsh(
@@ -24,17 +24,7 @@ export async function readIndexOverSsh(
   options: SshOptions,
   limits: { maxBytes: number; timeoutMs: number },
 ): Promise<Uint8Array | undefined> {
-  const target = location.user ? `${location.user}@${location.host}` : location.host;
-  const args = [
-    ...(location.port ? ["-p", String(location.port)] : []),
-    target,
-    options.remotePath,
-    "pull",
-    "-",
-    "-",
-    shellQuote(location.path),
-    "-",
-  ];
+  const args = sshPullArgs(location, options.remotePath, ["-", "-", location.path, "-"]);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(options.sshPath, {

@@ -1,7 +1,8 @@
 /**
  * A chunk store reached over SSH, spoken to with casync's protocol. Like casync,
  * it runs `${CASYNC_SSH_PATH:-ssh} [-p PORT] [USER@]HOST ${CASYNC_REMOTE_PATH:-casync}
- * pull - - - - PATH` and exchanges framed messages on the process's stdin/stdout.
+ * pull - - - PATH` (Go desync's form; casync serves reads from a store given there)
+ * and exchanges framed messages on the process's stdin/stdout.
  * Up to `sessions` processes serve requests, each with several requests in
  * flight (the remote queues them, so it is never idle waiting for the next).
  * casync answers a chunk at most once per session (it drops repeated

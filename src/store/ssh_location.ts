@@ -23,3 +23,23 @@ export function parseSshLocation(location: string): SshLocation {
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_\-./=:@,+]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
+
+/**
+ * The ssh command line that runs the remote's `pull` with `pullArgs` (casync's
+ * positional BASE ARCHIVE INDEX WSTORE [RSTORE…]; `-` for none):
+ * `[-p PORT] [USER@]HOST REMOTE pull ARGS…`, paths quoted for the remote shell.
+ */
+export function sshPullArgs(
+  location: SshLocation,
+  remotePath: string,
+  pullArgs: readonly string[],
+): string[] {
+  const target = location.user ? `${location.user}@${location.host}` : location.host;
+  return [
+    ...(location.port ? ["-p", String(location.port)] : []),
+    target,
+    remotePath,
+    "pull",
+    ...pullArgs.map((arg) => arg === "-" ? arg : shellQuote(arg)),
+  ];
+}

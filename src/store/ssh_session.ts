@@ -19,7 +19,7 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
-import { shellQuote, type SshLocation } from "./ssh_location.ts";
+import { type SshLocation, sshPullArgs } from "./ssh_location.ts";
 import { describeNotCapable } from "../util/fs.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 
@@ -85,18 +85,9 @@ export class SshSession {
     options: SshOptions,
     signal?: AbortSignal,
   ): Promise<SshSession> {
-    const target = location.user ? `${location.user}@${location.host}` : location.host;
-    const args = [
-      ...(location.port ? ["-p", String(location.port)] : []),
-      target,
-      options.remotePath,
-      "pull",
-      "-",
-      "-",
-      "-",
-      "-",
-      shellQuote(location.path),
-    ];
+    // The store as casync's WSTORE, the three-dash form Go desync sends too: casync
+    // serves reads from it, and Go desync's pull accepts no other.
+    const args = sshPullArgs(location, options.remotePath, ["-", "-", "-", location.path]);
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(options.sshPath, {

@@ -138,15 +138,8 @@ Deno.test({
       assertEquals(go.code, 0, go.stderr);
       assertEquals(await sha256sum(`${dir}/go`), want);
 
-      // Go desync's pull takes casync's three-dash form only (BASE ARCHIVE INDEX STORE):
-      // our client sends casync's four dashes, so the remote command drops one.
-      const goRemote = `${dir}/desync-go-pull`;
-      await Deno.writeTextFile(
-        goRemote,
-        `#!/bin/sh\n[ "$1" = pull ] && [ $# -eq 6 ] && exec '${GO_DESYNC}' pull "$2" "$3" "$4" "$6"\n` +
-          `exec '${GO_DESYNC}' "$@"\n`,
-      );
-      await Deno.chmod(goRemote, 0o755);
+      // Go desync's pull takes only the three-dash form, which our SSH store sends.
+      const goRemote = GO_DESYNC;
       const ours = await runCli(
         ["extract", "-n", "4", "-s", store, f.index, `${dir}/ours`],
         SSH_FLAGS,
