@@ -55,3 +55,11 @@ export class Interrupted extends DesyncError {
     super("interrupted");
   }
 }
+
+/** A configuration file that cannot be used: unreadable, not JSON, an unknown key, a bad value. */
+export class ConfigError extends DesyncError {
+  override readonly exitCode = 2;
+  constructor(readonly file: string, readonly detail: string, options?: ErrorOptions) {
+    super(`config ${file}: ${detail}`, options);
+  }
+}
