@@ -54,7 +54,7 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
     }, options.signal);
 
     const first = store instanceof StoreRouter ? store.stores[0] : store;
-    if (cache instanceof LocalStore && isChunkFileStore(first)) {
+    if (cache instanceof LocalStore && !cache.uncompressed && isChunkFileStore(first)) {
       const digests = [...new Set(options.indexes.map(digestOf))];
       wanted = await copyFromFiles(wanted, first, cache, codec, digests, options.signal, () => {
         stats.fetched++;

@@ -38,7 +38,8 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   const stats: ChopStats = { chunks: index.chunks.length, stored: 0, present: 0 };
   const progress = progressBar("chop", length, options.progress);
   try {
-    const storeDir = store instanceof LocalStore ? store.dir : undefined;
+    // Workers write `.cacnk` files straight into a local store; an uncompressed one gets `storeChunk`.
+    const storeDir = store instanceof LocalStore && !store.uncompressed ? store.dir : undefined;
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(

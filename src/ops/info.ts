@@ -1,7 +1,7 @@
 /** info: what an index describes, and with stores, how much of it is already there. */
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
-import type { Store } from "../store/store.ts";
+import { isChunkFileStore, isListStore, type Store } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
 export interface IndexInfo {
@@ -53,8 +53,13 @@ export async function indexInfo(
   if (store) {
     const inStore = { chunks: 0, bytes: 0 };
     const toFetch = { chunks: 0, bytes: 0 };
+    // A remote store that lists (S3, SFTP) answers a thousand names a request, not one.
+    const listed = isListStore(store) && !isChunkFileStore(store)
+      ? await collect(store.listChunks(options.signal))
+      : undefined;
     await forEachLimited(sizes, options.concurrency ?? 10, async ([id, chunkSize], signal) => {
-      const tally = await store.hasChunk(id, signal) ? inStore : toFetch;
+      const present = listed ? listed.has(id) : await store.hasChunk(id, signal);
+      const tally = present ? inStore : toFetch;
       tally.chunks++;
       tally.bytes += chunkSize;
     }, options.signal);
@@ -62,4 +67,10 @@ export async function indexInfo(
     info.toFetch = toFetch;
   }
   return info;
+}
+
+async function collect(ids: AsyncIterable<ChunkId>): Promise<Set<ChunkId>> {
+  const set = new Set<ChunkId>();
+  for await (const id of ids) set.add(id);
+  return set;
 }

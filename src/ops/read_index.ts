@@ -1,4 +1,4 @@
-/** Loads an index from a file path, standard input (`-`), or an HTTP(S) URL. */
+/** Loads an index from a file path, standard input (`-`), an HTTP(S) URL, S3 or SFTP. */
 import { DesyncError } from "../errors.ts";
 import { decodeIndex, type Index } from "../format/index.ts";
 import {
@@ -7,16 +7,24 @@ import {
   type HttpOptions,
   HttpTransport,
 } from "../store/http_client.ts";
+import { type IndexContext, isStoreIndexLocation, readStoreIndex } from "../store/index_store.ts";
 import { describeFsError } from "../util/fs.ts";
 
 export async function readIndex(
   location: string,
   http: HttpOptions = DEFAULT_HTTP_OPTIONS,
+  remote: IndexContext = {},
 ): Promise<Index> {
-  return decodeIndex(await readIndexBytes(location, http), location === "-" ? "<stdin>" : location);
+  const bytes = await readIndexBytes(location, http, remote);
+  return decodeIndex(bytes, location === "-" ? "<stdin>" : location);
 }
 
-async function readIndexBytes(location: string, http: HttpOptions): Promise<Uint8Array> {
+async function readIndexBytes(
+  location: string,
+  http: HttpOptions,
+  remote: IndexContext,
+): Promise<Uint8Array> {
+  if (isStoreIndexLocation(location)) return await readStoreIndex(location, remote);
   if (location === "-") {
     return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
   }

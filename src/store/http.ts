@@ -9,13 +9,16 @@ import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
-import { CHUNK_SUFFIX } from "./local.ts";
+import { storedForm } from "./encode.ts";
+import { chunkKey } from "./settings.ts";
 import type { Chunk, RawChunk, RawChunkStore, StorableChunk, WriteStore } from "./store.ts";
 
 export interface HttpStoreOptions {
   codec: CodecPool;
   digests: readonly Digest[];
   http: HttpOptions;
+  /** Chunks are plain `<id>` files rather than zstd `<id>.cacnk` (Go desync's uncompressed stores). */
+  uncompressed?: boolean;
 }
 
 export class HttpStore implements WriteStore, RawChunkStore {
@@ -24,12 +27,14 @@ export class HttpStore implements WriteStore, RawChunkStore {
   readonly #codec: CodecPool;
   readonly #digests: readonly Digest[];
   readonly #transport: HttpTransport;
+  readonly #uncompressed: boolean;
 
   constructor(url: string, options: HttpStoreOptions) {
     this.name = url;
     this.#base = url.endsWith("/") ? url : `${url}/`;
     this.#codec = options.codec;
     this.#digests = options.digests;
+    this.#uncompressed = options.uncompressed ?? false;
     try {
       this.#transport = new HttpTransport(options.http);
     } catch (error) {
@@ -38,14 +43,14 @@ export class HttpStore implements WriteStore, RawChunkStore {
   }
 
   chunkUrl(id: ChunkId): string {
-    return `${this.#base}${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+    return `${this.#base}${chunkKey(id, this.#uncompressed)}`;
   }
 
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     const response = await this.#request("GET", id, signal);
     if (response.status === 404) throw new ChunkMissing(id, this.name);
     this.#expectOk(response.status, "GET", id);
-    return { data: response.body, compressed: true };
+    return { data: response.body, compressed: !this.#uncompressed };
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
@@ -61,8 +66,13 @@ export class HttpStore implements WriteStore, RawChunkStore {
   }
 
   async storeChunk(chunk: StorableChunk, signal?: AbortSignal): Promise<void> {
-    const body = chunk.compressed ??
-      (await this.#codec.encode(chunk.plain!, this.#digests[0])).compressed;
+    const body = await storedForm(
+      this.#codec,
+      this.name,
+      chunk,
+      this.#uncompressed,
+      this.#digests,
+    );
     const response = await this.#request("PUT", chunk.id, signal, body);
     this.#expectOk(response.status, "PUT", chunk.id);
   }

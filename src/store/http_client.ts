@@ -23,6 +23,8 @@ export interface HttpOptions {
   insecure?: boolean;
   /** Value of the Authorization header sent with every request. */
   authorization?: string;
+  /** Value of the Cookie header sent with every request (the config's http-cookie). */
+  cookie?: string;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
@@ -35,6 +37,8 @@ export interface HttpResponse {
   status: number;
   body: Uint8Array;
 }
+
+export type HttpMethod = "GET" | "HEAD" | "PUT" | "DELETE";
 
 /** The request could not be completed (connection refused, timeout, TLS failure, …). */
 export class HttpNetworkError extends Error {}
@@ -74,15 +78,15 @@ export class HttpTransport {
 
   /** Sends a request, retrying as configured; the last answer is returned whatever its status. */
   async request(
-    method: "GET" | "HEAD" | "PUT",
+    method: HttpMethod,
     url: string,
-    init: { body?: Uint8Array; signal?: AbortSignal } = {},
+    init: { body?: Uint8Array; signal?: AbortSignal; headers?: Record<string, string> } = {},
   ): Promise<HttpResponse> {
     const { errorRetry, retryBaseMs } = this.#options;
     for (let attempt = 0;; attempt++) {
       let outcome: HttpResponse | HttpNetworkError;
       try {
-        outcome = await this.#once(method, url, init.body, init.signal);
+        outcome = await this.#once(method, url, init.body, init.signal, init.headers);
       } catch (error) {
         if (init.signal?.aborted) throw init.signal.reason;
         outcome = new HttpNetworkError(describeNetworkError(error));
@@ -101,11 +105,19 @@ export class HttpTransport {
     this.#agent?.then(({ agent }) => agent.destroy());
   }
 
-  async #once(method: string, url: string, body?: Uint8Array, signal?: AbortSignal) {
+  async #once(
+    method: string,
+    url: string,
+    body?: Uint8Array,
+    signal?: AbortSignal,
+    extraHeaders?: Record<string, string>,
+  ) {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const headers: Record<string, string> = {};
     if (this.#options.authorization) headers.authorization = this.#options.authorization;
+    if (this.#options.cookie) headers.cookie = this.#options.cookie;
+    Object.assign(headers, extraHeaders);
     if (this.#agent && url.startsWith("https:")) {
       return await nodeRequest(await this.#agent, method, url, headers, body, combined);
     }

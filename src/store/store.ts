@@ -51,6 +51,10 @@ export function isWriteStore(store: Store): store is WriteStore {
   return typeof (store as Partial<WriteStore>).storeChunk === "function";
 }
 
+export function isListStore(store: Store): store is ListStore {
+  return typeof (store as Partial<ListStore>).listChunks === "function";
+}
+
 export function isPruneStore(store: Store): store is PruneStore {
   return typeof (store as Partial<PruneStore>).removeChunk === "function" &&
     typeof (store as Partial<PruneStore>).listChunks === "function";
