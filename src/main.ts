@@ -17,6 +17,8 @@ import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
 import { DesyncError } from "./errors.ts";
 import { addRemoteOptions } from "./cli/common.ts";
+import { registerConfig } from "./cli/config.ts";
+import { addConfigOptions } from "./cli/store_config.ts";
 
 export const VERSION = denoConfig.version;
 
@@ -29,6 +31,7 @@ export function buildProgram(): Command {
     .configureOutput({ getOutHasColors: () => false, getErrHasColors: () => false })
     .exitOverride();
   addRemoteOptions(program);
+  addConfigOptions(program);
   registerExtract(program);
   registerVerify(program);
   registerListChunks(program);
@@ -40,6 +43,7 @@ export function buildProgram(): Command {
   registerVerifyIndex(program);
   registerCat(program);
   registerPrune(program);
+  registerConfig(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
