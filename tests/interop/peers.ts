@@ -128,6 +128,10 @@ http {
 
 export interface SshdPeer extends Peer {
   port: number;
+  /** The client's private key file (the server authorizes its public half). */
+  userKey: string;
+  /** A known_hosts file listing this server's host key for [127.0.0.1]:port. */
+  knownHosts: string;
   /** A script to use as CASYNC_SSH_PATH: ssh with this server's port and key. */
   sshWrapper: string;
   /** PIDs of ssh clients using this server's key (the processes desync spawns). */
@@ -168,6 +172,7 @@ export async function startSshd(): Promise<SshdPeer> {
       "UsePAM no",
       "PermitRootLogin prohibit-password",
       `PidFile ${dir}/sshd.pid`,
+      "Subsystem sftp internal-sftp",
       "",
     ].join("\n"),
   );
@@ -178,9 +183,16 @@ export async function startSshd(): Promise<SshdPeer> {
       `-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR "$@"\n`,
   );
   await Deno.chmod(sshWrapper, 0o755);
+  const hostKey = (await Deno.readTextFile(`${dir}/hostkey.pub`)).trim().split(/\s+/);
+  await Deno.writeTextFile(
+    `${dir}/known_hosts`,
+    `[127.0.0.1]:${port} ${hostKey[0]} ${hostKey[1]}\n`,
+  );
   const daemon = await startDaemon("sshd", ["-D", "-e", "-f", `${dir}/sshd_config`], port, dir);
   return {
     port,
+    userKey: `${dir}/userkey`,
+    knownHosts: `${dir}/known_hosts`,
     sshWrapper,
     clientProcesses: () => processesMatching(`-i ${dir}/userkey`),
     async settledSessions() {
