@@ -3,11 +3,15 @@
  * medians, throughput, peak memory and ratios (casync time / our time: above 1
  * means we are faster). Both run warm (the data is in the page cache).
  *
- *   deno task bench [--size MiB] [--rounds N] [--only extract,make]
+ *   deno task bench [--size MiB] [--rounds N] [--only extract,http,ssh,make,s3]
+ *
+ * `s3` extracts from S3 on a throwaway Ceph cluster (radosgw) and from nginx,
+ * at -n 10 and -n 32, and from the same bucket with Go desync where it is present.
  */
 import { BINARY_PERMISSIONS } from "./permissions.ts";
 import { xorshiftBytes } from "./pseudo_random.ts";
 import { startNginx, startSshd } from "../tests/interop/peers.ts";
+import { CEPH_MISSING, startCeph } from "../tests/interop/ceph.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -19,6 +23,7 @@ function option(name: string, fallback: string): string {
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
 const only = option("only", "extract,make,http,ssh").split(",");
+const GO_DESYNC = new URL("../../shared/peers/desync-go", import.meta.url).pathname;
 const timeTool = ["/usr/bin/time"].find((path) => {
   try {
     return Deno.statSync(path).isFile;
@@ -101,6 +106,26 @@ try {
   const out = `${dir}/out`;
   const removeOut = () => Deno.remove(out).catch(() => {});
 
+  /** Runs two commands alternately, `rounds` times each, after `reset` each time. */
+  const comparePair = async (
+    op: string,
+    first: { tool: string; cmd: string; args: string[]; env?: Record<string, string> },
+    second: { tool: string; cmd: string; args: string[]; env?: Record<string, string> },
+    reset: () => Promise<void>,
+  ) => {
+    const pair = [first, second].map((run) => ({
+      run,
+      row: { op, tool: run.tool, samples: [] } as Row,
+    }));
+    for (let round = 0; round < rounds; round++) {
+      for (const { run, row } of round % 2 ? [...pair].reverse() : pair) {
+        await reset();
+        row.samples.push(await measure(run.cmd, run.args, dir, run.env));
+      }
+    }
+    rows.push(...pair.map(({ row }) => row));
+  };
+
   if (only.includes("extract")) {
     await compare(
       "extract (local store)",
@@ -140,6 +165,54 @@ try {
     }
   }
 
+  // Extract from S3 on Ceph against nginx serving the same chunks, at two concurrencies.
+  if (only.includes("s3")) {
+    if (CEPH_MISSING) throw new Error(`--only s3: ${CEPH_MISSING}`);
+    const ceph = await startCeph();
+    const nginx = await startNginx(dir);
+    try {
+      const bucket = await ceph.freshBucket();
+      const store = `${ceph.s3}/${bucket}/store`;
+      const [cmd, args] = ours(["make", "-s", store, `${dir}/s3.caibx`, blob]);
+      await measure(cmd, [...args], dir, ceph.env);
+      const go = (() => {
+        try {
+          return Deno.statSync(GO_DESYNC).isFile;
+        } catch {
+          return false;
+        }
+      })();
+      for (const n of ["10", "32"]) {
+        const desync = (location: string, tool: string) => {
+          const [cmd, args] = ours(["extract", "-n", n, "-s", location, index, out]);
+          return { tool, cmd, args: [...args], env: ceph.env };
+        };
+        await comparePair(
+          `extract -n ${n}: nginx vs s3`,
+          desync(`${nginx.url}/store/`, "nginx"),
+          desync(store, "s3"),
+          removeOut,
+        );
+        if (go) {
+          await comparePair(
+            `extract s3 -n ${n}: Go vs ours`,
+            {
+              tool: "go",
+              cmd: GO_DESYNC,
+              args: ["extract", "-n", n, "-s", store, index, out],
+              env: ceph.env,
+            },
+            desync(store, "desync"),
+            removeOut,
+          );
+        }
+      }
+    } finally {
+      await nginx.stop();
+      await ceph.stop();
+    }
+  }
+
   if (only.includes("make")) {
     await compare(
       "make (fresh store)",
@@ -172,5 +245,5 @@ console.log("");
 for (let i = 0; i + 1 < rows.length; i += 2) {
   const ratio = median(rows[i].samples.map((s) => s.seconds)) /
     median(rows[i + 1].samples.map((s) => s.seconds));
-  console.log(`${rows[i].op}: desync is ${ratio.toFixed(2)}x casync's speed`);
+  console.log(`${rows[i].op}: ${rows[i + 1].tool} is ${ratio.toFixed(2)}x ${rows[i].tool}'s speed`);
 }
