@@ -10,7 +10,7 @@
  */
 import { BINARY_PERMISSIONS } from "./permissions.ts";
 import { xorshiftBytes } from "./pseudo_random.ts";
-import { startNginx, startSshd } from "../tests/interop/peers.ts";
+import { GO_DESYNC, GO_MISSING, startNginx, startSshd } from "../tests/interop/peers.ts";
 import { CEPH_MISSING, startCeph } from "../tests/interop/ceph.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
@@ -23,7 +23,6 @@ function option(name: string, fallback: string): string {
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
 const only = option("only", "extract,make,http,ssh").split(",");
-const GO_DESYNC = new URL("../../shared/peers/desync-go", import.meta.url).pathname;
 const timeTool = ["/usr/bin/time"].find((path) => {
   try {
     return Deno.statSync(path).isFile;
@@ -175,13 +174,7 @@ try {
       const store = `${ceph.s3}/${bucket}/store`;
       const [cmd, args] = ours(["make", "-s", store, `${dir}/s3.caibx`, blob]);
       await measure(cmd, [...args], dir, ceph.env);
-      const go = (() => {
-        try {
-          return Deno.statSync(GO_DESYNC).isFile;
-        } catch {
-          return false;
-        }
-      })();
+      const go = !GO_MISSING;
       for (const n of ["10", "32"]) {
         const desync = (location: string, tool: string) => {
           const [cmd, args] = ours(["extract", "-n", n, "-s", location, index, out]);

@@ -3,19 +3,10 @@
  * `deno task desync` and the tests use the same list; the README lists the
  * narrower sets each command needs when run with `deno run`.
  */
+import { S3_ENVIRONMENT_VARIABLES } from "../src/store/s3_credentials.ts";
+
 /** The S3 credential variables (S3_* first, then AWS_*; see src/store/s3_credentials.ts). */
-export const S3_ENV = [
-  "S3_ACCESS_KEY",
-  "S3_SECRET_KEY",
-  "S3_SESSION_TOKEN",
-  "S3_REGION",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "AWS_REGION",
-  "AWS_DEFAULT_REGION",
-  "AWS_PROFILE",
-] as const;
+export const S3_ENV = S3_ENVIRONMENT_VARIABLES;
 
 /** What SFTP stores read: ~/.ssh via HOME, the default user name, the agent's socket. */
 export const SFTP_ENV = ["HOME", "USER", "LOGNAME", "SSH_AUTH_SOCK"] as const;

@@ -49,21 +49,19 @@ export async function resolveS3Auth(
   config: DesyncConfig,
 ): Promise<S3Auth> {
   const envRegion = env.S3_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  if (env.S3_ACCESS_KEY || env.S3_SECRET_KEY) {
-    return {
-      accessKeyId: env.S3_ACCESS_KEY,
-      secretAccessKey: env.S3_SECRET_KEY,
-      sessionToken: env.S3_SESSION_TOKEN || undefined,
-      region: envRegion || DEFAULT_REGION,
-    };
-  }
-  if (env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY) {
-    return {
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      sessionToken: env.AWS_SESSION_TOKEN || undefined,
-      region: envRegion || DEFAULT_REGION,
-    };
+  const sets = [
+    ["S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_SESSION_TOKEN"],
+    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"],
+  ] as const;
+  for (const [key, secret, token] of sets) {
+    if (env[key] || env[secret]) {
+      return {
+        accessKeyId: env[key],
+        secretAccessKey: env[secret],
+        sessionToken: env[token] || undefined,
+        region: envRegion || DEFAULT_REGION,
+      };
+    }
   }
   const entry = s3CredentialsFor(config, new URL(location));
   const region = envRegion || entry?.awsRegion || DEFAULT_REGION;

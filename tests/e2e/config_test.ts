@@ -6,15 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { pseudoRandomFast, removeDir, runCli, runTool, sha256sum, tempDir } from "../helpers.ts";
-
-const GO_DESYNC = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
-const GO_MISSING = (() => {
-  try {
-    return Deno.statSync(GO_DESYNC).isFile ? false : "Go desync is missing";
-  } catch {
-    return `Go desync is missing (${GO_DESYNC})`;
-  }
-})();
+import { GO_DESYNC, GO_MISSING } from "../interop/peers.ts";
 
 const LOCAL = ["--allow-read", "--allow-write"];
 

@@ -12,6 +12,16 @@ export const SSHD_MISSING = which("sshd") && which("ssh") && which("ssh-keygen")
   ? false
   : "OpenSSH is not installed (apt-get install openssh-server openssh-client)";
 
+/** The Go desync binary (../shared/peers/desync-go), a second implementation to interoperate with. */
+export const GO_DESYNC = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
+export const GO_MISSING = (() => {
+  try {
+    return Deno.statSync(GO_DESYNC).isFile ? false : `Go desync is missing (${GO_DESYNC})`;
+  } catch {
+    return `Go desync is missing (${GO_DESYNC})`;
+  }
+})();
+
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;

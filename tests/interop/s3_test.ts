@@ -32,16 +32,7 @@ import {
   sharedCeph,
   stopSharedCephAfterAll,
 } from "./ceph.ts";
-import { freePort } from "./peers.ts";
-
-const GO_DESYNC = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
-const GO_MISSING = (() => {
-  try {
-    return Deno.statSync(GO_DESYNC).isFile ? false : "Go desync is missing";
-  } catch {
-    return `Go desync is missing (${GO_DESYNC})`;
-  }
-})();
+import { freePort, GO_DESYNC, GO_MISSING } from "./peers.ts";
 
 export const S3_FLAGS = [
   "--allow-read",

@@ -11,16 +11,14 @@ import { chunkKey } from "../../src/store/settings.ts";
 import { SftpStore } from "../../src/store/sftp.ts";
 import { pseudoRandomFast, removeDir, runCli, runTool, sha256sum, tempDir } from "../helpers.ts";
 import { storeConformance } from "../store/conformance.ts";
-import { freePort, SSHD_MISSING, type SshdPeer, startSshd } from "./peers.ts";
-
-const GO_DESYNC = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
-const GO_MISSING = (() => {
-  try {
-    return Deno.statSync(GO_DESYNC).isFile ? false : "Go desync is missing";
-  } catch {
-    return `Go desync is missing (${GO_DESYNC})`;
-  }
-})();
+import {
+  freePort,
+  GO_DESYNC,
+  GO_MISSING,
+  SSHD_MISSING,
+  type SshdPeer,
+  startSshd,
+} from "./peers.ts";
 
 const SFTP_FLAGS = [
   "--allow-read",
