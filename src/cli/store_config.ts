@@ -139,6 +139,17 @@ function s3Environment(): S3Environment {
   return env;
 }
 
+/** The agent's socket, when Deno lets us connect to it (`--allow-net=…,unix:PATH`); no prompt. */
+function usableSocket(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    const status = Deno.permissions.querySync({ name: "net", host: `unix:${path}` });
+    return status.state === "granted" ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SFTP settings from the flags and the environment (HOME, USER, SSH_AUTH_SOCK). */
 export function sftpOptionsOf(command: Command): SftpOptions {
   const opts = command.optsWithGlobals();
@@ -147,7 +158,7 @@ export function sftpOptionsOf(command: Command): SftpOptions {
   return {
     explicitIdentity: opts.identity,
     identityFiles: ssh ? ["id_ed25519", "id_ecdsa", "id_rsa"].map((name) => `${ssh}/${name}`) : [],
-    agentSocket: optionalEnv("SSH_AUTH_SOCK"),
+    agentSocket: usableSocket(optionalEnv("SSH_AUTH_SOCK")),
     knownHostsFiles: opts.knownHosts !== undefined
       ? [opts.knownHosts]
       : [...(ssh ? [`${ssh}/known_hosts`] : []), "/etc/ssh/ssh_known_hosts"],

@@ -327,4 +327,34 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "s3: chop and cache write into S3, and an S3 store can be extract's cache",
+  ignore: Boolean(CEPH_MISSING),
+  sanitizeResources: false,
+  async fn(t) {
+    await withCeph(t, async (ceph, dir, bucket) => {
+      await Deno.writeFile(`${dir}/blob`, pseudoRandomFast(2 << 20, 91));
+      const cli = (...args: string[]) => runCli(args, S3_FLAGS, { env: ceph.env });
+      const index = `${dir}/blob.caibx`;
+      assertEquals((await cli("make", "-s", `${dir}/local`, index, `${dir}/blob`)).code, 0);
+      const want = await sha256sum(`${dir}/blob`);
+      const steps = [
+        ["chop", "-s", `${ceph.s3}/${bucket}/chopped`, index, `${dir}/blob`],
+        ["cache", "-s", `${dir}/local`, "-c", `${ceph.s3}/${bucket}/cached`, index],
+        ["extract", "-s", `${dir}/local`, "-c", `${ceph.s3}/${bucket}/cache2`, index, `${dir}/o1`],
+      ];
+      for (const step of steps) {
+        const result = await cli(...step);
+        assertEquals(result.code, 0, `${step[0]}: ${result.stderr}`);
+      }
+      for (const prefix of ["chopped", "cached", "cache2"]) {
+        const out = `${dir}/${prefix}.out`;
+        const result = await cli("extract", "-s", `${ceph.s3}/${bucket}/${prefix}`, index, out);
+        assertEquals(result.code, 0, `${prefix}: ${result.stderr}`);
+        assertEquals(await sha256sum(out), want);
+      }
+    });
+  },
+});
+
 stopSharedCephAfterAll(CEPH_MISSING);

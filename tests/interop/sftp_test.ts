@@ -9,7 +9,15 @@ import { SFTP_ENV } from "../../scripts/permissions.ts";
 import { DEFAULT_HTTP_OPTIONS } from "../../src/store/http_client.ts";
 import { chunkKey } from "../../src/store/settings.ts";
 import { SftpStore } from "../../src/store/sftp.ts";
-import { pseudoRandomFast, removeDir, runCli, runTool, sha256sum, tempDir } from "../helpers.ts";
+import {
+  missingTools,
+  pseudoRandomFast,
+  removeDir,
+  runCli,
+  runTool,
+  sha256sum,
+  tempDir,
+} from "../helpers.ts";
 import { storeConformance } from "../store/conformance.ts";
 import {
   freePort,
@@ -72,6 +80,24 @@ async function withSshd(
     await sshd.stop();
     await removeDir(dir);
   }
+}
+
+/** An ssh-agent holding `key`, on a socket in a short-named directory (sockets have short paths). */
+async function startAgent(key: string) {
+  const socketDir = await Deno.makeTempDir({ prefix: "agent" });
+  const socket = `${socketDir}/s`;
+  const started = await runTool("ssh-agent", ["-a", socket, "-s"]);
+  const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1]);
+  assertEquals(started.code, 0, started.stderr);
+  const added = await runTool("ssh-add", ["-q", key], { env: { SSH_AUTH_SOCK: socket } });
+  assertEquals(added.code, 0, added.stderr);
+  return {
+    socket,
+    async stop() {
+      Deno.kill(pid, "SIGTERM");
+      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+    },
+  };
 }
 
 const keys = (sshd: SshdPeer) => ["--identity", sshd.userKey, "--known-hosts", sshd.knownHosts];
@@ -167,6 +193,33 @@ Deno.test({
         changed.stderr,
         /does not match known_hosts: it changed, or someone is in between/,
       );
+      // With an agent holding the key, and neither --identity nor keys in ~/.ssh.
+      if (!missingTools("ssh-agent", "ssh-add")) {
+        const agent = await startAgent(sshd.userKey);
+        try {
+          const viaAgent = await runCli(
+            [
+              "--known-hosts",
+              sshd.knownHosts,
+              "extract",
+              "-s",
+              `${url}/store`,
+              `${dir}/blob.caibx`,
+              `${dir}/agent-out`,
+            ],
+            [
+              ...SFTP_FLAGS.slice(0, 2),
+              `--allow-net=127.0.0.1,unix:${agent.socket}`,
+              SFTP_FLAGS[3],
+            ],
+            { env: { SSH_AUTH_SOCK: agent.socket, HOME: `${dir}/empty-home` } },
+          );
+          assertEquals(viaAgent.code, 0, viaAgent.stderr);
+          assertEquals(await sha256sum(`${dir}/agent-out`), await sha256sum(`${dir}/blob`));
+        } finally {
+          await agent.stop();
+        }
+      }
       // An identity file that is not there is named.
       const refused = await extract("--identity", `${dir}/none`, "--known-hosts", sshd.knownHosts);
       assertEquals(refused.code, 1);
