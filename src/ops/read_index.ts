@@ -28,7 +28,14 @@ async function readIndexBytes(
   if (location === "-") {
     return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
   }
-  if (/^https?:\/\//i.test(location)) return await fetchIndex(location, http);
+  if (/^https?:\/\//i.test(location)) {
+    // As in Go desync, an index gets the config file's options for its directory.
+    const dir = location.slice(0, location.lastIndexOf("/"));
+    return await fetchIndex(
+      location,
+      remote.settingsFor ? (await remote.settingsFor(dir)).http : http,
+    );
+  }
   try {
     return await Deno.readFile(location);
   } catch (error) {
