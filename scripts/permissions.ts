@@ -3,13 +3,32 @@
  * `deno task desync` and the tests use the same list; the README lists the
  * narrower sets each command needs when run with `deno run`.
  */
+import { S3_ENVIRONMENT_VARIABLES } from "../src/store/s3_credentials.ts";
+
+/** The S3 credential variables (S3_* first, then AWS_*; see src/store/s3_credentials.ts). */
+export const S3_ENV = S3_ENVIRONMENT_VARIABLES;
+
+/** What SFTP stores read: ~/.ssh via HOME, the default user name, the agent's socket. */
+export const SFTP_ENV = ["HOME", "USER", "LOGNAME", "SSH_AUTH_SOCK"] as const;
+
+/** HOME locates the default config file, $HOME/.config/desync/config.json. */
+export const CONFIG_ENV = ["HOME"] as const;
+
+const ALL_ENV = [
+  "CASYNC_SSH_PATH",
+  "CASYNC_REMOTE_PATH",
+  "DESYNC_HTTP_AUTH",
+  ...S3_ENV,
+  ...SFTP_ENV,
+];
+
 export const BINARY_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-net",
   "--allow-run",
   "--allow-ffi",
-  "--allow-env=CASYNC_SSH_PATH,CASYNC_REMOTE_PATH,DESYNC_HTTP_AUTH",
+  `--allow-env=${ALL_ENV.join(",")}`,
 ] as const;
 
 /** The narrowest flags for each command with local stores and files. */

@@ -67,3 +67,11 @@ export class ArchiveFormatError extends DesyncError {
     super(`${file}: invalid archive: ${detail}`);
   }
 }
+
+/** A configuration file that cannot be used: unreadable, not JSON, an unknown key, a bad value. */
+export class ConfigError extends DesyncError {
+  override readonly exitCode = 2;
+  constructor(readonly file: string, readonly detail: string, options?: ErrorOptions) {
+    super(`config ${file}: ${detail}`, options);
+  }
+}

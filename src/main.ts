@@ -23,6 +23,8 @@ import { registerIndexServer } from "./cli/index_server.ts";
 import { registerPull } from "./cli/pull.ts";
 import { DesyncError } from "./errors.ts";
 import { addRemoteOptions, checkStoreOptions } from "./cli/common.ts";
+import { registerConfig } from "./cli/config.ts";
+import { addConfigOptions } from "./cli/store_config.ts";
 
 export const VERSION = denoConfig.version;
 
@@ -42,6 +44,7 @@ export function buildProgram(): Command {
     .hook("preAction", (_, action) => checkStoreOptions(action.opts()))
     .exitOverride();
   addRemoteOptions(program);
+  addConfigOptions(program);
   registerExtract(program);
   registerVerify(program);
   registerListChunks(program);
@@ -59,6 +62,7 @@ export function buildProgram(): Command {
   registerChunkServer(program);
   registerIndexServer(program);
   registerPull(program);
+  registerConfig(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

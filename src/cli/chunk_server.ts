@@ -40,10 +40,12 @@ export function registerChunkServer(program: Command) {
         };
         let server = await startChunkServer(options, { ...context, digests });
         if (threads > 1) {
-          const { addServerThreads } = await import("../server/threads.ts");
+          const { addServerThreads, threadContext } = await import("../server/threads.ts");
           const { codec: _, ...shared } = context;
+          const locations = [...opts.store, ...(opts.cache === undefined ? [] : [opts.cache])];
+          const forThreads = await threadContext({ ...shared, digests }, locations);
           const single = server;
-          server = await addServerThreads(single, options, { ...shared, digests }, threads)
+          server = await addServerThreads(single, options, forThreads, threads)
             .catch(async (error) => {
               await single.close();
               throw error;

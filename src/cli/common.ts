@@ -11,6 +11,7 @@ import { trapStopSignals } from "../util/shutdown.ts";
 import type { Digest, Index } from "../format/index.ts";
 import { digestOf } from "../format/index.ts";
 import { type ChunkerParams, chunkerParams } from "../chunk/chunker.ts";
+import { remoteContext } from "./store_config.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 
@@ -164,9 +165,10 @@ export async function httpOptionsOf(command: Command): Promise<HttpOptions> {
   };
 }
 
-/** Reads an index from a file, stdin (`-`) or an HTTP(S) URL, with the command's HTTP settings. */
+/** Reads an index from a file, stdin (`-`), an HTTP(S) URL, S3 or SFTP, with the command's settings. */
 export async function loadIndex(location: string, command: Command): Promise<Index> {
-  return await readIndex(location, await httpOptionsOf(command));
+  const http = await httpOptionsOf(command);
+  return await readIndex(location, http, await remoteContext(command, http));
 }
 
 /** The store context (codec, digests, HTTP and SSH settings) for a command's options. */
@@ -177,11 +179,13 @@ export async function storeContext(
   maxChunkSize?: number,
 ): Promise<StoreContext> {
   const opts = command.optsWithGlobals();
+  const http = await httpOptionsOf(command);
   return {
     codec,
     digests,
     maxChunkSize,
-    http: await httpOptionsOf(command),
+    http,
+    ...(await remoteContext(command, http)),
     ssh: {
       sshPath: optionalEnv("CASYNC_SSH_PATH") ?? "ssh",
       remotePath: optionalEnv("CASYNC_REMOTE_PATH") ?? "casync",

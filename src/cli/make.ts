@@ -14,7 +14,10 @@ import {
 export function registerMake(program: Command) {
   program.command("make")
     .description("chunk a blob as casync does, store its chunks and write its index")
-    .argument("<index>", "index file to write (.caibx)")
+    .argument(
+      "<index>",
+      "index file to write (.caibx; a path, s3+http(s)://, sftp:// or http(s):// with PUT)",
+    )
     .argument("<blob>", "file to chunk")
     .option("-s, --store <location>", "store to write the chunks to (none: index only)")
     .option("-m <min:avg:max>", "chunk sizes in KiB (default 16:64:256)")
@@ -25,9 +28,10 @@ export function registerMake(program: Command) {
     .action(async (indexPath: string, blob: string, opts, command: Command) => {
       const params = chunkSizesFrom(opts);
       const stats = await withRuntime(async ({ codec, signal }) => {
+        const context = await storeContext(command, codec, [opts.digest]);
         const store = opts.store === undefined
           ? undefined
-          : await openWriteStore(opts.store, await storeContext(command, codec, [opts.digest]));
+          : await openWriteStore(opts.store, context);
         try {
           const { stats } = await make({
             blob,
@@ -38,6 +42,7 @@ export function registerMake(program: Command) {
             digest: opts.digest,
             concurrency: opts.concurrency,
             signal,
+            indexContext: context,
           });
           return stats;
         } finally {

@@ -1,8 +1,16 @@
 import type { Command } from "commander";
 import { DesyncError } from "../errors.ts";
 import { prune } from "../ops/prune.ts";
-import { openLocalStore } from "../store/location.ts";
-import { digestsOf, loadIndex, print, withRuntime } from "./common.ts";
+import { openPruneStore } from "../store/location.ts";
+import {
+  DEFAULT_CONCURRENCY,
+  digestsOf,
+  loadIndex,
+  parseConcurrency,
+  print,
+  storeContext,
+  withRuntime,
+} from "./common.ts";
 import { writeLines } from "./output.ts";
 
 /** Asks on stderr and reads one line of stdin; anything but y/yes declines. */
@@ -29,24 +37,34 @@ async function askYesNo(question: string, signal: AbortSignal): Promise<boolean>
 
 export function registerPrune(program: Command) {
   program.command("prune")
-    .description("remove chunks from a local store that none of the given indexes use")
+    .description("remove chunks from a store that none of the given indexes use")
     .argument("<index...>", "indexes whose chunks must stay")
-    .requiredOption("-s, --store <dir>", "local store directory")
+    .requiredOption("-s, --store <location>", "store directory, s3+http(s):// or sftp://")
+    .option("-n, --concurrency <n>", "removals at once", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("-y, --yes", "do not ask for confirmation", false)
     .option("--dry-run", "only list the chunks that would be removed", false)
     .action(async (indexPaths: string[], opts, command: Command) => {
       const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
       const stats = await withRuntime(async ({ codec, signal }) => {
-        const store = await openLocalStore(opts.store, { codec, digests: digestsOf(indexes) });
-        return await prune({
-          store,
-          indexes,
-          dryRun: opts.dryRun,
-          confirm: opts.yes
-            ? undefined
-            : (count) =>
-              askYesNo(`Remove ${count} unreferenced chunks from store ${opts.store}?`, signal),
-        });
+        const store = await openPruneStore(
+          opts.store,
+          await storeContext(command, codec, digestsOf(indexes)),
+        );
+        try {
+          return await prune({
+            store,
+            indexes,
+            dryRun: opts.dryRun,
+            concurrency: opts.concurrency,
+            signal,
+            confirm: opts.yes
+              ? undefined
+              : (count) =>
+                askYesNo(`Remove ${count} unreferenced chunks from store ${opts.store}?`, signal),
+          });
+        } finally {
+          await store.close();
+        }
       });
       if (opts.dryRun) {
         await writeLines(stats.unreferenced);

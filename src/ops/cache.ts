@@ -52,8 +52,8 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
       }
     }, options.signal);
 
-    const first = isStoreSequence(store) ? store.members[0] : store;
-    if (isChunkFileStore(cache) && isChunkFileStore(first)) {
+    const first = isStoreSequence(store) ? store.sequence[0] : store;
+    if (isChunkFileStore(cache) && !cache.uncompressed && isChunkFileStore(first)) {
       const digests = [...new Set(options.indexes.map(digestOf))];
       wanted = await copyFromFiles(wanted, first, cache, codec, digests, options.signal, () => {
         stats.fetched++;

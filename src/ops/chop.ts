@@ -37,7 +37,8 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   const stats: ChopStats = { chunks: index.chunks.length, stored: 0, present: 0 };
   const progress = progressBar("chop", length, options.progress);
   try {
-    const storeDir = isChunkFileStore(store) ? store.dir : undefined;
+    // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk`.
+    const storeDir = isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(

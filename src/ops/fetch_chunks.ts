@@ -30,7 +30,7 @@ export async function fetchNeeded(
   concurrency: number,
 ): Promise<void> {
   const needs = [...context.needs.values()];
-  const sources = isStoreSequence(store) ? store.members : [store];
+  const sources = isStoreSequence(store) ? store.sequence : [store];
   // A local cache in front: hits are read by the workers straight from its files.
   const localCache = isCachedSource(store) && isChunkFileStore(store.cache)
     ? store.cache

@@ -1,7 +1,7 @@
 /** info: what an index describes, and with stores, how much of it is already there. */
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
-import type { Store } from "../store/store.ts";
+import { isChunkFileStore, isListStore, type Store } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
 export interface IndexInfo {
@@ -69,10 +69,21 @@ async function split(
 ) {
   const has = { chunks: 0, bytes: 0 };
   const lacks = { chunks: 0, bytes: 0 };
+  // A remote store that lists (S3, SFTP) answers a thousand names a request, not one.
+  const listed = isListStore(store) && !isChunkFileStore(store)
+    ? await collect(store.listChunks(options.signal))
+    : undefined;
   await forEachLimited(sizes, options.concurrency ?? 10, async ([id, chunkSize], signal) => {
-    const tally = await store.hasChunk(id, signal) ? has : lacks;
+    const present = listed ? listed.has(id) : await store.hasChunk(id, signal);
+    const tally = present ? has : lacks;
     tally.chunks++;
     tally.bytes += chunkSize;
   }, options.signal);
   return [has, lacks];
+}
+
+async function collect(ids: AsyncIterable<ChunkId>): Promise<Set<ChunkId>> {
+  const set = new Set<ChunkId>();
+  for await (const id of ids) set.add(id);
+  return set;
 }

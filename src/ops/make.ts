@@ -18,6 +18,11 @@ import {
   type IndexChunk,
 } from "../format/index.ts";
 import { isChunkFileStore, type WriteStore } from "../store/store.ts";
+import {
+  type IndexContext,
+  isRemoteIndexLocation,
+  writeRemoteIndex,
+} from "../store/index_store.ts";
 import { describeFsError, writeAtomically } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -37,6 +42,8 @@ export interface MakeOptions {
   concurrency: number;
   signal?: AbortSignal;
   progress?: boolean;
+  /** How to reach `indexPath` when it is an S3, SFTP or HTTP location. */
+  indexContext?: IndexContext;
 }
 
 export interface MakeStats {
@@ -67,7 +74,8 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     bytesIn: size,
     bytesStored: 0,
   };
-  const storeDir = store && isChunkFileStore(store) ? store.dir : undefined;
+  // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk` only.
+  const storeDir = store && isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
   const storedIds = new Set<ChunkId>();
   const progress = progressBar("make", size, options.progress);
@@ -100,7 +108,9 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
       size: span.size,
     })),
   };
-  if (options.indexPath !== undefined) {
+  if (options.indexPath !== undefined && isRemoteIndexLocation(options.indexPath)) {
+    await writeRemoteIndex(options.indexPath, encodeIndex(index), options.indexContext ?? {});
+  } else if (options.indexPath !== undefined) {
     const bytes = encodeIndex(index);
     await writeAtomically(options.indexPath, async (out) => {
       let done = 0;

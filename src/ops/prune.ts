@@ -1,7 +1,8 @@
-/** prune: remove the chunks of a local store that no given index refers to. */
+/** prune: remove the chunks of a store (local, S3, SFTP) that no given index refers to. */
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Index } from "../format/index.ts";
 import type { PruneStore } from "../store/store.ts";
+import { forEachLimited } from "../util/tasks.ts";
 
 export interface PruneOptions {
   store: PruneStore;
@@ -11,6 +12,9 @@ export interface PruneOptions {
   /** Called before anything is removed, with the count; returning false cancels. */
   confirm?: (unreferenced: number) => Promise<boolean>;
   onRemove?: (id: ChunkId) => void;
+  /** Removals at once (a remote store answers each in a round trip). */
+  concurrency?: number;
+  signal?: AbortSignal;
 }
 
 export interface PruneStats {
@@ -23,16 +27,16 @@ export async function prune(options: PruneOptions): Promise<PruneStats> {
   const referenced = new Set<ChunkId>();
   for (const index of options.indexes) for (const chunk of index.chunks) referenced.add(chunk.id);
   const stats: PruneStats = { kept: 0, unreferenced: [], removed: 0 };
-  for await (const id of options.store.listChunks()) {
+  for await (const id of options.store.listChunks(options.signal)) {
     if (referenced.has(id)) stats.kept++;
     else stats.unreferenced.push(id);
   }
   if (options.dryRun || stats.unreferenced.length === 0) return stats;
   if (options.confirm && !(await options.confirm(stats.unreferenced.length))) return stats;
-  for (const id of stats.unreferenced) {
+  await forEachLimited(stats.unreferenced, options.concurrency ?? 1, async (id) => {
     await options.store.removeChunk(id);
     stats.removed++;
     options.onRemove?.(id);
-  }
+  }, options.signal);
   return stats;
 }

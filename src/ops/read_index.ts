@@ -1,4 +1,4 @@
-/** Loads an index from a file path, standard input (`-`), or an HTTP(S) URL. */
+/** Loads an index from a file path, standard input (`-`), an HTTP(S) URL, S3 or SFTP. */
 import { DesyncError } from "../errors.ts";
 import { decodeIndex, type Index, MAX_INDEX_SIZE } from "../format/index.ts";
 import {
@@ -10,6 +10,7 @@ import {
 } from "../store/http_client.ts";
 import { parseHttpLocation } from "../store/http_location.ts";
 import { concatBytes } from "../util/bytes.ts";
+import { type IndexContext, isStoreIndexLocation, readStoreIndex } from "../store/index_store.ts";
 import { describeFsError } from "../util/fs.ts";
 
 export interface ReadIndexOptions {
@@ -21,18 +22,27 @@ export interface ReadIndexOptions {
 export async function readIndex(
   location: string,
   http: HttpOptions = DEFAULT_HTTP_OPTIONS,
+  remote: IndexContext = {},
   options: ReadIndexOptions = {},
 ): Promise<Index> {
-  const bytes = await readIndexBytes(location, http, options.maxBytes ?? MAX_INDEX_SIZE, options);
+  const bytes = await readIndexBytes(
+    location,
+    http,
+    remote,
+    options.maxBytes ?? MAX_INDEX_SIZE,
+    options,
+  );
   return decodeIndex(bytes, location === "-" ? "<stdin>" : location);
 }
 
 async function readIndexBytes(
   location: string,
   http: HttpOptions,
+  remote: IndexContext,
   maxBytes: number,
   options: ReadIndexOptions,
 ): Promise<Uint8Array> {
+  if (isStoreIndexLocation(location)) return await readStoreIndex(location, remote);
   const tooLarge = (name: string) =>
     new DesyncError(`${name}: cannot read index: larger than ${maxBytes} bytes, not an index`);
   if (location === "-") {
@@ -45,7 +55,12 @@ async function readIndexBytes(
     }
     return concatBytes(parts);
   }
-  if (/^https?:\/\//i.test(location)) return await fetchIndex(location, http, maxBytes, options);
+  if (/^https?:\/\//i.test(location)) {
+    // As in Go desync, an index gets the config file's options for its directory.
+    const dir = location.slice(0, location.lastIndexOf("/"));
+    const settings = remote.settingsFor ? (await remote.settingsFor(dir)).http : http;
+    return await fetchIndex(location, settings, maxBytes, options);
+  }
   try {
     // Only a regular file: a FIFO would block, and a huge file is not an index.
     const info = await Deno.stat(location);

@@ -1,18 +1,21 @@
 /**
- * verify: read every chunk of a local store and check it decompresses and
- * hashes to its name; optionally remove the bad ones. Chunk files are read and
- * checked by the codec workers in batches; their data never reaches this thread.
- * Entries named like chunks that are no chunk files (directories, FIFOs,
- * symbolic links leading out of the store) are reported as invalid too.
+ * verify: read every chunk of a store and check it decompresses and hashes to
+ * its name; optionally remove the bad ones. A local store's chunk files are
+ * read and checked by the codec workers in batches (their data never reaches
+ * this thread), and entries named like chunks that are no chunk files
+ * (directories, FIFOs, symbolic links leading out of the store) are reported
+ * as invalid too; other stores' chunks are fetched, up to `concurrency` at once.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { ChunkInvalid } from "../errors.ts";
+import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import type { LocalStore } from "../store/local.ts";
+import { LocalStore } from "../store/local.ts";
+import type { PruneStore } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
 export interface VerifyOptions {
-  store: LocalStore;
+  /** Any store that lists its chunks; removal (repair) needs it to remove them too. */
+  store: PruneStore;
   codec: CodecPool;
   repair: boolean;
   /** Batches in flight, at most (the workers bound the real parallelism). */
@@ -31,6 +34,37 @@ export interface VerifyStats {
 const BATCH = 64;
 
 export async function verifyStore(options: VerifyOptions): Promise<VerifyStats> {
+  const { store } = options;
+  if (store instanceof LocalStore && !store.uncompressed) {
+    return await verifyLocal({ ...options, store });
+  }
+  const stats: VerifyStats = { checked: 0, invalid: [], removed: 0 };
+  await forEachLimited(
+    store.listChunks(options.signal),
+    options.concurrency,
+    async (id, signal) => {
+      try {
+        await store.getChunk(id, signal);
+      } catch (error) {
+        if (error instanceof ChunkMissing) return; // removed while we looked
+        if (!(error instanceof ChunkInvalid)) throw error;
+        stats.checked++;
+        stats.invalid.push(id);
+        options.onInvalid?.(error);
+        if (options.repair) {
+          await store.removeChunk(id);
+          stats.removed++;
+        }
+        return;
+      }
+      stats.checked++;
+    },
+    options.signal,
+  );
+  return stats;
+}
+
+async function verifyLocal(options: VerifyOptions & { store: LocalStore }): Promise<VerifyStats> {
   const { store, codec } = options;
   const stats: VerifyStats = { checked: 0, invalid: [], removed: 0 };
   const inFlight = Math.max(1, Math.min(options.concurrency, 2 * codec.size));

@@ -2,7 +2,7 @@
 /** One extra chunk-server thread (see threads.ts). */
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { type ChunkServer, startChunkServer } from "./chunk_server.ts";
-import type { ThreadMessage, ThreadReply } from "./threads.ts";
+import { storeContextOf, type ThreadMessage, type ThreadReply } from "./threads.ts";
 
 let server: ChunkServer | undefined;
 let codec: CodecPool | undefined;
@@ -13,7 +13,10 @@ self.onmessage = async (event: MessageEvent<ThreadMessage>) => {
   if (message.kind === "start") {
     try {
       codec = new CodecPool(1);
-      server = await startChunkServer(message.options, { ...message.context, codec });
+      server = await startChunkServer(message.options, {
+        ...storeContextOf(message.context),
+        codec,
+      });
       reply({ kind: "ready" });
     } catch (error) {
       codec?.close();

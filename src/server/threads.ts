@@ -7,9 +7,55 @@
 import { DesyncError } from "../errors.ts";
 import type { ChunkServer, ChunkServerOptions } from "./chunk_server.ts";
 import type { StoreContext } from "../store/location.ts";
+import { groupMembers } from "../store/failover.ts";
+import type { StoreSettings } from "../store/settings.ts";
+import { isS3Location, type S3Auth } from "../store/s3_client.ts";
 
-/** What a server thread needs to open its own store chain (no codec pool: it makes one). */
-export type ThreadContext = Omit<StoreContext, "codec">;
+/**
+ * What a server thread needs to open its own store chain (no codec pool: it
+ * makes one). Messages carry no functions, so the per-location settings and
+ * S3 credentials travel resolved, for the locations the server opens.
+ */
+export type ThreadContext = Omit<StoreContext, "codec" | "settingsFor" | "s3Auth"> & {
+  settings: [string, StoreSettings][];
+  s3Auth: [string, S3Auth][];
+};
+
+/** Resolves a context's per-location functions for `locations` (and their group members). */
+export async function threadContext(
+  context: Omit<StoreContext, "codec">,
+  locations: readonly string[],
+): Promise<ThreadContext> {
+  const { settingsFor, s3Auth, ...plain } = context;
+  const members = [...new Set(locations.flatMap(groupMembers))];
+  const settings: [string, StoreSettings][] = [];
+  const auth: [string, S3Auth][] = [];
+  for (const location of members) {
+    if (settingsFor) settings.push([location, await settingsFor(location)]);
+    if (s3Auth && isS3Location(location)) auth.push([location, await s3Auth(location)]);
+  }
+  return { ...plain, settings, s3Auth: auth };
+}
+
+/** The StoreContext (less the codec) a thread rebuilds from a ThreadContext. */
+export function storeContextOf(context: ThreadContext): Omit<StoreContext, "codec"> {
+  const { settings, s3Auth, ...plain } = context;
+  const settingsMap = new Map(settings);
+  const authMap = new Map(s3Auth);
+  return {
+    ...plain,
+    settingsFor: settings.length
+      ? (location) => {
+        const found = settingsMap.get(location);
+        if (!found) throw new DesyncError(`no settings for store ${location} in this thread`);
+        return Promise.resolve(found);
+      }
+      : undefined,
+    s3Auth: s3Auth.length
+      ? (location) => Promise.resolve(authMap.get(location) ?? { region: "us-east-1" })
+      : undefined,
+  };
+}
 
 export type ThreadMessage =
   | { kind: "start"; options: ChunkServerOptions; context: ThreadContext }

@@ -9,8 +9,9 @@ import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
-import { CHUNK_SUFFIX } from "../format/store_layout.ts";
 import { parseHttpLocation } from "./http_location.ts";
+import { storedForm } from "./encode.ts";
+import { chunkKey } from "./settings.ts";
 import {
   type Chunk,
   CHUNK_SIZE_LIMIT,
@@ -27,6 +28,8 @@ export interface HttpStoreOptions {
   http: HttpOptions;
   /** The largest plain chunk that can be asked for; bounds what a GET may read. */
   maxChunkSize?: number;
+  /** Chunks are plain `<id>` files rather than zstd `<id>.cacnk` (Go desync's uncompressed stores). */
+  uncompressed?: boolean;
 }
 
 export class HttpStore implements WriteStore, RawChunkStore {
@@ -36,6 +39,7 @@ export class HttpStore implements WriteStore, RawChunkStore {
   readonly #digests: readonly Digest[];
   readonly #transport: HttpTransport;
   readonly #maxBody: number;
+  readonly #uncompressed: boolean;
 
   /** `url` must have passed parseHttpLocation (location.ts does that for users' input). */
   constructor(url: string, options: HttpStoreOptions) {
@@ -45,6 +49,7 @@ export class HttpStore implements WriteStore, RawChunkStore {
     this.#codec = options.codec;
     this.#digests = options.digests;
     this.#maxBody = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
+    this.#uncompressed = options.uncompressed ?? false;
     try {
       this.#transport = new HttpTransport(options.http);
     } catch (error) {
@@ -53,14 +58,14 @@ export class HttpStore implements WriteStore, RawChunkStore {
   }
 
   chunkUrl(id: ChunkId): string {
-    return new URL(`${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`, this.#base).href;
+    return new URL(chunkKey(id, this.#uncompressed), this.#base).href;
   }
 
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     const response = await this.#request("GET", id, signal);
     if (response.status === 404) throw new ChunkMissing(id, this.name);
     this.#expectOk(response.status, "GET", id);
-    return { data: response.body, compressed: true };
+    return { data: response.body, compressed: !this.#uncompressed };
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
@@ -76,8 +81,13 @@ export class HttpStore implements WriteStore, RawChunkStore {
   }
 
   async storeChunk(chunk: StorableChunk, signal?: AbortSignal): Promise<void> {
-    const body = chunk.compressed ??
-      (await this.#codec.encode(chunk.plain!, this.#digests[0])).compressed;
+    const body = await storedForm(
+      this.#codec,
+      this.name,
+      chunk,
+      this.#uncompressed,
+      this.#digests,
+    );
     const response = await this.#request("PUT", chunk.id, signal, body);
     this.#expectOk(response.status, "PUT", chunk.id);
   }

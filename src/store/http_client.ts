@@ -24,6 +24,8 @@ export interface HttpOptions {
   insecure?: boolean;
   /** Value of the Authorization header sent with every request. */
   authorization?: string;
+  /** Value of the Cookie header sent with every request (the config's http-cookie). */
+  cookie?: string;
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
@@ -36,6 +38,8 @@ export interface HttpResponse {
   status: number;
   body: Uint8Array;
 }
+
+export type HttpMethod = "GET" | "HEAD" | "PUT" | "DELETE";
 
 /** The request could not be completed (connection refused, timeout, TLS failure, …). */
 export class HttpNetworkError extends Error {}
@@ -92,16 +96,21 @@ export class HttpTransport {
    * (HttpBodyTooLarge); a request Deno's permissions refuse is not retried.
    */
   async request(
-    method: "GET" | "HEAD" | "PUT",
+    method: HttpMethod,
     url: string,
-    init: { body?: Uint8Array; signal?: AbortSignal; maxBytes?: number } = {},
+    init: {
+      body?: Uint8Array;
+      signal?: AbortSignal;
+      maxBytes?: number;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<HttpResponse> {
     const { errorRetry, retryBaseMs } = this.#options;
     const maxBytes = init.maxBytes ?? DEFAULT_MAX_BODY;
     for (let attempt = 0;; attempt++) {
       let outcome: HttpResponse | HttpNetworkError;
       try {
-        outcome = await this.#once(method, url, init.body, init.signal, maxBytes);
+        outcome = await this.#once(method, url, init.body, init.signal, maxBytes, init.headers);
       } catch (error) {
         if (init.signal?.aborted) throw init.signal.reason;
         if (error instanceof HttpFinalError) throw error;
@@ -130,11 +139,14 @@ export class HttpTransport {
     body: Uint8Array | undefined,
     signal: AbortSignal | undefined,
     maxBytes: number,
+    extraHeaders?: Record<string, string>,
   ) {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const headers: Record<string, string> = {};
     if (this.#options.authorization) headers.authorization = this.#options.authorization;
+    if (this.#options.cookie) headers.cookie = this.#options.cookie;
+    Object.assign(headers, extraHeaders);
     try {
       if (this.#agent && url.startsWith("https:")) {
         const agent = await this.#agent;

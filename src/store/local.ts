@@ -6,6 +6,7 @@
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import { decodeStoredChunk } from "./decode.ts";
+import { storedForm } from "./encode.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import type {
@@ -39,6 +40,8 @@ export interface LocalStoreOptions {
   digests: readonly Digest[];
   /** Create the directory when it is missing (cache and write targets). */
   create?: boolean;
+  /** Write chunks as plain `<id>` files (Go desync's uncompressed stores), not `<id>.cacnk`. */
+  uncompressed?: boolean;
 }
 
 export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFileStore {
@@ -47,12 +50,14 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   readonly #codec: CodecPool;
   readonly #digests: readonly Digest[];
   readonly #madeDirs = new Set<string>();
+  readonly #uncompressed: boolean;
 
   private constructor(dir: string, options: LocalStoreOptions) {
     this.name = dir;
     this.#dir = dir.replace(/\/+$/, "") || "/";
     this.#codec = options.codec;
     this.#digests = options.digests;
+    this.#uncompressed = options.uncompressed ?? false;
   }
 
   /** Opens a store directory; it must exist unless `create` is set. */
@@ -72,6 +77,11 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
     return this.#dir;
   }
 
+  /** Whether new chunks are written uncompressed (workers' fast paths write `.cacnk` only). */
+  get uncompressed(): boolean {
+    return this.#uncompressed;
+  }
+
   /** The digests a chunk may hash to. */
   get digests(): readonly Digest[] {
     return this.#digests;
@@ -82,7 +92,8 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async getChunk(id: ChunkId): Promise<Chunk> {
-    for (const compressed of [true, false]) {
+    // Both forms are read; the one this store writes is looked for first.
+    for (const compressed of this.#uncompressed ? [false, true] : [true, false]) {
       const path = compressed ? this.chunkPath(id) : uncompressedPath(this.chunkPath(id));
       let data: Uint8Array;
       try {
@@ -122,9 +133,16 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async storeChunk(chunk: StorableChunk): Promise<void> {
-    const compressed = chunk.compressed ??
-      (await this.#codec.encode(chunk.plain!, this.#digests[0])).compressed;
-    const path = this.chunkPath(chunk.id);
+    const data = await storedForm(
+      this.#codec,
+      this.name,
+      chunk,
+      this.#uncompressed,
+      this.#digests,
+    );
+    const path = this.#uncompressed
+      ? uncompressedPath(this.chunkPath(chunk.id))
+      : this.chunkPath(chunk.id);
     const dir = path.slice(0, path.lastIndexOf("/"));
     const temp = tempName(path);
     try {
@@ -132,7 +150,7 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
         await Deno.mkdir(dir, { recursive: true });
         this.#madeDirs.add(dir);
       }
-      await Deno.writeFile(temp, compressed);
+      await Deno.writeFile(temp, data);
       await Deno.rename(temp, path);
     } catch (error) {
       await Deno.remove(temp).catch(() => {});

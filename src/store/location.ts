@@ -10,7 +10,24 @@ import { DEFAULT_SSH_OPTIONS, type SshOptions, SshStore } from "./ssh.ts";
 import { StoreRouter } from "./router.ts";
 import { parseHttpLocation } from "./http_location.ts";
 import { parseSshLocation } from "./ssh_location.ts";
-import { isWriteStore, type Store, type WriteStore } from "./store.ts";
+import {
+  isPruneStore,
+  isWriteStore,
+  type PruneStore,
+  type Store,
+  type WriteStore,
+} from "./store.ts";
+import { failoverGroup, groupMembers } from "./failover.ts";
+import { isS3Location, parseS3Location, type S3Auth } from "./s3_client.ts";
+import { S3Store } from "./s3.ts";
+import {
+  DEFAULT_SFTP_OPTIONS,
+  isSftpLocation,
+  parseSftpLocation,
+  type SftpOptions,
+} from "./sftp_connection.ts";
+import { SftpStore } from "./sftp.ts";
+import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "./settings.ts";
 
 export interface StoreContext {
   codec: CodecPool;
@@ -19,13 +36,20 @@ export interface StoreContext {
   ssh?: SshOptions;
   /** The largest chunk the indexes at hand name: what a remote may send is bounded by it. */
   maxChunkSize?: number;
+  /** Settings per location (the config file's store-options with the flags on top). */
+  settingsFor?: (location: string) => Promise<StoreSettings>;
+  /** Credentials and region for an S3 location; unsigned requests without it. */
+  s3Auth?: (location: string) => Promise<S3Auth>;
+  sftp?: SftpOptions;
 }
 
-export type LocationKind = "local" | "http" | "ssh";
+export type LocationKind = "local" | "http" | "ssh" | "s3" | "sftp";
 
 export function locationKind(location: string): LocationKind {
   if (/^https?:\/\//i.test(location)) return "http";
   if (/^ssh:\/\//i.test(location)) return "ssh";
+  if (isS3Location(location)) return "s3";
+  if (isSftpLocation(location)) return "sftp";
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     throw new UsageError(`store ${location}: unsupported scheme`);
   }
@@ -35,38 +59,100 @@ export function locationKind(location: string): LocationKind {
 /**
  * Checks a store location's syntax (scheme, host, path) without touching it,
  * so that a mistyped location is a usage error before any network traffic.
+ * Each member of a failover group (`a|b`) is checked.
  */
 export function checkLocation(location: string): void {
-  switch (locationKind(location)) {
-    case "http":
-      parseHttpLocation(location, "store");
-      break;
-    case "ssh":
-      parseSshLocation(location);
-      break;
-    case "local":
-      if (location === "") throw new UsageError("a store location may not be empty");
+  for (const member of groupMembers(location)) {
+    switch (locationKind(member)) {
+      case "http":
+        parseHttpLocation(member, "store");
+        break;
+      case "ssh":
+        parseSshLocation(member);
+        break;
+      case "s3":
+        parseS3Location(member);
+        break;
+      case "sftp":
+        parseSftpLocation(member);
+        break;
+      case "local":
+        if (member === "") throw new UsageError("a store location may not be empty");
+    }
   }
 }
 
-/** Opens one store for reading. */
+/** The settings for one location: the context's resolver, else its HTTP options. */
+export async function settingsOf(location: string, context: StoreContext): Promise<StoreSettings> {
+  if (context.settingsFor) return await context.settingsFor(location);
+  return { ...DEFAULT_STORE_SETTINGS, http: context.http ?? DEFAULT_HTTP_OPTIONS };
+}
+
+/** Opens one store, or a failover group for `a|b|…`, for reading. */
 export async function openStore(location: string, context: StoreContext): Promise<Store> {
+  const members = groupMembers(location);
+  if (members.length === 1) return await openSingleStore(location, context);
+  const stores: Store[] = [];
+  try {
+    for (const member of members) stores.push(await openSingleStore(member, context));
+  } catch (error) {
+    await Promise.allSettled(stores.map((store) => store.close()));
+    throw error;
+  }
+  return failoverGroup(stores);
+}
+
+async function openSingleStore(
+  location: string,
+  context: StoreContext,
+  create = false,
+): Promise<Store> {
   switch (locationKind(location)) {
-    case "local":
-      return await LocalStore.open(location, context);
+    case "local": {
+      const { uncompressed } = await settingsOf(location, context);
+      return await LocalStore.open(location, { ...context, create, uncompressed });
+    }
     case "http":
-      return new HttpStore(location, { ...context, http: context.http ?? DEFAULT_HTTP_OPTIONS });
+      return new HttpStore(location, { ...context, ...(await settingsOf(location, context)) });
     case "ssh":
       return SshStore.open(location, { ...context, ssh: context.ssh ?? DEFAULT_SSH_OPTIONS });
+    case "s3":
+      return new S3Store(location, {
+        ...context,
+        settings: await settingsOf(location, context),
+        auth: context.s3Auth ? await context.s3Auth(location) : { region: "us-east-1" },
+      });
+    case "sftp":
+      return new SftpStore(location, {
+        ...context,
+        settings: await settingsOf(location, context),
+        sftp: context.sftp ?? DEFAULT_SFTP_OPTIONS,
+      });
   }
 }
 
 /** Opens a store that chunks will be written to, creating a local directory if needed. */
 export async function openWriteStore(location: string, context: StoreContext): Promise<WriteStore> {
-  const store = locationKind(location) === "local"
-    ? await LocalStore.open(location, { ...context, create: true })
-    : await openStore(location, context);
-  if (!isWriteStore(store)) throw new UsageError(`store ${location} cannot be written to`);
+  const store = groupMembers(location).length > 1
+    ? await openStore(location, context)
+    : await openSingleStore(location, context, true);
+  if (!isWriteStore(store)) {
+    await store.close();
+    throw new UsageError(`store ${location} cannot be written to`);
+  }
+  return store;
+}
+
+/** Opens a store whose chunks can be listed and removed (verify, prune): local, S3, SFTP. */
+export async function openPruneStore(location: string, context: StoreContext): Promise<PruneStore> {
+  const store = await openStore(location, context);
+  if (!isPruneStore(store)) {
+    await store.close();
+    throw new UsageError(
+      `store ${location}: this command needs a store that can be listed ` +
+        "(a local directory, s3+http(s)://, sftp://)",
+    );
+  }
   return store;
 }
 

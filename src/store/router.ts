@@ -14,7 +14,7 @@ export class StoreRouter implements StoreSequence {
     this.name = stores.map((store) => store.name).join(", ");
   }
 
-  get members(): readonly Store[] {
+  get sequence(): readonly Store[] {
     return this.stores;
   }
 

@@ -65,6 +65,10 @@ export function isWriteStore(store: Store): store is WriteStore {
   return typeof (store as Partial<WriteStore>).storeChunk === "function";
 }
 
+export function isListStore(store: Store): store is ListStore {
+  return typeof (store as Partial<ListStore>).listChunks === "function";
+}
+
 export function isPruneStore(store: Store): store is PruneStore {
   return typeof (store as Partial<PruneStore>).removeChunk === "function" &&
     typeof (store as Partial<PruneStore>).listChunks === "function";
@@ -78,6 +82,8 @@ export function isTouchStore(store: Store): store is TouchStore {
 export interface ChunkFileStore extends Store {
   /** The store directory (chunks lie where format/store_layout.ts says). */
   readonly dir: string;
+  /** Whether it writes chunks as plain `<id>` files (workers write only `.cacnk` ones). */
+  readonly uncompressed?: boolean;
   chunkPath(id: ChunkId): string;
 }
 
@@ -110,11 +116,12 @@ export function isRawChunkStore(store: Store): store is RawChunkStore {
  * per source (extract's workers read local members' files directly) look inside.
  */
 export interface StoreSequence extends Store {
-  readonly members: readonly Store[];
+  /** Asked in order; a chunk missing from one is looked for in the next. */
+  readonly sequence: readonly Store[];
 }
 
 export function isStoreSequence(store: Store): store is StoreSequence {
-  return Array.isArray((store as Partial<StoreSequence>).members);
+  return Array.isArray((store as Partial<StoreSequence>).sequence);
 }
 
 /** A store behind a writable cache: the cache is asked first and filled on misses. */

@@ -186,7 +186,7 @@ Deno.test("faults: Ctrl-C during a stuck SSH handshake exits 130 at once", async
     const ssh = await fakeSsh(dir, "silent");
     const args = ["extract", "-s", `ssh://example.invalid${f.store}`, f.index, `${dir}/out`];
     const running = startCli(args, FLAGS.ssh, { env: { CASYNC_SSH_PATH: ssh } });
-    const remote = `pull - - - - ${f.store}`;
+    const remote = `pull - - - ${f.store}`;
     await until(() => processesMatching(remote).length > 0, "the ssh stand-in to start");
     await new Promise((resolve) => setTimeout(resolve, 500));
     const sent = performance.now();

@@ -12,6 +12,16 @@ export const SSHD_MISSING = which("sshd") && which("ssh") && which("ssh-keygen")
   ? false
   : "OpenSSH is not installed (apt-get install openssh-server openssh-client)";
 
+/** The Go desync binary (../shared/peers/desync-go), a second implementation to interoperate with. */
+export const GO_DESYNC = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
+export const GO_MISSING = (() => {
+  try {
+    return Deno.statSync(GO_DESYNC).isFile ? false : `Go desync is missing (${GO_DESYNC})`;
+  } catch {
+    return `Go desync is missing (${GO_DESYNC})`;
+  }
+})();
+
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -135,6 +145,10 @@ http {
 
 export interface SshdPeer extends Peer {
   port: number;
+  /** The client's private key file (the server authorizes its public half). */
+  userKey: string;
+  /** A known_hosts file listing this server's host key for [127.0.0.1]:port. */
+  knownHosts: string;
   /** A script to use as CASYNC_SSH_PATH: ssh with this server's port and key. */
   sshWrapper: string;
   /** PIDs of ssh clients using this server's key (the processes desync spawns). */
@@ -175,6 +189,7 @@ export async function startSshd(): Promise<SshdPeer> {
       "UsePAM no",
       "PermitRootLogin prohibit-password",
       `PidFile ${dir}/sshd.pid`,
+      "Subsystem sftp internal-sftp",
       "",
     ].join("\n"),
   );
@@ -185,15 +200,22 @@ export async function startSshd(): Promise<SshdPeer> {
       `-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR "$@"\n`,
   );
   await Deno.chmod(sshWrapper, 0o755);
+  const hostKey = (await Deno.readTextFile(`${dir}/hostkey.pub`)).trim().split(/\s+/);
+  await Deno.writeTextFile(
+    `${dir}/known_hosts`,
+    `[127.0.0.1]:${port} ${hostKey[0]} ${hostKey[1]}\n`,
+  );
   const daemon = await startDaemon("sshd", ["-D", "-e", "-f", `${dir}/sshd_config`], port, dir);
   return {
     port,
+    userKey: `${dir}/userkey`,
+    knownHosts: `${dir}/known_hosts`,
     sshWrapper,
     clientProcesses: () => processesMatching(`-i ${dir}/userkey`),
     async settledSessions() {
       const left = () => [
         ...processesMatching(`-i ${dir}/userkey`),
-        ...processesMatching("casync pull - - - - "),
+        ...processesMatching("casync pull - - - "),
       ];
       for (let i = 0; i < 50 && left().length > 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));

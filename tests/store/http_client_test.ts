@@ -75,13 +75,13 @@ Deno.test("an index larger than the bound is refused before it is read", async (
   try {
     await Deno.writeFile(`${dir}/big.caibx`, new Uint8Array(5000));
     await assertRejects(
-      () => readIndex(`${dir}/big.caibx`, undefined, { maxBytes: 4096 }),
+      () => readIndex(`${dir}/big.caibx`, undefined, {}, { maxBytes: 4096 }),
       DesyncError,
       "larger than 4096 bytes",
     );
     await withServer(() => new Response(new Uint8Array(5000)), async (url) => {
       await assertRejects(
-        () => readIndex(`${url}x.caibx`, OPTIONS, { maxBytes: 4096 }),
+        () => readIndex(`${url}x.caibx`, OPTIONS, {}, { maxBytes: 4096 }),
         DesyncError,
         "larger than 4096 bytes",
       );

@@ -1,0 +1,235 @@
+/**
+ * A chunk store on an SSH server, over SFTP: `sftp://[user@]host[:port]/path`,
+ * the same `<4 hex>/<id>.cacnk` layout as a local store. Reads, writes (a
+ * temporary name, then a rename), lists and removes. One connection carries up
+ * to `concurrency` requests at once; it is made on first use (so a failover
+ * group can skip a server that is down) and made again after it breaks.
+ */
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkMissing, StoreError } from "../errors.ts";
+import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
+import type { Digest } from "../format/index.ts";
+import { decodeStoredChunk } from "./decode.ts";
+import { storedForm } from "./encode.ts";
+import { chunkKey, type StoreSettings } from "./settings.ts";
+import {
+  parseSftpLocation,
+  SftpConnection,
+  SftpConnectionError,
+  type SftpLocation,
+  type SftpOptions,
+  SftpStatusError,
+} from "./sftp_connection.ts";
+import type {
+  Chunk,
+  PruneStore,
+  RawChunk,
+  RawChunkStore,
+  StorableChunk,
+  WriteStore,
+} from "./store.ts";
+import { Semaphore } from "../util/semaphore.ts";
+
+export interface SftpStoreOptions {
+  codec: CodecPool;
+  digests: readonly Digest[];
+  settings: StoreSettings;
+  sftp: SftpOptions;
+}
+
+/** Larger chunk files than this are refused before memory is allocated for them. */
+export const MAX_CHUNK_FILE = 64 << 20;
+
+/** A connection to one SFTP server, made on first use and again after it breaks. */
+export class SftpSessions {
+  readonly #name: string;
+  readonly #location: SftpLocation;
+  readonly #options: SftpOptions;
+  readonly #settings: StoreSettings;
+  readonly #slots: Semaphore;
+  #connection?: Promise<SftpConnection>;
+  #closed = false;
+
+  constructor(name: string, location: SftpLocation, options: SftpOptions, settings: StoreSettings) {
+    this.#name = name;
+    this.#location = location;
+    this.#options = options;
+    this.#settings = settings;
+    this.#slots = new Semaphore(Math.max(1, options.concurrency));
+  }
+
+  get location(): SftpLocation {
+    return this.#location;
+  }
+
+  /**
+   * Runs `work` on a live connection, at most `concurrency` at once. A broken
+   * connection is replaced and the work retried, up to the error-retry count.
+   */
+  async run<T>(
+    what: string,
+    work: (connection: SftpConnection) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const { errorRetry, retryBaseMs } = this.#settings.http;
+    await this.#slots.acquire(signal);
+    try {
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await work(await this.#connect());
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          if (error instanceof SftpStatusError) {
+            throw new StoreError(this.#name, `${what}: ${error.message}`, { cause: error });
+          }
+          if (!(error instanceof SftpConnectionError)) throw error;
+          if (attempt >= errorRetry) {
+            throw new StoreError(this.#name, `${what}: ${error.message}`, { cause: error });
+          }
+          await new Promise((resolve) => setTimeout(resolve, (attempt + 1) * retryBaseMs));
+        }
+      }
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  #connect(): Promise<SftpConnection> {
+    if (this.#closed) return Promise.reject(new SftpConnectionError("the store is closed"));
+    const current = this.#connection;
+    if (current) {
+      return current.then((connection) => {
+        if (!connection.dead) return connection;
+        if (this.#connection === current) this.#connection = undefined;
+        return this.#connect();
+      }, (error) => {
+        if (this.#connection === current) this.#connection = undefined;
+        throw error;
+      });
+    }
+    const opening = SftpConnection.open(
+      this.#name,
+      this.#location,
+      this.#options,
+      this.#settings.http.timeoutMs,
+    );
+    this.#connection = opening;
+    opening.catch(() => {});
+    return opening;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const connection = await this.#connection?.catch(() => undefined);
+    connection?.close();
+  }
+}
+
+export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
+  readonly name: string;
+  readonly #sessions: SftpSessions;
+  readonly #root: string;
+  readonly #codec: CodecPool;
+  readonly #digests: readonly Digest[];
+  readonly #uncompressed: boolean;
+  readonly #concurrency: number;
+
+  constructor(location: string, options: SftpStoreOptions) {
+    this.name = location;
+    const parsed = parseSftpLocation(location);
+    this.#sessions = new SftpSessions(location, parsed, options.sftp, options.settings);
+    this.#root = parsed.path === "/" ? "" : parsed.path;
+    this.#codec = options.codec;
+    this.#digests = options.digests;
+    this.#uncompressed = options.settings.uncompressed;
+    this.#concurrency = Math.max(1, options.sftp.concurrency);
+  }
+
+  #path(id: ChunkId, uncompressed = this.#uncompressed): string {
+    return `${this.#root}/${chunkKey(id, uncompressed)}`;
+  }
+
+  async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
+    const data = await this.#sessions.run(
+      `reading chunk ${id}`,
+      (connection) => connection.readFile(this.#path(id), MAX_CHUNK_FILE, signal),
+      signal,
+    );
+    if (data === undefined) throw new ChunkMissing(id, this.name);
+    return { data, compressed: !this.#uncompressed };
+  }
+
+  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+    const raw = await this.getRawChunk(id, signal);
+    return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, raw);
+  }
+
+  async hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {
+    const kind = await this.#sessions.run(
+      `checking chunk ${id}`,
+      (connection) => connection.stat(this.#path(id), signal),
+      signal,
+    );
+    return kind === "file";
+  }
+
+  async storeChunk(chunk: StorableChunk, signal?: AbortSignal): Promise<void> {
+    const body = await storedForm(this.#codec, this.name, chunk, this.#uncompressed, this.#digests);
+    await this.#sessions.run(
+      `writing chunk ${chunk.id}`,
+      (connection) => connection.writeFile(this.#path(chunk.id), body, signal),
+      signal,
+    );
+  }
+
+  /** Chunks in both forms are listed (once each); prefix directories are read in parallel. */
+  async *listChunks(signal?: AbortSignal): AsyncIterable<ChunkId> {
+    const root = this.#root || "/";
+    const names = await this.#sessions.run(
+      "listing",
+      (connection) => connection.readdir(root, signal),
+      signal,
+    );
+    if (names === undefined) throw new StoreError(this.name, `listing: no directory ${root}`);
+    const prefixes = names.filter((name) => /^[0-9a-f]{4}$/.test(name)).sort();
+    // Read a window of directories ahead, yield in order.
+    const pending: Promise<ChunkId[]>[] = [];
+    let next = 0;
+    const readAhead = () => {
+      while (next < prefixes.length && pending.length < this.#concurrency) {
+        pending.push(this.#listPrefix(prefixes[next++], signal));
+      }
+    };
+    readAhead();
+    while (pending.length) {
+      const ids = await pending.shift()!;
+      readAhead();
+      yield* ids;
+    }
+  }
+
+  async #listPrefix(prefix: string, signal?: AbortSignal): Promise<ChunkId[]> {
+    const names = await this.#sessions.run(
+      "listing",
+      (connection) => connection.readdir(`${this.#root}/${prefix}`, signal),
+      signal,
+    ) ?? [];
+    const ids = new Set<ChunkId>();
+    for (const name of names) {
+      const id = name.endsWith(".cacnk") ? name.slice(0, -6) : name;
+      if (isChunkId(id) && id.startsWith(prefix)) ids.add(id);
+    }
+    return [...ids].sort();
+  }
+
+  async removeChunk(id: ChunkId): Promise<void> {
+    await this.#sessions.run(`removing chunk ${id}`, async (connection) => {
+      await connection.unlink(this.#path(id, false));
+      await connection.unlink(this.#path(id, true));
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#sessions.close();
+  }
+}
