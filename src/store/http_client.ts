@@ -188,6 +188,13 @@ async function readBody(response: Response, maxBytes: number): Promise<Uint8Arra
     throw new HttpBodyTooLarge(maxBytes);
   }
   if (!response.body) return new Uint8Array();
+  if (Number.isSafeInteger(declared)) {
+    // A length within bounds was declared: one native read, no stream of small parts
+    // (what reading it in JS costs made HTTP extract main-thread bound).
+    const body = await response.bytes();
+    if (body.length > maxBytes) throw new HttpBodyTooLarge(maxBytes);
+    return body;
+  }
   const parts: Uint8Array[] = [];
   let total = 0;
   for await (const part of response.body) {
