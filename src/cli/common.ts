@@ -1,7 +1,7 @@
 /** What every command shares: option parsers, the codec pool's life, cancellation. */
 import type { Command } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
-import type { HttpOptions } from "../store/http_client.ts";
+import type { HttpOptions } from "../util/http_client.ts";
 import { describeFsError } from "../util/fs.ts";
 import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";

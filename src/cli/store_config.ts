@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { type DesyncConfig, EMPTY_CONFIG, parseConfig, storeOptionsFor } from "../config.ts";
 import { ConfigError, UsageError } from "../errors.ts";
-import type { HttpOptions } from "../store/http_client.ts";
+import type { HttpOptions } from "../util/http_client.ts";
 import type { IndexContext } from "../store/index_store.ts";
 import {
   resolveS3Auth,

@@ -7,7 +7,7 @@ import {
   HttpNetworkError,
   type HttpOptions,
   HttpTransport,
-} from "../store/http_client.ts";
+} from "../util/http_client.ts";
 import { parseHttpLocation } from "../store/http_location.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { type IndexContext, isStoreIndexLocation, readStoreIndex } from "../store/index_store.ts";

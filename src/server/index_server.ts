@@ -8,7 +8,7 @@
 import type http from "node:http";
 import { UsageError } from "../errors.ts";
 import { decodeIndex } from "../format/index.ts";
-import { HttpNetworkError, type HttpOptions, HttpTransport } from "../store/http_client.ts";
+import { HttpNetworkError, type HttpOptions, HttpTransport } from "../util/http_client.ts";
 import { locationKind } from "../store/location.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
 import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";

@@ -8,7 +8,7 @@ import { ChunkMissing, StoreError } from "../errors.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
+import { HttpNetworkError, type HttpOptions, HttpTransport } from "../util/http_client.ts";
 import { parseHttpLocation } from "./http_location.ts";
 import { storedForm } from "./encode.ts";
 import { chunkKey } from "./settings.ts";

@@ -5,7 +5,7 @@
  * directory the index is in (its location up to the last `/`).
  */
 import { DesyncError, StoreError, UsageError } from "../errors.ts";
-import { DEFAULT_HTTP_OPTIONS, HttpNetworkError, HttpTransport } from "./http_client.ts";
+import { DEFAULT_HTTP_OPTIONS, HttpNetworkError, HttpTransport } from "../util/http_client.ts";
 import { isS3Location, parseS3Location, type S3Auth, S3Client } from "./s3_client.ts";
 import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "./settings.ts";
 import { SftpSessions } from "./sftp.ts";

@@ -5,7 +5,7 @@ import type { Digest } from "../format/index.ts";
 import { CachedStore } from "./cache.ts";
 import { LocalStore } from "./local.ts";
 import { HttpStore } from "./http.ts";
-import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "./http_client.ts";
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions, SshStore } from "./ssh.ts";
 import { StoreRouter } from "./router.ts";
 import { parseHttpLocation } from "./http_location.ts";

@@ -16,7 +16,7 @@ import {
   type HttpOptions,
   type HttpResponse,
   HttpTransport,
-} from "./http_client.ts";
+} from "../util/http_client.ts";
 
 /** Credentials and region for signing; without a key, requests go unsigned (public buckets). */
 export interface S3Auth {

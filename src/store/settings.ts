@@ -2,7 +2,7 @@
  * Settings that can differ from store to store (the config file's
  * `store-options`, merged with the command line by the CLI).
  */
-import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "./http_client.ts";
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
 
 export interface StoreSettings {
   /** Timeouts, retries, TLS and headers for HTTP(S) and S3 requests (timeouts for SFTP too). */

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { HttpStore } from "../../src/store/http.ts";
-import { DEFAULT_HTTP_OPTIONS } from "../../src/store/http_client.ts";
+import { DEFAULT_HTTP_OPTIONS } from "../../src/util/http_client.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { SshStore } from "../../src/store/ssh.ts";
 import { mustRun, removeDir, runCli, sha256sum, tempDir } from "../helpers.ts";

@@ -9,7 +9,7 @@
 import { AwsClient } from "aws4fetch";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { S3_ENV } from "../../scripts/permissions.ts";
-import { DEFAULT_HTTP_OPTIONS } from "../../src/store/http_client.ts";
+import { DEFAULT_HTTP_OPTIONS } from "../../src/util/http_client.ts";
 import { S3Store } from "../../src/store/s3.ts";
 import { parseS3Location, S3Client } from "../../src/store/s3_client.ts";
 import { chunkKey } from "../../src/store/settings.ts";

@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertMatch } from "../assert.ts";
 import { SFTP_ENV } from "../../scripts/permissions.ts";
-import { DEFAULT_HTTP_OPTIONS } from "../../src/store/http_client.ts";
+import { DEFAULT_HTTP_OPTIONS } from "../../src/util/http_client.ts";
 import { chunkKey } from "../../src/store/settings.ts";
 import { SftpStore } from "../../src/store/sftp.ts";
 import {

@@ -6,7 +6,7 @@
 import { assertEquals, assertMatch, assertRejects } from "../assert.ts";
 import { StoreError } from "../../src/errors.ts";
 import { HttpStore } from "../../src/store/http.ts";
-import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../../src/store/http_client.ts";
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../../src/util/http_client.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { startChunkServer } from "../../src/server/chunk_server.ts";
 import type { TlsConfig } from "../../src/server/http_server.ts";

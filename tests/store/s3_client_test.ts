@@ -6,7 +6,7 @@ import {
   S3Client,
   signS3Request,
 } from "../../src/store/s3_client.ts";
-import { DEFAULT_HTTP_OPTIONS } from "../../src/store/http_client.ts";
+import { DEFAULT_HTTP_OPTIONS } from "../../src/util/http_client.ts";
 
 // The example requests and signatures of AWS's S3 API reference ("Signature
 // Calculations for the Authorization Header: Transferring Payload in a Single

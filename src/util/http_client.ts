@@ -5,8 +5,8 @@
  * Authorization header, and (only when asked) trust in any certificate.
  */
 import type { Agent } from "node:https";
-import { concatBytes } from "../util/bytes.ts";
-import { describeNotCapable } from "../util/fs.ts";
+import { concatBytes } from "./bytes.ts";
+import { describeNotCapable } from "./fs.ts";
 
 export interface HttpOptions {
   /** Per request, in milliseconds. */

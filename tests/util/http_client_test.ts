@@ -1,7 +1,7 @@
 /** HttpTransport's body bound, and index reads refusing what cannot be an index. */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { DesyncError } from "../../src/errors.ts";
-import { HttpBodyTooLarge, HttpTransport } from "../../src/store/http_client.ts";
+import { HttpBodyTooLarge, HttpTransport } from "../../src/util/http_client.ts";
 import { readIndex } from "../../src/ops/read_index.ts";
 import { maxStoredChunkSize } from "../../src/store/store.ts";
 import { removeDir, tempDir } from "../helpers.ts";
