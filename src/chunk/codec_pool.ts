@@ -9,6 +9,7 @@ import type { Digest } from "../format/index.ts";
 import { ChunkDataError } from "./errors.ts";
 import { checkWorkersMayLoad, WorkerStartError } from "./worker_start.ts";
 import type { ChunkerParams } from "./chunker.ts";
+import type { HttpOptions } from "../util/http_client.ts";
 
 /** Where a `place` job takes the chunk from. */
 export type PlaceSource =
@@ -57,6 +58,7 @@ export type CodecRequest =
   }
   | ({ seq: number; op: "piece" } & PieceJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
+  | ({ seq: number; op: "fetch-place" } & FetchPlaceJob)
   | {
     seq: number;
     op: "cuts";
@@ -80,6 +82,8 @@ export type CodecReply =
     outcomes?: (string | null)[];
     /** For "seed-copy": per item, the ID its bytes hash to, or null when the file ends first. */
     hashes?: (ChunkId | null)[];
+    /** For "fetch-place": per item, null when placed, else what went wrong. */
+    fetched?: (FetchProblem | null)[];
   }
   | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
 
@@ -175,6 +179,29 @@ export interface SeedCopyJob {
   wanted?: readonly { id: ChunkId; offsets: readonly number[] }[];
 }
 
+/**
+ * GET chunks over HTTP inside a worker, verify them and write them at their
+ * offsets: for remote stores the main thread then only hands out batches.
+ */
+export interface FetchPlaceJob {
+  /** The store's HTTP settings (timeouts, retries, TLS, Authorization). */
+  http: HttpOptions;
+  maxBytes: number;
+  /** Whether the bodies are zstd frames (else plain chunk data). */
+  compressed: boolean;
+  items: readonly { url: string; id: ChunkId; size: number; offsets: readonly number[] }[];
+  digests: readonly Digest[];
+  output: string;
+  /** Requests in flight at once within the job. */
+  concurrency: number;
+}
+
+/** Why a fetched chunk was not placed: missing (404), bad data, or a failed request. */
+export type FetchProblem =
+  | { kind: "missing" }
+  | { kind: "data"; message: string }
+  | { kind: "request"; message: string };
+
 /** Runs codec jobs on `size` workers; jobs go to the worker with the fewest queued. */
 export class CodecPool {
   readonly #workers: Worker[] = [];
@@ -261,6 +288,12 @@ export class CodecPool {
   async seedCopy(job: SeedCopyJob): Promise<(ChunkId | null)[]> {
     const reply = await this.#run({ seq: 0, op: "seed-copy", ...job });
     return reply.hashes!;
+  }
+
+  /** Fetches, verifies and writes a batch of chunks in a worker (see FetchPlaceJob). */
+  async fetchPlace(job: FetchPlaceJob): Promise<(FetchProblem | null)[]> {
+    const reply = await this.#run({ seq: 0, op: "fetch-place", ...job });
+    return reply.fetched!;
   }
 
   /**

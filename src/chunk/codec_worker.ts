@@ -17,6 +17,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import { type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
+import { fetchPlace } from "./fetch_place.ts";
 import { chunkFileExists, writeChunkFileSync } from "./store_files.ts";
 import {
   closeFiles,
@@ -207,6 +208,22 @@ async function handle(
         }
       }
       return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
+    }
+    case "fetch-place": {
+      const fetched = await fetchPlace(job, async (i, body) => {
+        const item = job.items[i];
+        try {
+          const stored = await unpackXz({ data: body, compressed: job.compressed });
+          // Decoded and written with no await in between: the decoder's buffer is reused.
+          const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
+          writePlaced(item, plain, job.output);
+          return null;
+        } catch (error) {
+          if (!(error instanceof ChunkDataError)) throw error;
+          return { kind: "data", message: error.message };
+        }
+      });
+      return { reply: { seq: job.seq, ok: true, fetched }, transfer };
     }
     case "seed-copy":
       return { reply: { seq: job.seq, ok: true, hashes: seedCopy(job) }, transfer };

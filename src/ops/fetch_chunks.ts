@@ -1,17 +1,20 @@
 /**
  * The last source of an extract: the stores. Chunks from local stores (and a
- * local cache) never pass through the main thread: a codec worker reads,
- * decodes, verifies and writes them, many per message. Remote chunks go to a
- * worker undecoded, which verifies and writes them.
+ * local cache) and from HTTP stores never pass through the main thread: a
+ * codec worker reads or GETs, decodes, verifies and writes them, many per
+ * message. Other remote chunks go to a worker undecoded, which verifies and
+ * writes them.
  */
 import { ChunkDataError } from "../chunk/errors.ts";
-import { ChunkFileMissing, type PlaceSource } from "../chunk/codec_pool.ts";
-import { ChunkInvalid, ChunkMissing } from "../errors.ts";
+import type { PlaceSource } from "../chunk/codec_pool.ts";
+import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import {
   type ChunkFileStore,
+  type HttpChunkStore,
   isCachedSource,
   isChunkFileStore,
+  isHttpChunkStore,
   isRawChunkStore,
   isStoreSequence,
   type Store,
@@ -23,37 +26,100 @@ import type { CopyContext } from "./copy_seeds.ts";
 /** Chunks a local store's worker reads per message; enough to make messaging negligible. */
 const FILE_BATCH = 32;
 
-/** Writes every chunk still needed from the stores; a chunk none has is ChunkMissing. */
+/** Chunks one HTTP worker job fetches; the worker keeps a few requests in flight. */
+const FETCH_BATCH = 16;
+
+/**
+ * Writes every chunk still needed from the stores, asked in order (a chunk
+ * missing from one is looked for in the next); a chunk none has is ChunkMissing.
+ * Each store is asked in the way it allows: local files and HTTP URLs by the
+ * workers in batches, anything else one chunk at a time.
+ */
 export async function fetchNeeded(
   context: CopyContext,
   store: Store,
   concurrency: number,
 ): Promise<void> {
-  const needs = [...context.needs.values()];
-  const sources = isStoreSequence(store) ? store.sequence : [store];
-  // A local cache in front: hits are read by the workers straight from its files.
-  const localCache = isCachedSource(store) && isChunkFileStore(store.cache)
-    ? store.cache
-    : undefined;
+  let rest = [...context.needs.values()];
   const placed = (need: Need) => {
     context.needs.take(need.id);
     context.filled(need, "store");
   };
-  const missingFrom = sources.length === 1 ? sources[0].name : undefined;
-  let rest = needs;
-  let later = sources;
-  if (localCache) {
+  const sources = isStoreSequence(store) ? store.sequence : [store];
+  if (isCachedSource(store)) {
+    if (isChunkFileStore(store.cache)) {
+      // Hits are read by the workers straight from the cache's files.
+      const hits = { touch: true, remedy: " (repair with verify -r)" };
+      rest = await placeFromFiles(context, rest, store.cache, placed, hits);
+    }
     // Misses go through the cache wrapper, which fetches upstream and fills the cache.
-    const hits = { touch: true, remedy: " (repair with verify -r)" };
-    rest = await placeFromFiles(context, needs, localCache, placed, hits);
-  } else if (isChunkFileStore(sources[0])) {
-    rest = await placeFromFiles(context, needs, sources[0], placed);
-    later = sources.slice(1);
+    rest = await placeEach(context, rest, store, concurrency, placed);
+  } else {
+    for (const source of sources) {
+      if (rest.length === 0) break;
+      rest = isChunkFileStore(source)
+        ? await placeFromFiles(context, rest, source, placed)
+        : isHttpChunkStore(source)
+        ? await placeFromHttp(context, rest, source, concurrency, placed)
+        : await placeEach(context, rest, source, concurrency, placed);
+    }
   }
-  await forEachLimited(rest, concurrency, async (need, signal) => {
-    await placeChunk(context, need, later, signal, missingFrom);
-    placed(need);
+  if (rest.length > 0) {
+    throw new ChunkMissing(rest[0].id, sources.length === 1 ? sources[0].name : undefined);
+  }
+}
+
+/**
+ * Places chunks an HTTP store serves: workers GET, verify and write them in
+ * batches. Returns the chunks the store does not have.
+ */
+async function placeFromHttp(
+  context: CopyContext,
+  needs: readonly Need[],
+  store: HttpChunkStore,
+  concurrency: number,
+  placed: (need: Need) => void,
+): Promise<Need[]> {
+  const { codec } = context;
+  const missing: Need[] = [];
+  const batches: Need[][] = [];
+  for (let i = 0; i < needs.length; i += FETCH_BATCH) batches.push(needs.slice(i, i + FETCH_BATCH));
+  // One batch per worker at a time, -n spread over them: never more than -n requests in flight.
+  const workers = Math.min(codec.size, concurrency);
+  const perJob = Math.max(1, Math.floor(concurrency / workers));
+  await forEachLimited(batches, workers, async (batch) => {
+    const outcomes = await codec.fetchPlace({
+      ...store.workerFetch,
+      items: batch.map((need) => ({ ...need, url: store.chunkUrl(need.id) })),
+      digests: [context.digest],
+      output: context.output,
+      concurrency: perJob,
+    });
+    outcomes.forEach((problem, i) => {
+      const { id } = batch[i];
+      if (problem === null) placed(batch[i]);
+      else if (problem.kind === "missing") missing.push(batch[i]);
+      else if (problem.kind === "data") throw new ChunkInvalid(id, store.name, problem.message);
+      else throw new StoreError(store.name, `GET chunk ${id}: ${problem.message}`);
+    });
   }, context.signal);
+  return missing;
+}
+
+/** Places chunks a store hands out one at a time; returns those it does not have. */
+async function placeEach(
+  context: CopyContext,
+  needs: readonly Need[],
+  source: Store,
+  concurrency: number,
+  placed: (need: Need) => void,
+): Promise<Need[]> {
+  const missing: Need[] = [];
+  await forEachLimited(needs, concurrency, async (need, signal) => {
+    if (await placeChunk(context, need, source, signal)) placed(need);
+    else missing.push(need);
+  }, context.signal);
+  return missing;
 }
 
 /**
@@ -89,47 +155,32 @@ async function placeFromFiles(
   return missing;
 }
 
-/** Writes one chunk at its offsets, from the first store in `sources` that has it. */
+/** Writes one chunk at its offsets from `source`; false when the source does not have it. */
 async function placeChunk(
   context: CopyContext,
   need: Need,
-  sources: readonly Store[],
+  source: Store,
   signal: AbortSignal,
-  missingFrom: string | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const { id } = need;
-  const { codec } = context;
   const job = { ...need, digests: [context.digest], output: context.output };
-  for (const source of sources) {
-    if (isChunkFileStore(source)) {
-      try {
-        await codec.place({ ...job, source: { kind: "file", path: source.chunkPath(id) } });
-        return;
-      } catch (error) {
-        if (error instanceof ChunkFileMissing) continue;
-        if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
-        throw error;
-      }
+  let data: PlaceSource;
+  try {
+    if (isRawChunkStore(source)) {
+      // Decoding and verifying happen in the worker that writes the chunk.
+      data = { kind: "frame", ...(await source.getRawChunk(id, signal)) };
+    } else {
+      data = { kind: "plain", data: (await source.getChunk(id, signal)).plain };
     }
-    let data: PlaceSource;
-    try {
-      if (isRawChunkStore(source)) {
-        // Decoding and verifying happen in the worker that writes the chunk.
-        data = { kind: "frame", ...(await source.getRawChunk(id, signal)) };
-      } else {
-        data = { kind: "plain", data: (await source.getChunk(id, signal)).plain };
-      }
-    } catch (error) {
-      if (error instanceof ChunkMissing) continue;
-      throw error;
-    }
-    try {
-      await codec.place({ ...job, source: data });
-    } catch (error) {
-      if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
-      throw error;
-    }
-    return;
+  } catch (error) {
+    if (error instanceof ChunkMissing) return false;
+    throw error;
   }
-  throw new ChunkMissing(id, missingFrom);
+  try {
+    await context.codec.place({ ...job, source: data });
+  } catch (error) {
+    if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
+    throw error;
+  }
+  return true;
 }

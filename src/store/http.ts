@@ -15,10 +15,12 @@ import { chunkKey } from "./settings.ts";
 import {
   type Chunk,
   CHUNK_SIZE_LIMIT,
+  type HttpChunkStore,
   maxStoredChunkSize,
   type RawChunk,
   type RawChunkStore,
   type StorableChunk,
+  type WorkerFetch,
   type WriteStore,
 } from "./store.ts";
 
@@ -32,7 +34,7 @@ export interface HttpStoreOptions {
   uncompressed?: boolean;
 }
 
-export class HttpStore implements WriteStore, RawChunkStore {
+export class HttpStore implements WriteStore, RawChunkStore, HttpChunkStore {
   readonly name: string;
   readonly #base: URL;
   readonly #codec: CodecPool;
@@ -40,6 +42,7 @@ export class HttpStore implements WriteStore, RawChunkStore {
   readonly #transport: HttpTransport;
   readonly #maxBody: number;
   readonly #uncompressed: boolean;
+  readonly workerFetch: WorkerFetch;
 
   /** `url` must have passed parseHttpLocation (location.ts does that for users' input). */
   constructor(url: string, options: HttpStoreOptions) {
@@ -50,6 +53,11 @@ export class HttpStore implements WriteStore, RawChunkStore {
     this.#digests = options.digests;
     this.#maxBody = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
     this.#uncompressed = options.uncompressed ?? false;
+    this.workerFetch = {
+      http: options.http,
+      maxBytes: this.#maxBody,
+      compressed: !this.#uncompressed,
+    };
     try {
       this.#transport = new HttpTransport(options.http);
     } catch (error) {

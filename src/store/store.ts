@@ -3,6 +3,7 @@
  * what it really can; callers ask for the capability they need.
  */
 import type { ChunkId } from "../format/chunk_id.ts";
+import type { HttpOptions } from "../util/http_client.ts";
 
 /** casync's largest chunk size (CA_CHUNK_SIZE_LIMIT_MAX): the bound when no index tells one. */
 export const CHUNK_SIZE_LIMIT = 128 << 20;
@@ -133,4 +134,28 @@ export interface CachedSource extends Store {
 export function isCachedSource(store: Store): store is CachedSource {
   const cached = store as Partial<CachedSource>;
   return cached.cache !== undefined && cached.upstream !== undefined;
+}
+
+/** What a worker needs to GET a store's chunks itself (all of it can be posted to a worker). */
+export interface WorkerFetch {
+  http: HttpOptions;
+  /** The largest body a chunk GET may have. */
+  maxBytes: number;
+  /** Whether chunk files are zstd frames (else plain `<id>` files). */
+  compressed: boolean;
+}
+
+/**
+ * A store whose chunks are plain HTTP GETs of their URLs, so codec workers can
+ * fetch, verify and write them without the main thread (extract's fast path).
+ * A 404 means missing; any other failure is the store's.
+ */
+export interface HttpChunkStore extends Store {
+  chunkUrl(id: ChunkId): string;
+  readonly workerFetch: WorkerFetch;
+}
+
+export function isHttpChunkStore(store: Store): store is HttpChunkStore {
+  const candidate = store as Partial<HttpChunkStore>;
+  return typeof candidate.chunkUrl === "function" && candidate.workerFetch !== undefined;
 }
