@@ -15,8 +15,18 @@ import { registerVerifyIndex } from "./cli/verify_index.ts";
 import { registerCat } from "./cli/cat.ts";
 import { registerPrune } from "./cli/prune.ts";
 import { registerVerify } from "./cli/verify.ts";
+import { registerInspectChunks } from "./cli/inspect_chunks.ts";
+import { registerCompletion } from "./cli/completions.ts";
+import { registerManpage } from "./cli/manpage.ts";
 import { DesyncError } from "./errors.ts";
-import { addRemoteOptions, checkStoreOptions } from "./cli/common.ts";
+import {
+  addGlobalOptions,
+  addRemoteOptions,
+  applyGlobalSettings,
+  checkStoreOptions,
+} from "./cli/common.ts";
+import { configureHelp, document } from "./cli/help.ts";
+import { normalizeBoolFlags } from "./cli/go_args.ts";
 
 export const VERSION = denoConfig.version;
 
@@ -32,9 +42,15 @@ export function buildProgram(): Command {
       // Every error line starts with "desync:", the parser's too.
       outputError: (message, write) => write(message.replace(/^error: /, "desync: ")),
     })
-    // Mistyped store locations are usage errors before any index is fetched.
-    .hook("preAction", (_, action) => checkStoreOptions(action.opts()))
+    .hook("preAction", (_, action) => {
+      applyGlobalSettings(action);
+      // Mistyped store locations are usage errors before any index is fetched.
+      checkStoreOptions(action.opts());
+    })
     .exitOverride();
+  // Before the commands: they inherit the help settings when created.
+  configureHelp(program);
+  addGlobalOptions(program);
   addRemoteOptions(program);
   registerExtract(program);
   registerVerify(program);
@@ -47,6 +63,20 @@ export function buildProgram(): Command {
   registerVerifyIndex(program);
   registerCat(program);
   registerPrune(program);
+  registerInspectChunks(program);
+  // Last: they describe the commands registered before them.
+  registerCompletion(program);
+  registerManpage(program, VERSION);
+  document(program, {
+    examples: [
+      [
+        "assemble an image from a store",
+        "desync extract -s http://mirror/store image.caibx image.img",
+      ],
+      ["chunk an image into a store", "desync make -s /srv/store image.caibx image.img"],
+      ["help on one command", "desync help extract"],
+    ],
+  });
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -54,7 +84,8 @@ export function buildProgram(): Command {
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(args, { from: "user" });
+    const program = buildProgram();
+    await program.parseAsync(normalizeBoolFlags(args, program), { from: "user" });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

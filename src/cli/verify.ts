@@ -3,32 +3,31 @@ import { DesyncError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import { verifyStore } from "../ops/verify.ts";
 import { openLocalStore } from "../store/location.ts";
-import {
-  DEFAULT_CONCURRENCY,
-  parseConcurrency,
-  parseDigest,
-  print,
-  withRuntime,
-} from "./common.ts";
+import { addConcurrencyOption, explicitDigest, print, withRuntime } from "./common.ts";
+import { document } from "./help.ts";
 
 export function registerVerify(program: Command) {
-  program.command("verify")
-    .description("check every chunk of a local store; report (and with -r remove) bad ones")
+  const command = program.command("verify")
+    .description(
+      "check every chunk of a local store; print the invalid ones and exit 1 (-r removes them)",
+    )
     .requiredOption("-s, --store <dir>", "local store directory")
-    .option("-r, --repair", "remove invalid chunks", false)
-    .option(
-      "-n, --concurrency <n>",
-      "chunks checked at once",
-      parseConcurrency,
-      DEFAULT_CONCURRENCY,
-    )
-    .option(
-      "--digest <name>",
-      "only accept this digest (default: sha512-256 or sha256)",
-      parseDigest,
-    )
-    .action(async (opts) => {
-      const digests: Digest[] = opts.digest ? [opts.digest] : ["sha512-256", "sha256"];
+    .option("-r, --repair", "remove invalid chunks", false);
+  addConcurrencyOption(command, "chunks checked at once");
+  document(command, {
+    local: true,
+    digest: true,
+    examples: [
+      ["check a store; bad chunks are listed on stdout", "desync verify -s /srv/store"],
+      ["remove the bad chunks of a cache", "desync verify -r -s ~/.cache/desync"],
+      ["accept only SHA-256 chunk IDs", "desync --digest sha256 verify -s /srv/store"],
+    ],
+  });
+  command
+    .action(async (opts, command: Command) => {
+      // Without an explicit --digest, a chunk may hash to its name either way.
+      const digest = explicitDigest(command);
+      const digests: Digest[] = digest ? [digest] : ["sha512-256", "sha256"];
       const stats = await withRuntime(async ({ codec, signal }) => {
         const store = await openLocalStore(opts.store, { codec, digests });
         return await verifyStore({

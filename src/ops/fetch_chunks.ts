@@ -44,7 +44,12 @@ export async function fetchNeeded(
   let later = sources;
   if (localCache) {
     // Misses go through the cache wrapper, which fetches upstream and fills the cache.
-    const hits = { touch: true, remedy: " (repair with verify -r)" };
+    // With --cache-repair an invalid cached chunk is a miss: the cache wrapper replaces it.
+    const hits = {
+      touch: true,
+      remedy: " (repair with verify -r, or leave out --cache-repair=false)",
+      repair: store instanceof CachedStore && store.repair,
+    };
     rest = await placeFromFiles(context, needs, localCache, placed, hits);
   } else if (isChunkFileStore(sources[0])) {
     rest = await placeFromFiles(context, needs, sources[0], placed);
@@ -65,7 +70,7 @@ async function placeFromFiles(
   needs: readonly Need[],
   store: ChunkFileStore,
   placed: (need: Need) => void,
-  hits: { touch: boolean; remedy?: string } = { touch: false },
+  hits: { touch: boolean; remedy?: string; repair?: boolean } = { touch: false },
 ): Promise<Need[]> {
   const { codec } = context;
   const missing: Need[] = [];
@@ -79,7 +84,7 @@ async function placeFromFiles(
     const outcomes = await codec.placeFiles(items, digests, context.output, hits.touch);
     outcomes.forEach((outcome, i) => {
       if (outcome.ok) placed(batch[i]);
-      else if (outcome.missing) missing.push(batch[i]);
+      else if (outcome.missing || hits.repair) missing.push(batch[i]);
       else {
         const detail = outcome.error.message + (hits.remedy ?? "");
         throw new ChunkInvalid(batch[i].id, store.name, detail);

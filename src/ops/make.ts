@@ -35,6 +35,8 @@ export interface MakeOptions {
   concurrency: number;
   signal?: AbortSignal;
   progress?: boolean;
+  /** Chunk from this offset on (Go desync's `chunk -S`); the chunks keep their blob offsets. */
+  start?: number;
 }
 
 export interface MakeStats {
@@ -55,19 +57,28 @@ export function blobIndexFlags(digest: Digest): bigint {
 export async function make(options: MakeOptions): Promise<{ index: Index; stats: MakeStats }> {
   const { blob, codec, params, digest, store } = options;
   const size = await blobSize(blob);
-  const spans = spansOf(await cutBlob(codec, blob, size, params, options.concurrency));
+  const start = Math.min(options.start ?? 0, size);
+  const cuts = start === 0
+    ? await cutBlob(codec, blob, size, params, options.concurrency)
+    : start < size
+    ? await codec.cuts(blob, size, start, size, params)
+    : [];
+  const spans = spansOf(cuts, start);
   const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {
     chunks: spans.length,
     uniqueChunks: 0,
     storedChunks: 0,
-    bytesIn: size,
+    bytesIn: size - start,
     bytesStored: 0,
   };
   const storeDir = store instanceof LocalStore ? store.dir : undefined;
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
   const storedIds = new Set<ChunkId>();
-  const progress = progressBar("make", size, options.progress);
+  const progress = progressBar("make", size - start, {
+    enabled: options.progress,
+    chunks: spans.length,
+  });
   try {
     await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
       const result = await codec.piece({ ...pieceJob(blob, spans[i], digest, mode), storeDir });
@@ -79,7 +90,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
         stats.storedChunks++;
         stats.bytesStored += result.compressed.length;
       }
-      progress.add(spans[i].size);
+      progress.add(spans[i].size, 1);
     }, options.signal);
   } finally {
     progress.done();

@@ -2,6 +2,8 @@
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Index } from "../format/index.ts";
 import type { PruneStore } from "../store/store.ts";
+import { progressBar } from "../util/progress.ts";
+import { forEachLimited } from "../util/tasks.ts";
 
 export interface PruneOptions {
   store: PruneStore;
@@ -11,6 +13,10 @@ export interface PruneOptions {
   /** Called before anything is removed, with the count; returning false cancels. */
   confirm?: (unreferenced: number) => Promise<boolean>;
   onRemove?: (id: ChunkId) => void;
+  /** Removals at once. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  progress?: boolean;
 }
 
 export interface PruneStats {
@@ -29,10 +35,19 @@ export async function prune(options: PruneOptions): Promise<PruneStats> {
   }
   if (options.dryRun || stats.unreferenced.length === 0) return stats;
   if (options.confirm && !(await options.confirm(stats.unreferenced.length))) return stats;
-  for (const id of stats.unreferenced) {
-    await options.store.removeChunk(id);
-    stats.removed++;
-    options.onRemove?.(id);
+  const progress = progressBar("prune", stats.unreferenced.length, {
+    enabled: options.progress,
+    unit: "chunks",
+  });
+  try {
+    await forEachLimited(stats.unreferenced, options.concurrency ?? 1, async (id) => {
+      await options.store.removeChunk(id);
+      stats.removed++;
+      progress.add(1);
+      options.onRemove?.(id);
+    }, options.signal);
+  } finally {
+    progress.done();
   }
   return stats;
 }

@@ -8,7 +8,7 @@ import { ChunkMissing, StoreError } from "../errors.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
+import { accessHint, HttpNetworkError, type HttpOptions, HttpTransport } from "./http_client.ts";
 import { CHUNK_SUFFIX } from "./local.ts";
 import { parseHttpLocation } from "./http_location.ts";
 import {
@@ -35,6 +35,7 @@ export class HttpStore implements WriteStore, RawChunkStore {
   readonly #codec: CodecPool;
   readonly #digests: readonly Digest[];
   readonly #transport: HttpTransport;
+  readonly #http: HttpOptions;
   readonly #maxBody: number;
 
   /** `url` must have passed parseHttpLocation (location.ts does that for users' input). */
@@ -45,6 +46,7 @@ export class HttpStore implements WriteStore, RawChunkStore {
     this.#codec = options.codec;
     this.#digests = options.digests;
     this.#maxBody = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
+    this.#http = options.http;
     try {
       this.#transport = new HttpTransport(options.http);
     } catch (error) {
@@ -109,7 +111,10 @@ export class HttpStore implements WriteStore, RawChunkStore {
 
   #expectOk(status: number, method: string, id: ChunkId) {
     if (status < 200 || status > 299) {
-      throw new StoreError(this.name, `${method} chunk ${id}: HTTP status ${status}`);
+      throw new StoreError(
+        this.name,
+        `${method} chunk ${id}: HTTP status ${status}${accessHint(status, this.#http)}`,
+      );
     }
   }
 }
