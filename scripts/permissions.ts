@@ -8,7 +8,8 @@ export const BINARY_PERMISSIONS = [
   "--allow-write",
   "--allow-net",
   "--allow-run",
-  "--allow-env=CASYNC_SSH_PATH,CASYNC_REMOTE_PATH,DESYNC_HTTP_AUTH",
+  "--allow-env=CASYNC_SSH_PATH,CASYNC_REMOTE_PATH,DESYNC_HTTP_AUTH,DESYNC_PROGRESSBAR_ENABLED," +
+  "DESYNC_ENABLE_PARSABLE_PROGRESS",
 ] as const;
 
 /** The narrowest flags for each command with local stores and files. */
@@ -25,4 +26,8 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   info: ["--allow-read"],
   "verify-index": ["--allow-read"],
   prune: ["--allow-read", "--allow-write"],
+  "inspect-chunks": ["--allow-read"],
+  "inspect-chunks OUTPUT": ["--allow-read", "--allow-write"],
+  completion: [],
+  manpage: ["--allow-read", "--allow-write"],
 };
