@@ -79,6 +79,11 @@ cliTest("bad combinations are usage errors", async (dir) => {
     await runCli(["extract", "-s", store, index, `${dir}/hardlink`]),
     /would overwrite the index/,
   );
+  await Deno.symlink(index, `${dir}/symlink`);
+  for (const [from, to] of [[index, `${dir}/symlink`], [`${dir}/symlink`, index]]) {
+    assertUsageError(await runCli(["extract", "-s", store, from, to]), /would overwrite the index/);
+  }
+  assertEquals(await sha256sum(`${dir}/symlink`), await sha256sum(index));
   await Deno.writeFile(`${dir}/out`, new Uint8Array(10));
   assertUsageError(
     await runCli(["extract", "-k", "-s", store, "--seed", `${dir}/out`, index, `${dir}/out`]),
