@@ -22,8 +22,12 @@ import {
 } from "./common.ts";
 import { document } from "./help.ts";
 
-/** `--seed` values that name an index: Go desync's info reads only their chunk IDs. */
-const INDEX_SEED = /^(https?:\/\/.*|.+\.cai[bd]x)(:.+)?$/i;
+/** The index a `--seed` value names (Go desync's info reads only its chunk IDs), if any. */
+function seedIndex(seed: string): string | undefined {
+  const pair = /^(.+\.cai[bd]x):.+$/.exec(seed);
+  if (pair) return pair[1];
+  return /\.cai[bd]x$/.test(seed) || /^https?:\/\//i.test(seed) ? seed : undefined;
+}
 
 export function registerInfo(program: Command) {
   const command = addSeedOptions(program.command("info"))
@@ -68,12 +72,12 @@ export function registerInfo(program: Command) {
     const seedIds = new Set<ChunkId>();
     const fileSeeds: string[] = [];
     for (const seed of opts.seed as string[]) {
-      const match = INDEX_SEED.exec(seed);
-      if (!match) {
+      const location = seedIndex(seed);
+      if (location === undefined) {
         fileSeeds.push(seed);
         continue;
       }
-      for (const chunk of (await loadIndex(match[1], command)).chunks) seedIds.add(chunk.id);
+      for (const chunk of (await loadIndex(location, command)).chunks) seedIds.add(chunk.id);
     }
     const seeds = await resolveSeeds({
       seeds: fileSeeds,
