@@ -50,17 +50,21 @@ for (const target of targets) {
   if (!target) {
     // A runtime that is not denort (e.g. the full deno CLI as DENORT_BIN) builds a binary that ignores the program.
     const output = `${root}${outDir}/${name}`;
-    const check = await new Deno.Command(output, {
+    const said = await new Deno.Command(output, {
       args: ["--version"],
       stdout: "piped",
       stderr: "null",
-    }).output();
-    const said = new TextDecoder().decode(check.stdout).trim();
+    }).output().then(
+      (check) => new TextDecoder().decode(check.stdout).trim(),
+      (error) => `(could not run: ${error.message})`,
+    );
     if (said !== version) {
+      // A binary that is not desync must not be left where it would be taken for one.
+      await Deno.remove(output).catch(() => {});
       console.error(
         `build: ${output} --version said "${
           said.split("\n")[0]
-        }", want "${version}": is DENORT_BIN a denort binary?`,
+        }", want "${version}": is DENORT_BIN a denort binary? (removed it)`,
       );
       Deno.exit(1);
     }

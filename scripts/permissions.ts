@@ -18,6 +18,8 @@ const ALL_ENV = [
   "CASYNC_SSH_PATH",
   "CASYNC_REMOTE_PATH",
   "DESYNC_HTTP_AUTH",
+  "DESYNC_PROGRESSBAR_ENABLED",
+  "DESYNC_ENABLE_PARSABLE_PROGRESS",
   ...S3_ENV,
   ...SFTP_ENV,
 ];
@@ -55,4 +57,8 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   "index-server": ["--allow-net", "--allow-read"],
   "index-server -w": ["--allow-net", "--allow-read", "--allow-write"],
   pull: ["--allow-read"],
+  "inspect-chunks": ["--allow-read"],
+  "inspect-chunks OUTPUT": ["--allow-read", "--allow-write"],
+  completion: [],
+  manpage: ["--allow-read", "--allow-write"],
 };

@@ -21,10 +21,20 @@ import { registerMtree } from "./cli/mtree.ts";
 import { registerChunkServer } from "./cli/chunk_server.ts";
 import { registerIndexServer } from "./cli/index_server.ts";
 import { registerPull } from "./cli/pull.ts";
-import { DesyncError } from "./errors.ts";
-import { addRemoteOptions, checkStoreOptions } from "./cli/common.ts";
 import { registerConfig } from "./cli/config.ts";
 import { addConfigOptions } from "./cli/store_config.ts";
+import { registerInspectChunks } from "./cli/inspect_chunks.ts";
+import { registerCompletion } from "./cli/completions.ts";
+import { registerManpage } from "./cli/manpage.ts";
+import { DesyncError } from "./errors.ts";
+import {
+  addGlobalOptions,
+  addRemoteOptions,
+  applyGlobalSettings,
+  checkStoreOptions,
+} from "./cli/common.ts";
+import { configureHelp, document } from "./cli/help.ts";
+import { normalizeBoolFlags } from "./cli/go_args.ts";
 
 export const VERSION = denoConfig.version;
 
@@ -40,9 +50,15 @@ export function buildProgram(): Command {
       // Every error line starts with "desync:", the parser's too.
       outputError: (message, write) => write(message.replace(/^error: /, "desync: ")),
     })
-    // Mistyped store locations are usage errors before any index is fetched.
-    .hook("preAction", (_, action) => checkStoreOptions(action.opts()))
+    .hook("preAction", (_, action) => {
+      applyGlobalSettings(action);
+      // Mistyped store locations are usage errors before any index is fetched.
+      checkStoreOptions(action.opts());
+    })
     .exitOverride();
+  // Before the commands: they inherit the help settings when created.
+  configureHelp(program);
+  addGlobalOptions(program);
   addRemoteOptions(program);
   addConfigOptions(program);
   registerExtract(program);
@@ -63,6 +79,20 @@ export function buildProgram(): Command {
   registerIndexServer(program);
   registerPull(program);
   registerConfig(program);
+  registerInspectChunks(program);
+  // Last: they describe the commands registered before them.
+  registerCompletion(program);
+  registerManpage(program, VERSION);
+  document(program, {
+    examples: [
+      [
+        "assemble an image from a store",
+        "desync extract -s http://mirror/store image.caibx image.img",
+      ],
+      ["chunk an image into a store", "desync make -s /srv/store image.caibx image.img"],
+      ["help on one command", "desync help extract"],
+    ],
+  });
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -70,7 +100,8 @@ export function buildProgram(): Command {
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(args, { from: "user" });
+    const program = buildProgram();
+    await program.parseAsync(normalizeBoolFlags(args, program), { from: "user" });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -200,7 +200,7 @@ export interface FetchPlaceJob {
 export type FetchProblem =
   | { kind: "missing" }
   | { kind: "data"; message: string }
-  | { kind: "request"; message: string };
+  | { kind: "request"; message: string; status?: number };
 
 /** Runs codec jobs on `size` workers; jobs go to the worker with the fewest queued. */
 export class CodecPool {

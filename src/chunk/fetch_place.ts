@@ -32,7 +32,11 @@ export async function fetchPlace(
     }
     if (response.status === 404) return { kind: "missing" };
     if (response.status < 200 || response.status > 299) {
-      return { kind: "request", message: `HTTP status ${response.status}` };
+      return {
+        kind: "request",
+        message: `HTTP status ${response.status}`,
+        status: response.status,
+      };
     }
     return await place(i, response.body);
   };

@@ -1,5 +1,5 @@
 /** What every command shares: option parsers, the codec pool's life, cancellation. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import type { HttpOptions } from "../util/http_client.ts";
 import { describeFsError } from "../util/fs.ts";
@@ -7,17 +7,25 @@ import { checkLocation, openStoreChain, type StoreContext } from "../store/locat
 import type { Store } from "../store/store.ts";
 import { readIndex } from "../ops/read_index.ts";
 import { UsageError } from "../errors.ts";
+import { REMOTE_OPTIONS } from "./help.ts";
 import { trapStopSignals } from "../util/shutdown.ts";
 import type { Digest, Index } from "../format/index.ts";
-import { digestOf } from "../format/index.ts";
-import { type ChunkerParams, chunkerParams } from "../chunk/chunker.ts";
+import { digestOf, indexLength } from "../format/index.ts";
+import { configureProgress } from "../util/progress.ts";
+import { setVerbose, verbose, warnOnce } from "./log.ts";
+import {
+  CHUNK_SIZE_LIMIT_MAX,
+  type ChunkerParams,
+  chunkerParams,
+  WINDOW_SIZE,
+} from "../chunk/chunker.ts";
 import { remoteContext } from "./store_config.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 
-/** Collects a repeatable option (`-s a -s b`). */
+/** Collects a repeatable option: `-s a -s b`, or `-s a,b` as Go desync splits it. */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+  return [...previous, ...value.split(",").filter((part) => part !== "")];
 }
 
 export function parseConcurrency(value: string): number {
@@ -66,29 +74,67 @@ export function print(line: string) {
   console.log(line);
 }
 
-/** Parses `MIN:AVG:MAX` (or a single AVG, casync-style: min = avg/4, max = avg*4) times `unit`. */
-export function parseChunkSizes(value: string, unit: number, flag: string): ChunkerParams {
-  const parts = value.split(":").map((part) => Number(part.trim()));
-  if (
-    !(parts.length === 1 || parts.length === 3) ||
-    parts.some((n) => !Number.isFinite(n) || n <= 0 || !Number.isInteger(n * unit))
-  ) {
-    throw new UsageError(`${flag} wants MIN:AVG:MAX or AVG, got "${value}"`);
+/** The units `-m/--chunk-size` takes; a bare number is KiB, as Go desync's `-m`. */
+const SIZE_UNITS: Record<string, number> = {
+  "": 1024,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+};
+
+/** One `-m` size: KiB when bare (Go desync), or with a unit (`1000B`, `16K`, `1M`, casync style). */
+function parseSize(part: string, value: string): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(part.trim());
+  const scale = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || scale === undefined) {
+    throw new UsageError(
+      `-m/--chunk-size wants MIN:AVG:MAX in KiB (16:64:256) or with units (16K:64K:256K, ` +
+        `1000B:4000B:16000B), got "${value}"`,
+    );
   }
-  const [min, avg, max] = parts.length === 3
-    ? parts.map((n) => n * unit)
-    : [Math.max(1, Math.floor(parts[0] * unit / 4)), parts[0] * unit, parts[0] * unit * 4];
+  return Number(match[1]) * scale;
+}
+
+/**
+ * Parses `-m/--chunk-size`: `MIN:AVG:MAX` (or a single AVG, casync style: min =
+ * avg/4, max = avg*4), each in KiB unless it carries a unit. Refuses what casync
+ * or Go desync refuse: a min below the 48-byte hash window, min > avg, avg > max,
+ * sizes over 128 MiB.
+ */
+export function parseChunkSizes(value: string): ChunkerParams {
+  const parts = value.split(":");
+  if (parts.length !== 1 && parts.length !== 3) {
+    throw new UsageError(`-m/--chunk-size wants MIN:AVG:MAX or AVG, got "${value}"`);
+  }
+  const sizes = parts.map((part) => parseSize(part, value));
+  const [min, avg, max] = sizes.length === 3
+    ? sizes
+    : [Math.floor(sizes[0] / 4), sizes[0], sizes[0] * 4];
+  const say = (detail: string) =>
+    new UsageError(`-m/--chunk-size ${value} (${min}:${avg}:${max} bytes): ${detail}`);
+  if (min < WINDOW_SIZE) {
+    throw say(`the minimum must be at least the ${WINDOW_SIZE}-byte rolling-hash window`);
+  }
+  if (min > avg) throw say("the minimum is larger than the average");
+  if (avg > max) throw say("the average is larger than the maximum");
+  if (max > CHUNK_SIZE_LIMIT_MAX) throw say(`the maximum is over ${CHUNK_SIZE_LIMIT_MAX} bytes`);
   return chunkerParams(min, avg, max);
 }
 
-/** The chunk sizes from `-m` (KiB, like desync) or `--chunk-size` (bytes, like casync). */
-export function chunkSizesFrom(opts: { m?: string; chunkSize?: string }): ChunkerParams {
-  if (opts.m !== undefined && opts.chunkSize !== undefined) {
-    throw new UsageError("give -m or --chunk-size, not both");
-  }
-  if (opts.m !== undefined) return parseChunkSizes(opts.m, 1024, "-m");
-  if (opts.chunkSize !== undefined) return parseChunkSizes(opts.chunkSize, 1, "--chunk-size");
-  return chunkerParams();
+/** Adds `-m/--chunk-size` (Go desync's option: KiB, with units accepted). */
+export function addChunkSizeOption(command: Command): Command {
+  return command.addOption(
+    new Option(
+      "-m, --chunk-size <min:avg:max>",
+      "chunk sizes in KiB, or with units (16K, 1000B, 1M)",
+    )
+      .argParser(parseChunkSizes)
+      .default(chunkerParams(), "16:64:256"),
+  );
 }
 
 /** Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds) to ms. */
@@ -97,6 +143,17 @@ export function parseDuration(value: string, flag = "duration"): number {
   if (!match) throw new UsageError(`${flag} wants a duration like 500ms, 2s or 1m, got "${value}"`);
   const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
   return Number(match[1]) * scale;
+}
+
+/** A whole number of bytes (offsets, lengths). */
+export function parseByteCount(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isSafeInteger(n) || n < 0) {
+      throw new UsageError(`${flag} must be a whole number of bytes, got "${value}"`);
+    }
+    return n;
+  };
 }
 
 export function parseCount(flag: string) {
@@ -111,25 +168,84 @@ export function parseCount(flag: string) {
 
 /** Options every command takes for remote stores (declared on the root command). */
 export function addRemoteOptions(program: Command): Command {
-  return program
-    .option("-t, --trust-insecure", "trust any HTTPS certificate (test servers only)", false)
-    .option("--ca-cert <file>", "PEM file with extra trusted root certificates")
-    .option("--client-cert <file>", "PEM client certificate, for mutual TLS")
-    .option("--client-key <file>", "PEM key of the client certificate")
-    .option("--http-auth <value>", "Authorization header for HTTP stores (or $DESYNC_HTTP_AUTH)")
-    .option("-e, --error-retry <n>", "retries after a network error or 5xx", parseCount("-e"), 3)
-    .option(
+  const options = [
+    new Option("-t, --trust-insecure", "trust any HTTPS certificate (test servers only)")
+      .default(false),
+    new Option("--ca-cert <file>", "PEM file with extra trusted root certificates"),
+    new Option("--client-cert <file>", "PEM client certificate, for mutual TLS"),
+    new Option("--client-key <file>", "PEM key of the client certificate"),
+    new Option(
+      "--http-auth <value>",
+      "Authorization header for HTTP stores (or $DESYNC_HTTP_AUTH)",
+    ),
+    new Option("-e, --error-retry <n>", "retries after a network error or a 5xx answer")
+      .argParser(parseCount("-e"))
+      .default(3),
+    new Option(
       "-b, --error-retry-base-interval <duration>",
-      "wait before retry k is k times this",
-      (v: string) => parseDuration(v, "-b"),
-      500,
+      "retry k waits k times this (500ms, 2s, 1m; a bare number is seconds)",
     )
-    .option(
+      .argParser((v: string) => parseDuration(v, "-b"))
+      .default(500, "500ms"),
+    new Option(
       "--timeout <duration>",
-      "per HTTP request and per SSH request (and for the SSH handshake)",
-      (v: string) => parseDuration(v, "--timeout"),
-      60_000,
+      "per HTTP request, SSH request and SSH handshake (a bare number is seconds)",
+    )
+      .argParser((v: string) => parseDuration(v, "--timeout"))
+      .default(60_000, "1m"),
+  ];
+  for (const option of options) {
+    REMOTE_OPTIONS.add(option.long!.replace(/^--/, ""));
+    program.addOption(option);
+  }
+  return program;
+}
+
+/** Go desync's root options: `--digest` for the commands that hash, `--verbose`. */
+export function addGlobalOptions(program: Command): Command {
+  const digest = new Option("--digest <name>", "digest for new indexes and chunks")
+    .argParser(parseDigest)
+    .default("sha512-256", "sha512-256");
+  // Listed for help and completions; parseDigest still takes SHA512_256 and the like.
+  digest.argChoices = ["sha512-256", "sha256"];
+  return program
+    .addOption(digest)
+    .addOption(
+      new Option("--verbose", "say on stderr what is read, opened and done").default(false),
     );
+}
+
+/** The digest `--digest` names, or undefined when it was left at its default. */
+export function explicitDigest(command: Command): Digest | undefined {
+  let root = command;
+  while (root.parent) root = root.parent;
+  return root.getOptionValueSource("digest") === "default" ? undefined : root.opts().digest;
+}
+
+/** `-n/--concurrency`, which every Go desync command with store options takes. */
+export function addConcurrencyOption(command: Command, what = "chunks in flight"): Command {
+  return command.addOption(
+    new Option("-n, --concurrency <n>", what).argParser(parseConcurrency).default(
+      DEFAULT_CONCURRENCY,
+    ),
+  );
+}
+
+/**
+ * `-r/--cache-repair` (Go desync's, on by default): a chunk that is invalid in
+ * the cache is fetched again and replaces it; `--cache-repair=false` makes it an error.
+ * Commands without a cache accept it as Go desync does, to no effect.
+ */
+export function addCacheRepairOption(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        "-r, --cache-repair",
+        "replace chunks that are invalid in the cache (-c) from the stores; " +
+          "--cache-repair=false fails instead",
+      ).default(true),
+    )
+    .addOption(new Option("--no-cache-repair").hideHelp());
 }
 
 async function readPem(path: string | undefined, flag: string): Promise<string | undefined> {
@@ -143,8 +259,34 @@ async function readPem(path: string | undefined, flag: string): Promise<string |
 
 /** An environment variable, or undefined when unset or not permitted (no prompt). */
 export function optionalEnv(name: string): string | undefined {
-  const status = Deno.permissions.querySync({ name: "env", variable: name });
-  return status.state === "granted" ? Deno.env.get(name) : undefined;
+  return envReadable(name) ? Deno.env.get(name) : undefined;
+}
+
+function envReadable(name: string): boolean {
+  return Deno.permissions.querySync({ name: "env", variable: name }).state === "granted";
+}
+
+/** Whether a variable is set to something (Go desync's test), read only where permitted. */
+function envFlag(name: string): boolean {
+  return (optionalEnv(name) ?? "") !== "";
+}
+
+/**
+ * What every command shares before it runs: `--verbose`, and Go desync's
+ * progress variables (DESYNC_PROGRESSBAR_ENABLED, DESYNC_ENABLE_PARSABLE_PROGRESS).
+ */
+export function applyGlobalSettings(command: Command) {
+  setVerbose(command.optsWithGlobals().verbose === true);
+  configureProgress({
+    forced: envFlag("DESYNC_PROGRESSBAR_ENABLED"),
+    parsable: envFlag("DESYNC_ENABLE_PARSABLE_PROGRESS"),
+  });
+}
+
+/** The locations a command was given (stores, cache, index arguments). */
+function locationsOf(command: Command): string[] {
+  const opts = command.opts();
+  return [opts.store, opts.cache, command.args].flat().filter((v) => typeof v === "string");
 }
 
 /** HTTP settings from the root command's options. */
@@ -153,6 +295,7 @@ export async function httpOptionsOf(command: Command): Promise<HttpOptions> {
   if ((opts.clientCert === undefined) !== (opts.clientKey === undefined)) {
     throw new UsageError("--client-cert and --client-key go together");
   }
+  const authorization: string | undefined = opts.httpAuth ?? optionalEnv("DESYNC_HTTP_AUTH");
   return {
     timeoutMs: opts.timeout,
     errorRetry: opts.errorRetry,
@@ -161,14 +304,39 @@ export async function httpOptionsOf(command: Command): Promise<HttpOptions> {
     caCerts: opts.caCert ? [(await readPem(opts.caCert, "--ca-cert"))!] : undefined,
     clientCert: await readPem(opts.clientCert, "--client-cert"),
     clientKey: await readPem(opts.clientKey, "--client-key"),
-    authorization: opts.httpAuth ?? optionalEnv("DESYNC_HTTP_AUTH"),
+    authorization,
+    // Deno cannot tell whether a variable it may not read is set: say so where it bites.
+    authorizationHint: authorization === undefined && !envReadable("DESYNC_HTTP_AUTH")
+      ? "DESYNC_HTTP_AUTH is not read without --allow-env=DESYNC_HTTP_AUTH"
+      : undefined,
   };
 }
 
 /** Reads an index from a file, stdin (`-`), an HTTP(S) URL, S3 or SFTP, with the command's settings. */
 export async function loadIndex(location: string, command: Command): Promise<Index> {
   const http = await httpOptionsOf(command);
-  return await readIndex(location, http, await remoteContext(command, http));
+  const index = await readIndex(location, http, await remoteContext(command, http));
+  verbose(
+    `index ${location === "-" ? "<stdin>" : location}: ${index.chunks.length} chunks, ` +
+      `${indexLength(index)} bytes, ${digestOf(index)}`,
+  );
+  return index;
+}
+
+/**
+ * Deno cannot tell whether a variable it may not read is set: where an ssh://
+ * store is about to run plain ssh (and may), one line says the SSH variables
+ * were not read. Without the permission to run ssh the command fails anyway,
+ * naming that flag.
+ */
+function warnSshVariables() {
+  const unread = ["CASYNC_SSH_PATH", "CASYNC_REMOTE_PATH"].filter((name) => !envReadable(name));
+  const mayRun = Deno.permissions.querySync({ name: "run", command: "ssh" }).state === "granted";
+  if (unread.length === 0 || !mayRun) return;
+  warnOnce(
+    `${unread.join(" and ")} ${unread.length > 1 ? "are" : "is"} not read without ` +
+      `--allow-env=${unread.join(",")}; running ssh and casync by those names`,
+  );
 }
 
 /** The store context (codec, digests, HTTP and SSH settings) for a command's options. */
@@ -179,6 +347,7 @@ export async function storeContext(
   maxChunkSize?: number,
 ): Promise<StoreContext> {
   const opts = command.optsWithGlobals();
+  if (locationsOf(command).some((location) => /^ssh:\/\//i.test(location))) warnSshVariables();
   const http = await httpOptionsOf(command);
   return {
     codec,
@@ -249,7 +418,7 @@ export function addStoreOptions(command: Command, cache = true): Command {
 export async function withStoreChain<T>(
   command: Command,
   indexes: readonly Index[],
-  locations: { store: string[]; cache?: string },
+  locations: { store: string[]; cache?: string; cacheRepair?: boolean },
   work: (runtime: {
     codec: CodecPool;
     signal: AbortSignal;
@@ -259,7 +428,10 @@ export async function withStoreChain<T>(
 ): Promise<T> {
   return await withRuntime(async ({ codec, signal }) => {
     const context = await storeContext(command, codec, digestsOf(indexes), largestChunk(indexes));
-    const store = await openStoreChain(locations.store, locations.cache, context);
+    const store = await openStoreChain(locations.store, locations.cache, context, {
+      cacheRepair: locations.cacheRepair,
+    });
+    verbose(`stores: ${store.name}`);
     try {
       return await work({ codec, signal, store, context });
     } finally {

@@ -3,26 +3,46 @@ import { UsageError } from "../errors.ts";
 import { extract, type ExtractStats } from "../ops/extract.ts";
 import { fileIdentity, type InvalidSeedPolicy, resolveSeeds } from "../ops/seeds.ts";
 import {
+  addCacheRepairOption,
+  addConcurrencyOption,
   addSeedOptions,
   addStoreOptions,
-  DEFAULT_CONCURRENCY,
   loadIndex,
-  parseConcurrency,
   print,
   withStoreChain,
 } from "./common.ts";
+import { document } from "./help.ts";
 
 export function registerExtract(program: Command) {
-  addSeedOptions(addStoreOptions(
+  const command = addSeedOptions(addStoreOptions(
     program.command("extract")
       .description("assemble a blob from its index, seeds and chunk stores")
       .argument("<index>", "index file (.caibx), URL, or - for stdin")
       .argument("<output>", "file to write"),
   ))
     .option("--no-seed-output", "do not use the existing output file as a seed")
-    .option("-k, --in-place", "write into the output directly, keeping chunks already in place")
-    .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
-    .option("--print-stats", "print where the chunks came from, as JSON, when done", false)
+    .option("-k, --in-place", "write into the output directly, keeping chunks already in place");
+  addConcurrencyOption(command);
+  command.option("--print-stats", "print where the chunks came from, as JSON, when done", false);
+  addCacheRepairOption(command);
+  document(command, {
+    stores: true,
+    examples: [
+      [
+        "from an HTTP mirror, with a local cache",
+        "desync extract -s http://mirror/store -c ~/.cache/desync image.caibx image.img",
+      ],
+      [
+        "update v1 to v2, fetching only what changed",
+        "desync extract -s /srv/store --seed v1.caibx v2.caibx v2.img",
+      ],
+      [
+        "finish an interrupted run in place",
+        "desync extract -k -s ssh://host/srv/store image.caibx /dev/sdb",
+      ],
+    ],
+  });
+  command
     .action(async (indexPath: string, output: string, opts, command: Command) => {
       if (output === "-") {
         throw new UsageError("extract writes a file; to stream a blob to stdout use cat");
@@ -60,7 +80,10 @@ export function registerExtract(program: Command) {
             signal,
           }),
       );
-      if (opts.printStats) print(JSON.stringify(statsJson(stats, seeds.length), null, 2));
+      if (opts.printStats) {
+        const blocksize = (await Deno.stat(output)).blksize ?? 4096;
+        print(JSON.stringify(statsJson(stats, seeds.length, blocksize), null, 2));
+      }
     });
 }
 
@@ -80,9 +103,14 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   return identity !== undefined && identity === await fileIdentity(b);
 }
 
-/** Go desync's `--print-stats` keys, then the finer split by source. */
-function statsJson(stats: ExtractStats, seeds: number) {
-  const fromSeeds = stats.seeds.chunks + stats.output.chunks + stats.selfSeed.chunks;
+/**
+ * Go desync's `--print-stats` keys in its order, then the finer split by source.
+ * As in Go desync, zero chunks count as taken from a seed (its built-in
+ * zero-chunk seed, which `seeds` counts too) but copy no bytes into a fresh file.
+ */
+function statsJson(stats: ExtractStats, seeds: number, blocksize: number) {
+  const fromSeeds = stats.seeds.chunks + stats.output.chunks + stats.selfSeed.chunks +
+    stats.zero.chunks;
   const bytesFromSeeds = stats.seeds.bytes + stats.output.bytes + stats.selfSeed.bytes;
   return {
     "chunks-from-seeds": fromSeeds,
@@ -90,9 +118,10 @@ function statsJson(stats: ExtractStats, seeds: number) {
     "chunks-in-place": stats.inPlace.chunks,
     "bytes-copied-from-seeds": bytesFromSeeds,
     "bytes-cloned-from-seeds": 0,
+    "blocksize": blocksize,
     "bytes-total": stats.bytes,
     "chunks-total": stats.chunks,
-    "seeds": seeds,
+    "seeds": seeds + 1,
     "seeds-used": stats.seedsUsed,
     "chunks-zero": stats.zero.chunks,
     "bytes-zero": stats.zero.bytes,

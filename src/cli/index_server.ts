@@ -1,10 +1,19 @@
 import type { Command } from "commander";
+import { document } from "./help.ts";
 import { httpOptionsOf, optionalEnv } from "./common.ts";
 import { addServerOptions, announce, serverSettings } from "./server_options.ts";
 
 export function registerIndexServer(program: Command) {
   addServerOptions(
-    program.command("index-server")
+    document(program.command("index-server"), {
+      examples: [
+        ["serve the indexes of a directory", "desync index-server -s /srv/indexes -l :8080"],
+        [
+          "accept index uploads with a password",
+          "desync index-server -w -s /srv/indexes --authorization 'Bearer s3cret' -l :8080",
+        ],
+      ],
+    })
       .description("serve index files (.caibx, .caidx) from a directory or HTTP location")
       .requiredOption(
         "-s, --store <location>",

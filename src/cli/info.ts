@@ -1,80 +1,143 @@
-import type { Command } from "commander";
-import { UsageError } from "../errors.ts";
-import { indexInfo } from "../ops/info.ts";
+import { type Command, Option } from "commander";
+import { DesyncError } from "../errors.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
+import { goInfoJson, indexInfo, infoLines, parseChunksInfo } from "../ops/info.ts";
 import { resolveSeeds } from "../ops/seeds.ts";
 import { SeedStore } from "../ops/seed_store.ts";
+import { openStore, openStoreChain } from "../store/location.ts";
+import type { Store } from "../store/store.ts";
+import { describeFsError } from "../util/fs.ts";
 import { invalidSeedPolicy } from "./extract.ts";
 import {
+  addCacheRepairOption,
+  addConcurrencyOption,
   addSeedOptions,
   collect,
-  DEFAULT_CONCURRENCY,
+  digestsOf,
+  largestChunk,
   loadIndex,
-  parseConcurrency,
   print,
+  storeContext,
   withRuntime,
-  withStoreChain,
 } from "./common.ts";
+import { document } from "./help.ts";
+
+/** The index a `--seed` value names (Go desync's info reads only its chunk IDs), if any. */
+function seedIndex(seed: string): string | undefined {
+  const pair = /^(.+\.cai[bd]x):.+$/.exec(seed);
+  if (pair) return pair[1];
+  return /\.cai[bd]x$/.test(seed) || /^https?:\/\//i.test(seed) ? seed : undefined;
+}
 
 export function registerInfo(program: Command) {
-  addSeedOptions(program.command("info"))
-    .description("describe an index; with stores, how much of it they already hold")
-    .argument("<index>", "index file, or - for stdin")
-    .option("-s, --store <location>", "store to compare against (repeatable)", collect, [])
-    .option("--format <format>", "plain or json", "plain")
-    .option("-n, --concurrency <n>", "store lookups at once", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPath: string, opts, command: Command) => {
-      if (opts.format !== "plain" && opts.format !== "json") {
-        throw new UsageError(`--format must be plain or json, got "${opts.format}"`);
+  const command = addSeedOptions(program.command("info"))
+    .description("describe an index; with seeds, a cache and stores, how much of it they hold")
+    .argument("<index>", "index file, URL, or - for stdin")
+    .option("-s, --store <location>", "store to count the chunks of (repeatable)", collect, [])
+    .option("-c, --cache <location>", "cache to count the chunks of")
+    .addOption(
+      new Option("-f, --format <format>", "output format").choices(["json", "plain"]).default(
+        "json",
+      ),
+    )
+    .option(
+      "--chunks-info <file>",
+      "compressed chunk sizes from inspect-chunks, to estimate the download",
+    );
+  addConcurrencyOption(command, "store lookups at once");
+  addCacheRepairOption(command);
+  document(command, {
+    stores: true,
+    examples: [
+      [
+        "how much of v2 a machine holding v1 must download",
+        "desync info --seed v1.caibx -c ~/.cache/desync v2.caibx",
+      ],
+      [
+        "what a store already has, as text",
+        "desync info -f plain -s http://mirror/store image.caibx",
+      ],
+      [
+        "with the compressed sizes inspect-chunks wrote",
+        "desync info --seed v1.caibx --chunks-info chunks.json v2.caibx",
+      ],
+    ],
+  });
+  command.action(async (indexPath: string, opts, command: Command) => {
+    const invalidSeeds = invalidSeedPolicy(opts);
+    const index = await loadIndex(indexPath, command);
+    const chunksInfo = opts.chunksInfo === undefined
+      ? undefined
+      : parseChunksInfo(await readText(opts.chunksInfo), opts.chunksInfo);
+    const seedIds = new Set<ChunkId>();
+    const fileSeeds: string[] = [];
+    for (const seed of opts.seed as string[]) {
+      const location = seedIndex(seed);
+      if (location === undefined) {
+        fileSeeds.push(seed);
+        continue;
       }
-      const invalidSeeds = invalidSeedPolicy(opts);
-      const index = await loadIndex(indexPath, command);
-      const seedList = await resolveSeeds({
-        seeds: opts.seed,
-        seedDirs: opts.seedDir,
-        target: index,
-        targetIndexPath: indexPath,
-        invalidSeeds,
-        readIndex: (location) => loadIndex(location, command),
-      });
-      const seedsOf = (codec: Parameters<typeof SeedStore.open>[2], signal: AbortSignal) =>
-        seedList.length === 0
-          ? undefined
-          : SeedStore.open(seedList, index, codec, invalidSeeds, signal);
-      const concurrency = opts.concurrency;
-      const info = opts.store.length > 0
-        ? await withStoreChain(
-          command,
-          [index],
-          opts,
-          async ({ store, signal, codec }) =>
-            indexInfo(index, { store, seeds: await seedsOf(codec, signal), concurrency, signal }),
-        )
-        : seedList.length > 0
-        ? await withRuntime(async ({ codec, signal }) =>
-          indexInfo(index, { seeds: await seedsOf(codec, signal), concurrency, signal })
-        )
-        : await indexInfo(index);
-      if (opts.format === "json") {
-        print(JSON.stringify(info, null, 2));
-        return;
-      }
-      print(`size: ${info.size}`);
-      print(`chunks: ${info.chunks}`);
-      print(`unique chunks: ${info.uniqueChunks}`);
-      print(`digest: ${info.digest}`);
-      print(`feature flags: ${info.featureFlags}`);
-      print(`chunk size (index): ${info.chunkSizeMin}:${info.chunkSizeAvg}:${info.chunkSizeMax}`);
-      print(
-        `chunk size (actual): ${info.actualChunkSizeMin}:${info.actualChunkSizeAvg}:` +
-          `${info.actualChunkSizeMax}`,
-      );
-      if (info.inStore && info.toFetch) {
-        print(`in store: ${info.inStore.chunks} chunks, ${info.inStore.bytes} bytes`);
-        print(`to fetch: ${info.toFetch.chunks} chunks, ${info.toFetch.bytes} bytes`);
-      }
-      if (info.inSeeds && info.notInSeeds) {
-        print(`in seeds: ${info.inSeeds.chunks} chunks, ${info.inSeeds.bytes} bytes`);
-        print(`not in seeds: ${info.notInSeeds.chunks} chunks, ${info.notInSeeds.bytes} bytes`);
-      }
+      for (const chunk of (await loadIndex(location, command)).chunks) seedIds.add(chunk.id);
+    }
+    const seeds = await resolveSeeds({
+      seeds: fileSeeds,
+      seedDirs: opts.seedDir,
+      target: index,
+      targetIndexPath: indexPath,
+      invalidSeeds,
+      readIndex: (location) => loadIndex(location, command),
     });
+    const needsRuntime = seeds.length > 0 || opts.store.length > 0 || opts.cache !== undefined;
+    const info = !needsRuntime
+      ? await indexInfo(index, { seedIds, chunksInfo, chunksInfoName: opts.chunksInfo })
+      : await withRuntime(async ({ codec, signal }) => {
+        const context = await storeContext(
+          command,
+          codec,
+          digestsOf([index]),
+          largestChunk([index]),
+        );
+        const opened: Store[] = [];
+        try {
+          const open = async <T extends Store>(store: Promise<T>) => {
+            opened.push(await store);
+            return opened.at(-1) as T;
+          };
+          const store = opts.store.length > 0
+            ? await open(openStoreChain(opts.store, undefined, context))
+            : undefined;
+          // Only asked whether it holds chunks: a missing cache directory is not created.
+          const cache = opts.cache === undefined
+            ? undefined
+            : await open(openStore(opts.cache, context));
+          const seedStore = seeds.length > 0
+            ? await open(SeedStore.open(seeds, index, codec, invalidSeeds, signal))
+            : undefined;
+          return await indexInfo(index, {
+            store,
+            cache,
+            seedIds,
+            seedStore,
+            chunksInfo,
+            chunksInfoName: opts.chunksInfo,
+            concurrency: opts.concurrency,
+            signal,
+          });
+        } finally {
+          await Promise.allSettled(opened.map((store) => store.close()));
+        }
+      });
+    if (opts.format === "json") print(JSON.stringify(goInfoJson(info), null, 2));
+    else for (const line of infoLines(info)) print(line);
+  });
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new DesyncError(`${path}: cannot read chunks info: ${describeFsError(error)}`, {
+      cause: error,
+    });
+  }
 }

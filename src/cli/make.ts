@@ -1,62 +1,83 @@
 import type { Command } from "commander";
 import { make } from "../ops/make.ts";
+import { writeIndex } from "../ops/write_index.ts";
 import { openWriteStore } from "../store/location.ts";
 import {
-  chunkSizesFrom,
-  DEFAULT_CONCURRENCY,
-  parseConcurrency,
-  parseDigest,
-  print,
+  addCacheRepairOption,
+  addChunkSizeOption,
+  addConcurrencyOption,
+  httpOptionsOf,
   storeContext,
   withRuntime,
 } from "./common.ts";
+import { document } from "./help.ts";
 
 export function registerMake(program: Command) {
-  program.command("make")
+  const command = program.command("make")
     .description("chunk a blob as casync does, store its chunks and write its index")
     .argument(
       "<index>",
-      "index file to write (.caibx; a path, s3+http(s)://, sftp:// or http(s):// with PUT)",
+      "index to write: a file, - for stdout, an http(s):// URL (PUT), s3+http(s):// or sftp://",
     )
     .argument("<blob>", "file to chunk")
-    .option("-s, --store <location>", "store to write the chunks to (none: index only)")
-    .option("-m <min:avg:max>", "chunk sizes in KiB (default 16:64:256)")
-    .option("--chunk-size <min:avg:max>", "chunk sizes in bytes, as casync takes them")
-    .option("--digest <name>", "sha512-256 (default) or sha256", parseDigest, "sha512-256")
-    .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
-    .option("--print-stats", "print chunk and byte counts when done", false)
-    .action(async (indexPath: string, blob: string, opts, command: Command) => {
-      const params = chunkSizesFrom(opts);
-      const stats = await withRuntime(async ({ codec, signal }) => {
-        const context = await storeContext(command, codec, [opts.digest]);
-        const store = opts.store === undefined
-          ? undefined
-          : await openWriteStore(opts.store, context);
-        try {
-          const { stats } = await make({
-            blob,
-            indexPath,
-            store,
-            codec,
-            params,
-            digest: opts.digest,
-            concurrency: opts.concurrency,
-            signal,
-            indexContext: context,
-          });
-          return stats;
-        } finally {
-          await store?.close();
-        }
-      });
-      if (opts.printStats) {
-        const dedup = stats.chunks ? (stats.chunks / stats.uniqueChunks).toFixed(2) : "1.00";
-        print(`chunks: ${stats.chunks}`);
-        print(`unique chunks: ${stats.uniqueChunks}`);
-        print(`new chunks stored: ${stats.storedChunks}`);
-        print(`bytes in: ${stats.bytesIn}`);
-        print(`bytes stored: ${stats.bytesStored}`);
-        print(`dedup ratio: ${dedup}`);
+    .option("-s, --store <location>", "store to write the chunks to (none: index only)");
+  addChunkSizeOption(command);
+  addConcurrencyOption(command);
+  command.option(
+    "--print-stats",
+    "print Go desync's chunking statistics as JSON on stderr when done",
+    false,
+  );
+  addCacheRepairOption(command);
+  document(command, {
+    stores: true,
+    digest: true,
+    examples: [
+      [
+        "chunk image.img into a local store and write its index",
+        "desync make -s /srv/store image.caibx image.img",
+      ],
+      [
+        "casync-style byte sizes, SHA-256 IDs",
+        "desync make --digest sha256 -m 16K:64K:256K -s /srv/store image.caibx image.img",
+      ],
+      ["only the index, to stdout", "desync make - image.img > image.caibx"],
+    ],
+  });
+  command.action(async (indexPath: string, blob: string, opts, command: Command) => {
+    const digest = command.optsWithGlobals().digest;
+    const { index, stats } = await withRuntime(async ({ codec, signal }) => {
+      const context = await storeContext(command, codec, [digest]);
+      const store = opts.store === undefined
+        ? undefined
+        : await openWriteStore(opts.store, context);
+      try {
+        const made = await make({
+          blob,
+          store,
+          codec,
+          params: opts.chunkSize,
+          digest,
+          concurrency: opts.concurrency,
+          signal,
+        });
+        await writeIndex(indexPath, made.index, await httpOptionsOf(command), signal, context);
+        return made;
+      } finally {
+        await store?.close();
       }
     });
+    if (opts.printStats) {
+      // Go desync's two keys, then ours; on stderr, as stdout may carry the index.
+      const json = {
+        ChunksAccepted: index.chunks.length,
+        ChunksProduced: index.chunks.length,
+        "chunks-unique": stats.uniqueChunks,
+        "chunks-stored": stats.storedChunks,
+        "bytes-in": stats.bytesIn,
+        "bytes-stored": stats.bytesStored,
+      };
+      console.error(JSON.stringify(json, null, 2));
+    }
+  });
 }

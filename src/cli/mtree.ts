@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { document } from "./help.ts";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
 import { mtree } from "../ops/mtree.ts";
@@ -30,7 +31,16 @@ async function run(source: string, feed: Feed) {
 
 export function registerMtree(program: Command) {
   addStoreOptions(
-    program.command("mtree")
+    document(program.command("mtree"), {
+      stores: true,
+      examples: [
+        ["list a catar archive", "desync mtree backup.catar"],
+        [
+          "list an index's tree, its chunks from a store",
+          "desync mtree -i -s /srv/store backup.caidx",
+        ],
+      ],
+    })
       .description("list an archive's tree in mtree(5) format, with file digests")
       .argument("<archive>", "catar file (- for stdin), or an index with -i"),
   )

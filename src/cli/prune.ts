@@ -3,14 +3,15 @@ import { DesyncError } from "../errors.ts";
 import { prune } from "../ops/prune.ts";
 import { openPruneStore } from "../store/location.ts";
 import {
-  DEFAULT_CONCURRENCY,
+  addCacheRepairOption,
+  addConcurrencyOption,
   digestsOf,
   loadIndex,
-  parseConcurrency,
-  print,
   storeContext,
   withRuntime,
 } from "./common.ts";
+import { verbose } from "./log.ts";
+import { document } from "./help.ts";
 import { writeLines } from "./output.ts";
 
 /** Asks on stderr and reads one line of stdin; anything but y/yes declines. */
@@ -36,13 +37,24 @@ async function askYesNo(question: string, signal: AbortSignal): Promise<boolean>
 }
 
 export function registerPrune(program: Command) {
-  program.command("prune")
+  const command = program.command("prune")
     .description("remove chunks from a store that none of the given indexes use")
-    .argument("<index...>", "indexes whose chunks must stay")
+    .argument("<index...>", "indexes whose chunks must stay (files, URLs, or - for stdin)")
     .requiredOption("-s, --store <location>", "store directory, s3+http(s):// or sftp://")
-    .option("-n, --concurrency <n>", "removals at once", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("-y, --yes", "do not ask for confirmation", false)
-    .option("--dry-run", "only list the chunks that would be removed", false)
+    .option("--dry-run", "only list the chunks that would be removed", false);
+  addConcurrencyOption(command, "chunks removed at once");
+  addCacheRepairOption(command);
+  document(command, {
+    examples: [
+      ["keep only what the current images use", "desync prune -s /srv/store --yes current/*.caibx"],
+      [
+        "list what would go, remove nothing",
+        "desync prune -s /srv/store --dry-run current/*.caibx",
+      ],
+    ],
+  });
+  command
     .action(async (indexPaths: string[], opts, command: Command) => {
       const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
       const stats = await withRuntime(async ({ codec, signal }) => {
@@ -73,6 +85,6 @@ export function registerPrune(program: Command) {
       if (stats.unreferenced.length > 0 && stats.removed === 0) {
         throw new DesyncError(`prune of store ${opts.store} cancelled; nothing was removed`);
       }
-      print(`removed ${stats.removed} chunks, kept ${stats.kept}`);
+      verbose(`store ${opts.store}: removed ${stats.removed} chunks, kept ${stats.kept}`);
     });
 }

@@ -1,9 +1,19 @@
 import type { Command } from "commander";
+import { document } from "./help.ts";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { storeContext } from "./common.ts";
 
 export function registerPull(program: Command) {
-  program.command("pull")
+  document(program.command("pull"), {
+    local: true,
+    examples: [
+      [
+        "let SSH clients read /srv/store through this tool",
+        "CASYNC_REMOTE_PATH=desync desync extract -s ssh://host/srv/store x.caibx x",
+      ],
+      ["what the client runs on the server", "desync pull - - - /srv/store"],
+    ],
+  })
     .description(
       "serve stores (and an index) over casync's protocol on stdin/stdout, for SSH clients " +
         "(CASYNC_REMOTE_PATH=desync)",

@@ -10,14 +10,13 @@ import { pathMatcher } from "../util/glob.ts";
 import { requirePosix } from "../util/posix.ts";
 import { loadUserDb } from "../util/user_db.ts";
 import {
-  chunkSizesFrom,
+  addChunkSizeOption,
+  addConcurrencyOption,
   collect,
-  DEFAULT_CONCURRENCY,
-  parseConcurrency,
-  parseDigest,
   storeContext,
   withRuntime,
 } from "./common.ts";
+import { document } from "./help.ts";
 
 /** Writes to `output` (a temporary renamed into place) or to stdout for "-". */
 async function writeOutput(output: string, produce: (out: BufferedWriter) => Promise<void>) {
@@ -35,7 +34,7 @@ async function writeOutput(output: string, produce: (out: BufferedWriter) => Pro
 }
 
 export function registerTar(program: Command) {
-  program.command("tar")
+  const command = program.command("tar")
     .description(
       "archive a directory tree as casync's catar, or with -i chunk it into a store and write a .caidx",
     )
@@ -43,15 +42,27 @@ export function registerTar(program: Command) {
     .argument("<source>", "directory to archive")
     .option("-i, --index", "write an index (.caidx) and store the archive's chunks", false)
     .option("-s, --store <location>", "store for the chunks (with -i; none: index only)")
-    .option("-m <min:avg:max>", "chunk sizes in KiB (default 16:64:256)")
-    .option("--chunk-size <min:avg:max>", "chunk sizes in bytes, as casync takes them")
-    .option("--digest <name>", "sha512-256 (default) or sha256", parseDigest, "sha512-256")
-    .option("-n, --concurrency <n>", "chunks in flight", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("--no-same-owner", "record no owners (uid and gid 0, no names)")
-    .option("--exclude <glob>", "leave out entries matching the pattern (repeatable)", collect, [])
+    .option("--exclude <glob>", "leave out entries matching the pattern (repeatable)", collect, []);
+  addChunkSizeOption(command);
+  addConcurrencyOption(command);
+  document(command, {
+    stores: true,
+    digest: true,
+    examples: [
+      ["archive a tree as a catar file", "desync tar backup.catar /srv/data"],
+      [
+        "chunk a tree into a store and write its index",
+        "desync tar -i -s /srv/store backup.caidx /srv/data",
+      ],
+      ["leave out caches", "desync tar --exclude '*.cache' backup.catar /srv/data"],
+    ],
+  });
+  command
     .action(async (output: string, source: string, opts, command: Command) => {
-      if (!opts.index && (opts.store !== undefined || opts.m !== undefined || opts.chunkSize)) {
-        throw new UsageError("-s, -m and --chunk-size go with -i");
+      const sizesGiven = command.getOptionValueSource("chunkSize") === "cli";
+      if (!opts.index && (opts.store !== undefined || sizesGiven)) {
+        throw new UsageError("-s and -m/--chunk-size go with -i");
       }
       let exclude;
       try {
@@ -59,10 +70,11 @@ export function registerTar(program: Command) {
       } catch (error) {
         throw new UsageError(`--exclude: ${(error as Error).message}`);
       }
-      const params = chunkSizesFrom(opts);
+      const params = opts.chunkSize;
+      const digest = command.optsWithGlobals().digest;
       requirePosix("tar");
       const featureFlags = (opts.sameOwner ? TAR_FEATURES : TAR_FEATURES & ~OWNER_FEATURES) |
-        (opts.digest === "sha512-256" ? SHA512_256 : 0n);
+        (digest === "sha512-256" ? SHA512_256 : 0n);
       const users = await loadUserDb();
       await withRuntime(async ({ codec, signal }) => {
         const walk = { source, featureFlags, exclude, users, signal };
@@ -74,7 +86,7 @@ export function registerTar(program: Command) {
         }
         const store = opts.store === undefined
           ? undefined
-          : await openWriteStore(opts.store, await storeContext(command, codec, [opts.digest]));
+          : await openWriteStore(opts.store, await storeContext(command, codec, [digest]));
         try {
           const { index } = await tarIndex({
             ...walk,

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { document } from "./help.ts";
 import { UsageError } from "../errors.ts";
 import { fileFeed, indexFeed } from "../ops/archive_input.ts";
 import { untar } from "../ops/untar.ts";
@@ -15,7 +16,17 @@ import {
 
 export function registerUntar(program: Command) {
   addStoreOptions(
-    program.command("untar")
+    document(program.command("untar"), {
+      stores: true,
+      examples: [
+        ["unpack a catar archive", "desync untar backup.catar /srv/restore"],
+        [
+          "unpack an index, its chunks from a store",
+          "desync untar -i -s http://mirror/store backup.caidx /srv/restore",
+        ],
+        ["unpack without changing owners", "desync untar --no-same-owner backup.catar ./tree"],
+      ],
+    })
       .description("unpack a catar archive, or with -i a .caidx from stores, into a directory")
       .argument("<archive>", "catar file (- for stdin), or an index with -i")
       .argument("<dir>", "directory to unpack into (created when missing)"),

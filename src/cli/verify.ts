@@ -4,37 +4,38 @@ import type { Digest } from "../format/index.ts";
 import { verifyStore } from "../ops/verify.ts";
 import { openPruneStore } from "../store/location.ts";
 import {
-  DEFAULT_CONCURRENCY,
-  parseConcurrency,
-  parseDigest,
+  addConcurrencyOption,
+  explicitDigest,
   print,
   storeContext,
   withRuntime,
 } from "./common.ts";
+import { document } from "./help.ts";
 
 export function registerVerify(program: Command) {
-  program.command("verify")
-    .description("check every chunk of a store; report (and with -r remove) bad ones")
+  const command = program.command("verify")
+    .description(
+      "check every chunk of a store; print the invalid ones and exit 1 (-r removes them)",
+    )
     .requiredOption("-s, --store <location>", "store directory, s3+http(s):// or sftp://")
-    .option("-r, --repair", "remove invalid chunks", false)
-    .option(
-      "-n, --concurrency <n>",
-      "chunks checked at once",
-      parseConcurrency,
-      DEFAULT_CONCURRENCY,
-    )
-    .option(
-      "--digest <name>",
-      "only accept this digest (default: sha512-256 or sha256)",
-      parseDigest,
-    )
+    .option("-r, --repair", "remove invalid chunks", false);
+  addConcurrencyOption(command, "chunks checked at once");
+  document(command, {
+    local: true,
+    digest: true,
+    examples: [
+      ["check a store; bad chunks are listed on stdout", "desync verify -s /srv/store"],
+      ["remove the bad chunks of a cache", "desync verify -r -s ~/.cache/desync"],
+      ["accept only SHA-256 chunk IDs", "desync --digest sha256 verify -s /srv/store"],
+    ],
+  });
+  command
     .action(async (opts, command: Command) => {
-      const digests: Digest[] = opts.digest ? [opts.digest] : ["sha512-256", "sha256"];
+      // Without an explicit --digest, a chunk may hash to its name either way.
+      const digest = explicitDigest(command);
+      const digests: Digest[] = digest ? [digest] : ["sha512-256", "sha256"];
       const stats = await withRuntime(async ({ codec, signal }) => {
-        const store = await openPruneStore(
-          opts.store,
-          await storeContext(command, codec, digests),
-        );
+        const store = await openPruneStore(opts.store, await storeContext(command, codec, digests));
         try {
           return await verifyStore({
             store,

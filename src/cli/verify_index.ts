@@ -1,17 +1,28 @@
 import type { Command } from "commander";
 import { verifyIndex } from "../ops/verify_index.ts";
-import { DEFAULT_CONCURRENCY, loadIndex, parseConcurrency, withRuntime } from "./common.ts";
+import { addCacheRepairOption, addConcurrencyOption, loadIndex, withRuntime } from "./common.ts";
+import { document } from "./help.ts";
 
 export function registerVerifyIndex(program: Command) {
-  program.command("verify-index")
+  const command = program.command("verify-index")
     .description("check that a blob matches an index; names the first chunk that does not")
-    .argument("<index>", "index file, or - for stdin")
-    .argument("<blob>", "the blob to check")
-    .option("-n, --concurrency <n>", "chunks hashed at once", parseConcurrency, DEFAULT_CONCURRENCY)
-    .action(async (indexPath: string, blob: string, opts, command: Command) => {
-      const index = await loadIndex(indexPath, command);
-      await withRuntime(({ codec, signal }) =>
-        verifyIndex({ index, blob, codec, concurrency: opts.concurrency, signal })
-      );
-    });
+    .argument("<index>", "index file, URL, or - for stdin")
+    .argument("<blob>", "the blob to check");
+  addConcurrencyOption(command, "chunks hashed at once");
+  addCacheRepairOption(command);
+  document(command, {
+    examples: [
+      ["is image.img what image.caibx describes?", "desync verify-index image.caibx image.img"],
+      [
+        "against an index on a web server",
+        "desync verify-index http://mirror/image.caibx /dev/sdb",
+      ],
+    ],
+  });
+  command.action(async (indexPath: string, blob: string, opts, command: Command) => {
+    const index = await loadIndex(indexPath, command);
+    await withRuntime(({ codec, signal }) =>
+      verifyIndex({ index, blob, codec, concurrency: opts.concurrency, signal })
+    );
+  });
 }

@@ -25,6 +25,8 @@ export interface CacheOptions {
   concurrency: number;
   signal?: AbortSignal;
   progress?: boolean;
+  /** Chunks known to be in the cache already (`--ignore`): not looked for. */
+  skip?: ReadonlySet<ChunkId>;
 }
 
 export interface CacheStats {
@@ -39,8 +41,9 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
   const { cache, store, codec } = options;
   const ids = new Set<ChunkId>();
   for (const index of options.indexes) for (const chunk of index.chunks) ids.add(chunk.id);
+  for (const id of options.skip ?? []) ids.delete(id);
   const stats: CacheStats = { unique: ids.size, present: 0, fetched: 0 };
-  const progress = progressBar("cache", ids.size, options.progress);
+  const progress = progressBar("cache", ids.size, { enabled: options.progress, unit: "chunks" });
   try {
     let wanted: ChunkId[] = [];
     await forEachLimited(ids, options.concurrency, async (id, signal) => {

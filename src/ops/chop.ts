@@ -21,6 +21,8 @@ export interface ChopOptions {
   concurrency: number;
   signal?: AbortSignal;
   progress?: boolean;
+  /** Chunks known to be in the store already (`--ignore`): neither read nor stored. */
+  skip?: ReadonlySet<ChunkId>;
 }
 
 export interface ChopStats {
@@ -34,15 +36,21 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   const digest = digestOf(index);
   const length = indexLength(index);
   await checkBlobSize(blob, length);
+  const chunks = options.skip
+    ? [...index.chunks.entries()].filter(([, chunk]) => !options.skip!.has(chunk.id))
+    : index.chunks.entries();
   const stats: ChopStats = { chunks: index.chunks.length, stored: 0, present: 0 };
-  const progress = progressBar("chop", length, options.progress);
+  const progress = progressBar("chop", length, {
+    enabled: options.progress,
+    chunks: index.chunks.length,
+  });
   try {
     // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk`.
     const storeDir = isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(
-        index.chunks.entries(),
+        chunks,
         options.concurrency,
         async ([i, chunk], signal) => {
           const first = !seen.has(chunk.id);
@@ -64,7 +72,7 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
           }
           if (result.compressed) stats.stored++;
           else if (first) stats.present++;
-          progress.add(chunk.size);
+          progress.add(chunk.size, 1);
         },
         options.signal,
       );

@@ -72,8 +72,9 @@ export interface Span {
   size: number;
 }
 
-export function spansOf(cuts: readonly number[]): Span[] {
-  let start = 0;
+/** The chunks between consecutive cuts, the first starting at `from`. */
+export function spansOf(cuts: readonly number[], from = 0): Span[] {
+  let start = from;
   return cuts.map((end) => {
     const span = { start, size: end - start };
     start = end;

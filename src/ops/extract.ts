@@ -97,12 +97,16 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
     stores: tally(),
   };
   const usedSeeds = new Set<string>();
-  const progress = progressBar("extract", length, options.progress, () => sourcesLine(stats));
+  const progress = progressBar("extract", length, {
+    enabled: options.progress,
+    detail: () => sourcesLine(stats),
+    chunks: index.chunks.length,
+  });
   const count = (source: ChunkSource, chunks: number, size: number) => {
     const entry = stats[STATS_KEY[source]];
     entry.chunks += chunks;
     entry.bytes += chunks * size;
-    progress.add(chunks * size);
+    progress.add(chunks * size, chunks);
   };
   try {
     const assemble = async (output: string, existingSize: number) => {

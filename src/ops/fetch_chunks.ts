@@ -20,6 +20,7 @@ import {
   type Store,
 } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
+import { accessHint } from "../util/http_client.ts";
 import type { Need } from "./chunk_needs.ts";
 import type { CopyContext } from "./copy_seeds.ts";
 
@@ -48,8 +49,13 @@ export async function fetchNeeded(
   const sources = isStoreSequence(store) ? store.sequence : [store];
   if (isCachedSource(store)) {
     if (isChunkFileStore(store.cache)) {
-      // Hits are read by the workers straight from the cache's files.
-      const hits = { touch: true, remedy: " (repair with verify -r)" };
+      // Hits are read by the workers straight from the cache's files. With --cache-repair an
+      // invalid cached chunk is a miss: the cache wrapper fetches it again and replaces it.
+      const hits = {
+        touch: true,
+        remedy: " (repair with verify -r, or leave out --cache-repair=false)",
+        repair: store.repair === true,
+      };
       rest = await placeFromFiles(context, rest, store.cache, placed, hits);
     }
     // Misses go through the cache wrapper, which fetches upstream and fills the cache.
@@ -100,7 +106,10 @@ async function placeFromHttp(
       if (problem === null) placed(batch[i]);
       else if (problem.kind === "missing") missing.push(batch[i]);
       else if (problem.kind === "data") throw new ChunkInvalid(id, store.name, problem.message);
-      else throw new StoreError(store.name, `GET chunk ${id}: ${problem.message}`);
+      else {
+        const hint = problem.status ? accessHint(problem.status, store.workerFetch.http) : "";
+        throw new StoreError(store.name, `GET chunk ${id}: ${problem.message}${hint}`);
+      }
     });
   }, context.signal);
   return missing;
@@ -131,7 +140,7 @@ async function placeFromFiles(
   needs: readonly Need[],
   store: ChunkFileStore,
   placed: (need: Need) => void,
-  hits: { touch: boolean; remedy?: string } = { touch: false },
+  hits: { touch: boolean; remedy?: string; repair?: boolean } = { touch: false },
 ): Promise<Need[]> {
   const { codec } = context;
   const missing: Need[] = [];
@@ -145,7 +154,7 @@ async function placeFromFiles(
     const outcomes = await codec.placeFiles(items, digests, context.output, hits.touch);
     outcomes.forEach((outcome, i) => {
       if (outcome.ok) placed(batch[i]);
-      else if (outcome.missing) missing.push(batch[i]);
+      else if (outcome.missing || hits.repair) missing.push(batch[i]);
       else {
         const detail = outcome.error.message + (hits.remedy ?? "");
         throw new ChunkInvalid(batch[i].id, store.name, detail);

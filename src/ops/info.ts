@@ -1,89 +1,195 @@
-/** info: what an index describes, and with stores, how much of it is already there. */
+/**
+ * info: what an index describes and, as Go desync's `info` counts it, how much
+ * of it the seeds, a cache and the stores already hold. Every count is of
+ * unique chunks; every size is of their plain bytes.
+ */
+import { DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
 import { isChunkFileStore, isListStore, type Store } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
+/** Go desync's ChunkAdditionalInfo, as `inspect-chunks` writes it. */
+export interface ChunkAdditionalInfo {
+  id: ChunkId;
+  uncompressed_size: number;
+  compressed_size?: number;
+}
+
+export interface InfoOptions {
+  /** Stores to count the chunks of (`-s`). */
+  store?: Store;
+  /** A cache (`-c`). */
+  cache?: Store;
+  /** Chunk IDs the seed indexes list. */
+  seedIds?: ReadonlySet<ChunkId>;
+  /** Seeds that must be asked (plain files chunked on the fly). */
+  seedStore?: Store;
+  /** From `inspect-chunks`: compressed sizes, for the download estimate. */
+  chunksInfo?: readonly ChunkAdditionalInfo[];
+  /** Where `chunksInfo` came from, for messages. */
+  chunksInfoName?: string;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
 export interface IndexInfo {
+  total: number;
+  unique: number;
+  inStore: number;
+  inSeed: number;
+  inCache: number;
+  notInSeedNorCache: number;
   size: number;
-  chunks: number;
-  uniqueChunks: number;
-  digest: string;
-  featureFlags: string;
+  sizeNotInSeed: number;
+  sizeNotInSeedNorCache: number;
+  /** 0 unless `chunksInfo` knows the compressed size of every chunk counted. */
+  sizeNotInSeedNorCacheCompressed: number;
   chunkSizeMin: number;
   chunkSizeAvg: number;
   chunkSizeMax: number;
-  /** Smallest, mean (rounded) and largest chunk actually in the index. */
-  actualChunkSizeMin: number;
-  actualChunkSizeAvg: number;
-  actualChunkSizeMax: number;
-  /** With stores: unique chunks (and their plain bytes) present and still to fetch. */
-  inStore?: { chunks: number; bytes: number };
-  toFetch?: { chunks: number; bytes: number };
-  /** With seeds: unique chunks (and their plain bytes) the seeds hold, and the rest. */
-  inSeeds?: { chunks: number; bytes: number };
-  notInSeeds?: { chunks: number; bytes: number };
+  /** Not in Go desync's output: the index's digest and feature flags. */
+  digest: string;
+  featureFlags: string;
 }
 
-export async function indexInfo(
-  index: Index,
-  options: { store?: Store; seeds?: Store; concurrency?: number; signal?: AbortSignal } = {},
-): Promise<IndexInfo> {
-  const sizes = new Map<ChunkId, number>();
-  for (const chunk of index.chunks) sizes.set(chunk.id, chunk.size);
-  let smallest = Infinity;
-  let largest = 0;
-  for (const chunk of index.chunks) {
-    smallest = Math.min(smallest, chunk.size);
-    largest = Math.max(largest, chunk.size);
-  }
-  const count = index.chunks.length;
-  const size = indexLength(index);
+export async function indexInfo(index: Index, options: InfoOptions = {}): Promise<IndexInfo> {
+  const unique = new Map<ChunkId, number>();
+  for (const chunk of index.chunks) if (!unique.has(chunk.id)) unique.set(chunk.id, chunk.size);
+  const concurrency = options.concurrency ?? 10;
+  const ids = [...unique.keys()];
+  const has = async (store: Store | undefined) => {
+    const found = new Set<ChunkId>();
+    if (!store) return found;
+    if (isListStore(store) && !isChunkFileStore(store)) {
+      // A remote store that lists (S3, SFTP) answers a thousand names a request, not one.
+      for await (const id of store.listChunks(options.signal)) if (unique.has(id)) found.add(id);
+      return found;
+    }
+    await forEachLimited(ids, concurrency, async (id, signal) => {
+      if (await store.hasChunk(id, signal)) found.add(id);
+    }, options.signal);
+    return found;
+  };
+  const [inStore, inCache, inSeedStore] = await Promise.all([
+    has(options.store),
+    has(options.cache),
+    has(options.seedStore),
+  ]);
+  const inSeed = (id: ChunkId) => options.seedIds?.has(id) || inSeedStore.has(id);
+  const compressed = new Map(options.chunksInfo?.map((info) => [info.id, info]));
+  let estimate = options.chunksInfo !== undefined;
   const info: IndexInfo = {
-    size,
-    chunks: count,
-    uniqueChunks: sizes.size,
-    digest: digestOf(index),
-    featureFlags: `0x${index.featureFlags.toString(16).padStart(16, "0")}`,
+    total: index.chunks.length,
+    unique: unique.size,
+    inStore: inStore.size,
+    inSeed: 0,
+    inCache: inCache.size,
+    notInSeedNorCache: 0,
+    size: indexLength(index),
+    sizeNotInSeed: 0,
+    sizeNotInSeedNorCache: 0,
+    sizeNotInSeedNorCacheCompressed: 0,
     chunkSizeMin: index.chunkSizeMin,
     chunkSizeAvg: index.chunkSizeAvg,
     chunkSizeMax: index.chunkSizeMax,
-    actualChunkSizeMin: count ? smallest : 0,
-    actualChunkSizeAvg: count ? Math.round(size / count) : 0,
-    actualChunkSizeMax: largest,
+    digest: digestOf(index),
+    featureFlags: `0x${index.featureFlags.toString(16).padStart(16, "0")}`,
   };
-  if (options.store) {
-    [info.inStore, info.toFetch] = await split(sizes, options.store, options);
-  }
-  if (options.seeds) {
-    [info.inSeeds, info.notInSeeds] = await split(sizes, options.seeds, options);
+  for (const [id, size] of unique) {
+    const seeded = inSeed(id);
+    if (seeded) info.inSeed++;
+    else info.sizeNotInSeed += size;
+    if (seeded || inCache.has(id)) continue;
+    info.notInSeedNorCache++;
+    info.sizeNotInSeedNorCache += size;
+    if (!estimate) continue;
+    // As Go desync: one chunk without a known compressed size makes the estimate 0.
+    const known = compressed.get(id);
+    if (known && known.uncompressed_size !== size) {
+      throw new DesyncError(
+        `${options.chunksInfoName ?? "chunks info"}: chunk ${id} has uncompressed size ` +
+          `${known.uncompressed_size}, the index says ${size}`,
+      );
+    }
+    if (!known?.compressed_size) {
+      estimate = false;
+      info.sizeNotInSeedNorCacheCompressed = 0;
+      continue;
+    }
+    info.sizeNotInSeedNorCacheCompressed += known.compressed_size;
   }
   return info;
 }
 
-/** The chunks (and bytes) `store` has, and those it lacks. */
-async function split(
-  sizes: Map<ChunkId, number>,
-  store: Store,
-  options: { concurrency?: number; signal?: AbortSignal },
-) {
-  const has = { chunks: 0, bytes: 0 };
-  const lacks = { chunks: 0, bytes: 0 };
-  // A remote store that lists (S3, SFTP) answers a thousand names a request, not one.
-  const listed = isListStore(store) && !isChunkFileStore(store)
-    ? await collect(store.listChunks(options.signal))
-    : undefined;
-  await forEachLimited(sizes, options.concurrency ?? 10, async ([id, chunkSize], signal) => {
-    const present = listed ? listed.has(id) : await store.hasChunk(id, signal);
-    const tally = present ? has : lacks;
-    tally.chunks++;
-    tally.bytes += chunkSize;
-  }, options.signal);
-  return [has, lacks];
+/** Go desync's `info` JSON: its keys, in its order. */
+export function goInfoJson(info: IndexInfo): Record<string, number> {
+  return {
+    "total": info.total,
+    "unique": info.unique,
+    "in-store": info.inStore,
+    "in-seed": info.inSeed,
+    "in-cache": info.inCache,
+    "not-in-seed-nor-cache": info.notInSeedNorCache,
+    "size": info.size,
+    "dedup-size-not-in-seed": info.sizeNotInSeed,
+    "dedup-size-not-in-seed-nor-cache": info.sizeNotInSeedNorCache,
+    "dedup-size-not-in-seed-nor-cache-compressed": info.sizeNotInSeedNorCacheCompressed,
+    "chunk-size-min": info.chunkSizeMin,
+    "chunk-size-avg": info.chunkSizeAvg,
+    "chunk-size-max": info.chunkSizeMax,
+  };
 }
 
-async function collect(ids: AsyncIterable<ChunkId>): Promise<Set<ChunkId>> {
-  const set = new Set<ChunkId>();
-  for await (const id of ids) set.add(id);
-  return set;
+/** Go desync's `info -f plain` lines, then the digest and feature flags. */
+export function infoLines(info: IndexInfo): string[] {
+  return [
+    `Blob size: ${info.size}`,
+    `Size of deduplicated chunks not in seed: ${info.sizeNotInSeed}`,
+    `Size of deduplicated chunks not in seed nor cache: ${info.sizeNotInSeedNorCache}`,
+    `Total chunks: ${info.total}`,
+    `Unique chunks: ${info.unique}`,
+    `Chunks in store: ${info.inStore}`,
+    `Chunks in seed: ${info.inSeed}`,
+    `Chunks in cache: ${info.inCache}`,
+    `Chunks not in seed nor cache: ${info.notInSeedNorCache}`,
+    `Compressed chunks not in seed nor cache: ${info.sizeNotInSeedNorCacheCompressed}`,
+    `Chunk size min: ${info.chunkSizeMin}`,
+    `Chunk size avg: ${info.chunkSizeAvg}`,
+    `Chunk size max: ${info.chunkSizeMax}`,
+    `Digest: ${info.digest}`,
+    `Feature flags: ${info.featureFlags}`,
+  ];
+}
+
+/** Parses a chunks-info file (`inspect-chunks` output), naming it in every complaint. */
+export function parseChunksInfo(text: string, name: string): ChunkAdditionalInfo[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DesyncError(`${name}: not a chunks info file: ${(error as Error).message}`);
+  }
+  if (parsed === null) return []; // Go writes null for an index without chunks
+  if (!Array.isArray(parsed)) throw new DesyncError(`${name}: not a chunks info file: no list`);
+  return parsed.map((entry, i) => {
+    const bad = (why: string) => new DesyncError(`${name}: entry ${i}: ${why}`);
+    if (typeof entry !== "object" || entry === null) throw bad("not an object");
+    const { id, uncompressed_size, compressed_size } = entry as Record<string, unknown>;
+    if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id)) throw bad("no valid chunk id");
+    if (!Number.isSafeInteger(uncompressed_size) || (uncompressed_size as number) < 0) {
+      throw bad("uncompressed_size is not a byte count");
+    }
+    if (
+      compressed_size !== undefined &&
+      (!Number.isSafeInteger(compressed_size) || (compressed_size as number) < 0)
+    ) {
+      throw bad("compressed_size is not a byte count");
+    }
+    return {
+      id: id as ChunkId,
+      uncompressed_size: uncompressed_size as number,
+      ...(compressed_size === undefined ? {} : { compressed_size: compressed_size as number }),
+    };
+  });
 }

@@ -1,5 +1,6 @@
 /**
- * make: chunk a blob as casync does, store the chunks and write the index.
+ * make: chunk a blob as casync does, store the chunks and compute the index
+ * (ops/write_index.ts writes it where the user wants it).
  * Cuts are found in parallel (see cut_blob.ts); then every chunk is read,
  * hashed, compressed and stored by a codec worker, at most `concurrency` at once.
  * The blob is never held in memory as a whole.
@@ -12,18 +13,12 @@ import {
   CASYNC_BLOB_FLAGS,
   type Digest,
   digestOf,
-  encodeIndex,
   FLAG_SHA512_256,
   type Index,
   type IndexChunk,
 } from "../format/index.ts";
 import { isChunkFileStore, type WriteStore } from "../store/store.ts";
-import {
-  type IndexContext,
-  isRemoteIndexLocation,
-  writeRemoteIndex,
-} from "../store/index_store.ts";
-import { describeFsError, writeAtomically } from "../util/fs.ts";
+import { describeFsError } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { DesyncError, UsageError } from "../errors.ts";
@@ -32,8 +27,6 @@ import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
 
 export interface MakeOptions {
   blob: string;
-  /** Where to write the index; undefined to only compute it. */
-  indexPath?: string;
   /** Where to store chunks; undefined to only hash them (the `chunk` command). */
   store?: WriteStore;
   codec: CodecPool;
@@ -42,8 +35,8 @@ export interface MakeOptions {
   concurrency: number;
   signal?: AbortSignal;
   progress?: boolean;
-  /** How to reach `indexPath` when it is an S3, SFTP or HTTP location. */
-  indexContext?: IndexContext;
+  /** Chunk from this offset on (Go desync's `chunk -S`); the chunks keep their blob offsets. */
+  start?: number;
 }
 
 export interface MakeStats {
@@ -65,20 +58,29 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
   const { blob, codec, params, digest, store } = options;
   const size = await blobSize(blob);
   const featureFlags = await indexFlagsFor(blob, digest);
-  const spans = spansOf(await cutBlob(codec, blob, size, params, options.concurrency));
+  const start = Math.min(options.start ?? 0, size);
+  const cuts = start === 0
+    ? await cutBlob(codec, blob, size, params, options.concurrency)
+    : start < size
+    ? await codec.cuts(blob, size, start, size, params)
+    : [];
+  const spans = spansOf(cuts, start);
   const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {
     chunks: spans.length,
     uniqueChunks: 0,
     storedChunks: 0,
-    bytesIn: size,
+    bytesIn: size - start,
     bytesStored: 0,
   };
   // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk` only.
   const storeDir = store && isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
   const storedIds = new Set<ChunkId>();
-  const progress = progressBar("make", size, options.progress);
+  const progress = progressBar("make", size - start, {
+    enabled: options.progress,
+    chunks: spans.length,
+  });
   try {
     await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
       const result = await codec.piece({ ...pieceJob(blob, spans[i], digest, mode), storeDir });
@@ -90,7 +92,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
         stats.storedChunks++;
         stats.bytesStored += result.compressed.length;
       }
-      progress.add(spans[i].size);
+      progress.add(spans[i].size, 1);
     }, options.signal);
   } finally {
     progress.done();
@@ -108,15 +110,6 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
       size: span.size,
     })),
   };
-  if (options.indexPath !== undefined && isRemoteIndexLocation(options.indexPath)) {
-    await writeRemoteIndex(options.indexPath, encodeIndex(index), options.indexContext ?? {});
-  } else if (options.indexPath !== undefined) {
-    const bytes = encodeIndex(index);
-    await writeAtomically(options.indexPath, async (out) => {
-      let done = 0;
-      while (done < bytes.length) done += await out.write(bytes.subarray(done));
-    });
-  }
   return { index, stats };
 }
 

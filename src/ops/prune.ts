@@ -2,6 +2,7 @@
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Index } from "../format/index.ts";
 import type { PruneStore } from "../store/store.ts";
+import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
 export interface PruneOptions {
@@ -15,6 +16,7 @@ export interface PruneOptions {
   /** Removals at once (a remote store answers each in a round trip). */
   concurrency?: number;
   signal?: AbortSignal;
+  progress?: boolean;
 }
 
 export interface PruneStats {
@@ -33,10 +35,19 @@ export async function prune(options: PruneOptions): Promise<PruneStats> {
   }
   if (options.dryRun || stats.unreferenced.length === 0) return stats;
   if (options.confirm && !(await options.confirm(stats.unreferenced.length))) return stats;
-  await forEachLimited(stats.unreferenced, options.concurrency ?? 1, async (id) => {
-    await options.store.removeChunk(id);
-    stats.removed++;
-    options.onRemove?.(id);
-  }, options.signal);
+  const progress = progressBar("prune", stats.unreferenced.length, {
+    enabled: options.progress,
+    unit: "chunks",
+  });
+  try {
+    await forEachLimited(stats.unreferenced, options.concurrency ?? 1, async (id) => {
+      await options.store.removeChunk(id);
+      stats.removed++;
+      progress.add(1);
+      options.onRemove?.(id);
+    }, options.signal);
+  } finally {
+    progress.done();
+  }
   return stats;
 }

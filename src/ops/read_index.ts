@@ -2,6 +2,7 @@
 import { DesyncError } from "../errors.ts";
 import { decodeIndex, type Index, MAX_INDEX_SIZE } from "../format/index.ts";
 import {
+  accessHint,
   DEFAULT_HTTP_OPTIONS,
   HttpBodyTooLarge,
   HttpNetworkError,
@@ -91,7 +92,11 @@ async function fetchIndex(
   try {
     const response = await transport.request("GET", url, { maxBytes, signal: options.signal });
     if (response.status !== 200) {
-      throw new DesyncError(`${url}: cannot read index: HTTP status ${response.status}`);
+      throw new DesyncError(
+        `${url}: cannot read index: HTTP status ${response.status}${
+          accessHint(response.status, http)
+        }`,
+      );
     }
     return response.body;
   } catch (error) {

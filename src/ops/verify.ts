@@ -11,6 +11,7 @@ import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { LocalStore } from "../store/local.ts";
 import type { PruneStore } from "../store/store.ts";
+import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
 export interface VerifyOptions {
@@ -23,6 +24,7 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Called once per invalid chunk, as soon as it is found. */
   onInvalid?: (error: ChunkInvalid) => void;
+  progress?: boolean;
 }
 
 export interface VerifyStats {
@@ -89,16 +91,23 @@ async function verifyLocal(options: VerifyOptions & { store: LocalStore }): Prom
       yield* new Set(entries.filter((e) => !odd.has(e.id)).map((e) => e.id));
     }
   }
-  await forEachLimited(batchesOf(chunkFiles(), BATCH), inFlight, async (ids) => {
-    const items = ids.map((id) => ({ id, path: store.chunkPath(id) }));
-    const outcomes = await codec.checkFiles(items, store.digests);
-    for (const [i, outcome] of outcomes.entries()) {
-      if (!outcome.ok && outcome.missing) continue; // removed while we looked
-      stats.checked++;
-      if (outcome.ok) continue;
-      await invalid(ids[i], outcome.error.message, () => store.removeChunk(ids[i]));
-    }
-  }, options.signal);
+  // The store's size is unknown until it is walked: the bar counts chunks and their rate.
+  const progress = progressBar("verify", 0, { enabled: options.progress, unit: "chunks" });
+  try {
+    await forEachLimited(batchesOf(chunkFiles(), BATCH), inFlight, async (ids) => {
+      const items = ids.map((id) => ({ id, path: store.chunkPath(id) }));
+      const outcomes = await codec.checkFiles(items, store.digests);
+      for (const [i, outcome] of outcomes.entries()) {
+        if (!outcome.ok && outcome.missing) continue; // removed while we looked
+        stats.checked++;
+        progress.add(1);
+        if (outcome.ok) continue;
+        await invalid(ids[i], outcome.error.message, () => store.removeChunk(ids[i]));
+      }
+    }, options.signal);
+  } finally {
+    progress.done();
+  }
   return stats;
 }
 

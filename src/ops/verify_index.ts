@@ -2,6 +2,7 @@
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { BlobMismatch } from "../errors.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
+import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { checkBlobSize } from "./chop.ts";
 
@@ -11,6 +12,7 @@ export interface VerifyIndexOptions {
   codec: CodecPool;
   concurrency: number;
   signal?: AbortSignal;
+  progress?: boolean;
 }
 
 /** Resolves when the blob matches; otherwise throws BlobMismatch naming the first bad chunk. */
@@ -19,6 +21,10 @@ export async function verifyIndex(options: VerifyIndexOptions): Promise<void> {
   await checkBlobSize(blob, indexLength(index));
   const digest = digestOf(index);
   let firstBad: { i: number; actual: string } | undefined;
+  const progress = progressBar("verify-index", indexLength(index), {
+    enabled: options.progress,
+    chunks: index.chunks.length,
+  });
   try {
     await forEachLimited(index.chunks.keys(), options.concurrency, async (i) => {
       if (firstBad && firstBad.i < i) return; // an earlier mismatch is already known
@@ -32,8 +38,10 @@ export async function verifyIndex(options: VerifyIndexOptions): Promise<void> {
       };
       const { id } = await codec.piece(job);
       if (id !== chunk.id && (!firstBad || i < firstBad.i)) firstBad = { i, actual: id };
+      progress.add(chunk.size, 1);
     }, options.signal);
   } finally {
+    progress.done();
     await codec.closeFiles();
   }
   if (firstBad) {

@@ -1,7 +1,9 @@
 /**
  * A writable cache in front of a store: asked first, filled on every miss.
  * A hit refreshes the chunk's age where the cache can, so old chunks can be expired.
- * An invalid chunk in the cache fails loudly (`verify -r` repairs the cache).
+ * An invalid chunk in the cache is fetched again and replaced when `repair` is
+ * set (Go desync's default, `--cache-repair`); otherwise it fails loudly
+ * (`verify -r` repairs the cache).
  */
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
@@ -16,8 +18,17 @@ import {
 export class CachedStore implements CachedSource {
   readonly name: string;
 
-  constructor(readonly cache: WriteStore, readonly upstream: Store) {
+  constructor(
+    readonly cache: WriteStore,
+    readonly upstream: Store,
+    readonly options: { repair?: boolean } = {},
+  ) {
     this.name = `${upstream.name} (cache ${cache.name})`;
+  }
+
+  /** Whether an invalid cached chunk is replaced from upstream rather than an error. */
+  get repair(): boolean {
+    return this.options.repair === true;
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
@@ -26,10 +37,11 @@ export class CachedStore implements CachedSource {
       if (isTouchStore(this.cache)) await this.cache.touchChunk(id);
       return chunk;
     } catch (error) {
-      if (error instanceof ChunkInvalid) {
-        throw new ChunkInvalid(id, this.cache.name, `${error.detail} (repair with verify -r)`);
+      if (error instanceof ChunkInvalid && !this.repair) {
+        const remedy = "(repair with verify -r, or leave out --cache-repair=false)";
+        throw new ChunkInvalid(id, this.cache.name, `${error.detail} ${remedy}`);
       }
-      if (!(error instanceof ChunkMissing)) throw error;
+      if (!(error instanceof ChunkMissing) && !(error instanceof ChunkInvalid)) throw error;
     }
     const chunk = await this.upstream.getChunk(id, signal);
     await this.cache.storeChunk(chunk, signal);

@@ -6,9 +6,18 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import type { Chunk, RawChunk } from "./store.ts";
 
+/** zstd's frame magic number, 0xFD2FB528, as it appears in a file. */
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+function isZstdFrame(data: Uint8Array): boolean {
+  return ZSTD_MAGIC.every((byte, i) => data[i] === byte);
+}
+
 /**
  * Decompresses (when compressed) and verifies a chunk in the codec pool; bad
- * data is ChunkInvalid naming `storeName`. The compressed form is kept for caches.
+ * data is ChunkInvalid naming `storeName`. The compressed form is kept for
+ * caches only when it is zstd: a gzip or xz chunk from a casync store would
+ * otherwise land in a cache Go desync cannot read, so the cache re-encodes it.
  */
 export async function decodeStoredChunk(
   codec: CodecPool,
@@ -22,7 +31,7 @@ export async function decodeStoredChunk(
       compressed: raw.compressed,
       keepInput: raw.compressed,
     });
-    return { id, plain, compressed: input };
+    return { id, plain, compressed: input && isZstdFrame(input) ? input : undefined };
   } catch (error) {
     if (error instanceof ChunkDataError) throw new ChunkInvalid(id, storeName, error.message);
     throw error;

@@ -8,7 +8,12 @@ import { ChunkMissing, StoreError } from "../errors.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { HttpNetworkError, type HttpOptions, HttpTransport } from "../util/http_client.ts";
+import {
+  accessHint,
+  HttpNetworkError,
+  type HttpOptions,
+  HttpTransport,
+} from "../util/http_client.ts";
 import { parseHttpLocation } from "./http_location.ts";
 import { storedForm } from "./encode.ts";
 import { chunkKey } from "./settings.ts";
@@ -40,6 +45,7 @@ export class HttpStore implements WriteStore, RawChunkStore, HttpChunkStore {
   readonly #codec: CodecPool;
   readonly #digests: readonly Digest[];
   readonly #transport: HttpTransport;
+  readonly #http: HttpOptions;
   readonly #maxBody: number;
   readonly #uncompressed: boolean;
   readonly workerFetch: WorkerFetch;
@@ -58,6 +64,7 @@ export class HttpStore implements WriteStore, RawChunkStore, HttpChunkStore {
       maxBytes: this.#maxBody,
       compressed: !this.#uncompressed,
     };
+    this.#http = options.http;
     try {
       this.#transport = new HttpTransport(options.http);
     } catch (error) {
@@ -127,7 +134,10 @@ export class HttpStore implements WriteStore, RawChunkStore, HttpChunkStore {
 
   #expectOk(status: number, method: string, id: ChunkId) {
     if (status < 200 || status > 299) {
-      throw new StoreError(this.name, `${method} chunk ${id}: HTTP status ${status}`);
+      throw new StoreError(
+        this.name,
+        `${method} chunk ${id}: HTTP status ${status}${accessHint(status, this.#http)}`,
+      );
     }
   }
 }

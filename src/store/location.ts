@@ -169,6 +169,7 @@ export async function openStoreChain(
   locations: readonly string[],
   cacheLocation: string | undefined,
   context: StoreContext,
+  options: { cacheRepair?: boolean } = {},
 ): Promise<Store> {
   if (locations.length === 0) throw new UsageError("at least one store (-s) is required");
   const stores: Store[] = [];
@@ -176,7 +177,8 @@ export async function openStoreChain(
     for (const location of locations) stores.push(await openStore(location, context));
     const router = stores.length === 1 ? stores[0] : new StoreRouter(stores);
     if (cacheLocation === undefined) return router;
-    return new CachedStore(await openWriteStore(cacheLocation, context), router);
+    const cache = await openWriteStore(cacheLocation, context);
+    return new CachedStore(cache, router, { repair: options.cacheRepair });
   } catch (error) {
     await Promise.allSettled(stores.map((store) => store.close()));
     throw error;

@@ -129,6 +129,8 @@ export function isStoreSequence(store: Store): store is StoreSequence {
 export interface CachedSource extends Store {
   readonly cache: WriteStore;
   readonly upstream: Store;
+  /** Whether an invalid cached chunk is fetched again and replaced (else an error). */
+  readonly repair?: boolean;
 }
 
 export function isCachedSource(store: Store): store is CachedSource {

@@ -162,7 +162,11 @@ export async function writeAtomically<T>(
 function describeOutputError(path: string, error: unknown): string {
   if (error instanceof Deno.errors.NotCapable && !/Requires all access/.test(error.message)) {
     const dir = splitPath(path).dir || "./";
-    return `Deno needs --allow-read and --allow-write for ${dir} ` +
+    // Name the permission that is missing; a rename needs both.
+    const missing = (["read", "write"] as const)
+      .filter((name) => Deno.permissions.querySync({ name, path: dir }).state !== "granted")
+      .map((name) => `--allow-${name}`);
+    return `Deno needs ${missing.join(" and ") || "--allow-read and --allow-write"} for ${dir} ` +
       "(the output is written to a temporary file there, then renamed)";
   }
   return describeFsError(error);

@@ -26,6 +26,15 @@ export interface HttpOptions {
   authorization?: string;
   /** Value of the Cookie header sent with every request (the config's http-cookie). */
   cookie?: string;
+  /** Said after a 401 or 403 answer: why no Authorization header went (e.g. a permission). */
+  authorizationHint?: string;
+}
+
+/** " (hint)" for an answer refusing access, when the options carry a hint; else "". */
+export function accessHint(status: number, options: HttpOptions): string {
+  return (status === 401 || status === 403) && options.authorizationHint
+    ? ` (${options.authorizationHint})`
+    : "";
 }
 
 export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
@@ -244,7 +253,14 @@ function describeNetworkError(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error
     ? `: ${error.cause.message}`
     : "";
-  return `${message}${cause}`;
+  const text = `${message}${cause}`;
+  // Go desync accepts a self-signed CA certificate as the server's own; rustls never does.
+  if (text.includes("CaUsedAsEndEntity")) {
+    return "the server's certificate is a CA certificate (CA:TRUE) used as its own server " +
+      "certificate, which Deno's TLS refuses even with --ca-cert: re-create it with " +
+      "`openssl req -x509 … -addext basicConstraints=critical,CA:FALSE` or have a CA sign it";
+  }
+  return text;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -121,7 +121,7 @@ e2e("tar and untar say they need --allow-ffi; usage errors exit 2", async (dir) 
     TAR,
   );
   assertEquals(storeWithoutIndex.code, 2);
-  oneLine(storeWithoutIndex.stderr, /-s, -m and --chunk-size go with -i/);
+  oneLine(storeWithoutIndex.stderr, /-s and -m\/--chunk-size go with -i/);
   const badGlob = await runCli(["tar", "--exclude", "[x", `${dir}/t.catar`, `${dir}/tree`], TAR);
   assertEquals(badGlob.code, 2);
   const notDir = await runCli(["tar", `${dir}/t.catar`, `${dir}/nope`], TAR);

@@ -79,6 +79,11 @@ cliTest("bad combinations are usage errors", async (dir) => {
     await runCli(["extract", "-s", store, index, `${dir}/hardlink`]),
     /would overwrite the index/,
   );
+  await Deno.symlink(index, `${dir}/symlink`);
+  for (const [from, to] of [[index, `${dir}/symlink`], [`${dir}/symlink`, index]]) {
+    assertUsageError(await runCli(["extract", "-s", store, from, to]), /would overwrite the index/);
+  }
+  assertEquals(await sha256sum(`${dir}/symlink`), await sha256sum(index));
   await Deno.writeFile(`${dir}/out`, new Uint8Array(10));
   assertUsageError(
     await runCli(["extract", "-k", "-s", store, "--seed", `${dir}/out`, index, `${dir}/out`]),
@@ -129,3 +134,21 @@ cliTest("cat takes chunks from seeds before the stores", async (dir) => {
   assertEquals(result.code, 0, result.stderr);
   assertEquals(await sha256sum(`${dir}/o`), await sha256sum(`${dir}/blob`));
 });
+
+cliTest(
+  "info counts a seed given as INDEX:DATA, as a plain file, or as an index alone",
+  async (dir) => {
+    const index = `${dir}/blob.caibx`;
+    const unique = new Set(
+      (await runCli(["list-chunks", index], PERMISSIONS.readOnly)).stdout.trim().split("\n"),
+    ).size;
+    await Deno.copyFile(`${dir}/blob`, `${dir}/plain`);
+    await Deno.copyFile(index, `${dir}/alone.caibx`);
+    for (const seed of [`${index}:${dir}/blob`, `${dir}/plain`, `${dir}/alone.caibx`]) {
+      const result = await runCli(["info", "--seed", seed, index], PERMISSIONS.readOnly);
+      assertEquals(result.code, 0, result.stderr);
+      const info = JSON.parse(result.stdout);
+      assertEquals([info["in-seed"], info["dedup-size-not-in-seed"]], [unique, 0], seed);
+    }
+  },
+);

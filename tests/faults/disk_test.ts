@@ -153,7 +153,7 @@ tmpfsTest("make onto a read-only file system names the index", {
   assertNoOutput(index);
 });
 
-Deno.test("faults: an output Deno may write but not read says to grant both", async (t) => {
+Deno.test("faults: an output Deno may write but not read names the missing permission", async (t) => {
   const dir = await tempDir(t);
   try {
     const f = await makeFixture(dir);
@@ -167,7 +167,7 @@ Deno.test("faults: an output Deno may write but not read says to grant both", as
     assertFailure(
       result,
       new RegExp(
-        `^desync: ${out}: cannot write: Deno needs --allow-read and --allow-write for ${dir}/out/ `,
+        `^desync: ${out}: cannot write: Deno needs --allow-read for ${dir}/out/ \\(the output `,
       ),
     );
     assertNoOutput(out);

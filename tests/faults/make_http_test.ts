@@ -33,7 +33,13 @@ const CASES: Case[] = [
   { name: "a reset connection", fault: { kind: "reset" }, expect: ".+" },
   { name: "a reset, then success", fault: { kind: "reset" }, times: 1 },
   { name: "a stall past --timeout", fault: { kind: "stall" }, expect: "timed out after 500 ms" },
-  { name: "a 403", fault: { kind: "status", status: 403 }, expect: "HTTP status 403" },
+  {
+    name: "a 403",
+    fault: { kind: "status", status: 403 },
+    // Refused access: the answer says the variable that could carry credentials was not read.
+    expect:
+      "HTTP status 403 \\(DESYNC_HTTP_AUTH is not read without --allow-env=DESYNC_HTTP_AUTH\\)",
+  },
   {
     name: "an endless answer",
     fault: { kind: "oversize", bytes: 1 << 30 },

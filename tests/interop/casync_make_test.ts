@@ -34,7 +34,8 @@ for (const blobCase of [...BLOB_CASES, ...SIZE_CASES]) {
           const index = `${dir}/ours-${n}.caibx`;
           const args = ["make", "-n", n, "-s", store];
           if (blobCase.digest) args.push("--digest", blobCase.digest);
-          if (blobCase.chunkSize) args.push("--chunk-size", blobCase.chunkSize);
+          // casync's byte sizes, with the unit -m/--chunk-size needs for bytes.
+          if (blobCase.chunkSize) args.push("--chunk-size", inBytes(blobCase.chunkSize));
           const result = await runCli([...args, index, fixture.blob]);
           assertEquals(result.code, 0, result.stderr);
           assertEquals(
@@ -56,6 +57,10 @@ for (const blobCase of [...BLOB_CASES, ...SIZE_CASES]) {
   });
 }
 
+function inBytes(casyncSizes: string): string {
+  return casyncSizes.split(":").map((size) => `${size}B`).join(":");
+}
+
 Deno.test({
   name: "casync interop: -m takes KiB like desync; chunk and verify-index agree with casync",
   ignore: Boolean(CASYNC_MISSING),
@@ -67,10 +72,15 @@ Deno.test({
       const made = await runCli(["make", "-m", "1:4:16", index, fixture.blob]);
       assertEquals(made.code, 0, made.stderr);
       assertEquals(await Deno.readFile(index), await Deno.readFile(fixture.index));
+      for (const sizes of ["1K:4K:16K", "1024B:4K:16KiB"]) {
+        const withUnits = await runCli(["make", "--chunk-size", sizes, `${index}2`, fixture.blob]);
+        assertEquals(withUnits.code, 0, withUnits.stderr);
+        assertEquals(await Deno.readFile(`${index}2`), await Deno.readFile(fixture.index), sizes);
+      }
 
       const listed = await runCli(["chunk", "-m", "1:4:16", fixture.blob], ["--allow-read"]);
       assertEquals(listed.code, 0, listed.stderr);
-      const rows = listed.stdout.trim().split("\n").map((line) => line.split(" "));
+      const rows = listed.stdout.trim().split("\n").map((line) => line.split("\t"));
       const ids = await runCli(["list-chunks", fixture.index], ["--allow-read"]);
       assertEquals(rows.map((row) => row[2]), ids.stdout.trim().split("\n"));
       let offset = 0;
@@ -116,7 +126,12 @@ Deno.test({
       ]);
       assertEquals(first.code, 0, first.stderr);
       const before = storeIds(store);
-      assertMatch(first.stdout, new RegExp(`new chunks stored: ${before.length}\\b`));
+      // Go desync's --print-stats JSON on stderr, with our counts after its two.
+      const firstStats = JSON.parse(first.stderr);
+      assertEquals(firstStats["chunks-stored"], before.length);
+      // An index is 48 + 16 + 40 per chunk + 40 bytes long.
+      const chunks = ((await Deno.readFile(fixture.index)).length - 104) / 40;
+      assertEquals(firstStats.ChunksAccepted, chunks);
       const second = await runCli([
         "make",
         "--print-stats",
@@ -125,7 +140,7 @@ Deno.test({
         `${dir}/b.caibx`,
         fixture.blob,
       ]);
-      assertMatch(second.stdout, /new chunks stored: 0\b/);
+      assertEquals(JSON.parse(second.stderr)["chunks-stored"], 0);
       assertEquals(storeIds(store), before);
 
       // A store holding a known subset: casync's chunk files, minus three we remove.
@@ -133,22 +148,25 @@ Deno.test({
       const removed = [ids[0], ids[3], ids[7]];
       let removedBytes = 0;
       const listed = await runCli(["chunk", fixture.blob], ["--allow-read"]);
-      for (const [, size, id] of listed.stdout.trim().split("\n").map((l) => l.split(" "))) {
+      for (const [, size, id] of listed.stdout.trim().split("\n").map((l) => l.split("\t"))) {
         if (removed.includes(id)) removedBytes += Number(size);
       }
       for (const id of removed) await Deno.remove(`${fixture.store}/${id.slice(0, 4)}/${id}.cacnk`);
+      // Go desync's keys; the store doubles as the cache, so what it lacks is what to fetch.
       const info = await runCli(
-        ["info", "--format", "json", "-s", fixture.store, fixture.index],
+        ["info", "--format", "json", "-s", fixture.store, "-c", fixture.store, fixture.index],
         ["--allow-read"],
       );
       assertEquals(info.code, 0, info.stderr);
       const parsed = JSON.parse(info.stdout);
       assertEquals(parsed.size, BLOB_CASES[0].size);
-      assertEquals(parsed.uniqueChunks, ids.length);
-      assertEquals(parsed.toFetch, { chunks: 3, bytes: removedBytes });
-      assertEquals(parsed.inStore.chunks, ids.length - 3);
-      assertEquals(parsed.inStore.bytes + removedBytes, BLOB_CASES[0].size);
-      assert(parsed.chunkSizeAvg === 65536);
+      assertEquals(parsed.unique, ids.length);
+      assertEquals(parsed["in-store"], ids.length - 3);
+      assertEquals(parsed["in-cache"], ids.length - 3);
+      assertEquals(parsed["not-in-seed-nor-cache"], 3);
+      assertEquals(parsed["dedup-size-not-in-seed-nor-cache"], removedBytes);
+      assertEquals(parsed["dedup-size-not-in-seed"], BLOB_CASES[0].size);
+      assert(parsed["chunk-size-avg"] === 65536);
     } finally {
       await removeDir(dir);
     }

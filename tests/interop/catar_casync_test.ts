@@ -57,6 +57,8 @@ interop("tar writes casync's catar byte for byte, for each feature set", async (
   }
 });
 
+const bytes = (sizes: string) => sizes.split(":").map((size) => `${size}B`).join(":");
+
 interop("tar -i writes casync's .caidx and the same chunks", async (dir, tree) => {
   for (const sizes of ["16384:65536:262144", "4096:16384:65536"]) {
     const theirs = `${dir}/theirs-${sizes}`;
@@ -70,7 +72,8 @@ interop("tar -i writes casync's .caidx and the same chunks", async (dir, tree) =
       tree,
     ]);
     await desyncOk(
-      ["tar", "-i", "-s", `${mine}.store`, "--chunk-size", sizes, `${mine}.caidx`, tree],
+      // casync's sizes are bytes; ours take a B suffix for that (bare numbers are KiB, as in Go).
+      ["tar", "-i", "-s", `${mine}.store`, "--chunk-size", bytes(sizes), `${mine}.caidx`, tree],
       TAR,
     );
     assertEquals(await Deno.readFile(`${mine}.caidx`), await Deno.readFile(`${theirs}.caidx`));

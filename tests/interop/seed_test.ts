@@ -244,8 +244,8 @@ seedTest("info --seed counts what the seeds hold", async (versions) => {
   );
   mustSucceed(result);
   const info = JSON.parse(result.stdout);
-  assertEquals(info.notInSeeds.chunks, versions.onlyInV2.size);
-  assertEquals(info.inSeeds.chunks, versions.v2Chunks - versions.onlyInV2.size);
+  assertEquals(info["not-in-seed-nor-cache"], versions.onlyInV2.size);
+  assertEquals(info["in-seed"], versions.v2Chunks - versions.onlyInV2.size);
 });
 
 for (const signal of ["SIGINT", "SIGKILL"] as const) {

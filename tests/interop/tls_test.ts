@@ -74,3 +74,79 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tls: a self-signed CA certificate serving as its own server certificate is explained",
+  ignore: Boolean(OPENSSL_MISSING),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const dir = await tempDir(t);
+    // openssl's default for req -x509 is CA:TRUE, which Go desync accepts and rustls refuses.
+    const servers: Deno.HttpServer[] = [];
+    try {
+      const urls: string[] = [];
+      for (
+        const [name, extra] of [["ca", []], ["leaf", [
+          "-addext",
+          "basicConstraints=critical,CA:FALSE",
+        ]]] as const
+      ) {
+        const made = await new Deno.Command("openssl", {
+          args: [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            `${dir}/${name}.key`,
+            "-out",
+            `${dir}/${name}.pem`,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            ...extra,
+          ],
+          stderr: "null",
+        }).output();
+        assertEquals(made.code, 0);
+        const server = Deno.serve({
+          hostname: "127.0.0.1",
+          port: 0,
+          cert: await Deno.readTextFile(`${dir}/${name}.pem`),
+          key: await Deno.readTextFile(`${dir}/${name}.key`),
+          onListen() {},
+        }, () => new Response("no such index", { status: 404 }));
+        servers.push(server);
+        urls.push(`https://127.0.0.1:${server.addr.port}/x.caibx`);
+      }
+      const asCa = await runCli(
+        ["list-chunks", "-e", "0", "--ca-cert", `${dir}/ca.pem`, urls[0]],
+        FLAGS,
+      );
+      assertEquals(asCa.code, 1);
+      assertEquals(asCa.stderr.trim().split("\n").length, 1);
+      assertMatch(asCa.stderr, /CA certificate .* basicConstraints=critical,CA:FALSE/);
+      // The fix the message gives works: the same kind of certificate, marked CA:FALSE.
+      const asLeaf = await runCli([
+        "list-chunks",
+        "-e",
+        "0",
+        "--ca-cert",
+        `${dir}/leaf.pem`,
+        urls[1],
+      ], FLAGS);
+      assertEquals(asLeaf.code, 1);
+      assertMatch(asLeaf.stderr, /HTTP status 404/);
+    } finally {
+      await Promise.all(servers.map((server) => server.shutdown()));
+      await removeDir(dir);
+    }
+  },
+});

@@ -1,0 +1,43 @@
+/**
+ * Go desync's flag parser accepts `--flag=true` and `--flag=false` for boolean
+ * flags (`--cache-repair=false`); commander does not. This rewrites them into
+ * the forms commander takes, knowing which options of the tree are boolean.
+ */
+import type { Command } from "commander";
+
+/** The values Go's strconv.ParseBool accepts. */
+const TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);
+const FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
+
+export function normalizeBoolFlags(args: readonly string[], program: Command): string[] {
+  const booleans = new Set<string>();
+  const negatable = new Set<string>();
+  const visit = (command: Command) => {
+    for (const option of command.options) {
+      if (option.required || option.optional || !option.long) continue;
+      if (option.negate) negatable.add(option.long.replace(/^--no-/, "--"));
+      else booleans.add(option.long);
+    }
+    command.commands.forEach(visit);
+  };
+  visit(program);
+  const out: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const match = /^(--[^=]+)=(.*)$/.exec(arg);
+    if (!match || !booleans.has(match[1])) {
+      out.push(arg);
+    } else if (TRUE.has(match[2])) {
+      out.push(match[1]);
+    } else if (FALSE.has(match[2])) {
+      // A plain boolean defaults to false: leaving it out says the same.
+      if (negatable.has(match[1])) out.push(`--no-${match[1].slice(2)}`);
+    } else {
+      out.push(arg); // commander explains what is wrong with it
+    }
+  }
+  return out;
+}
