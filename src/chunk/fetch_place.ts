@@ -4,9 +4,26 @@
  * HTTP client is kept per settings, so connections stay open across batches.
  */
 import type { FetchPlaceJob, FetchProblem } from "./codec_pool.ts";
-import { HttpNetworkError, type HttpOptions, HttpTransport } from "../util/http_client.ts";
+import {
+  type BodyBuffer,
+  HttpNetworkError,
+  type HttpOptions,
+  HttpTransport,
+} from "../util/http_client.ts";
 
 const transports = new Map<string, HttpTransport>();
+/** Body buffers kept between jobs, one per lane: no allocation per chunk. */
+const spare: BodyBuffer[] = [];
+
+/** Past this, bodies are read the plain way: a lane's buffer must stay small. */
+const MAX_LANE_BUFFER = 16 << 20;
+
+function bufferFor(job: FetchPlaceJob): BodyBuffer | undefined {
+  if (job.maxBytes >= MAX_LANE_BUFFER) return undefined;
+  const held = spare.pop();
+  if (held && !held.buffer.detached && held.buffer.byteLength > job.maxBytes) return held;
+  return { buffer: new ArrayBuffer(job.maxBytes + 1) };
+}
 
 function transportFor(http: HttpOptions): HttpTransport {
   const key = JSON.stringify(http);
@@ -22,10 +39,13 @@ export async function fetchPlace(
   const transport = transportFor(job.http);
   const outcomes: (FetchProblem | null)[] = new Array(job.items.length).fill(null);
   let next = 0;
-  const fetchOne = async (i: number): Promise<FetchProblem | null> => {
+  const fetchOne = async (i: number, into?: BodyBuffer): Promise<FetchProblem | null> => {
     let response;
     try {
-      response = await transport.request("GET", job.items[i].url, { maxBytes: job.maxBytes });
+      response = await transport.request("GET", job.items[i].url, {
+        maxBytes: job.maxBytes,
+        into,
+      });
     } catch (error) {
       if (!(error instanceof HttpNetworkError)) throw error;
       return { kind: "request", message: error.message };
@@ -40,12 +60,15 @@ export async function fetchPlace(
     }
     return await place(i, response.body);
   };
-  const lane = async () => {
+  const lane = async (into?: BodyBuffer) => {
     while (next < job.items.length) {
       const i = next++;
-      outcomes[i] = await fetchOne(i);
+      // The body lives in the lane's buffer until its next request: placed by then.
+      outcomes[i] = await fetchOne(i, into);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, job.concurrency) }, lane));
+  const buffers = Array.from({ length: Math.max(1, job.concurrency) }, () => bufferFor(job));
+  await Promise.all(buffers.map(lane));
+  for (const buffer of buffers) if (buffer) spare.push(buffer);
   return outcomes;
 }

@@ -1,18 +1,11 @@
 /** Loads an index from a file path, standard input (`-`), an HTTP(S) URL, S3 or SFTP. */
 import { DesyncError } from "../errors.ts";
 import { decodeIndex, type Index, MAX_INDEX_SIZE } from "../format/index.ts";
-import {
-  accessHint,
-  DEFAULT_HTTP_OPTIONS,
-  HttpBodyTooLarge,
-  HttpNetworkError,
-  type HttpOptions,
-  HttpTransport,
-} from "../util/http_client.ts";
-import { parseHttpLocation } from "../store/http_location.ts";
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { type IndexContext, isStoreIndexLocation, readStoreIndex } from "../store/index_store.ts";
 import { describeFsError } from "../util/fs.ts";
+import { indexOverHttp } from "./index_http.ts";
 
 export interface ReadIndexOptions {
   /** Larger indexes are refused before they are read whole (default MAX_INDEX_SIZE). */
@@ -76,40 +69,11 @@ async function readIndexBytes(
   }
 }
 
-async function fetchIndex(
+function fetchIndex(
   url: string,
   http: HttpOptions,
   maxBytes: number,
   options: ReadIndexOptions,
 ): Promise<Uint8Array> {
-  parseHttpLocation(url, "index");
-  let transport: HttpTransport;
-  try {
-    transport = new HttpTransport(http);
-  } catch (error) {
-    throw new DesyncError(`${url}: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    const response = await transport.request("GET", url, { maxBytes, signal: options.signal });
-    if (response.status !== 200) {
-      throw new DesyncError(
-        `${url}: cannot read index: HTTP status ${response.status}${
-          accessHint(response.status, http)
-        }`,
-      );
-    }
-    return response.body;
-  } catch (error) {
-    if (error instanceof HttpBodyTooLarge) {
-      throw new DesyncError(
-        `${url}: cannot read index: larger than ${maxBytes} bytes, not an index`,
-      );
-    }
-    if (error instanceof HttpNetworkError) {
-      throw new DesyncError(`${url}: cannot read index: ${error.message}`, { cause: error });
-    }
-    throw error;
-  } finally {
-    transport.close();
-  }
+  return indexOverHttp("GET", url, http, { maxBytes, signal: options.signal });
 }

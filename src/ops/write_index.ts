@@ -3,18 +3,11 @@
  * renamed when complete), standard output (`-`), an HTTP(S) URL (PUT, as Go
  * desync's index stores do), or an S3 or SFTP location.
  */
-import { DesyncError } from "../errors.ts";
 import { encodeIndex, type Index } from "../format/index.ts";
-import {
-  accessHint,
-  DEFAULT_HTTP_OPTIONS,
-  HttpNetworkError,
-  type HttpOptions,
-  HttpTransport,
-} from "../util/http_client.ts";
+import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
 import { type IndexContext, isStoreIndexLocation, writeRemoteIndex } from "../store/index_store.ts";
-import { parseHttpLocation } from "../store/http_location.ts";
 import { writeAtomically } from "../util/fs.ts";
+import { indexOverHttp } from "./index_http.ts";
 
 export async function writeIndex(
   location: string,
@@ -36,33 +29,6 @@ async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: 
 }
 
 async function putIndex(url: string, bytes: Uint8Array, http: HttpOptions, signal?: AbortSignal) {
-  parseHttpLocation(url, "index");
-  let transport: HttpTransport;
-  try {
-    transport = new HttpTransport(http);
-  } catch (error) {
-    throw new DesyncError(`${url}: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    // Only the status matters; an answer's body is read no further than a page.
-    const response = await transport.request("PUT", url, {
-      body: bytes,
-      signal,
-      maxBytes: 64 << 10,
-    });
-    if (response.status < 200 || response.status > 299) {
-      throw new DesyncError(
-        `${url}: cannot write index: HTTP status ${response.status}${
-          accessHint(response.status, http)
-        }`,
-      );
-    }
-  } catch (error) {
-    if (error instanceof HttpNetworkError) {
-      throw new DesyncError(`${url}: cannot write index: ${error.message}`, { cause: error });
-    }
-    throw error;
-  } finally {
-    transport.close();
-  }
+  // Only the status matters; an answer's body is read no further than a page.
+  await indexOverHttp("PUT", url, http, { body: bytes, maxBytes: 64 << 10, signal });
 }

@@ -16,7 +16,7 @@ import {
 } from "../protocol/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { SshOptions } from "../store/ssh.ts";
-import { type SshLocation, sshPullArgs } from "../store/ssh_location.ts";
+import { spawnSshPull, type SshLocation } from "../store/ssh_location.ts";
 
 /** The index's bytes, or undefined when the remote has no such file. */
 export async function readIndexOverSsh(
@@ -24,17 +24,11 @@ export async function readIndexOverSsh(
   options: SshOptions,
   limits: { maxBytes: number; timeoutMs: number },
 ): Promise<Uint8Array | undefined> {
-  const args = sshPullArgs(location, options.remotePath, ["-", "-", location.path, "-"]);
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(options.sshPath, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    child = spawnSshPull(location, options, ["-", "-", location.path, "-"]);
   } catch (error) {
-    throw new DesyncError(`cannot run ${options.sshPath}: ${(error as Error).message}`);
+    throw new DesyncError((error as Error).message, { cause: error });
   }
   const stderr = new Response(child.stderr).text().catch(() => "");
   const writer = child.stdin.getWriter();

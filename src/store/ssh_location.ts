@@ -1,5 +1,9 @@
-/** `ssh://` store locations, and quoting for the remote shell ssh hands commands to. */
+/**
+ * `ssh://` store locations, quoting for the remote shell ssh hands commands
+ * to, and starting the remote's `pull`.
+ */
 import { UsageError } from "../errors.ts";
+import { describeNotCapable } from "../util/fs.ts";
 
 export interface SshLocation {
   user?: string;
@@ -42,4 +46,31 @@ export function sshPullArgs(
     "pull",
     ...pullArgs.map((arg) => arg === "-" ? arg : shellQuote(arg)),
   ];
+}
+
+/**
+ * Starts `${sshPath} … ${remotePath} pull ARGS…` with piped stdio. Throws an
+ * Error whose message says why the program could not run (not found, not
+ * permitted, …), for the caller to attach to its store or index.
+ */
+export function spawnSshPull(
+  location: SshLocation,
+  options: { sshPath: string; remotePath: string },
+  pullArgs: readonly string[],
+): Deno.ChildProcess {
+  try {
+    return new Deno.Command(options.sshPath, {
+      args: sshPullArgs(location, options.remotePath, pullArgs),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "not found"
+      : error instanceof Deno.errors.NotCapable
+      ? describeNotCapable(error)
+      : (error as Error).message;
+    throw new Error(`cannot run ${options.sshPath}: ${why}`, { cause: error });
+  }
 }

@@ -19,8 +19,7 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
-import { type SshLocation, sshPullArgs } from "./ssh_location.ts";
-import { describeNotCapable } from "../util/fs.ts";
+import { spawnSshPull, type SshLocation } from "./ssh_location.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 
 export type Reply = { kind: "chunk"; data: Uint8Array; compressed: boolean } | { kind: "missing" };
@@ -87,22 +86,11 @@ export class SshSession {
   ): Promise<SshSession> {
     // The store as casync's WSTORE, the three-dash form Go desync sends too: casync
     // serves reads from it, and Go desync's pull accepts no other.
-    const args = sshPullArgs(location, options.remotePath, ["-", "-", "-", location.path]);
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(options.sshPath, {
-        args,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      child = spawnSshPull(location, options, ["-", "-", "-", location.path]);
     } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound
-        ? `cannot run ${options.sshPath}: not found`
-        : error instanceof Deno.errors.NotCapable
-        ? `cannot run ${options.sshPath}: ${describeNotCapable(error)}`
-        : `cannot run ${options.sshPath}: ${(error as Error).message}`;
-      throw new StoreError(store, reason, { cause: error });
+      throw new StoreError(store, (error as Error).message, { cause: error });
     }
     const session = new SshSession(store, child, options);
     try {

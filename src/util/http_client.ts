@@ -48,6 +48,16 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
+/**
+ * A buffer a caller lends for response bodies, read into it without a fresh
+ * allocation per request (a BYOB read moves the memory into a new ArrayBuffer
+ * object: `buffer` is updated to it). A body read into it is valid until the
+ * holder's next use.
+ */
+export interface BodyBuffer {
+  buffer: ArrayBuffer;
+}
+
 export type HttpMethod = "GET" | "HEAD" | "PUT" | "DELETE";
 
 /** The request could not be completed (connection refused, timeout, TLS failure, …). */
@@ -112,6 +122,8 @@ export class HttpTransport {
       signal?: AbortSignal;
       maxBytes?: number;
       headers?: Record<string, string>;
+      /** Read the body into this buffer when it fits (see BodyBuffer). */
+      into?: BodyBuffer;
     } = {},
   ): Promise<HttpResponse> {
     const { errorRetry, retryBaseMs } = this.#options;
@@ -119,7 +131,15 @@ export class HttpTransport {
     for (let attempt = 0;; attempt++) {
       let outcome: HttpResponse | HttpNetworkError;
       try {
-        outcome = await this.#once(method, url, init.body, init.signal, maxBytes, init.headers);
+        outcome = await this.#once(
+          method,
+          url,
+          init.body,
+          init.signal,
+          maxBytes,
+          init.headers,
+          init.into,
+        );
       } catch (error) {
         if (init.signal?.aborted) throw init.signal.reason;
         if (error instanceof HttpFinalError) throw error;
@@ -149,6 +169,7 @@ export class HttpTransport {
     signal: AbortSignal | undefined,
     maxBytes: number,
     extraHeaders?: Record<string, string>,
+    into?: BodyBuffer,
   ) {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -175,6 +196,9 @@ export class HttpTransport {
         await response.body?.cancel();
         return { status: response.status, body: new Uint8Array() };
       }
+      if (into && response.body && into.buffer.byteLength > maxBytes) {
+        return { status: response.status, body: await readInto(response.body, into, maxBytes) };
+      }
       return { status: response.status, body: await readBody(response, maxBytes) };
     } catch (error) {
       if (timeout.aborted && !signal?.aborted) {
@@ -190,6 +214,33 @@ export class HttpTransport {
  * server cannot make us hold more than that (a declared length too large is
  * refused before anything is read).
  */
+async function readInto(
+  body: ReadableStream<Uint8Array>,
+  into: BodyBuffer,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  // A read that failed midway may have kept the memory: start over with a fresh buffer.
+  if (into.buffer.detached) into.buffer = new ArrayBuffer(maxBytes + 1);
+  const reader = body.getReader({ mode: "byob" });
+  let length = 0;
+  try {
+    for (;;) {
+      const free = new Uint8Array(into.buffer, length, into.buffer.byteLength - length);
+      const { value, done } = await reader.read(free);
+      if (value) into.buffer = value.buffer as ArrayBuffer;
+      if (done) break;
+      length += value.length;
+      if (length > maxBytes) throw new HttpBodyTooLarge(maxBytes);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+  return new Uint8Array(into.buffer, 0, length);
+}
+
 async function readBody(response: Response, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(response.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) {
