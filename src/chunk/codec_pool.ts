@@ -15,8 +15,11 @@ import type { HttpOptions } from "../util/http_client.ts";
 export type PlaceSource =
   /** A chunk file in a local store: read, decoded and verified in the worker. */
   | { kind: "file"; path: string }
-  /** A chunk as a remote store sent it: decoded and verified in the worker. */
-  | { kind: "frame"; data: Uint8Array; compressed: boolean }
+  /**
+   * A chunk as a remote store sent it: decoded and verified in the worker.
+   * With `ownsBuffer`, the whole buffer behind `data` is moved to the worker.
+   */
+  | { kind: "frame"; data: Uint8Array; compressed: boolean; ownsBuffer?: boolean }
   /** Plain data a store has already verified. */
   | { kind: "plain"; data: Uint8Array };
 
@@ -59,6 +62,13 @@ export type CodecRequest =
   | ({ seq: number; op: "piece" } & PieceJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
   | ({ seq: number; op: "fetch-place" } & FetchPlaceJob)
+  | {
+    seq: number;
+    op: "place-frames";
+    items: readonly FrameItem[];
+    digests: readonly Digest[];
+    output: string;
+  }
   | {
     seq: number;
     op: "cuts";
@@ -179,6 +189,15 @@ export interface SeedCopyJob {
   wanted?: readonly { id: ChunkId; offsets: readonly number[] }[];
 }
 
+/** A chunk as a store sent it, to be decoded, verified and written at `offsets`. */
+export interface FrameItem {
+  id: ChunkId;
+  size: number;
+  offsets: readonly number[];
+  data: Uint8Array;
+  compressed: boolean;
+}
+
 /**
  * GET chunks over HTTP inside a worker, verify them and write them at their
  * offsets: for remote stores the main thread then only hands out batches.
@@ -271,7 +290,12 @@ export class CodecPool {
    * ChunkFileMissing when the file does not exist, ChunkDataError when it is bad.
    */
   async place(job: PlaceJob): Promise<void> {
-    const transfer = job.source.kind === "file" ? [] : transferable(job.source.data);
+    const { source } = job;
+    const transfer = source.kind === "file"
+      ? []
+      : source.kind === "frame" && source.ownsBuffer
+      ? [source.data.buffer as ArrayBuffer]
+      : transferable(source.data);
     await this.#run({ seq: 0, op: "place", ...job }, transfer);
   }
 
@@ -288,6 +312,29 @@ export class CodecPool {
   async seedCopy(job: SeedCopyJob): Promise<(ChunkId | null)[]> {
     const reply = await this.#run({ seq: 0, op: "seed-copy", ...job });
     return reply.hashes!;
+  }
+
+  /**
+   * `place` for many chunks from a remote store in one message (per-chunk
+   * messages cost the main thread more than the chunks). A bad chunk does not
+   * stop the batch: per item, null when placed, else the data error. Buffers
+   * are moved to the worker where `owned` says they may be.
+   */
+  async placeFrames(
+    items: readonly FrameItem[],
+    owned: readonly boolean[],
+    digests: readonly Digest[],
+    output: string,
+  ): Promise<PlaceOutcome[]> {
+    const transfer = new Set<ArrayBuffer>();
+    items.forEach((item, i) => {
+      for (const buffer of owned[i] ? [item.data.buffer as ArrayBuffer] : transferable(item.data)) {
+        transfer.add(buffer);
+      }
+    });
+    const request = { seq: 0, op: "place-frames", items, digests, output } as const;
+    const reply = await this.#run(request, [...transfer]);
+    return reply.outcomes!.map(toOutcome);
   }
 
   /** Fetches, verifies and writes a batch of chunks in a worker (see FetchPlaceJob). */

@@ -209,6 +209,21 @@ async function handle(
       }
       return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
     }
+    case "place-frames": {
+      const outcomes: (string | null)[] = [];
+      for (const item of job.items) {
+        try {
+          const stored = await unpackXz(item);
+          const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
+          writePlaced(item, plain, job.output);
+          outcomes.push(null);
+        } catch (error) {
+          if (!(error instanceof ChunkDataError)) throw error;
+          outcomes.push(error.message);
+        }
+      }
+      return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
+    }
     case "fetch-place": {
       const fetched = await fetchPlace(job, async (i, body) => {
         const item = job.items[i];

@@ -6,7 +6,6 @@
  * writes them.
  */
 import { ChunkDataError } from "../chunk/errors.ts";
-import type { PlaceSource } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import {
@@ -23,6 +22,7 @@ import { forEachLimited } from "../util/tasks.ts";
 import { accessHint } from "../util/http_client.ts";
 import type { Need } from "./chunk_needs.ts";
 import type { CopyContext } from "./copy_seeds.ts";
+import { FrameBatcher } from "./frame_batcher.ts";
 
 /** Chunks a local store's worker reads per message; enough to make messaging negligible. */
 const FILE_BATCH = 32;
@@ -124,8 +124,9 @@ async function placeEach(
   placed: (need: Need) => void,
 ): Promise<Need[]> {
   const missing: Need[] = [];
+  const batcher = new FrameBatcher(context.codec, [context.digest], context.output);
   await forEachLimited(needs, concurrency, async (need, signal) => {
-    if (await placeChunk(context, need, source, signal)) placed(need);
+    if (await placeChunk(context, need, source, batcher, signal)) placed(need);
     else missing.push(need);
   }, context.signal);
   return missing;
@@ -169,27 +170,29 @@ async function placeChunk(
   context: CopyContext,
   need: Need,
   source: Store,
+  batcher: FrameBatcher,
   signal: AbortSignal,
 ): Promise<boolean> {
   const { id } = need;
-  const job = { ...need, digests: [context.digest], output: context.output };
-  let data: PlaceSource;
   try {
     if (isRawChunkStore(source)) {
-      // Decoding and verifying happen in the worker that writes the chunk.
-      data = { kind: "frame", ...(await source.getRawChunk(id, signal)) };
-    } else {
-      data = { kind: "plain", data: (await source.getChunk(id, signal)).plain };
+      // Decoding and verifying happen in the worker that writes the chunk, with others.
+      const raw = await source.getRawChunk(id, signal);
+      const item = { ...need, data: raw.data, compressed: raw.compressed };
+      const outcome = await batcher.add(item, raw.ownsBuffer === true);
+      if (!outcome.ok && !outcome.missing) {
+        throw new ChunkInvalid(id, source.name, outcome.error.message);
+      }
+      return true;
     }
+    const { plain } = await source.getChunk(id, signal);
+    const job = { ...need, digests: [context.digest], output: context.output };
+    await context.codec.place({ ...job, source: { kind: "plain", data: plain } });
+    return true;
   } catch (error) {
     if (error instanceof ChunkMissing) return false;
-    throw error;
-  }
-  try {
-    await context.codec.place({ ...job, source: data });
-  } catch (error) {
+    // Verified by the store, but not the size the index says.
     if (error instanceof ChunkDataError) throw new ChunkInvalid(id, source.name, error.message);
     throw error;
   }
-  return true;
 }

@@ -72,7 +72,8 @@ export class SshStore implements RawChunkStore {
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     const reply = await this.#request(id, signal);
     if (reply.kind === "missing") throw new ChunkMissing(id, this.name);
-    return { data: reply.data, compressed: reply.compressed };
+    // The payload is a view into the message's own buffer: it may be moved to a worker.
+    return { data: reply.data, compressed: reply.compressed, ownsBuffer: true };
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {

@@ -21,6 +21,7 @@ import {
 import type { SshOptions } from "./ssh.ts";
 import { spawnSshPull, type SshLocation } from "./ssh_location.ts";
 import { onForcedExit } from "../util/shutdown.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 export type Reply = { kind: "chunk"; data: Uint8Array; compressed: boolean } | { kind: "missing" };
 
@@ -174,7 +175,7 @@ export class SshSession {
     try {
       if (this.#pending.size === 1) this.#armSilence();
       if (!this.#reading) this.#readLoop();
-      await this.#send(encodeRequest([id])).catch((error) => this.#breakWith(error));
+      this.#queueRequest(id);
       return await reply;
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -195,6 +196,20 @@ export class SshSession {
   }
 
   #reading = false;
+  /** REQUEST messages waiting to be written, one per chunk (Go desync's pull reads one ID each). */
+  #outgoing: Uint8Array[] = [];
+
+  /** Queues a REQUEST; those made in the same turn go out in one write. */
+  #queueRequest(id: ChunkId) {
+    this.#outgoing.push(encodeRequest([id]));
+    if (this.#outgoing.length > 1) return;
+    queueMicrotask(() => {
+      const batch = this.#outgoing;
+      this.#outgoing = [];
+      const bytes = batch.length === 1 ? batch[0] : concatBytes(batch);
+      this.#send(bytes).catch((error) => this.#breakWith(error));
+    });
+  }
 
   /** Reads answers while requests wait; stops when none does (an idle session reads nothing). */
   async #readLoop() {

@@ -97,6 +97,12 @@ export interface RawChunk {
   data: Uint8Array;
   /** Whether `data` is a zstd frame (else the plain bytes). */
   compressed: boolean;
+  /**
+   * Whether nothing else uses the memory behind `data` (its whole ArrayBuffer),
+   * so it may be moved to a worker rather than copied even when `data` is a
+   * part of it (a protocol message's payload).
+   */
+  ownsBuffer?: boolean;
 }
 
 /**
