@@ -10,6 +10,7 @@ import { storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
 import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
 import { ZstdDecoder, ZstdEncoder, zstdStreamsAvailable } from "./zstd_stream.ts";
+import { CHUNK_SIZE_LIMIT_MAX } from "./chunker.ts";
 
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
@@ -55,7 +56,11 @@ function zstdStreams() {
 export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint8Array {
   const stored = storedFrameContent(compressed);
   if (stored) return stored;
-  const options = sizeHint ? { chunkSize: Math.max(sizeHint, 64) } : undefined;
+  // Never more than one byte past what the chunk may hold: a small bomb cannot fill memory.
+  const limit = (sizeHint || CHUNK_SIZE_LIMIT_MAX) + 1;
+  const options = sizeHint
+    ? { chunkSize: Math.max(sizeHint, 64), maxOutputLength: limit }
+    : { maxOutputLength: limit };
   try {
     // casync detects the compression of each chunk file by its magic bytes (zstd by default,
     // gzip or xz with --compression); so do we.

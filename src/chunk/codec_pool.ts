@@ -185,8 +185,8 @@ export interface SeedCopyJob {
   digest: Digest;
   /** Where to write; undefined to only hash (in-place checks, indexing a seed). */
   output?: string;
-  /** For items without an `id`: the chunks worth copying, with their output offsets. */
-  wanted?: readonly { id: ChunkId; offsets: readonly number[] }[];
+  /** For items without an `id`: the chunks worth copying, with their sizes and output offsets. */
+  wanted?: readonly { id: ChunkId; size: number; offsets: readonly number[] }[];
 }
 
 /** A chunk as a store sent it, to be decoded, verified and written at `offsets`. */
@@ -215,9 +215,13 @@ export interface FetchPlaceJob {
   concurrency: number;
 }
 
-/** Why a fetched chunk was not placed: missing (404), bad data, or a failed request. */
+/**
+ * Why a fetched chunk was not placed: missing (404), bad data, a failed
+ * request, or not tried (skipped) because another in its batch failed first.
+ */
 export type FetchProblem =
   | { kind: "missing" }
+  | { kind: "skipped" }
   | { kind: "data"; message: string }
   | { kind: "request"; message: string; status?: number };
 

@@ -14,9 +14,10 @@ import {
 import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import { type ChunkerParams, nextCut } from "./chunker.ts";
+import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
+import { chunkFilePath } from "../format/store_layout.ts";
 import { fetchPlace } from "./fetch_place.ts";
 import { chunkFileExists, writeChunkFileSync } from "./store_files.ts";
 import {
@@ -92,10 +93,12 @@ function isZstd(bytes: Uint8Array): boolean {
 }
 
 /** casync's xz chunk files need an asynchronous decoder: inflate them up front. */
-async function unpackXz(stored: { data: Uint8Array; compressed: boolean }) {
+async function unpackXz(stored: { data: Uint8Array; compressed: boolean }, size?: number) {
   if (!stored.compressed || !isXz(stored.data)) return stored;
   try {
-    return { data: await xzDecompress(stored.data), compressed: false };
+    // One byte past the size expected is enough to tell the chunk is wrong.
+    const limit = (size || CHUNK_SIZE_LIMIT_MAX) + 1;
+    return { data: await xzDecompress(stored.data, limit), compressed: false };
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress (xz): ${(error as Error).message}`);
   }
@@ -149,7 +152,7 @@ async function handle(
         plain = source.data; // verified by the store that produced it
       } else {
         const found = source.kind === "file" ? readChunkFile(source.path) : source;
-        const stored = found && await unpackXz(found);
+        const stored = found && await unpackXz(found, job.size);
         if (!stored) {
           const message = source.kind === "file" ? source.path : "";
           return { reply: { seq: job.seq, ok: false, kind: "missing", message }, transfer };
@@ -170,10 +173,15 @@ async function handle(
       if (job.mode === "encode") {
         reply.data = compressChunk(plain);
         transfer.push(reply.data.buffer as ArrayBuffer);
-      } else if (job.mode === "store" && !chunkFileExists(job.storeDir!, id)) {
-        // Only chunks the store lacks are compressed; the caller writes them (many at once).
-        reply.data = compressChunk(plain);
-        transfer.push(reply.data.buffer as ArrayBuffer);
+      } else if (job.mode === "store") {
+        if (chunkFileExists(job.storeDir!, id)) {
+          // Reused: marked as used now, so a prune running meanwhile spares it.
+          touchFile(chunkFilePath(job.storeDir!, id));
+        } else {
+          // Only chunks the store lacks are compressed; the caller writes them (many at once).
+          reply.data = compressChunk(plain);
+          transfer.push(reply.data.buffer as ArrayBuffer);
+        }
       }
       return { reply, transfer };
     }
@@ -192,7 +200,7 @@ async function handle(
           continue;
         }
         try {
-          const stored = await unpackXz(found);
+          const stored = await unpackXz(found, item.size);
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
           if (job.touch) touchFile(item.path);
@@ -213,7 +221,7 @@ async function handle(
       const outcomes: (string | null)[] = [];
       for (const item of job.items) {
         try {
-          const stored = await unpackXz(item);
+          const stored = await unpackXz(item, item.size);
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           writePlaced(item, plain, job.output);
           outcomes.push(null);
@@ -228,7 +236,7 @@ async function handle(
       const fetched = await fetchPlace(job, async (i, body) => {
         const item = job.items[i];
         try {
-          const stored = await unpackXz({ data: body, compressed: job.compressed });
+          const stored = await unpackXz({ data: body, compressed: job.compressed }, item.size);
           // Decoded and written with no await in between: the decoder's buffer is reused.
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           writePlaced(item, plain, job.output);

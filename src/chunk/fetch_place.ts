@@ -37,7 +37,10 @@ export async function fetchPlace(
   place: (index: number, body: Uint8Array) => Promise<FetchProblem | null>,
 ): Promise<(FetchProblem | null)[]> {
   const transport = transportFor(job.http);
-  const outcomes: (FetchProblem | null)[] = new Array(job.items.length).fill(null);
+  const skipped: FetchProblem = { kind: "skipped" };
+  const outcomes: (FetchProblem | null)[] = new Array(job.items.length).fill(skipped);
+  // The first failure ends the batch: nothing more is asked, and requests in flight stop.
+  const stop = new AbortController();
   let next = 0;
   const fetchOne = async (i: number, into?: BodyBuffer): Promise<FetchProblem | null> => {
     let response;
@@ -45,8 +48,10 @@ export async function fetchPlace(
       response = await transport.request("GET", job.items[i].url, {
         maxBytes: job.maxBytes,
         into,
+        signal: stop.signal,
       });
     } catch (error) {
+      if (stop.signal.aborted) return skipped;
       if (!(error instanceof HttpNetworkError)) throw error;
       return { kind: "request", message: error.message };
     }
@@ -61,14 +66,24 @@ export async function fetchPlace(
     return await place(i, response.body);
   };
   const lane = async (into?: BodyBuffer) => {
-    while (next < job.items.length) {
+    while (next < job.items.length && !stop.signal.aborted) {
       const i = next++;
-      // The body lives in the lane's buffer until its next request: placed by then.
-      outcomes[i] = await fetchOne(i, into);
+      try {
+        // The body lives in the lane's buffer until its next request: placed by then.
+        outcomes[i] = await fetchOne(i, into);
+      } catch (error) {
+        stop.abort();
+        throw error;
+      }
+      const outcome = outcomes[i];
+      if (outcome && outcome.kind !== "missing") stop.abort();
     }
   };
   const buffers = Array.from({ length: Math.max(1, job.concurrency) }, () => bufferFor(job));
-  await Promise.all(buffers.map(lane));
+  // Every lane has ended (none is left running into the next job) before the job answers.
+  const ended = await Promise.allSettled(buffers.map(lane));
+  const failed = ended.find((result) => result.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   for (const buffer of buffers) if (buffer) spare.push(buffer);
   return outcomes;
 }

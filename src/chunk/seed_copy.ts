@@ -14,7 +14,7 @@ const MAX_READ = 16 << 20;
 export function seedCopy(job: SeedCopyJob): (ChunkId | null)[] {
   const file = inputFile(job.path);
   const output = job.output === undefined ? undefined : outputFile(job.output);
-  const wanted = new Map(job.wanted?.map((entry) => [entry.id, entry.offsets]));
+  const wanted = new Map(job.wanted?.map((entry) => [entry.id, entry]));
   const hashes: (ChunkId | null)[] = new Array(job.items.length).fill(null);
   let first = 0;
   while (first < job.items.length) {
@@ -51,10 +51,12 @@ export function seedCopy(job: SeedCopyJob): (ChunkId | null)[] {
 function targetsOf(
   item: SeedItem,
   hash: ChunkId,
-  wanted: Map<ChunkId, readonly number[]>,
+  wanted: Map<ChunkId, { size: number; offsets: readonly number[] }>,
 ): readonly number[] | undefined {
   if (item.id !== undefined) return hash === item.id ? item.offsets : undefined;
-  return wanted.get(hash);
+  // A wanted chunk of another size than this range is the target index's lie: not written.
+  const entry = wanted.get(hash);
+  return entry?.size === item.size ? entry.offsets : undefined;
 }
 
 /** Writes from one buffer, joining pieces that are adjacent both in the buffer and the output. */

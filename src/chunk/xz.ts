@@ -12,11 +12,32 @@ export function isXz(bytes: Uint8Array): boolean {
 type XzStreamConstructor = new (input: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
 let decoder: Promise<XzStreamConstructor> | undefined;
 
-export async function xzDecompress(bytes: Uint8Array): Promise<Uint8Array> {
+/** Decompresses an xz stream, stopping with an error past `maxBytes` of output. */
+export async function xzDecompress(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   decoder ??= import("xz-decompress").then((module) =>
     (module.default ?? module).XzReadableStream as XzStreamConstructor
   );
   const XzReadableStream = await decoder;
   const input = new Blob([bytes as BlobPart]).stream();
-  return new Uint8Array(await new Response(new XzReadableStream(input)).arrayBuffer());
+  const reader = new XzReadableStream(input).getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) throw new Error(`decompresses to more than ${maxBytes} bytes`);
+      parts.push(value);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }

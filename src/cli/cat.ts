@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { cat } from "../ops/cat.ts";
 import { indexLength } from "../format/index.ts";
-import { writeAtomically } from "../util/fs.ts";
+import { statOutput, writeAll, writeAtomically } from "../util/fs.ts";
+import { refuseOverwritingIndex } from "./output.ts";
 import { progressBar } from "../util/progress.ts";
 import { StoreRouter } from "../store/router.ts";
 import { resolveSeeds } from "../ops/seeds.ts";
@@ -18,11 +19,6 @@ import {
   withStoreChain,
 } from "./common.ts";
 import { document } from "./help.ts";
-
-async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
-}
 
 export function registerCat(program: Command) {
   const command = addSeedOptions(addStoreOptions(
@@ -57,6 +53,7 @@ export function registerCat(program: Command) {
   command.action(async (indexPath: string, output: string | undefined, opts, command: Command) => {
     const invalidSeeds = invalidSeedPolicy(opts);
     const index = await loadIndex(indexPath, command);
+    if (output !== undefined && output !== "-") await refuseOverwritingIndex(indexPath, output);
     const seeds = await resolveSeeds({
       seeds: opts.seed,
       seedDirs: opts.seedDir,
@@ -95,12 +92,20 @@ export function registerCat(program: Command) {
       }
       const rest = Math.max(0, indexLength(index) - opts.offset);
       const progress = progressBar("cat", length === undefined ? rest : Math.min(rest, length));
+      const stream = (file: Deno.FsFile) =>
+        run(async (bytes) => {
+          await writeAll(file, bytes);
+          progress.add(bytes.length);
+        });
       try {
-        await writeAtomically(output, (file) =>
-          run(async (bytes) => {
-            await writeAll(file, bytes);
-            progress.add(bytes.length);
-          }));
+        const info = await statOutput(output);
+        if (info && (info.isFifo || info.isCharDevice)) {
+          // A pipe or a terminal is streamed into, not replaced.
+          using file = await Deno.open(output, { write: true });
+          await stream(file);
+        } else {
+          await writeAtomically(output, stream);
+        }
       } finally {
         progress.done();
       }

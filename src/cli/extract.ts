@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { extract, type ExtractStats } from "../ops/extract.ts";
-import { fileIdentity, type InvalidSeedPolicy, resolveSeeds } from "../ops/seeds.ts";
+import { type InvalidSeedPolicy, resolveSeeds } from "../ops/seeds.ts";
+import { statOutput } from "../util/fs.ts";
 import {
   addCacheRepairOption,
   addConcurrencyOption,
@@ -12,6 +13,7 @@ import {
   withStoreChain,
 } from "./common.ts";
 import { document } from "./help.ts";
+import { refuseOverwritingIndex } from "./output.ts";
 
 export function registerExtract(program: Command) {
   const command = addSeedOptions(addStoreOptions(
@@ -49,8 +51,10 @@ export function registerExtract(program: Command) {
       }
       const invalidSeeds = invalidSeedPolicy(opts);
       const index = await loadIndex(indexPath, command);
-      if (indexPath !== "-" && await sameFile(indexPath, output)) {
-        throw new UsageError(`${output}: the output would overwrite the index`);
+      await refuseOverwritingIndex(indexPath, output);
+      const outputInfo = await statOutput(output);
+      if (outputInfo?.isBlockDevice && !opts.inPlace) {
+        throw new UsageError(`${output}: is a block device: write it in place with -k/--in-place`);
       }
       const seeds = await resolveSeeds({
         seeds: opts.seed,
@@ -95,12 +99,6 @@ export function invalidSeedPolicy(
     throw new UsageError("give --skip-invalid-seeds or --regenerate-invalid-seeds, not both");
   }
   return opts.skipInvalidSeeds ? "skip" : opts.regenerateInvalidSeeds ? "regenerate" : "fail";
-}
-
-async function sameFile(a: string, b: string): Promise<boolean> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(a)) return false;
-  const identity = await fileIdentity(a);
-  return identity !== undefined && identity === await fileIdentity(b);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { ChunkAdditionalInfo } from "../ops/info.ts";
 import { locationKind } from "../store/location.ts";
 import { chunkFilePath } from "../store/local.ts";
-import { describeFsError, writeAtomically } from "../util/fs.ts";
+import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
 import { StoreError, UsageError } from "../errors.ts";
 import { addCacheRepairOption, addConcurrencyOption, loadIndex } from "./common.ts";
 import { document } from "./help.ts";
@@ -59,11 +59,7 @@ export function registerInspectChunks(program: Command) {
     // Go desync writes `null` for an index without chunks.
     const text = JSON.stringify(entries.length ? entries : null, null, 2) + "\n";
     const bytes = new TextEncoder().encode(text);
-    const writeAll = async (file: { write(p: Uint8Array): Promise<number> }) => {
-      let done = 0;
-      while (done < bytes.length) done += await file.write(bytes.subarray(done));
-    };
-    if (output === undefined || output === "-") await writeAll(Deno.stdout);
-    else await writeAtomically(output, writeAll);
+    if (output === undefined || output === "-") await writeAll(Deno.stdout, bytes);
+    else await writeAtomically(output, (file) => writeAll(file, bytes));
   });
 }

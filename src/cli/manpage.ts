@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { type CommandSpec, commandSpecs, type OptionSpec, rootOptions } from "./command_tree.ts";
 import { document, STORE_LOCATION_FORMS } from "./help.ts";
-import { writeAtomically } from "../util/fs.ts";
+import { writeAll, writeAtomically } from "../util/fs.ts";
 import { DesyncError } from "../errors.ts";
 import { describeFsError } from "../util/fs.ts";
 
@@ -58,10 +58,7 @@ export function registerManpage(program: Command, version: string) {
     }
     for (const [name, text] of pages) {
       const bytes = new TextEncoder().encode(text);
-      await writeAtomically(`${dir}/${name}`, async (file) => {
-        let done = 0;
-        while (done < bytes.length) done += await file.write(bytes.subarray(done));
-      });
+      await writeAtomically(`${dir}/${name}`, (file) => writeAll(file, bytes));
     }
   });
 }

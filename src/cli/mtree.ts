@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { writeAll } from "../util/fs.ts";
 import { document } from "./help.ts";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
@@ -15,9 +16,7 @@ import {
 const encoder = new TextEncoder();
 
 async function print(text: string) {
-  const bytes = encoder.encode(text);
-  let done = 0;
-  while (done < bytes.length) done += await Deno.stdout.write(bytes.subarray(done));
+  await writeAll(Deno.stdout, encoder.encode(text));
 }
 
 async function run(source: string, feed: Feed) {

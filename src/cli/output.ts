@@ -1,3 +1,7 @@
+/** Writing command output: lines to stdout in blocks, and guarding what must not be overwritten. */
+import { UsageError } from "../errors.ts";
+import { fileIdentity } from "../ops/seeds.ts";
+import { writeAll } from "../util/fs.ts";
 /** Writes many lines to stdout in large blocks rather than one write per line. */
 export async function writeLines(lines: Iterable<string>): Promise<void> {
   const encoder = new TextEncoder();
@@ -6,12 +10,20 @@ export async function writeLines(lines: Iterable<string>): Promise<void> {
     if (batch.length === 0) return;
     const bytes = encoder.encode(batch.join("\n") + "\n");
     batch = [];
-    let done = 0;
-    while (done < bytes.length) done += await Deno.stdout.write(bytes.subarray(done));
+    await writeAll(Deno.stdout, bytes);
   };
   for (const line of lines) {
     batch.push(line);
     if (batch.length >= 4096) await flush();
   }
   await flush();
+}
+
+/** An output that is the index being read (also through a link) is a usage error. */
+export async function refuseOverwritingIndex(indexPath: string, output: string): Promise<void> {
+  if (indexPath === "-" || /^[a-z][a-z0-9+.-]*:\/\//i.test(indexPath)) return;
+  const identity = await fileIdentity(indexPath);
+  if (identity !== undefined && identity === await fileIdentity(output)) {
+    throw new UsageError(`${output}: the output would overwrite the index`);
+  }
 }

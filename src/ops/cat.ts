@@ -3,7 +3,7 @@
  * writer such as stdout. Up to `concurrency` chunks are fetched ahead; they are
  * written strictly in order, so memory holds at most that many chunks.
  */
-import { UsageError } from "../errors.ts";
+import { DesyncError, UsageError } from "../errors.ts";
 import { type Index, type IndexChunk, indexLength } from "../format/index.ts";
 import type { Store } from "../store/store.ts";
 
@@ -39,9 +39,18 @@ export async function cat(options: CatOptions): Promise<number> {
     const plain = options.zeroIds?.has(chunk.id)
       ? Promise.resolve({ plain: new Uint8Array(chunk.size) })
       : store.getChunk(chunk.id, signal);
-    const promise = plain.then(({ plain }) =>
-      plain.subarray(Math.max(0, offset - chunk.start), Math.min(chunk.size, end - chunk.start))
-    );
+    const promise = plain.then(({ plain }) => {
+      if (plain.length !== chunk.size) {
+        // Its data hashes right: the index says another size for it.
+        throw new DesyncError(
+          `chunk ${chunk.id} holds ${plain.length} bytes, the index says ${chunk.size}`,
+        );
+      }
+      return plain.subarray(
+        Math.max(0, offset - chunk.start),
+        Math.min(chunk.size, end - chunk.start),
+      );
+    });
     promise.catch(() => {}); // observed when its turn comes
     inFlight.push(promise);
   };

@@ -152,7 +152,10 @@ function planKnownSeeds(
   const first = new Map<ChunkId, { s: number; k: number }>();
   seeds.forEach((seed, s) => {
     seed.chunks.forEach((chunk, k) => {
-      if (needs.get(chunk.id) && !first.has(chunk.id)) first.set(chunk.id, { s, k });
+      // The same ID with another size is a lie of one index or the other: never copied.
+      if (needs.get(chunk.id)?.size === chunk.size && !first.has(chunk.id)) {
+        first.set(chunk.id, { s, k });
+      }
     });
   });
   const plans: SeedItem[][] = seeds.map(() => []);
@@ -161,7 +164,8 @@ function planKnownSeeds(
   for (const chunk of target) {
     const need = needs.get(chunk.id);
     if (!need || planned.has(chunk.id)) continue;
-    let at = run && seeds[run.s].chunks[run.k]?.id === chunk.id ? run : first.get(chunk.id);
+    const next = run && seeds[run.s].chunks[run.k];
+    let at = next && next.id === chunk.id && next.size === need.size ? run : first.get(chunk.id);
     if (!at) {
       run = undefined;
       continue;
@@ -189,7 +193,14 @@ export async function copyFromFileSeed(
 ): Promise<void> {
   const { codec, needs } = context;
   if (needs.count === 0 || seed.size === 0) return;
-  const cuts = await cutBlob(codec, seed.dataPath, seed.size, params);
+  let cuts: number[];
+  try {
+    cuts = await cutBlob(codec, seed.dataPath, seed.size, params);
+  } catch (error) {
+    // The file changed under us (shrank, went away): it is no seed; others and the stores remain.
+    if (context.signal?.aborted) throw error;
+    return;
+  }
   const candidates = spansOf(cuts)
     .filter((span) => needs.hasSize(span.size))
     .map((span) => ({ at: span.start, size: span.size }));
@@ -215,9 +226,9 @@ export async function copyFromFileSeed(
 
 function wantedOfSizes(needs: ChunkNeeds, items: readonly SeedItem[]) {
   const sizes = new Set(items.map((item) => item.size));
-  const wanted: { id: ChunkId; offsets: readonly number[] }[] = [];
+  const wanted: { id: ChunkId; size: number; offsets: readonly number[] }[] = [];
   for (const size of sizes) {
-    for (const id of needs.ofSize(size)) wanted.push({ id, offsets: needs.get(id)!.offsets });
+    for (const id of needs.ofSize(size)) wanted.push({ id, size, offsets: needs.get(id)!.offsets });
   }
   return wanted;
 }

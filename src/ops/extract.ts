@@ -176,9 +176,15 @@ async function assembleFrom(
   for (const chunk of index.chunks) {
     if (done.has(chunk.start)) continue;
     if (zeroIds.get(chunk.size) === chunk.id) {
-      // A fresh file already reads as zeros here (a hole); one written in place may not.
-      if (options.inPlace) zeros.set(chunk.size, [...zeros.get(chunk.size) ?? [], chunk.start]);
-      else count("zero", 1, chunk.size);
+      // A fresh file, or the part of one in place that was just extended, reads as zeros
+      // there (a hole); what was there before may not.
+      if (options.inPlace && chunk.start < existingSize) {
+        const offsets = zeros.get(chunk.size);
+        if (offsets) offsets.push(chunk.start);
+        else zeros.set(chunk.size, [chunk.start]);
+      } else {
+        count("zero", 1, chunk.size);
+      }
     } else {
       context.needs.add(chunk.id, chunk.size, chunk.start);
     }

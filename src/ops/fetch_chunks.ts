@@ -101,16 +101,23 @@ async function placeFromHttp(
       output: context.output,
       concurrency: perJob,
     });
-    outcomes.forEach((problem, i) => {
+    // A failure is reported before the chunks it left untried.
+    const order = [...outcomes.keys()].sort((a, b) =>
+      Number(outcomes[a]?.kind === "skipped") - Number(outcomes[b]?.kind === "skipped")
+    );
+    for (const i of order) {
+      const problem = outcomes[i];
       const { id } = batch[i];
       if (problem === null) placed(batch[i]);
       else if (problem.kind === "missing") missing.push(batch[i]);
       else if (problem.kind === "data") throw new ChunkInvalid(id, store.name, problem.message);
-      else {
+      else if (problem.kind === "skipped") {
+        throw new StoreError(store.name, `GET chunk ${id}: not tried after a failure`);
+      } else {
         const hint = problem.status ? accessHint(problem.status, store.workerFetch.http) : "";
         throw new StoreError(store.name, `GET chunk ${id}: ${problem.message}${hint}`);
       }
-    });
+    }
   }, context.signal);
   return missing;
 }

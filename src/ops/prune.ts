@@ -29,6 +29,8 @@ export async function prune(options: PruneOptions): Promise<PruneStats> {
   const referenced = new Set<ChunkId>();
   for (const index of options.indexes) for (const chunk of index.chunks) referenced.add(chunk.id);
   const stats: PruneStats = { kept: 0, unreferenced: [], removed: 0 };
+  // Chunks used from now on (a make running meanwhile) are spared, where the store can tell.
+  const started = new Date();
   for await (const id of options.store.listChunks(options.signal)) {
     if (referenced.has(id)) stats.kept++;
     else stats.unreferenced.push(id);
@@ -41,9 +43,13 @@ export async function prune(options: PruneOptions): Promise<PruneStats> {
   });
   try {
     await forEachLimited(stats.unreferenced, options.concurrency ?? 1, async (id) => {
-      await options.store.removeChunk(id);
-      stats.removed++;
+      const removed = await options.store.removeChunk(id, { unlessUsedSince: started });
       progress.add(1);
+      if (removed === false) {
+        stats.kept++;
+        return;
+      }
+      stats.removed++;
       options.onRemove?.(id);
     }, options.signal);
   } finally {

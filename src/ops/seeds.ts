@@ -70,8 +70,10 @@ export async function resolveSeeds(options: SeedOptions): Promise<Seed[]> {
   const seeds: Seed[] = [];
   const seen = new Set<string>();
   const outputId = options.output === undefined ? undefined : await fileIdentity(options.output);
-  const add = (seed: Seed | undefined, identity: string) => {
+  const add = (seed: Seed | undefined, identity: string, found = false) => {
     if (!seed || seen.has(identity)) return;
+    // One found under --seed-dir is merely not used; one named with --seed is a mistake.
+    if (found && options.inPlace && identity === outputId) return;
     if (options.inPlace && identity === outputId) {
       throw new UsageError(
         `seed ${seed.name}: its data is the output itself, which --in-place already reuses`,
@@ -94,7 +96,7 @@ export async function resolveSeeds(options: SeedOptions): Promise<Seed[]> {
       const dataPath = indexPath.replace(INDEX_SUFFIX, "");
       const identity = await fileIdentity(dataPath);
       if (identity === undefined) continue; // an index without its data is no seed
-      add(await openSeed(indexPath, indexPath, dataPath, options), identity);
+      add(await openSeed(indexPath, indexPath, dataPath, options), identity, true);
     }
   }
   if (options.seedOutput && !options.inPlace && options.output !== undefined && outputId) {

@@ -102,7 +102,9 @@ async function verifyLocal(options: VerifyOptions & { store: LocalStore }): Prom
         stats.checked++;
         progress.add(1);
         if (outcome.ok) continue;
-        await invalid(ids[i], outcome.error.message, () => store.removeChunk(ids[i]));
+        await invalid(ids[i], outcome.error.message, async () => {
+          await store.removeChunk(ids[i]);
+        });
       }
     }, options.signal);
   } finally {

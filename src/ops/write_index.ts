@@ -6,7 +6,7 @@
 import { encodeIndex, type Index } from "../format/index.ts";
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
 import { type IndexContext, isStoreIndexLocation, writeRemoteIndex } from "../store/index_store.ts";
-import { writeAtomically } from "../util/fs.ts";
+import { writeAll, writeAtomically } from "../util/fs.ts";
 import { indexOverHttp } from "./index_http.ts";
 
 export async function writeIndex(
@@ -21,11 +21,6 @@ export async function writeIndex(
   if (isStoreIndexLocation(location)) return await writeRemoteIndex(location, bytes, remote);
   if (/^https?:\/\//i.test(location)) return await putIndex(location, bytes, http, signal);
   await writeAtomically(location, (file) => writeAll(file, bytes));
-}
-
-async function writeAll(file: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }
 
 async function putIndex(url: string, bytes: Uint8Array, http: HttpOptions, signal?: AbortSignal) {

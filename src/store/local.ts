@@ -220,9 +220,14 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
     }
   }
 
-  async removeChunk(id: ChunkId): Promise<void> {
+  async removeChunk(id: ChunkId, options: { unlessUsedSince?: Date } = {}): Promise<boolean> {
+    const since = options.unlessUsedSince?.getTime();
     for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
       try {
+        // A chunk a concurrent make wrote or reused after prune began is no longer unused.
+        if (since !== undefined && ((await Deno.stat(path)).mtime?.getTime() ?? 0) >= since) {
+          return false;
+        }
         await Deno.remove(path);
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
@@ -232,6 +237,7 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
         }
       }
     }
+    return true;
   }
 
   close(): Promise<void> {

@@ -13,13 +13,15 @@ import { decodeStoredChunk } from "./decode.ts";
 import { storedForm } from "./encode.ts";
 import { parseS3Location, type S3Auth, S3Client } from "./s3_client.ts";
 import { chunkIdOfKey, chunkKey, type StoreSettings } from "./settings.ts";
-import type {
-  Chunk,
-  PruneStore,
-  RawChunk,
-  RawChunkStore,
-  StorableChunk,
-  WriteStore,
+import {
+  type Chunk,
+  CHUNK_SIZE_LIMIT,
+  maxStoredChunkSize,
+  type PruneStore,
+  type RawChunk,
+  type RawChunkStore,
+  type StorableChunk,
+  type WriteStore,
 } from "./store.ts";
 
 export interface S3StoreOptions {
@@ -27,10 +29,13 @@ export interface S3StoreOptions {
   digests: readonly Digest[];
   settings: StoreSettings;
   auth: S3Auth;
+  /** The largest plain chunk that can be asked for; bounds what a GET may read. */
+  maxChunkSize?: number;
 }
 
 export class S3Store implements WriteStore, PruneStore, RawChunkStore {
   readonly name: string;
+  readonly #maxBody: number;
   readonly #client: S3Client;
   readonly #codec: CodecPool;
   readonly #digests: readonly Digest[];
@@ -47,6 +52,7 @@ export class S3Store implements WriteStore, PruneStore, RawChunkStore {
     this.#codec = options.codec;
     this.#digests = options.digests;
     this.#uncompressed = options.settings.uncompressed;
+    this.#maxBody = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
   }
 
   #key(id: ChunkId, uncompressed = this.#uncompressed): string {
@@ -54,7 +60,7 @@ export class S3Store implements WriteStore, PruneStore, RawChunkStore {
   }
 
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
-    const data = await this.#client.getObject(this.#key(id), `chunk ${id}`, signal);
+    const data = await this.#client.getObject(this.#key(id), `chunk ${id}`, signal, this.#maxBody);
     if (data === undefined) throw new ChunkMissing(id, this.name);
     return { data, compressed: !this.#uncompressed };
   }

@@ -150,8 +150,9 @@ export class S3Client {
     key: string,
     what: string,
     signal?: AbortSignal,
+    maxBytes?: number,
   ): Promise<Uint8Array | undefined> {
-    const response = await this.#send("GET", key, what, { signal });
+    const response = await this.#send("GET", key, what, { signal, maxBytes });
     if (response.status === 404 && s3Code(response) !== "NoSuchBucket") return undefined;
     this.#expectOk(response, "GET", what);
     return response.body;
@@ -218,6 +219,8 @@ export class S3Client {
       signal?: AbortSignal;
       headers?: Record<string, string>;
       query?: string;
+      /** The largest body read (GETs of chunks); others are read no further than a page. */
+      maxBytes?: number;
     },
   ): Promise<HttpResponse> {
     const url = this.url(key, init.query);
@@ -227,6 +230,7 @@ export class S3Client {
         body: init.body,
         signal: init.signal,
         headers,
+        maxBytes: init.maxBytes,
       });
     } catch (error) {
       if (error instanceof HttpNetworkError) {

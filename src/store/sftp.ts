@@ -20,13 +20,15 @@ import {
   type SftpOptions,
   SftpStatusError,
 } from "./sftp_connection.ts";
-import type {
-  Chunk,
-  PruneStore,
-  RawChunk,
-  RawChunkStore,
-  StorableChunk,
-  WriteStore,
+import {
+  type Chunk,
+  CHUNK_SIZE_LIMIT,
+  maxStoredChunkSize,
+  type PruneStore,
+  type RawChunk,
+  type RawChunkStore,
+  type StorableChunk,
+  type WriteStore,
 } from "./store.ts";
 import { Semaphore } from "../util/semaphore.ts";
 
@@ -35,10 +37,9 @@ export interface SftpStoreOptions {
   digests: readonly Digest[];
   settings: StoreSettings;
   sftp: SftpOptions;
+  /** The largest plain chunk that can be asked for; bounds what a read may take. */
+  maxChunkSize?: number;
 }
-
-/** Larger chunk files than this are refused before memory is allocated for them. */
-export const MAX_CHUNK_FILE = 64 << 20;
 
 /** A connection to one SFTP server, made on first use and again after it breaks. */
 export class SftpSessions {
@@ -133,6 +134,7 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
   readonly #digests: readonly Digest[];
   readonly #uncompressed: boolean;
   readonly #concurrency: number;
+  readonly #maxFile: number;
 
   constructor(location: string, options: SftpStoreOptions) {
     this.name = location;
@@ -143,6 +145,7 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
     this.#digests = options.digests;
     this.#uncompressed = options.settings.uncompressed;
     this.#concurrency = Math.max(1, options.sftp.concurrency);
+    this.#maxFile = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
   }
 
   #path(id: ChunkId, uncompressed = this.#uncompressed): string {
@@ -152,7 +155,7 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
   async getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     const data = await this.#sessions.run(
       `reading chunk ${id}`,
-      (connection) => connection.readFile(this.#path(id), MAX_CHUNK_FILE, signal),
+      (connection) => connection.readFile(this.#path(id), this.#maxFile, signal),
       signal,
     );
     if (data === undefined) throw new ChunkMissing(id, this.name);

@@ -36,6 +36,9 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** The waiter of a request given up: its answer is still read, then dropped. */
+const ABANDONED: Pending = { resolve: () => {}, reject: () => {} };
+
 /** One ssh process speaking casync's protocol, with requests in flight. */
 export class SshSession {
   readonly #child: Deno.ChildProcess;
@@ -167,10 +170,21 @@ export class SshSession {
     if (this.#broken !== undefined) throw this.#broken;
     signal?.throwIfAborted();
     this.#asked.add(id);
-    const reply = new Promise<Reply>((resolve, reject) =>
-      this.#pending.set(id, { resolve, reject })
-    );
-    const onAbort = () => this.#breakWith(signal!.reason);
+    let cancel: (reason: unknown) => void = () => {};
+    const reply = new Promise<Reply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      cancel = reject;
+    });
+    // Only this request is given up: its answer, when it comes, is read and dropped, so the
+    // session stays good for the others in flight. When every request waiting was given up
+    // (the whole command stops), the session is ended at once.
+    const onAbort = () => {
+      if (this.#pending.has(id)) this.#pending.set(id, ABANDONED);
+      cancel(signal!.reason);
+      if ([...this.#pending.values()].every((waiter) => waiter === ABANDONED)) {
+        this.#breakWith(signal!.reason);
+      }
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (this.#pending.size === 1) this.#armSilence();

@@ -54,7 +54,12 @@ export interface ListStore extends Store {
 }
 
 export interface PruneStore extends ListStore {
-  removeChunk(id: ChunkId): Promise<void>;
+  /**
+   * Removes a chunk. With `unlessUsedSince`, a store that records use times
+   * (local directories: the file's mtime, which writers and `make` refresh)
+   * keeps a chunk used since then and returns false.
+   */
+  removeChunk(id: ChunkId, options?: { unlessUsedSince?: Date }): Promise<boolean | void>;
 }
 
 /** A store that can record that a chunk was just used (cache expiry by age). */

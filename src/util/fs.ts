@@ -1,5 +1,5 @@
 /** File helpers: temporary names beside a target, atomic replace, readable file errors. */
-import { DesyncError } from "../errors.ts";
+import { DesyncError, UsageError } from "../errors.ts";
 import { onForcedExit } from "./shutdown.ts";
 
 /** Short reasons for the OS errors Deno reports only as "… (os error N)" with no class. */
@@ -95,7 +95,9 @@ export async function removeStaleTemps(path: string): Promise<string[]> {
     }
     try {
       const info = await file.stat();
-      const age = Date.now() - (info.mtime?.getTime() ?? 0);
+      // From its creation, not its last write: a writer killed mid-run kept writing until then.
+      const times = [info.birthtime, info.mtime].filter((time) => time !== null);
+      const age = Date.now() - Math.min(...times.map((time) => time!.getTime()));
       if (age < STALE_AFTER_MS || !file.tryLockSync(true)) continue;
       await Deno.remove(temp);
       removed.push(entry.name);
@@ -115,23 +117,34 @@ export async function removeStaleTemps(path: string): Promise<string[]> {
  * are removed first. File errors, wherever they happen, name `path`.
  */
 export async function writeAtomically<T>(
-  path: string,
+  output: string,
   write: (file: Deno.FsFile, tempPath: string) => Promise<T>,
 ): Promise<T> {
   const cannot = (error: unknown) =>
-    new DesyncError(`${path}: cannot write: ${describeOutputError(path, error)}`, {
+    new DesyncError(`${output}: cannot write: ${describeOutputError(output, error)}`, {
       cause: error,
     });
+  let path = output;
+  let mode = 0o644;
   try {
-    if ((await Deno.stat(path)).isDirectory) throw new Deno.errors.IsADirectory("is a directory");
+    // A symbolic link is written through: its target gets the new contents.
+    if ((await Deno.lstat(output)).isSymlink) path = await Deno.realPath(output);
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory("is a directory");
+    if (!info.isFile) {
+      // A rename would replace the device or FIFO itself (a block device: use in-place writing).
+      throw new UsageError(`${output}: is ${kindOf(info)}, not a regular file: it is not replaced`);
+    }
+    mode = (info.mode ?? mode) & 0o7777;
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     if (!(error instanceof Deno.errors.NotFound)) throw cannot(error);
   }
   await removeStaleTemps(path);
   const temp = tempName(path);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+    file = await Deno.open(temp, { write: true, createNew: true, mode });
   } catch (error) {
     throw cannot(error);
   }
@@ -144,6 +157,8 @@ export async function writeAtomically<T>(
     } catch {
       // A file system without locks: the file is merely unprotected from tidying.
     }
+    // The umask may have narrowed the mode of a file that replaces one: keep the old mode.
+    if (mode !== 0o644) await Deno.chmod(temp, mode).catch(() => {});
     const result = await write(file, temp);
     file.close();
     closed = true;
@@ -154,8 +169,43 @@ export async function writeAtomically<T>(
   } catch (error) {
     if (!closed) file.close();
     await Deno.remove(temp).catch(() => {});
-    throw nameOutput(error, path, temp);
+    throw nameOutput(error, output, temp);
   }
+}
+
+/** What a file that is not a regular one is, for messages. */
+export function kindOf(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "a directory";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isCharDevice) return "a character device";
+  if (info.isFifo) return "a FIFO";
+  if (info.isSocket) return "a socket";
+  if (info.isSymlink) return "a symbolic link";
+  return info.isFile ? "a regular file" : "not a regular file";
+}
+
+/**
+ * What is at `path`, following links: undefined when nothing is, or when Deno
+ * may not look (writing it then says what to grant).
+ */
+export async function statOutput(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) {
+      return undefined;
+    }
+    throw new DesyncError(`${path}: cannot stat: ${describeFsError(error)}`, { cause: error });
+  }
+}
+
+/** Writes all of `bytes` (a write may take only part). */
+export async function writeAll(
+  file: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }
 
 /** Why an output cannot be written; for permissions, what to grant (a rename needs both). */

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { StoreError } from "../../src/errors.ts";
 import { LocalStore } from "../../src/store/local.ts";
-import { removeDir, tempDir } from "../helpers.ts";
+import { removeDir, runCli, tempDir } from "../helpers.ts";
 import { makeChunk, storeConformance } from "./conformance.ts";
 
 storeConformance("local store", async (codec, digest) => {
@@ -57,6 +57,52 @@ Deno.test({
       assert(error.message.includes("no such file"), error.message);
     } finally {
       codec.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "local store: prune's removal spares a chunk used since it began; make marks reuse",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await tempDir();
+    const codec = new CodecPool(1);
+    try {
+      const store = await LocalStore.open(`${dir}/s`, {
+        codec,
+        digests: ["sha512-256"],
+        create: true,
+      });
+      const old = makeChunk(30);
+      const fresh = makeChunk(31);
+      await store.storeChunk(old);
+      await store.storeChunk(fresh);
+      const long = new Date(Date.now() - 60_000);
+      await Deno.utime(store.chunkPath(old.id), long, long);
+      const since = new Date(Date.now() - 30_000);
+      assertEquals(await store.removeChunk(fresh.id, { unlessUsedSince: since }), false);
+      assertEquals(await store.removeChunk(old.id, { unlessUsedSince: since }), true);
+      assertEquals([await store.hasChunk(old.id), await store.hasChunk(fresh.id)], [false, true]);
+
+      // make finds a chunk the store has: it refreshes its time instead of writing it again.
+      await Deno.writeFile(`${dir}/blob`, fresh.plain);
+      await Deno.utime(store.chunkPath(fresh.id), long, long);
+      const made = await runCli([
+        "make",
+        "-m",
+        "16:16:16", // one chunk: the whole blob
+        "-s",
+        `${dir}/s`,
+        `${dir}/i.caibx`,
+        `${dir}/blob`,
+      ]);
+      assertEquals(made.code, 0, made.stderr);
+      const mtime = Deno.statSync(store.chunkPath(fresh.id)).mtime!.getTime();
+      assert(mtime > since.getTime(), "the reused chunk's time was refreshed");
+    } finally {
+      codec.close();
+      await removeDir(dir);
     }
   },
 });
