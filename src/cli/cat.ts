@@ -1,19 +1,16 @@
 import type { Command } from "commander";
-import { cat } from "../ops/cat.ts";
+import { cat, catSource } from "../ops/cat.ts";
 import { indexLength } from "../format/index.ts";
 import { statOutput, writeAll, writeAtomically } from "../util/fs.ts";
 import { refuseOverwritingIndex } from "./output.ts";
 import { progressBar } from "../util/progress.ts";
-import { StoreRouter } from "../store/router.ts";
 import { resolveSeeds } from "../ops/seeds.ts";
-import { SeedStore } from "../ops/seed_store.ts";
-import { zeroChunkIds } from "../ops/extract.ts";
-import { invalidSeedPolicy } from "./extract.ts";
 import {
   addCacheRepairOption,
   addConcurrencyOption,
   addSeedOptions,
   addStoreOptions,
+  invalidSeedPolicy,
   loadIndex,
   parseByteCount,
   withStoreChain,
@@ -64,17 +61,11 @@ export function registerCat(program: Command) {
     });
     const length = opts.length === 0 ? undefined : opts.length;
     await withStoreChain(command, [index], opts, async ({ signal, store, codec }) => {
-      // Seeds are asked first; the router is not closed here, the chain is by withStoreChain.
-      const source = seeds.length === 0 ? store : new StoreRouter([
-        await SeedStore.open(seeds, index, codec, invalidSeeds, signal),
-        store,
-      ]);
-      const zeroIds = new Set((await zeroChunkIds(index, codec)).values());
+      const source = await catSource(index, store, seeds, codec, invalidSeeds, signal);
       const run = (write: (bytes: Uint8Array) => Promise<void>) =>
         cat({
-          zeroIds,
+          ...source,
           index,
-          store: source,
           write,
           concurrency: opts.concurrency,
           offset: opts.offset,

@@ -20,6 +20,7 @@ import {
   WINDOW_SIZE,
 } from "../chunk/chunker.ts";
 import { remoteContext } from "./store_config.ts";
+import type { InvalidSeedPolicy } from "../ops/seeds.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 
@@ -380,6 +381,16 @@ export function addSeedOptions(command: Command): Command {
       "re-chunk a seed whose data does not match its index",
       false,
     );
+}
+
+/** `--skip-invalid-seeds` / `--regenerate-invalid-seeds` (Go desync's flags). */
+export function invalidSeedPolicy(
+  opts: { skipInvalidSeeds?: boolean; regenerateInvalidSeeds?: boolean },
+): InvalidSeedPolicy {
+  if (opts.skipInvalidSeeds && opts.regenerateInvalidSeeds) {
+    throw new UsageError("give --skip-invalid-seeds or --regenerate-invalid-seeds, not both");
+  }
+  return opts.skipInvalidSeeds ? "skip" : opts.regenerateInvalidSeeds ? "regenerate" : "fail";
 }
 
 /** The largest chunk any of `indexes` lists (what a store may be asked for, at most). */

@@ -1,13 +1,14 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { extract, type ExtractStats } from "../ops/extract.ts";
-import { type InvalidSeedPolicy, resolveSeeds } from "../ops/seeds.ts";
+import { resolveSeeds } from "../ops/seeds.ts";
 import { statOutput } from "../util/fs.ts";
 import {
   addCacheRepairOption,
   addConcurrencyOption,
   addSeedOptions,
   addStoreOptions,
+  invalidSeedPolicy,
   loadIndex,
   print,
   withStoreChain,
@@ -89,16 +90,6 @@ export function registerExtract(program: Command) {
         print(JSON.stringify(statsJson(stats, seeds.length, blocksize), null, 2));
       }
     });
-}
-
-/** `--skip-invalid-seeds` / `--regenerate-invalid-seeds` (Go desync's flags). */
-export function invalidSeedPolicy(
-  opts: { skipInvalidSeeds?: boolean; regenerateInvalidSeeds?: boolean },
-): InvalidSeedPolicy {
-  if (opts.skipInvalidSeeds && opts.regenerateInvalidSeeds) {
-    throw new UsageError("give --skip-invalid-seeds or --regenerate-invalid-seeds, not both");
-  }
-  return opts.skipInvalidSeeds ? "skip" : opts.regenerateInvalidSeeds ? "regenerate" : "fail";
 }
 
 /**

@@ -7,13 +7,13 @@ import { SeedStore } from "../ops/seed_store.ts";
 import { openStore, openStoreChain } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
 import { describeFsError } from "../util/fs.ts";
-import { invalidSeedPolicy } from "./extract.ts";
 import {
   addCacheRepairOption,
   addConcurrencyOption,
   addSeedOptions,
   collect,
   digestsOf,
+  invalidSeedPolicy,
   largestChunk,
   loadIndex,
   print,

@@ -6,6 +6,11 @@
 import { DesyncError, UsageError } from "../errors.ts";
 import { type Index, type IndexChunk, indexLength } from "../format/index.ts";
 import type { Store } from "../store/store.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { StoreRouter } from "../store/router.ts";
+import { SeedStore } from "./seed_store.ts";
+import type { InvalidSeedPolicy, Seed } from "./seeds.ts";
+import { zeroChunkIds } from "./extract.ts";
 
 export interface CatOptions {
   index: Index;
@@ -82,4 +87,24 @@ function chunksIn(chunks: readonly IndexChunk[], start: number, end: number): In
   const result: IndexChunk[] = [];
   for (let i = low; i < chunks.length && chunks[i].start < end; i++) result.push(chunks[i]);
   return result;
+}
+
+/**
+ * What cat reads from: the seeds (asked first) in front of the store chain,
+ * and the IDs of all-zero chunks, which are never asked for. The chain itself
+ * is closed by its owner, not through the returned store.
+ */
+export async function catSource(
+  index: Index,
+  store: Store,
+  seeds: readonly Seed[],
+  codec: CodecPool,
+  invalidSeeds: InvalidSeedPolicy,
+  signal?: AbortSignal,
+): Promise<{ store: Store; zeroIds: ReadonlySet<string> }> {
+  const source = seeds.length === 0 ? store : new StoreRouter([
+    await SeedStore.open(seeds, index, codec, invalidSeeds, signal),
+    store,
+  ]);
+  return { store: source, zeroIds: new Set((await zeroChunkIds(index, codec)).values()) };
 }
