@@ -3,7 +3,7 @@
  * standard input and output, exclusions, and one clear line for each failure.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { MAIN, removeDir, runCli, runTool, tempDir } from "../helpers.ts";
+import { MAIN, runCli, runTool, tempDirTest } from "../helpers.ts";
 import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
 import { buildArchive, directory, file } from "../format/catar_builder.ts";
 import { casyncMtree, makeTree, PLAIN_TREE, WITH_FFI } from "../interop/catar_tree.ts";
@@ -16,18 +16,7 @@ const UNTAR = COMMAND_PERMISSIONS.untar;
 const MTREE = COMMAND_PERMISSIONS.mtree;
 
 function e2e(name: string, fn: (dir: string) => Promise<void>, ignore: string | false = false) {
-  Deno.test({
-    name: `cli catar: ${name}`,
-    ignore: Boolean(ignore),
-    async fn(t) {
-      const dir = await tempDir(t);
-      try {
-        await fn(dir);
-      } finally {
-        await removeDir(dir);
-      }
-    },
-  });
+  tempDirTest(`cli catar: ${name}`, fn, ignore);
 }
 
 function oneLine(stderr: string, pattern: RegExp) {

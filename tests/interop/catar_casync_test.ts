@@ -60,6 +60,12 @@ async function assertSameTree(
 
 const interop = treeTests("catar casync interop", IGNORE);
 
+/** casync's catar and .caidx (its chunks in `dir`/store) of `tree`, with its default feature set. */
+async function casyncArchives(dir: string, tree: string) {
+  await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
+  await mustRun("casync", ["make", `--store=${dir}/store`, `${dir}/theirs.caidx`, tree]);
+}
+
 /**
  * The feature sets: with FFI casync's full set of what we read; without it,
  * times in whole seconds (Deno's stat has milliseconds) and no attributes.
@@ -191,8 +197,7 @@ interop(
   "untar with --allow-ffi restores casync's catar and .caidx (through a cache)",
   async (dir, tree) => {
     const UNTAR = WITH_FFI.untar;
-    await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
-    await mustRun("casync", ["make", `--store=${dir}/store`, `${dir}/theirs.caidx`, tree]);
+    await casyncArchives(dir, tree);
     await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/from-catar`], UNTAR);
     await assertSameTree(tree, `${dir}/from-catar`);
     await desyncOk(
@@ -224,8 +229,7 @@ treeTests("catar casync interop", IGNORE, PLAIN_TREE)(
   "untar without FFI restores casync's catar and .caidx, times to the millisecond",
   async (dir, tree) => {
     const UNTAR = WITHOUT_FFI.untar;
-    await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
-    await mustRun("casync", ["make", `--store=${dir}/store`, `${dir}/theirs.caidx`, tree]);
+    await casyncArchives(dir, tree);
     await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/from-catar`], UNTAR);
     await assertSameTree(tree, `${dir}/from-catar`, "ms");
     await desyncOk(

@@ -17,23 +17,12 @@ import {
 } from "../../src/util/posix.ts";
 import { denoTreeFs, libcTreeFs, selectTreeFs } from "../../src/util/tree_fs.ts";
 import { S_IFSOCK } from "../../src/format/catar.ts";
-import { removeDir, runTool, tempDir } from "../helpers.ts";
+import { runTool, tempDirTest } from "../helpers.ts";
 
 const IS_ROOT = effectiveUid() === 0;
 
 function fsTest(name: string, fn: (dir: string) => void | Promise<void>, ignore = false) {
-  Deno.test({
-    name: `tree fs: ${name}`,
-    ignore,
-    async fn(t) {
-      const dir = await tempDir(t);
-      try {
-        await fn(dir);
-      } finally {
-        await removeDir(dir);
-      }
-    },
-  });
+  tempDirTest(`tree fs: ${name}`, fn, ignore);
 }
 
 fsTest("Deno's stat is the C library's with times cut to milliseconds", async (dir) => {
