@@ -4,17 +4,23 @@
  * `denort` runtime for the target: it downloads it unless DENORT_BIN names a
  * local copy (set that where the download is not reachable).
  *
- *   deno task build [--target x86_64-unknown-linux-gnu ...] [--out dist]
+ *   deno task build [--ffi] [--target x86_64-unknown-linux-gnu ...] [--out dist]
+ *
+ * `--ffi` builds the variant `desync-ffi` instead, compiled with --allow-ffi as
+ * well, whose tar and untar call the C library for casync-exact archives.
+ * Without it the binary cannot call native code at all.
  */
-import { BINARY_PERMISSIONS } from "./permissions.ts";
+import { BINARY_FFI_PERMISSIONS, BINARY_PERMISSIONS } from "./permissions.ts";
 
 const args = [...Deno.args];
 const targets: string[] = [];
 let outDir = "dist";
+let ffi = false;
 while (args.length) {
   const flag = args.shift()!;
   if (flag === "--target") targets.push(args.shift()!);
   else if (flag === "--out") outDir = args.shift()!;
+  else if (flag === "--ffi") ffi = true;
   else {
     console.error(`build: unknown option ${flag}`);
     Deno.exit(2);
@@ -25,11 +31,12 @@ if (targets.length === 0) targets.push(""); // the host
 const root = new URL("../", import.meta.url).pathname;
 const { version } = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
 await Deno.mkdir(`${root}${outDir}`, { recursive: true });
+const variant = ffi ? "desync-ffi" : "desync";
 for (const target of targets) {
-  const name = target ? `desync-${target}` : "desync";
+  const name = target ? `${variant}-${target}` : variant;
   const command = [
     "compile",
-    ...BINARY_PERMISSIONS,
+    ...(ffi ? BINARY_FFI_PERMISSIONS : BINARY_PERMISSIONS),
     // The codec worker is loaded by URL at run time, so it must be embedded explicitly.
     "--include",
     `${root}src/chunk/codec_worker.ts`,

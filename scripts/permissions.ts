@@ -2,6 +2,12 @@
  * The Deno permission flags the release binary is compiled with, in one place.
  * `deno task desync` and the tests use the same list; the README lists the
  * narrower sets each command needs when run with `deno run`.
+ *
+ * None of them includes --allow-ffi: calling the C library is as good as every
+ * permission at once. tar and untar work without it (times to the second or
+ * millisecond, no extended attributes, no device nodes, FIFOs or sockets made);
+ * granting it, or building the `desync-ffi` variant (`deno task build --ffi`),
+ * gives casync-exact archives.
  */
 import { S3_ENVIRONMENT_VARIABLES } from "../src/store/s3_credentials.ts";
 
@@ -29,9 +35,14 @@ export const BINARY_PERMISSIONS = [
   "--allow-write",
   "--allow-net",
   "--allow-run",
-  "--allow-ffi",
   `--allow-env=${ALL_ENV.join(",")}`,
 ] as const;
+
+/** What tar and untar add for casync-exact archives (see src/util/tree_fs.ts). */
+export const FFI_PERMISSION = "--allow-ffi";
+
+/** The flags of the `desync-ffi` binary variant (`deno task build --ffi`). */
+export const BINARY_FFI_PERMISSIONS = [...BINARY_PERMISSIONS, FFI_PERMISSION] as const;
 
 /** The narrowest flags for each command with local stores and files. */
 export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
@@ -47,10 +58,9 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   info: ["--allow-read"],
   "verify-index": ["--allow-read"],
   prune: ["--allow-read", "--allow-write"],
-  // Deno's own stat has millisecond times and it cannot make device nodes or set a
-  // symlink's time: tar and untar call libc for those.
-  tar: ["--allow-read", "--allow-write", "--allow-ffi"],
-  untar: ["--allow-read", "--allow-write", "--allow-ffi"],
+  // Add FFI_PERMISSION for nanosecond times, extended attributes, device nodes, FIFOs and sockets.
+  tar: ["--allow-read", "--allow-write"],
+  untar: ["--allow-read", "--allow-write"],
   mtree: ["--allow-read"],
   "chunk-server": ["--allow-net", "--allow-read"],
   "chunk-server -w": ["--allow-net", "--allow-read", "--allow-write"],

@@ -36,6 +36,26 @@ export async function removeDir(path: string) {
   await Deno.remove(path, { recursive: true }).catch(() => {});
 }
 
+/** A test given a fresh temporary directory, removed afterwards; ignored for `ignore`'s reason. */
+export function tempDirTest(
+  name: string,
+  fn: (dir: string) => void | Promise<void>,
+  ignore: string | boolean = false,
+) {
+  Deno.test({
+    name,
+    ignore: Boolean(ignore),
+    async fn(t) {
+      const dir = await tempDir(t);
+      try {
+        await fn(dir);
+      } finally {
+        await removeDir(dir);
+      }
+    },
+  });
+}
+
 /** Where a tool is on PATH, or undefined. */
 export function which(tool: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {

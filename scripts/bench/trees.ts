@@ -1,10 +1,12 @@
 /**
  * Directory trees: tar -i and untar -i of 20 000 small files (0-8 KiB, in 200
  * directories) and four 32 MiB files, against casync (with the feature set we
- * record) and Go desync. Each unpacks casync's index from casync's store.
+ * record without FFI) and Go desync. Each unpacks casync's index from casync's store.
  */
 import { xorshiftBytes } from "../pseudo_random.ts";
-import { CASYNC_EQUIVALENT_OPTIONS } from "../../src/ops/tar.ts";
+import { casyncMakeOptions, tarFeatures } from "../../src/ops/tar.ts";
+import { SHA512_256 } from "../../src/format/catar.ts";
+import { denoTreeFs } from "../../src/util/tree_fs.ts";
 import { type Bench, type Contender, GO_DESYNC, ours } from "./harness.ts";
 
 export async function benchTrees(bench: Bench) {
@@ -30,7 +32,8 @@ export async function benchTrees(bench: Bench) {
     for (const path of paths) await Deno.remove(path, { recursive: true }).catch(() => {});
     if (GO_DESYNC) await Deno.mkdir(`${dir}/go-store`).catch(() => {}); // Go desync wants it
   };
-  const features = CASYNC_EQUIVALENT_OPTIONS;
+  // We run with the binary's flags (no FFI): casync records the same feature set.
+  const features = casyncMakeOptions(tarFeatures(denoTreeFs) | SHA512_256);
   const tar: Contender[] = [
     {
       tool: "casync",

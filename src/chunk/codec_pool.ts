@@ -60,6 +60,7 @@ export type CodecRequest =
     copyTo?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
+  | ({ seq: number; op: "store-plain" } & StorePlainJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
   | ({ seq: number; op: "fetch-place" } & FetchPlaceJob)
   | {
@@ -94,6 +95,8 @@ export type CodecReply =
     hashes?: (ChunkId | null)[];
     /** For "fetch-place": per item, null when placed, else what went wrong. */
     fetched?: (FetchProblem | null)[];
+    /** For "store-plain": the bytes of the chunk file the worker wrote. */
+    written?: number;
   }
   | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
 
@@ -159,6 +162,24 @@ export interface PieceResult {
   id: ChunkId;
   /** For modes "encode" and "store" (when the store lacks the chunk): the zstd frame. */
   compressed?: Uint8Array;
+}
+
+/**
+ * Plain chunk data made in memory (tar -i) to hash, and to compress and write
+ * into the local store directory `storeDir` when it lacks the chunk. Unlike
+ * `piece` in "store" mode the worker writes the file itself: tar -i's main
+ * thread is busy making the archive, and measured faster so (see ops/chunk_stream.ts).
+ */
+export interface StorePlainJob {
+  data: Uint8Array;
+  digest: Digest;
+  storeDir: string;
+}
+
+export interface StorePlainResult {
+  id: ChunkId;
+  /** The size of the chunk file the worker wrote; none when the store had the chunk. */
+  written?: number;
 }
 
 /** One chunk-sized range of a seed file (or of the output itself, for in-place checks). */
@@ -307,6 +328,16 @@ export class CodecPool {
   async piece(job: PieceJob): Promise<PieceResult> {
     const reply = await this.#run({ seq: 0, op: "piece", ...job });
     return { id: reply.id!, compressed: reply.data };
+  }
+
+  /**
+   * Hashes plain data and, when `storeDir` lacks the chunk, compresses it and
+   * writes its file there. `data` is moved to the worker when it owns its whole
+   * buffer: callers must not use it afterwards.
+   */
+  async storePlain(job: StorePlainJob): Promise<StorePlainResult> {
+    const reply = await this.#run({ seq: 0, op: "store-plain", ...job }, transferable(job.data));
+    return { id: reply.id!, written: reply.written };
   }
 
   /**

@@ -185,6 +185,18 @@ async function handle(
       }
       return { reply, transfer };
     }
+    case "store-plain": {
+      const id = hashChunk(job.data, job.digest);
+      const reply: CodecReply = { seq: job.seq, ok: true, id };
+      let written: number | undefined;
+      writeChunkFileSync(job.storeDir, id, () => {
+        const frame = compressChunk(job.data);
+        written = frame.length;
+        return frame;
+      });
+      reply.written = written;
+      return { reply, transfer };
+    }
     case "cuts": {
       const cuts = Float64Array.from(
         findCuts(job.path, job.size, job.start, job.limit, job.params),

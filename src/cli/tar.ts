@@ -2,12 +2,12 @@ import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { SHA512_256 } from "../format/catar.ts";
 import { encodeIndex } from "../format/index.ts";
-import { OWNER_FEATURES, tar, TAR_FEATURES, tarIndex } from "../ops/tar.ts";
+import { OWNER_FEATURES, tar, tarFeatures, tarIndex } from "../ops/tar.ts";
 import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { pathMatcher } from "../util/glob.ts";
-import { requirePosix } from "../util/posix.ts";
+import { selectTreeFs } from "../util/tree_fs.ts";
 import { loadUserDb } from "../util/user_db.ts";
 import {
   addChunkSizeOption,
@@ -17,6 +17,7 @@ import {
   withRuntime,
 } from "./common.ts";
 import { document } from "./help.ts";
+import { verbose } from "./log.ts";
 
 /** Writes to `output` (a temporary renamed into place) or to stdout for "-". */
 async function writeOutput(output: string, produce: (out: BufferedWriter) => Promise<void>) {
@@ -72,12 +73,17 @@ export function registerTar(program: Command) {
       }
       const params = opts.chunkSize;
       const digest = command.optsWithGlobals().digest;
-      requirePosix("tar");
-      const featureFlags = (opts.sameOwner ? TAR_FEATURES : TAR_FEATURES & ~OWNER_FEATURES) |
+      const fs = selectTreeFs();
+      const features = tarFeatures(fs);
+      const featureFlags = (opts.sameOwner ? features : features & ~OWNER_FEATURES) |
         (digest === "sha512-256" ? SHA512_256 : 0n);
+      if (fs.kind === "deno") {
+        verbose("without --allow-ffi: times in whole seconds, no extended attributes");
+      }
+      verbose(`feature flags 0x${featureFlags.toString(16)}`);
       const users = await loadUserDb();
       await withRuntime(async ({ codec, signal }) => {
-        const walk = { source, featureFlags, exclude, users, signal };
+        const walk = { source, featureFlags, fs, exclude, users, signal };
         if (!opts.index) {
           await writeOutput(output, async (out) => {
             await tar({ ...walk, write: (bytes) => out.write(bytes) });

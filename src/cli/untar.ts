@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { document } from "./help.ts";
+import { verbose } from "./log.ts";
 import { UsageError } from "../errors.ts";
 import { fileFeed, indexFeed } from "../ops/archive_input.ts";
 import { untar } from "../ops/untar.ts";
-import { requirePosix } from "../util/posix.ts";
+import { selectTreeFs } from "../util/tree_fs.ts";
 import { loadUserDb } from "../util/user_db.ts";
 import {
   addStoreOptions,
@@ -40,9 +41,16 @@ export function registerUntar(program: Command) {
       if (!opts.index && (opts.store.length > 0 || opts.cache !== undefined)) {
         throw new UsageError("-s and -c go with -i");
       }
-      requirePosix("untar");
       const users = await loadUserDb();
+      const fs = selectTreeFs();
+      if (fs.kind === "deno") {
+        verbose(
+          "without --allow-ffi: times set to the millisecond, no device nodes, FIFOs, " +
+            "sockets or extended attributes",
+        );
+      }
       const settings = {
+        fs,
         target: dir,
         source: archive === "-" ? "<stdin>" : archive,
         sameOwner: opts.sameOwner,

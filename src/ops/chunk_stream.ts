@@ -9,7 +9,7 @@ import { type ChunkerParams, nextCut } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest, IndexChunk } from "../format/index.ts";
-import type { WriteStore } from "../store/store.ts";
+import { isChunkFileStore, type WriteStore } from "../store/store.ts";
 import { TaskGroup } from "../util/tasks.ts";
 import type { MakeStats } from "./make.ts";
 
@@ -26,6 +26,8 @@ export interface StreamChunkerOptions {
 export class StreamChunker {
   readonly #options: StreamChunkerOptions;
   readonly #group: TaskGroup;
+  /** A local store of `.cacnk` files, which the workers check and write themselves. */
+  readonly #storeDir: string | undefined;
   #buffer: Uint8Array;
   /** The current chunk starts at #buffer[#start]; bytes up to #end are filled. */
   #start = 0;
@@ -46,6 +48,10 @@ export class StreamChunker {
   constructor(options: StreamChunkerOptions) {
     this.#options = options;
     this.#group = new TaskGroup(options.concurrency, options.signal);
+    const { store } = options;
+    this.#storeDir = store && isChunkFileStore(store) && !store.uncompressed
+      ? store.dir
+      : undefined;
     this.#buffer = new Uint8Array(Math.max(4 * options.params.max, 4 << 20));
   }
 
@@ -91,6 +97,19 @@ export class StreamChunker {
     await this.#group.spawn(async (signal) => {
       if (!store) {
         this.#ids[index] = await codec.hash(data, digest);
+        return;
+      }
+      if (this.#storeDir !== undefined) {
+        // `data` is ours alone: it moves to the worker, which hashes, compresses and
+        // writes it. (Handing the frame back for an asynchronous write here, as make
+        // does, measured slower for tar -i, whose main thread is busy walking the tree.)
+        const result = await codec.storePlain({ data, digest, storeDir: this.#storeDir });
+        this.#ids[index] = result.id;
+        if (result.written !== undefined && !this.#stored.has(result.id)) {
+          this.#stored.add(result.id);
+          this.#stats.storedChunks++;
+          this.#stats.bytesStored += result.written;
+        }
         return;
       }
       const { id, compressed } = await codec.encode(data, digest);

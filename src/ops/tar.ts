@@ -5,9 +5,12 @@
  * reused buffer, and per open directory only its children's offsets are kept,
  * so memory does not grow with the size of the tree.
  *
- * What we record is exactly what the feature flags claim: the supported set is
- * TAR_FEATURES; ACLs, SELinux labels, chattr(1) flags and project quota IDs
- * are not read, so their flags are never set.
+ * What we record is exactly what the feature flags claim, and what can be read
+ * depends on the file-system access (util/tree_fs.ts): with the C library,
+ * times in nanoseconds, extended attributes and file capabilities; with Deno
+ * alone, times in whole seconds (its stat has milliseconds, and casync has no
+ * millisecond granularity) and no attributes. ACLs, SELinux labels, chattr(1)
+ * flags and project quota IDs are never read, so their flags are never set.
  */
 import type { ChunkerParams } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
@@ -28,6 +31,7 @@ import {
   encodeStringRecord,
   encodeXattr,
   FCAPS_XATTR,
+  FEATURE_NAMES,
   type GoodbyeChild,
   goodbyeHash,
   isArchivedXattr,
@@ -42,14 +46,17 @@ import {
   SHA512_256,
   timeGranularityNs,
   WITH_16BIT_UIDS,
+  WITH_2SEC_TIME,
   WITH_32BIT_UIDS,
   WITH_DEVICE_NODES,
   WITH_FCAPS,
   WITH_FIFOS,
   WITH_NSEC_TIME,
   WITH_PERMISSIONS,
+  WITH_SEC_TIME,
   WITH_SOCKETS,
   WITH_SYMLINKS,
+  WITH_USEC_TIME,
   WITH_USER_NAMES,
   WITH_XATTRS,
 } from "../format/catar.ts";
@@ -58,48 +65,53 @@ import type { WriteStore } from "../store/store.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
 import type { PathMatcher } from "../util/glob.ts";
-import {
-  ENOENT,
-  type FileStat,
-  getXattr,
-  listXattrs,
-  readLink,
-  statFile,
-  SystemCallError,
-} from "../util/posix.ts";
+import { ENOENT, type FileStat, SystemCallError } from "../util/posix.ts";
+import { selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
 import type { UserDb } from "../util/user_db.ts";
 import { StreamChunker } from "./chunk_stream.ts";
 import type { MakeStats } from "./make.ts";
 
-/** Everything this implementation can record faithfully (plus the digest bit). */
-export const TAR_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES | WITH_NSEC_TIME |
-  WITH_PERMISSIONS | WITH_SYMLINKS | WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS | WITH_XATTRS |
-  WITH_FCAPS;
+/** What every file-system access records: types, modes, owners and their names. */
+const BASE_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES | WITH_PERMISSIONS | WITH_SYMLINKS |
+  WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS;
+
+/** casync's time granularities, finest first. */
+const TIME_FEATURES: [bigint, bigint][] = [
+  [WITH_NSEC_TIME, 1n],
+  [WITH_USEC_TIME, 1000n],
+  [WITH_SEC_TIME, 1_000_000_000n],
+  [WITH_2SEC_TIME, 2_000_000_000n],
+];
+
+/**
+ * The feature flags tar records through `fs` (without the digest bit): the
+ * finest time granularity whose values `fs` reads exactly, and extended
+ * attributes and capabilities where `fs` can read them.
+ */
+export function tarFeatures(fs: TreeFs): bigint {
+  const [time] = TIME_FEATURES.find(([, step]) => step % fs.timeResolutionNs === 0n)!;
+  return BASE_FEATURES | time | (fs.xattrs ? WITH_XATTRS | WITH_FCAPS : 0n);
+}
 
 /** The same set without owners, for `--no-same-owner`. */
 export const OWNER_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES;
 
-/** The `casync make` options that select TAR_FEATURES (for tests and the README). */
-export const CASYNC_EQUIVALENT_OPTIONS = [
-  "--with=32bit-uids",
-  "--with=user-names",
-  "--with=nsec-time",
-  "--with=permissions",
-  "--with=symlinks",
-  "--with=device-nodes",
-  "--with=fifos",
-  "--with=sockets",
-  "--with=xattrs",
-  "--with=fcaps",
-  "--exclude-nodump=no",
-  "--exclude-file=no",
-];
+/** The `casync make` options that select `flags` (for tests and the README). */
+export function casyncMakeOptions(flags: bigint): string[] {
+  const options = [...FEATURE_NAMES].filter(([, bit]) => flags & bit).map(([name]) =>
+    `--with=${name}`
+  );
+  if (!(flags & SHA512_256)) options.push("--digest=sha256");
+  return [...options, "--exclude-nodump=no", "--exclude-file=no"];
+}
 
 export interface TarOptions {
   /** The directory to archive. */
   source: string;
-  /** The archive's feature flags: a subset of TAR_FEATURES, plus SHA512_256 or not. */
+  /** The archive's feature flags: a subset of tarFeatures(fs), plus SHA512_256 or not. */
   featureFlags: bigint;
+  /** How the tree is read (default: the C library when FFI is granted, else Deno alone). */
+  fs?: TreeFs;
   /** Receives the archive in order; it must not keep `bytes` after it resolves. */
   write: (bytes: Uint8Array) => Promise<void>;
   /** Entries to leave out (with everything below them). */
@@ -123,22 +135,26 @@ const READ_BUFFER = 1 << 20;
 const encoder = new TextEncoder();
 
 export async function tar(options: TarOptions): Promise<TarStats> {
-  const unsupported = options.featureFlags & ~(TAR_FEATURES | SHA512_256);
+  const fs = options.fs ?? selectTreeFs();
+  const unsupported = options.featureFlags & ~(tarFeatures(fs) | SHA512_256);
   if (unsupported) {
-    throw new DesyncError(`tar cannot record feature flags 0x${unsupported.toString(16)}`);
+    throw new DesyncError(
+      `tar cannot record feature flags 0x${unsupported.toString(16)}` +
+        (fs.kind === "deno" ? " without --allow-ffi" : ""),
+    );
   }
   const source = options.source.length > 1 ? options.source.replace(/\/+$/, "") : options.source;
-  const walker = new Walker(options);
-  const root = stat(source, true);
+  const walker = new Walker(options, fs);
+  const root = stat(fs, source, true);
   if ((root.mode & S_IFMT) !== S_IFDIR) throw new DesyncError(`${source}: not a directory`);
   await walker.node(source, "", root, 0);
   return { entries: walker.entries, bytes: walker.offset };
 }
 
-function stat(path: string, follow = false): FileStat {
+function stat(fs: TreeFs, path: string, follow = false): FileStat {
   return posixCall(() => {
     try {
-      return statFile(path, follow);
+      return fs.stat(path, follow);
     } catch (error) {
       if (error instanceof SystemCallError && error.errno === ENOENT && path.includes("\uFFFD")) {
         throw new DesyncError(
@@ -150,7 +166,7 @@ function stat(path: string, follow = false): FileStat {
   });
 }
 
-/** Runs a libc call, turning its failure into one line naming the path and operation. */
+/** Runs a file-system call, turning its failure into one line naming the path and operation. */
 function posixCall<T>(call: () => T): T {
   try {
     return call();
@@ -168,12 +184,14 @@ class Walker {
   offset = 0;
   entries = 0;
   readonly #options: TarOptions;
+  readonly #fs: TreeFs;
   readonly #flags: bigint;
   readonly #granularity: bigint | undefined;
   #buffer: Uint8Array | undefined;
 
-  constructor(options: TarOptions) {
+  constructor(options: TarOptions, fs: TreeFs) {
     this.#options = options;
+    this.#fs = fs;
     this.#flags = options.featureFlags;
     this.#granularity = timeGranularityNs(this.#flags);
   }
@@ -221,7 +239,7 @@ class Walker {
     for (const name of this.#children(path)) {
       const childPath = path === "/" ? `/${name.text}` : `${path}/${name.text}`;
       const childRelative = relative ? `${relative}/${name.text}` : name.text;
-      const childInfo = stat(childPath);
+      const childInfo = stat(this.#fs, childPath);
       if (!this.#include(childRelative, name.text, childInfo)) continue;
       const start = this.offset;
       await this.#emit(encodeStringRecord(CA_FORMAT_FILENAME, name.bytes));
@@ -276,21 +294,23 @@ class Walker {
    */
   #attributeRecords(path: string, info: FileStat): Uint8Array[] {
     const flags = this.#flags;
+    // tar() has checked that the flags asked for are ones this file-system access reads.
+    const xattrs = this.#fs.xattrs!;
     const records: Uint8Array[] = [];
     let fcaps: Uint8Array | undefined;
-    const attributes = posixCall(() => listXattrs(path))
+    const attributes = posixCall(() => xattrs.list(path))
       .sort(compareBytes)
       .flatMap((name) => {
         if ((flags & WITH_XATTRS) && isArchivedXattr(name)) return [name];
         if (
           (flags & WITH_FCAPS) && (info.mode & S_IFMT) === S_IFREG && equalBytes(name, FCAPS_XATTR)
         ) {
-          fcaps = posixCall(() => getXattr(path, name));
+          fcaps = posixCall(() => xattrs.get(path, name));
         }
         return [];
       });
     for (const name of attributes) {
-      const value = posixCall(() => getXattr(path, name));
+      const value = posixCall(() => xattrs.get(path, name));
       // An attribute removed since it was listed is simply not there.
       if (value !== undefined) records.push(encodeXattr(name, value));
     }
@@ -334,7 +354,7 @@ class Walker {
   }
 
   #target(path: string): Uint8Array {
-    return posixCall(() => readLink(path));
+    return posixCall(() => this.#fs.readLink(path));
   }
 
   /** Streams a file's contents; it must still be the file we stat'ed and as long. */

@@ -11,6 +11,12 @@
  * is built under a temporary name beside it and renamed when the whole archive
  * is in; on failure it is removed. Extended attributes and capabilities are
  * restored; ACLs, SELinux labels and chattr(1) flags are not.
+ *
+ * What can be made depends on the file-system access (util/tree_fs.ts): with
+ * Deno alone, times are set to the millisecond, and an entry that needs the C
+ * library (a device node, FIFO or socket, extended attributes or capabilities,
+ * a symlink target that is not UTF-8) fails naming it and --allow-ffi, rather
+ * than being left out or left bare.
  */
 import { ArchiveFormatError, DesyncError } from "../errors.ts";
 import {
@@ -27,18 +33,8 @@ import {
 } from "../format/catar.ts";
 import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/catar_decoder.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
-import {
-  changeOwner,
-  currentUmask,
-  effectiveUid,
-  ENOENT,
-  makeNode,
-  makeSymlink,
-  setModificationTime,
-  setXattr,
-  statFile,
-  SystemCallError,
-} from "../util/posix.ts";
+import { ENOENT, type FileStat, SystemCallError } from "../util/posix.ts";
+import { selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
 import type { UserDb } from "../util/user_db.ts";
 
 export interface UntarOptions {
@@ -56,6 +52,8 @@ export interface UntarOptions {
   /** Set modes exactly as archived, setuid/setgid/sticky included (default true). */
   samePermissions?: boolean;
   users?: UserDb;
+  /** How the tree is written (default: the C library when FFI is granted, else Deno alone). */
+  fs?: TreeFs;
   signal?: AbortSignal;
 }
 
@@ -65,6 +63,13 @@ export interface UntarStats {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** How messages name the entries only the C library can make. */
+const KIND_NAMES: Partial<Record<ArchiveNode["kind"], string>> = {
+  device: "a device node",
+  fifo: "a FIFO",
+  socket: "a socket",
+};
 
 export async function untar(options: UntarOptions): Promise<UntarStats> {
   const target = options.target.length > 1 ? options.target.replace(/\/+$/, "") : options.target;
@@ -151,6 +156,7 @@ class TreeWriter {
   readonly #samePermissions: boolean;
   readonly #umask: number;
   readonly #users?: UserDb;
+  readonly #fs: TreeFs;
   /** Real paths of the open directories, by depth. */
   readonly #dirs: string[] = [];
   /** The file being written: its handle, where it is written, where it goes. */
@@ -160,9 +166,11 @@ class TreeWriter {
     this.#root = root;
     this.#shownRoot = shownRoot;
     this.#fresh = fresh;
-    this.#sameOwner = options.sameOwner ?? effectiveUid() === 0;
+    this.#fs = options.fs ?? selectTreeFs();
+    const identity = this.#guard(shownRoot, "create", () => this.#fs.identity(root));
+    this.#sameOwner = options.sameOwner ?? identity.uid === 0;
     this.#samePermissions = options.samePermissions ?? true;
-    this.#umask = currentUmask();
+    this.#umask = identity.umask;
     this.#users = options.users;
   }
 
@@ -211,6 +219,7 @@ class TreeWriter {
     this.entries++;
     const path = this.#pathOf(node);
     const shown = this.#shown(node);
+    this.#checkCapabilities(node, shown);
     if (node.kind === "directory") {
       if (node.depth > 0) this.#makeDirectory(path, shown);
       this.#dirs[node.depth] = path;
@@ -219,6 +228,7 @@ class TreeWriter {
     // Everything else is made where nothing else can be (a fresh tree, or a
     // temporary name) and renamed over whatever the target held at its place.
     const temp = this.#fresh ? path : tempName(path);
+    const fs = this.#fs;
     this.#guard(shown, "create", () => {
       switch (node.kind) {
         case "file":
@@ -236,13 +246,13 @@ class TreeWriter {
           };
           return;
         case "symlink":
-          makeSymlink(node.target!, temp);
+          fs.makeSymlink(node.target!, temp);
           return;
         case "device":
-          makeNode(temp, (node.entry.mode & S_IFMT) | 0o600, node.major, node.minor);
+          fs.makeNode!(temp, (node.entry.mode & S_IFMT) | 0o600, node.major, node.minor);
           return;
         default:
-          makeNode(temp, (node.entry.mode & S_IFMT) | 0o600);
+          fs.makeNode!(temp, (node.entry.mode & S_IFMT) | 0o600);
       }
     });
     if (node.kind !== "file") await this.#finish(node, temp, path, shown);
@@ -295,15 +305,34 @@ class TreeWriter {
   }
 
   /**
+   * Fails, before anything of it is made, on an entry that needs what this
+   * file-system access lacks (Deno alone: nodes, attributes).
+   */
+  #checkCapabilities(node: ArchiveNode, shown: string) {
+    const kind = KIND_NAMES[node.kind];
+    if (kind && !this.#fs.makeNode) {
+      throw new DesyncError(
+        `${shown}: cannot create ${kind} without --allow-ffi ` +
+          "(Deno's own API makes no device nodes, FIFOs or sockets)",
+      );
+    }
+    const xattrs = node.entry.featureFlags & WITH_XATTRS && node.xattrs.length > 0;
+    if ((xattrs || node.fcaps) && !this.#fs.xattrs) {
+      const what = xattrs ? "extended attributes" : "file capabilities";
+      throw new DesyncError(`${shown}: cannot restore its ${what} without --allow-ffi`);
+    }
+  }
+
+  /**
    * A directory for an entry: an existing real directory is kept (its contents
    * merge); anything else at that place (a file, a symlink) is removed first,
    * so no path below ever resolves through it.
    */
   #makeDirectory(path: string, shown: string) {
     if (!this.#fresh) {
-      let info: ReturnType<typeof statFile> | undefined;
+      let info: FileStat | undefined;
       try {
-        info = statFile(path);
+        info = this.#fs.stat(path);
       } catch (error) {
         if (!(error instanceof SystemCallError && error.errno === ENOENT)) {
           throw new DesyncError(`${shown}: ${(error as Error).message}`, { cause: error });
@@ -338,7 +367,7 @@ class TreeWriter {
       const gid = (node.group !== undefined ? this.#users?.gid(node.group) : undefined) ??
         entry.gid;
       if (current?.uid !== uid || current?.gid !== gid) {
-        this.#guard(shown, "set the owner", () => changeOwner(path, uid, gid));
+        this.#guard(shown, "set the owner", () => this.#fs.changeOwner(path, uid, gid));
         chowned = true;
       }
     }
@@ -351,22 +380,29 @@ class TreeWriter {
         this.#guard(shown, "set the mode", () => Deno.chmodSync(path, mode));
       }
     }
-    if (flags & WITH_XATTRS) {
-      for (const { name, value } of node.xattrs) {
-        this.#guard(shown, "set an extended attribute", () => setXattr(path, name, value));
-      }
+    for (const { name, value } of flags & WITH_XATTRS ? node.xattrs : []) {
+      this.#guard(
+        shown,
+        "set an extended attribute",
+        () => this.#fs.xattrs!.set(path, name, value),
+      );
     }
     if (node.fcaps) {
-      this.#guard(shown, "set the capabilities", () => setXattr(path, FCAPS_XATTR, node.fcaps!));
+      this.#guard(
+        shown,
+        "set the capabilities",
+        () => this.#fs.xattrs!.set(path, FCAPS_XATTR, node.fcaps!),
+      );
     }
     if (timeGranularityNs(flags) !== undefined) {
-      this.#guard(shown, "set the time", () => setModificationTime(path, entry.mtimeNs));
+      this.#guard(shown, "set the time", () => this.#fs.setModificationTime(path, entry.mtimeNs));
     }
   }
 
-  #guard(shown: string, operation: string, action: () => void) {
+  /** Runs `action`, turning its failure into one line naming the entry and the operation. */
+  #guard<T>(shown: string, operation: string, action: () => T): T {
     try {
-      action();
+      return action();
     } catch (error) {
       if (error instanceof DesyncError) throw error;
       const reason = error instanceof SystemCallError ? error.reason : describeFsError(error);

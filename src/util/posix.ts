@@ -1,9 +1,10 @@
 /**
- * The few libc calls a faithful archive needs and Deno lacks: Deno's stat has
- * only millisecond times, its utime rounds through a float, and it cannot make
- * device nodes or FIFOs, change a symlink's owner, or read a link's target as
- * bytes. Called through Deno's FFI, so `tar` and `untar` need --allow-ffi.
- * Linux (glibc) only, like casync.
+ * The few libc calls a casync-exact archive needs and Deno lacks: Deno's stat
+ * has only millisecond times and so has its utime, and it cannot make device
+ * nodes, FIFOs or sockets, read or set extended attributes, or read a link's
+ * target as bytes. Called through Deno's FFI, so only with --allow-ffi
+ * (tree_fs.ts chooses between these and Deno's own API). Linux (glibc) only,
+ * like casync.
  */
 import { DesyncError } from "../errors.ts";
 
@@ -69,16 +70,6 @@ let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 /** Whether the FFI permission is granted (no prompt). */
 export function posixAvailable(): boolean {
   return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-}
-
-/** Fails with a message naming the permission when FFI is not granted. */
-export function requirePosix(command: string): void {
-  if (!posixAvailable()) {
-    throw new DesyncError(
-      `${command} needs --allow-ffi: nanosecond times, device nodes and owners are read and ` +
-        "set through the C library (see the README's permission table)",
-    );
-  }
 }
 
 function libc(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {

@@ -3,29 +3,20 @@
  * standard input and output, exclusions, and one clear line for each failure.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { MAIN, removeDir, runCli, runTool, tempDir } from "../helpers.ts";
+import { MAIN, runCli, runTool, tempDirTest } from "../helpers.ts";
 import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
 import { buildArchive, directory, file } from "../format/catar_builder.ts";
-import { casyncMtree, makeTree } from "../interop/catar_tree.ts";
+import { casyncMtree, makeTree, PLAIN_TREE, WITH_FFI } from "../interop/catar_tree.ts";
 import { CASYNC_MISSING } from "../interop/casync_fixture.ts";
+import { makeNode, makeSymlink, setXattr } from "../../src/util/posix.ts";
 
+/** The README's flags: without FFI. */
 const TAR = COMMAND_PERMISSIONS.tar;
 const UNTAR = COMMAND_PERMISSIONS.untar;
 const MTREE = COMMAND_PERMISSIONS.mtree;
 
 function e2e(name: string, fn: (dir: string) => Promise<void>, ignore: string | false = false) {
-  Deno.test({
-    name: `cli catar: ${name}`,
-    ignore: Boolean(ignore),
-    async fn(t) {
-      const dir = await tempDir(t);
-      try {
-        await fn(dir);
-      } finally {
-        await removeDir(dir);
-      }
-    },
-  });
+  tempDirTest(`cli catar: ${name}`, fn, ignore);
 }
 
 function oneLine(stderr: string, pattern: RegExp) {
@@ -33,36 +24,41 @@ function oneLine(stderr: string, pattern: RegExp) {
   assertMatch(stderr, pattern);
 }
 
-e2e("tar to stdout, untar from stdin: the tree comes back whole", async (dir) => {
-  await Deno.mkdir(`${dir}/tree`);
-  await makeTree(`${dir}/tree`, { largeSize: 1 << 20 });
-  const tarred = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      ...TAR,
-      MAIN,
-      "tar",
-      "-",
-      `${dir}/tree`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(tarred.code, 0, new TextDecoder().decode(tarred.stderr));
-  const untarred = await runCli(["untar", "-", `${dir}/out`], UNTAR, { stdin: tarred.stdout });
-  assertEquals(untarred.code, 0, untarred.stderr);
-  const listed = await runCli(["mtree", "-"], MTREE, { stdin: tarred.stdout });
-  assertEquals(listed.code, 0, listed.stderr);
-  assertMatch(listed.stdout, /^#mtree v1\.0\n\. type=dir /);
-  assertMatch(
-    listed.stdout,
-    /\nlarge type=file mode=0644 uid=0 gid=0 size=1048576 time=\d+\.\d{9} sha512256digest=[0-9a-f]{64}\n/,
-  );
-  if (!CASYNC_MISSING) {
-    assertEquals(await casyncMtree(`${dir}/out`), await casyncMtree(`${dir}/tree`));
-  }
-});
+e2e(
+  "tar to stdout, untar from stdin (with --allow-ffi): the tree comes back whole",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/tree`);
+    await makeTree(`${dir}/tree`, { largeSize: 1 << 20 });
+    const tarred = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        ...WITH_FFI.tar,
+        MAIN,
+        "tar",
+        "-",
+        `${dir}/tree`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(tarred.code, 0, new TextDecoder().decode(tarred.stderr));
+    const untarred = await runCli(["untar", "-", `${dir}/out`], WITH_FFI.untar, {
+      stdin: tarred.stdout,
+    });
+    assertEquals(untarred.code, 0, untarred.stderr);
+    const listed = await runCli(["mtree", "-"], MTREE, { stdin: tarred.stdout });
+    assertEquals(listed.code, 0, listed.stderr);
+    assertMatch(listed.stdout, /^#mtree v1\.0\n\. type=dir /);
+    assertMatch(
+      listed.stdout,
+      /\nlarge type=file mode=0644 uid=0 gid=0 size=1048576 time=\d+\.\d{9} sha512256digest=[0-9a-f]{64}\n/,
+    );
+    if (!CASYNC_MISSING) {
+      assertEquals(await casyncMtree(`${dir}/out`), await casyncMtree(`${dir}/tree`));
+    }
+  },
+);
 
 e2e("--exclude leaves out names at any depth and paths below the source", async (dir) => {
   await Deno.mkdir(`${dir}/tree/sub/build`, { recursive: true });
@@ -99,23 +95,75 @@ e2e(
   },
 );
 
-e2e("tar and untar say they need --allow-ffi; usage errors exit 2", async (dir) => {
+e2e("without --allow-ffi tar records whole seconds and no attributes", async (dir) => {
   await Deno.mkdir(`${dir}/tree`);
-  const noFfi = await runCli(["tar", `${dir}/t.catar`, `${dir}/tree`], [
-    "--allow-read",
-    "--allow-write",
-  ]);
-  assertEquals(noFfi.code, 1);
-  oneLine(noFfi.stderr, /^desync: tar needs --allow-ffi/);
+  await makeTree(`${dir}/tree`, { largeSize: 1 << 20 });
+  const made = await runCli(["tar", `${dir}/t.catar`, `${dir}/tree`], TAR);
+  assertEquals(made.code, 0, made.stderr);
+  assertEquals(made.stderr, "");
+  // casync's flags: 32bit-uids, user-names, sec-time, permissions, symlinks, device-nodes,
+  // fifos, sockets (caformat.h) and SHA512/256; no nsec-time, xattrs or fcaps.
+  const archive = await Deno.readFile(`${dir}/t.catar`);
+  assertEquals(new DataView(archive.buffer).getBigUint64(16, true), 0x2000000000001f0en);
+  const listed = await runCli(["mtree", `${dir}/t.catar`], MTREE);
+  const times = listed.stdout.match(/time=\d+\.\d{9}/g)!;
+  assert(times.length > 100);
+  assert(times.every((time) => time.endsWith(".000000000")), "whole seconds");
+  assertMatch(listed.stdout, /\nfifo type=fifo /);
+  assertMatch(listed.stdout, /\nsocket type=socket /);
+});
+
+e2e("without --allow-ffi untar names the entry it cannot make; nothing is left", async (dir) => {
+  const cases: [string, (tree: string) => void, RegExp][] = [
+    [
+      "fifo",
+      (tree) => makeNode(`${tree}/fifo`, 0o010644),
+      /^desync: .*\/out\/fifo: cannot create a FIFO without --allow-ffi/,
+    ],
+    [
+      "xattr",
+      (tree) => {
+        Deno.writeTextFileSync(`${tree}/f`, "x");
+        setXattr(`${tree}/f`, new TextEncoder().encode("user.note"), new Uint8Array([1]));
+      },
+      /^desync: .*\/out\/f: cannot restore its extended attributes without --allow-ffi/,
+    ],
+  ];
+  for (const [name, make, message] of cases) {
+    const tree = `${dir}/${name}`;
+    await Deno.mkdir(tree);
+    make(tree);
+    const made = await runCli(["tar", `${dir}/${name}.catar`, tree], WITH_FFI.tar);
+    assertEquals(made.code, 0, made.stderr);
+    const result = await runCli(["untar", `${dir}/${name}.catar`, `${dir}/out`], UNTAR);
+    assertEquals(result.code, 1, name);
+    oneLine(result.stderr, message);
+    assert(!Deno.readDirSync(dir).some((e) => e.name.includes("out")), "no target is left");
+    const full = await runCli(["untar", `${dir}/${name}.catar`, `${dir}/out`], WITH_FFI.untar);
+    assertEquals(full.code, 0, full.stderr);
+    await Deno.remove(`${dir}/out`, { recursive: true });
+  }
+});
+
+e2e("a symlink target that is not UTF-8 needs --allow-ffi, both ways", async (dir) => {
+  await Deno.mkdir(`${dir}/tree`);
+  makeSymlink(new Uint8Array([0x61, 0xff, 0x62]), `${dir}/tree/odd`);
+  const refused = await runCli(["tar", `${dir}/t.catar`, `${dir}/tree`], TAR);
+  assertEquals(refused.code, 1);
+  oneLine(
+    refused.stderr,
+    /^desync: .*\/tree\/odd: cannot read the link: its target is not UTF-8.*--allow-ffi/,
+  );
   assert(!Deno.readDirSync(dir).some((e) => e.name.includes("t.catar")));
-  await Deno.writeFile(`${dir}/t.catar`, buildArchive(directory(undefined, [])));
-  const untarNoFfi = await runCli(["untar", `${dir}/t.catar`, `${dir}/out`], [
-    "--allow-read",
-    "--allow-write",
-  ]);
-  assertEquals(untarNoFfi.code, 1);
-  oneLine(untarNoFfi.stderr, /^desync: untar needs --allow-ffi/);
-  await Deno.remove(`${dir}/t.catar`);
+  const made = await runCli(["tar", `${dir}/t.catar`, `${dir}/tree`], WITH_FFI.tar);
+  assertEquals(made.code, 0, made.stderr);
+  const unpacked = await runCli(["untar", `${dir}/t.catar`, `${dir}/out`], UNTAR);
+  assertEquals(unpacked.code, 1);
+  oneLine(unpacked.stderr, /^desync: .*\/out\/odd: cannot create: its target is not UTF-8/);
+});
+
+e2e("usage errors exit 2; a missing source is one line", async (dir) => {
+  await Deno.mkdir(`${dir}/tree`);
   const storeWithoutIndex = await runCli(
     ["tar", "-s", `${dir}/s`, `${dir}/t.catar`, `${dir}/tree`],
     TAR,
@@ -134,7 +182,7 @@ e2e(
   "untar -i fetches from the store; a missing chunk is named and leaves no target",
   async (dir) => {
     await Deno.mkdir(`${dir}/tree`);
-    await makeTree(`${dir}/tree`, { largeSize: 2 << 20 });
+    await makeTree(`${dir}/tree`, { ...PLAIN_TREE, largeSize: 2 << 20 });
     const made = await runCli(
       ["tar", "-i", "-s", `${dir}/store`, `${dir}/t.caidx`, `${dir}/tree`],
       TAR,

@@ -10,11 +10,15 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { mustRun, removeDir, REPO, runCli, runTool, tempDir } from "../helpers.ts";
 import {
+  ARCHIVE_MODES,
   casyncMtree,
   desyncOk,
   DIFF_MISSING,
   diffTrees,
+  PLAIN_TREE,
   treeTests,
+  WITH_FFI,
+  WITHOUT_FFI,
   xattrListing,
 } from "./catar_tree.ts";
 import { CASYNC_MISSING } from "./casync_fixture.ts";
@@ -51,10 +55,11 @@ function statTree(root: string): Map<string, FileStat> {
 }
 
 /**
- * Same entries, types, modes, owners, sizes, device numbers and times; times of
- * directories and symlinks only when `allTimes` (Go desync does not set them).
+ * Same entries, types, modes, owners, sizes, device numbers and times (cut to
+ * `stepNs`); times of directories and symlinks only when `allTimes` (Go desync
+ * does not set them).
  */
-function assertSameMetadata(expected: string, actual: string, allTimes: boolean) {
+function assertSameMetadata(expected: string, actual: string, allTimes: boolean, stepNs = 1n) {
   const a = statTree(expected);
   const b = statTree(actual);
   assertEquals([...b.keys()].sort(), [...a.keys()].sort());
@@ -62,15 +67,15 @@ function assertSameMetadata(expected: string, actual: string, allTimes: boolean)
     const got = b.get(path)!;
     const type = want.mode & S_IFMT;
     const timeKept = allTimes || (type !== S_IFDIR && type !== S_IFLNK);
-    const pick = (s: FileStat) => ({
+    const pick = (s: FileStat, step: bigint) => ({
       mode: s.mode,
       uid: s.uid,
       gid: s.gid,
       size: type === S_IFDIR ? 0 : s.size,
       rdev: `${s.rdevMajor}:${s.rdevMinor}`,
-      mtimeNs: timeKept ? s.mtimeNs : 0n,
+      mtimeNs: timeKept ? s.mtimeNs / step * step : 0n,
     });
-    assertEquals(pick(got), pick(want), path);
+    assertEquals(pick(got, 1n), pick(want, stepNs), path);
   }
 }
 
@@ -81,43 +86,61 @@ const interop = treeTests("catar Go desync interop", IGNORE, {
 });
 
 interop("Go desync unpacks our catar and .caidx", async (dir, tree) => {
-  await desyncOk(["tar", `${dir}/ours.catar`, tree], COMMAND_PERMISSIONS.tar);
-  await desyncOk(
-    ["tar", "-i", "-s", `${dir}/store`, `${dir}/ours.caidx`, tree],
-    COMMAND_PERMISSIONS.tar,
-  );
-  await mustRun(DESYNC_GO!, ["untar", `${dir}/ours.catar`, `${dir}/go-catar`]);
-  assertEquals(await diffTrees(tree, `${dir}/go-catar`), []);
-  assertSameMetadata(tree, `${dir}/go-catar`, false);
-  await mustRun(DESYNC_GO!, [
-    "untar",
-    "-i",
-    "-s",
-    `${dir}/store`,
-    `${dir}/ours.caidx`,
-    `${dir}/go-caidx`,
-  ]);
-  assertEquals(await diffTrees(tree, `${dir}/go-caidx`), []);
-  assertSameMetadata(tree, `${dir}/go-caidx`, false);
+  for (const mode of ARCHIVE_MODES) {
+    const out = `${dir}/${mode === WITH_FFI ? "ffi" : "deno"}`;
+    await desyncOk(["tar", `${out}.catar`, tree], mode.tar);
+    await desyncOk(["tar", "-i", "-s", `${out}.store`, `${out}.caidx`, tree], mode.tar);
+    // Without FFI our archives hold whole seconds.
+    const step = mode === WITH_FFI ? 1n : 1_000_000_000n;
+    await mustRun(DESYNC_GO!, ["untar", `${out}.catar`, `${out}-go-catar`]);
+    assertEquals(await diffTrees(tree, `${out}-go-catar`), []);
+    assertSameMetadata(tree, `${out}-go-catar`, false, step);
+    await mustRun(DESYNC_GO!, [
+      "untar",
+      "-i",
+      "-s",
+      `${out}.store`,
+      `${out}.caidx`,
+      `${out}-go-caidx`,
+    ]);
+    assertEquals(await diffTrees(tree, `${out}-go-caidx`), []);
+    assertSameMetadata(tree, `${out}-go-caidx`, false, step);
+  }
 });
 
-interop("we unpack Go desync's catar and .caidx, every time included", async (dir, tree) => {
+/** Go desync's catar and .caidx of `tree`, unpacked by us under `mode`'s flags. */
+async function unpackGoArchives(dir: string, tree: string, untar: readonly string[]) {
   await mustRun(DESYNC_GO!, ["tar", `${dir}/go.catar`, tree]);
   await Deno.mkdir(`${dir}/store`); // this build of Go desync wants it to exist
   await mustRun(DESYNC_GO!, ["tar", "-i", "-s", `${dir}/store`, `${dir}/go.caidx`, tree]);
-  await desyncOk(["untar", `${dir}/go.catar`, `${dir}/from-catar`], COMMAND_PERMISSIONS.untar);
-  assertEquals(await diffTrees(tree, `${dir}/from-catar`), []);
-  assertSameMetadata(tree, `${dir}/from-catar`, true);
+  await desyncOk(["untar", `${dir}/go.catar`, `${dir}/from-catar`], untar);
   await desyncOk(
     ["untar", "-i", "-s", `${dir}/store`, `${dir}/go.caidx`, `${dir}/from-caidx`],
-    COMMAND_PERMISSIONS.untar,
+    untar,
   );
-  assertEquals(await diffTrees(tree, `${dir}/from-caidx`), []);
-  assertSameMetadata(tree, `${dir}/from-caidx`, true);
+}
+
+interop("we unpack Go desync's catar and .caidx, every time included", async (dir, tree) => {
+  await unpackGoArchives(dir, tree, WITH_FFI.untar);
+  for (const out of ["from-catar", "from-caidx"]) {
+    assertEquals(await diffTrees(tree, `${dir}/${out}`), []);
+    assertSameMetadata(tree, `${dir}/${out}`, true);
+  }
 });
 
+treeTests("catar Go desync interop", IGNORE, { ...PLAIN_TREE, largeSize: 1 << 20 })(
+  "without FFI we unpack Go desync's catar and .caidx, times to the millisecond",
+  async (dir, tree) => {
+    await unpackGoArchives(dir, tree, WITHOUT_FFI.untar);
+    for (const out of ["from-catar", "from-caidx"]) {
+      assertEquals(await diffTrees(tree, `${dir}/${out}`), []);
+      assertSameMetadata(tree, `${dir}/${out}`, true, 1_000_000n);
+    }
+  },
+);
+
 interop("our mtree and Go desync's agree on every file's line", async (dir, tree) => {
-  await desyncOk(["tar", `${dir}/ours.catar`, tree], COMMAND_PERMISSIONS.tar);
+  await desyncOk(["tar", `${dir}/ours.catar`, tree], WITH_FFI.tar);
   const mine = (await desyncOk(["mtree", `${dir}/ours.catar`], COMMAND_PERMISSIONS.mtree)).stdout;
   const theirs = (await mustRun(DESYNC_GO!, ["mtree", `${dir}/ours.catar`])).stdout;
   // We also print user and group names where the archive has them; this build of
@@ -149,7 +172,7 @@ treeTests("catar Go desync interop", IGNORE || CASYNC_MISSING, { largeSize: 1 <<
     assert(casync.code !== 0, "casync refuses it too");
     const result = await runCli(
       ["untar", `${dir}/go.catar`, `${dir}/out`],
-      COMMAND_PERMISSIONS.untar,
+      WITH_FFI.untar,
     );
     assertEquals(result.code, 1);
     assertMatch(
@@ -163,7 +186,7 @@ treeTests("catar Go desync interop", IGNORE || CASYNC_MISSING, { largeSize: 1 <<
     ]);
     // casync's archive of the same tree keeps the FIFO and the socket, and so do we.
     await mustRun("casync", ["make", `${dir}/theirs.catar`, tree]);
-    await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/out`], COMMAND_PERMISSIONS.untar);
+    await desyncOk(["untar", `${dir}/theirs.catar`, `${dir}/out`], WITH_FFI.untar);
     assertEquals(await casyncMtree(`${dir}/out`), await casyncMtree(tree));
   },
 );
@@ -181,11 +204,11 @@ Deno.test({
       // Go desync's archive: casync and we both read the value with its extra NUL.
       await mustRun(DESYNC_GO!, ["tar", `${dir}/go.catar`, `${dir}/tree`]);
       await mustRun("casync", ["extract", `${dir}/go.catar`, `${dir}/casync-out`]);
-      await desyncOk(["untar", `${dir}/go.catar`, `${dir}/our-out`], COMMAND_PERMISSIONS.untar);
+      await desyncOk(["untar", `${dir}/go.catar`, `${dir}/our-out`], WITH_FFI.untar);
       assertEquals(xattrListing(`${dir}/casync-out`), ["f user.comment=68656c6c6f00"]);
       assertEquals(xattrListing(`${dir}/our-out`), xattrListing(`${dir}/casync-out`));
       // Ours is casync's byte for byte; Go desync drops the value's last byte from it.
-      await desyncOk(["tar", `${dir}/ours.catar`, `${dir}/tree`], COMMAND_PERMISSIONS.tar);
+      await desyncOk(["tar", `${dir}/ours.catar`, `${dir}/tree`], WITH_FFI.tar);
       await mustRun(DESYNC_GO!, ["untar", `${dir}/ours.catar`, `${dir}/go-out`]);
       assertEquals(xattrListing(`${dir}/go-out`), ["f user.comment=68656c6c"]);
     } finally {

@@ -8,6 +8,8 @@
  * nanoseconds on every entry.
  */
 import { S_IFSOCK } from "../../src/format/catar.ts";
+import { COMMAND_PERMISSIONS, FFI_PERMISSION } from "../../scripts/permissions.ts";
+import { denoTreeFs, libcTreeFs, type TreeFs } from "../../src/util/tree_fs.ts";
 import {
   changeOwner,
   effectiveUid,
@@ -28,6 +30,8 @@ const CAPABILITY = new Uint8Array([1, 0, 0, 2, 0, 4, 0, 0, ...new Array(12).fill
 export interface TreeOptions {
   /** FIFOs and sockets (Go desync neither archives nor unpacks them). */
   special?: boolean;
+  /** A device node, made only as root. */
+  devices?: boolean;
   /** Size of the large file. */
   largeSize?: number;
   /** Extended attributes and file capabilities. */
@@ -37,7 +41,7 @@ export interface TreeOptions {
 export const IS_ROOT = effectiveUid() === 0;
 
 export async function makeTree(root: string, options: TreeOptions = {}): Promise<void> {
-  const { special = true, largeSize = 6 << 20, xattrs = true } = options;
+  const { special = true, devices = true, largeSize = 6 << 20, xattrs = true } = options;
   const write = (path: string, data: string | Uint8Array, mode = 0o644) =>
     Deno.writeFile(
       `${root}/${path}`,
@@ -68,8 +72,8 @@ export async function makeTree(root: string, options: TreeOptions = {}): Promise
     makeNode(`${root}/fifo`, 0o010640);
     makeNode(`${root}/socket`, S_IFSOCK | 0o755);
   }
+  if (IS_ROOT && devices) makeNode(`${root}/null`, 0o020666, 1, 3);
   if (IS_ROOT) {
-    makeNode(`${root}/null`, 0o020666, 1, 3);
     changeOwner(`${root}/a/one`, 1, 1); // daemon: a name in /etc/passwd
     changeOwner(`${root}/empty`, 4242, 4343); // no name anywhere
     changeOwner(`${root}/link-relative`, 65534, 65534);
@@ -99,6 +103,34 @@ export async function makeTree(root: string, options: TreeOptions = {}): Promise
   };
   walk(root);
 }
+
+/** Only what Deno alone can unpack: no FIFOs, sockets, device nodes or extended attributes. */
+export const PLAIN_TREE: TreeOptions = { special: false, devices: false, xattrs: false };
+
+/** How tar and untar run: the README's flags without FFI, and with it for casync-exact archives. */
+export interface ArchiveMode {
+  name: string;
+  tar: readonly string[];
+  untar: readonly string[];
+  /** The file-system access the CLI selects under these flags. */
+  fs: TreeFs;
+}
+
+export const WITHOUT_FFI: ArchiveMode = {
+  name: "without FFI",
+  tar: COMMAND_PERMISSIONS.tar,
+  untar: COMMAND_PERMISSIONS.untar,
+  fs: denoTreeFs,
+};
+
+export const WITH_FFI: ArchiveMode = {
+  name: "with --allow-ffi",
+  tar: [...COMMAND_PERMISSIONS.tar, FFI_PERMISSION],
+  untar: [...COMMAND_PERMISSIONS.untar, FFI_PERMISSION],
+  fs: libcTreeFs,
+};
+
+export const ARCHIVE_MODES = [WITHOUT_FFI, WITH_FFI];
 
 /** Runs casync's `mtree` on a directory or archive: an independent listing to compare. */
 export async function casyncMtree(path: string): Promise<string> {

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
+import { decodeChunk } from "../../src/chunk/codec.ts";
+import { LocalStore } from "../../src/store/local.ts";
 import { StreamChunker } from "../../src/ops/chunk_stream.ts";
 import { codecTest, pseudoRandom } from "../helpers.ts";
 
@@ -40,3 +42,60 @@ codecTest("stream chunker: an empty stream has no chunks", async (_, codec) => {
   });
   assertEquals((await chunker.finish()).chunks, []);
 });
+
+codecTest(
+  "stream chunker: a local store's chunk files are written by the workers, each once",
+  async (dir, codec) => {
+    const params = chunkerParams(2048, 8192, 32768);
+    const part = pseudoRandom(200_000, 9);
+    // The same bytes twice: every chunk of the second half but the first repeats one of the first.
+    const data = new Uint8Array([...part, ...part]);
+    for (const uncompressed of [false, true]) {
+      const root = `${dir}/store-${uncompressed}`;
+      const store = await LocalStore.open(root, {
+        codec,
+        digests: ["sha512-256"],
+        create: true,
+        uncompressed,
+      });
+      // A compressed chunk file already there is kept as it is.
+      const firstEnd = cutsOf(data, params)[0];
+      const firstId = createHash("sha512-256").update(data.subarray(0, firstEnd)).digest("hex");
+      const firstPath = uncompressed
+        ? `${root}/${firstId.slice(0, 4)}/${firstId}`
+        : `${root}/${firstId.slice(0, 4)}/${firstId}.cacnk`;
+      await Deno.mkdir(`${root}/${firstId.slice(0, 4)}`);
+      await Deno.writeTextFile(firstPath, "left alone");
+      const chunker = new StreamChunker({
+        store,
+        codec,
+        params,
+        digest: "sha512-256",
+        concurrency: 4,
+      });
+      await chunker.write(data);
+      const { chunks, stats } = await chunker.finish();
+      const unique = new Set(chunks.map((c) => c.id));
+      assert(unique.size < chunks.length, "the data repeats chunks");
+      for (const chunk of chunks.slice(1)) {
+        const plain = data.subarray(chunk.start, chunk.start + chunk.size);
+        const name = `${root}/${chunk.id.slice(0, 4)}/${chunk.id}`;
+        const stored = await Deno.readFile(uncompressed ? name : `${name}.cacnk`);
+        // zstd frames decode to the chunk (casync's own format), plain files are the chunk.
+        const back = uncompressed ? stored : decodeChunk(stored, chunk.id, "sha512-256", true);
+        assertEquals(back, plain);
+      }
+      if (!uncompressed) {
+        // Only the files written are counted, not the one already there (which the
+        // uncompressed store, written by storeChunk on the main thread, replaces).
+        assertEquals(stats.storedChunks, unique.size - 1);
+        assertEquals(await Deno.readTextFile(firstPath), "left alone");
+      }
+      const files = [...Deno.readDirSync(root)].flatMap((d) =>
+        [...Deno.readDirSync(`${root}/${d.name}`)].map((f) => f.name)
+      );
+      assertEquals(files.length, unique.size, "no temporaries are left");
+      await store.close();
+    }
+  },
+);

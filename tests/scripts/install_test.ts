@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
-import { BINARY_PERMISSIONS } from "../../scripts/permissions.ts";
+import { BINARY_FFI_PERMISSIONS, BINARY_PERMISSIONS } from "../../scripts/permissions.ts";
 import { pseudoRandom, removeDir, REPO, runTool, sha256sum, tempDir } from "../helpers.ts";
 
 Deno.test("install: deno task install runs with exactly the binary's permission flags", () => {
@@ -71,16 +71,25 @@ Deno.test("install: deno install -g puts a desync in the root that works from an
 
 Deno.test("install: a build whose binary fails its check leaves no binary behind", async () => {
   // The full deno CLI as the runtime builds a binary that ignores the program: its check fails.
-  const out = `dist-check-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    const built = await runTool(Deno.execPath(), ["task", "--quiet", "build", "--out", out], {
-      cwd: REPO,
-      env: { DENORT_BIN: Deno.execPath() },
-    });
-    assertEquals(built.code, 1, built.stderr);
-    assertMatch(built.stderr, /removed it/);
-    assertEquals([...Deno.readDirSync(`${REPO}${out}`)], []);
-  } finally {
-    await removeDir(`${REPO}${out}`);
+  for (const variant of [[], ["--ffi"]]) {
+    const out = `dist-check-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      const built = await runTool(
+        Deno.execPath(),
+        ["task", "--quiet", "build", ...variant, "--out", out],
+        { cwd: REPO, env: { DENORT_BIN: Deno.execPath() } },
+      );
+      assertEquals(built.code, 1, built.stderr);
+      assertMatch(built.stderr, /removed it/);
+      assertEquals([...Deno.readDirSync(`${REPO}${out}`)], []);
+      // The command it ran: the binary's flags, plus --allow-ffi only for the desync-ffi variant.
+      const compile = built.stderr.split("\n").find((line) => line.includes(" compile "))!;
+      const flags = compile.split(" ").filter((word) => word.startsWith("--allow"));
+      const ffi = variant.length > 0;
+      assertEquals(flags, ffi ? [...BINARY_FFI_PERMISSIONS] : [...BINARY_PERMISSIONS]);
+      assertMatch(compile, ffi ? /--output \S+\/desync-ffi / : /--output \S+\/desync /);
+    } finally {
+      await removeDir(`${REPO}${out}`);
+    }
   }
 });

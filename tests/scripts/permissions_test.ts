@@ -1,11 +1,32 @@
-import { assertEquals } from "../assert.ts";
-import { BINARY_PERMISSIONS, COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
+import { assert, assertEquals } from "../assert.ts";
+import {
+  BINARY_FFI_PERMISSIONS,
+  BINARY_PERMISSIONS,
+  COMMAND_PERMISSIONS,
+  FFI_PERMISSION,
+} from "../../scripts/permissions.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { runCli } from "../helpers.ts";
 
 Deno.test("deno task desync runs with exactly the binary's permission flags", () => {
   const task = denoConfig.tasks.desync.split(" ");
   assertEquals(task.filter((word) => word.startsWith("--allow")), [...BINARY_PERMISSIONS]);
+});
+
+Deno.test("no default permission list grants FFI (calling native code is every permission)", () => {
+  const lists = [
+    BINARY_PERMISSIONS,
+    ...Object.values(COMMAND_PERMISSIONS),
+    denoConfig.tasks.desync.split(" "),
+    denoConfig.tasks.install.split(" "),
+  ];
+  for (const flags of lists) {
+    assert(!flags.some((flag) => flag.startsWith("--allow-ffi")), flags.join(" "));
+    assert(!flags.some((flag) => flag === "--allow-all" || flag === "-A"), flags.join(" "));
+  }
+  // Only the variant built with `deno task build --ffi` has it.
+  assertEquals(BINARY_FFI_PERMISSIONS, [...BINARY_PERMISSIONS, FFI_PERMISSION]);
+  assertEquals(FFI_PERMISSION, "--allow-ffi");
 });
 
 Deno.test("the CLI answers under the binary's flags and under each command's narrow flags", async () => {
