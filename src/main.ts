@@ -32,6 +32,7 @@ import {
   addRemoteOptions,
   applyGlobalSettings,
   checkStoreOptions,
+  prewarmCodecPool,
 } from "./cli/common.ts";
 import { configureHelp, document } from "./cli/help.ts";
 import { normalizeBoolFlags } from "./cli/go_args.ts";
@@ -121,6 +122,23 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
+/** Commands that run codec workers: those are started before the command line is parsed. */
+const CODEC_COMMANDS = new Set([
+  "extract",
+  "cat",
+  "cache",
+  "chop",
+  "make",
+  "verify",
+  "verify-index",
+  "chunk",
+  "tar",
+  "untar",
+  "mtree",
+]);
+
 if (import.meta.main) {
+  const command = Deno.args.find((arg) => !arg.startsWith("-"));
+  if (command !== undefined && CODEC_COMMANDS.has(command)) prewarmCodecPool();
   Deno.exit(await run(Deno.args));
 }

@@ -273,8 +273,13 @@ export class CodecPool {
       this.#workers.push(worker);
       this.#load.push(0);
     }
-    const { signal } = options;
-    signal?.addEventListener("abort", () => this.#failAll(signal.reason), { once: true });
+    if (options.signal) this.observe(options.signal);
+  }
+
+  /** Fails every pending and later job with the signal's reason when it aborts. */
+  observe(signal: AbortSignal): void {
+    if (signal.aborted) this.#failAll(signal.reason);
+    else signal.addEventListener("abort", () => this.#failAll(signal.reason), { once: true });
   }
 
   get size(): number {

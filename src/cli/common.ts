@@ -58,9 +58,11 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const controller = new AbortController();
   const release = trapStopSignals((error) => controller.abort(error));
-  let codec: CodecPool | undefined;
+  let codec: CodecPool | undefined = prewarmed;
+  prewarmed = undefined;
   try {
-    codec = new CodecPool(undefined, { signal: controller.signal });
+    codec ??= new CodecPool();
+    codec.observe(controller.signal);
     return await work({ codec, signal: controller.signal });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -68,6 +70,22 @@ export async function withRuntime<T>(
   } finally {
     codec?.close();
     release();
+  }
+}
+
+/** Codec workers started before the command line is parsed (see prewarmCodecPool). */
+let prewarmed: CodecPool | undefined;
+
+/**
+ * Starts the codec workers at once, for a command that will need them: they
+ * load while the command line is parsed and the index is read, instead of after.
+ * When they cannot start here, withRuntime starts them again and says why.
+ */
+export function prewarmCodecPool(): void {
+  try {
+    prewarmed ??= new CodecPool();
+  } catch {
+    prewarmed = undefined;
   }
 }
 

@@ -3,7 +3,6 @@ import { writeAll } from "../util/fs.ts";
 import { document } from "./help.ts";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
-import { mtree } from "../ops/mtree.ts";
 import {
   addStoreOptions,
   DEFAULT_CONCURRENCY,
@@ -20,6 +19,8 @@ async function print(text: string) {
 }
 
 async function run(source: string, feed: Feed) {
+  // Loaded here: it pulls in node:crypto, which other commands' main thread need not load.
+  const { mtree } = await import("../ops/mtree.ts");
   try {
     await mtree({ source, feed, print });
   } catch (error) {

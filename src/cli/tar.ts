@@ -2,12 +2,10 @@ import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { SHA512_256 } from "../format/catar.ts";
 import { encodeIndex } from "../format/index.ts";
-import { OWNER_FEATURES, tar, tarFeatures, tarIndex } from "../ops/tar.ts";
 import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { pathMatcher } from "../util/glob.ts";
-import { selectTreeFs } from "../util/tree_fs.ts";
 import { loadUserDb } from "../util/user_db.ts";
 import {
   addChunkSizeOption,
@@ -73,6 +71,9 @@ export function registerTar(program: Command) {
       }
       const params = opts.chunkSize;
       const digest = command.optsWithGlobals().digest;
+      // Loaded here: the tree walker pulls in node:fs, which other commands need not load.
+      const { OWNER_FEATURES, tar, tarFeatures, tarIndex } = await import("../ops/tar.ts");
+      const { selectTreeFs } = await import("../util/tree_fs.ts");
       const fs = selectTreeFs();
       const features = tarFeatures(fs);
       const featureFlags = (opts.sameOwner ? features : features & ~OWNER_FEATURES) |

@@ -3,8 +3,6 @@ import { document } from "./help.ts";
 import { verbose } from "./log.ts";
 import { UsageError } from "../errors.ts";
 import { fileFeed, indexFeed } from "../ops/archive_input.ts";
-import { untar } from "../ops/untar.ts";
-import { selectTreeFs } from "../util/tree_fs.ts";
 import { loadUserDb } from "../util/user_db.ts";
 import {
   addStoreOptions,
@@ -42,6 +40,9 @@ export function registerUntar(program: Command) {
         throw new UsageError("-s and -c go with -i");
       }
       const users = await loadUserDb();
+      // Loaded here: they pull in node:fs, which other commands need not load.
+      const { untar } = await import("../ops/untar.ts");
+      const { selectTreeFs } = await import("../util/tree_fs.ts");
       const fs = selectTreeFs();
       if (fs.kind === "deno") {
         verbose(

@@ -3,8 +3,6 @@
  * Parsing is strict, which also keeps path tricks such as `../` out of store paths.
  */
 
-import { Buffer } from "node:buffer";
-
 /** Lowercase hex form of a chunk ID; the branded type keeps unchecked strings out. */
 export type ChunkId = string & { readonly __chunkId: unique symbol };
 
@@ -24,14 +22,11 @@ export function parseChunkId(text: string): ChunkId {
 
 export function chunkIdFromBytes(bytes: Uint8Array, offset = 0): ChunkId {
   if (bytes.length - offset < CHUNK_ID_SIZE) throw new RangeError("chunk ID needs 32 bytes");
-  // Buffer's native hex encoder is ~30x faster than building the string in JS.
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset + offset, CHUNK_ID_SIZE);
-  return view.toString("hex") as ChunkId;
+  // The native hex encoder (no node: module needed: loading one costs start-up time).
+  return bytes.subarray(offset, offset + CHUNK_ID_SIZE).toHex() as ChunkId;
 }
 
 export function chunkIdToBytes(id: ChunkId, target = new Uint8Array(CHUNK_ID_SIZE), offset = 0) {
-  for (let i = 0; i < CHUNK_ID_SIZE; i++) {
-    target[offset + i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
-  }
+  target.subarray(offset, offset + CHUNK_ID_SIZE).setFromHex(id);
   return target;
 }
