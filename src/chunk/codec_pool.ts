@@ -149,7 +149,8 @@ export interface PieceJob {
   digest: Digest;
   /**
    * What to do besides hashing: return the compressed bytes ("encode"), or
-   * return them only when the local store directory `storeDir` lacks the chunk ("store").
+   * write them into the local store directory `storeDir` when it lacks the
+   * chunk ("store"; a chunk it has is touched, marking it used).
    */
   mode: "hash" | "encode" | "store";
   /** The local store directory, for mode "store". */
@@ -160,8 +161,10 @@ export interface PieceJob {
 
 export interface PieceResult {
   id: ChunkId;
-  /** For modes "encode" and "store" (when the store lacks the chunk): the zstd frame. */
+  /** For mode "encode": the zstd frame. */
   compressed?: Uint8Array;
+  /** For mode "store": the size of the chunk file written, or undefined when it was there. */
+  written?: number;
 }
 
 /**
@@ -332,7 +335,7 @@ export class CodecPool {
   /** Reads a piece of a file in a worker and hashes it (and compresses or stores it). */
   async piece(job: PieceJob): Promise<PieceResult> {
     const reply = await this.#run({ seq: 0, op: "piece", ...job });
-    return { id: reply.id!, compressed: reply.data };
+    return { id: reply.id!, compressed: reply.data, written: reply.written || undefined };
   }
 
   /**

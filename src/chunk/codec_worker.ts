@@ -178,9 +178,13 @@ async function handle(
           // Reused: marked as used now, so a prune running meanwhile spares it.
           touchFile(chunkFilePath(job.storeDir!, id));
         } else {
-          // Only chunks the store lacks are compressed; the caller writes them (many at once).
-          reply.data = compressChunk(plain);
-          transfer.push(reply.data.buffer as ArrayBuffer);
+          // Written here, synchronously: cheaper than handing the frame back for an async write.
+          reply.written = 0;
+          writeChunkFileSync(job.storeDir!, id, () => {
+            const frame = compressChunk(plain);
+            reply.written = frame.length;
+            return frame;
+          });
         }
       }
       return { reply, transfer };

@@ -70,7 +70,7 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
           if (result.compressed) {
             await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
           }
-          if (result.compressed) stats.stored++;
+          if (result.compressed || result.written !== undefined) stats.stored++;
           else if (first) stats.present++;
           progress.add(chunk.size, 1);
         },

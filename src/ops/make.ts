@@ -92,6 +92,12 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
         stats.storedChunks++;
         stats.bytesStored += result.compressed.length;
       }
+      if (result.written !== undefined && !storedIds.has(result.id)) {
+        // Written by the worker into the local store.
+        storedIds.add(result.id);
+        stats.storedChunks++;
+        stats.bytesStored += result.written;
+      }
       progress.add(spans[i].size, 1);
     }, options.signal);
   } finally {
