@@ -6,7 +6,7 @@
  */
 import { xorshiftBytes } from "../pseudo_random.ts";
 import { startNginx, startSshd } from "../../tests/interop/peers.ts";
-import { type Bench, type Contender, GO_DESYNC, ours } from "./harness.ts";
+import { type Bench, type Contender, GO_DESYNC, ours, settle } from "./harness.ts";
 
 export type DataSet = "random" | "compressible";
 
@@ -113,6 +113,7 @@ export async function benchBlobs(
         await Deno.remove(`${dir}/${store}`, { recursive: true }).catch(() => {});
       }
       await Deno.mkdir(`${dir}/g-fresh`); // Go desync wants it to exist
+      await settle();
     };
     await bench.race(
       label("make (fresh store)"),

@@ -60,6 +60,14 @@ export interface RaceOptions {
   fetched?: () => Promise<number>;
 }
 
+/**
+ * Flushes dirty pages (the previous round's output, removed or not), so that
+ * writeback happens now and not during the next contender's timing.
+ */
+export async function settle() {
+  await new Deno.Command("sync").output().catch(() => {});
+}
+
 /** desync's command line under `deno run`, with the binary's permissions. */
 export function ours(args: readonly string[]): Contender {
   return {

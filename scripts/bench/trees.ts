@@ -7,7 +7,7 @@ import { xorshiftBytes } from "../pseudo_random.ts";
 import { casyncMakeOptions, tarFeatures } from "../../src/ops/tar.ts";
 import { SHA512_256 } from "../../src/format/catar.ts";
 import { denoTreeFs } from "../../src/util/tree_fs.ts";
-import { type Bench, type Contender, GO_DESYNC, ours } from "./harness.ts";
+import { type Bench, type Contender, GO_DESYNC, ours, settle } from "./harness.ts";
 
 export async function benchTrees(bench: Bench) {
   const { dir } = bench;
@@ -31,6 +31,7 @@ export async function benchTrees(bench: Bench) {
   const fresh = (...paths: string[]) => async () => {
     for (const path of paths) await Deno.remove(path, { recursive: true }).catch(() => {});
     if (GO_DESYNC) await Deno.mkdir(`${dir}/go-store`).catch(() => {}); // Go desync wants it
+    await settle();
   };
   // We run with the binary's flags (no FFI): casync records the same feature set.
   const features = casyncMakeOptions(tarFeatures(denoTreeFs) | SHA512_256);
