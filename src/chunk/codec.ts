@@ -36,6 +36,14 @@ export function compressChunk(plain: Uint8Array): Uint8Array {
   return asPlainArray(zlib.zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
 }
 
+/**
+ * compressChunk for a frame that is written out before the next call: it may
+ * be a view into a buffer the encoder reuses.
+ */
+export function compressChunkTransient(plain: Uint8Array): Uint8Array {
+  return zstdStreams()?.encoder.encodeTransient(plain) ?? compressChunk(plain);
+}
+
 /** One decoder and encoder per worker, made on first use; undefined where the runtime lacks them. */
 let streams: { decoder: ZstdDecoder; encoder: ZstdEncoder } | null | undefined = null;
 

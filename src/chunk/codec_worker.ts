@@ -8,6 +8,7 @@ import {
   ChunkDataError,
   ChunkUndecodable,
   compressChunk,
+  compressChunkTransient,
   decodeChunk,
   hashChunk,
 } from "./codec.ts";
@@ -59,7 +60,7 @@ function findCuts(
   params: ChunkerParams,
 ): number[] {
   const file = inputFile(path);
-  const wanted = Math.min(8 << 20, limit - start + params.max);
+  const wanted = Math.min(1 << 20, limit - start + params.max);
   const buffer = new Uint8Array(Math.max(2 * params.max, wanted));
   let bufferStart = start;
   let filled = 0;
@@ -181,7 +182,7 @@ async function handle(
           // Written here, synchronously: cheaper than handing the frame back for an async write.
           reply.written = 0;
           writeChunkFileSync(job.storeDir!, id, () => {
-            const frame = compressChunk(plain);
+            const frame = compressChunkTransient(plain);
             reply.written = frame.length;
             return frame;
           });
@@ -194,7 +195,7 @@ async function handle(
       const reply: CodecReply = { seq: job.seq, ok: true, id };
       let written: number | undefined;
       writeChunkFileSync(job.storeDir, id, () => {
-        const frame = compressChunk(job.data);
+        const frame = compressChunkTransient(job.data);
         written = frame.length;
         return frame;
       });
@@ -223,7 +224,7 @@ async function handle(
           if (job.copyTo !== undefined) {
             // A zstd file is copied as it is; other encodings are stored as zstd, like every write.
             const frame = stored.compressed && isZstd(stored.data) ? stored.data : undefined;
-            writeChunkFileSync(job.copyTo, item.id, () => frame ?? compressChunk(plain));
+            writeChunkFileSync(job.copyTo, item.id, () => frame ?? compressChunkTransient(plain));
           }
           outcomes.push(null);
         } catch (error) {

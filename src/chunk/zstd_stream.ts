@@ -128,11 +128,19 @@ export class ZstdEncoder {
 
   /** One frame holding `plain`, in a buffer of its own. */
   encode(plain: Uint8Array): Uint8Array {
+    return this.encodeTransient(plain).slice();
+  }
+
+  /**
+   * One frame holding `plain`, as a view into the encoder's buffer: valid until
+   * the next call. For frames written out at once, so no garbage piles up.
+   */
+  encodeTransient(plain: Uint8Array): Uint8Array {
     // zstd's worst case for incompressible input, plus room for the headers.
     const bound = plain.length + (plain.length >> 7) + 1024;
     if (this.#output.length < bound) this.#output = new Uint8Array(bound);
     const written = pump(this.#stream, plain, this.#output);
     if (written === undefined) throw new Error("zstd frame larger than its bound");
-    return this.#output.slice(0, written);
+    return this.#output.subarray(0, written);
   }
 }

@@ -60,7 +60,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
   const featureFlags = await indexFlagsFor(blob, digest);
   const start = Math.min(options.start ?? 0, size);
   const cuts = start === 0
-    ? await cutBlob(codec, blob, size, params, options.concurrency)
+    ? await cutBlob(codec, blob, size, params, Math.min(options.concurrency, codec.size))
     : start < size
     ? await codec.cuts(blob, size, start, size, params)
     : [];

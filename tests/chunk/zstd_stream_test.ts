@@ -63,6 +63,12 @@ Deno.test("ZstdEncoder writes the stock encoder's frames, byte for byte", () => 
       const stock = new Uint8Array(zlib.zstdCompressSync(data, { chunkSize: bound, params }));
       assertBytesEqual(ours, stock);
       assertBytesEqual(new Uint8Array(zlib.zstdDecompressSync(ours)), data);
+      // The transient frame is the same bytes, in the encoder's own buffer.
+      const transient = encoder.encodeTransient(data);
+      assertBytesEqual(transient, stock);
+      if (encoder.encodeTransient(data).buffer !== transient.buffer) {
+        throw new Error("encodeTransient allocated a new buffer");
+      }
     }
   }
 });
