@@ -10,6 +10,7 @@
  * gives casync-exact archives.
  */
 import { S3_ENVIRONMENT_VARIABLES } from "../src/store/s3_credentials.ts";
+import { PROXY_ENV } from "../src/util/http1.ts";
 
 /** The S3 credential variables (S3_* first, then AWS_*; see src/store/s3_credentials.ts). */
 export const S3_ENV = S3_ENVIRONMENT_VARIABLES;
@@ -28,6 +29,8 @@ const ALL_ENV = [
   "DESYNC_ENABLE_PARSABLE_PROGRESS",
   ...S3_ENV,
   ...SFTP_ENV,
+  // Read only to learn that no proxy is set: plain-http GETs then skip fetch() (src/util/http1.ts).
+  ...PROXY_ENV,
 ];
 
 export const BINARY_PERMISSIONS = [

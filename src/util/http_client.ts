@@ -6,6 +6,15 @@
  */
 import type { Agent } from "node:https";
 import { concatBytes } from "./bytes.ts";
+import {
+  type BodyBuffer,
+  HttpBodyTooLarge,
+  HttpFinalError,
+  HttpNetworkError,
+} from "./http_errors.ts";
+import { Http1Client, noProxyConfigured } from "./http1.ts";
+
+export { type BodyBuffer, HttpBodyTooLarge, HttpFinalError, HttpNetworkError };
 import { describeNotCapable } from "./fs.ts";
 
 export interface HttpOptions {
@@ -48,30 +57,7 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
-/**
- * A buffer a caller lends for response bodies, read into it without a fresh
- * allocation per request (a BYOB read moves the memory into a new ArrayBuffer
- * object: `buffer` is updated to it). A body read into it is valid until the
- * holder's next use.
- */
-export interface BodyBuffer {
-  buffer: ArrayBuffer;
-}
-
 export type HttpMethod = "GET" | "HEAD" | "PUT" | "DELETE";
-
-/** The request could not be completed (connection refused, timeout, TLS failure, …). */
-export class HttpNetworkError extends Error {}
-
-/** A failure that another attempt cannot cure: it is reported at once, not retried. */
-export class HttpFinalError extends HttpNetworkError {}
-
-/** The answer's body is larger than the request allows; reading stopped there. */
-export class HttpBodyTooLarge extends HttpFinalError {
-  constructor(readonly limit: number) {
-    super(`the answer's body exceeds ${limit} bytes`);
-  }
-}
 
 /** Largest body read when a request names no limit. */
 export const DEFAULT_MAX_BODY = 256 << 20;
@@ -79,6 +65,8 @@ export const DEFAULT_MAX_BODY = 256 << 20;
 export class HttpTransport {
   readonly #options: HttpOptions;
   readonly #client?: Deno.HttpClient;
+  /** Plain-http GETs, unless a proxy may be configured (then fetch() does them all). */
+  readonly #http1 = noProxyConfigured() ? new Http1Client() : undefined;
   /** For -t only: node:https is loaded then, as it is slow to load and rarely needed. */
   readonly #agent?: Promise<{ agent: Agent; request: typeof import("node:https").request }>;
 
@@ -158,6 +146,7 @@ export class HttpTransport {
   }
 
   close(): void {
+    this.#http1?.close();
     this.#client?.close();
     this.#agent?.then(({ agent }) => agent.destroy());
   }
@@ -178,6 +167,10 @@ export class HttpTransport {
     if (this.#options.cookie) headers.cookie = this.#options.cookie;
     Object.assign(headers, extraHeaders);
     try {
+      if (this.#http1 && method === "GET" && !body && url.startsWith("http:")) {
+        const answer = await this.#http1.get(new URL(url), headers, maxBytes, combined, into);
+        if (answer !== "fallback") return answer;
+      }
       if (this.#agent && url.startsWith("https:")) {
         const agent = await this.#agent;
         return await nodeRequest(agent, method, url, headers, body, combined, maxBytes);
