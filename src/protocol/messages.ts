@@ -2,7 +2,6 @@
  * casync's remote protocol (src/caprotocol.h): messages framed by a 16-byte
  * header, the little-endian size (header included) and type. Pure codec.
  */
-import { concatBytes } from "../util/bytes.ts";
 import {
   CHUNK_ID_SIZE,
   type ChunkId,
@@ -154,50 +153,89 @@ export function decodeAbort(body: Uint8Array): { error: bigint; reason: string }
 
 /** Splits a byte stream into messages; `next()` is undefined at a clean end of stream. */
 export class MessageReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buffer: Uint8Array = new Uint8Array(0);
+  /** A byte stream is read into our own buffer (BYOB): no allocation per read. */
+  readonly #byob?: ReadableStreamBYOBReader;
+  readonly #reader?: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer = new Uint8Array(0);
   #start = 0;
+  #end = 0;
 
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      this.#reader = stream.getReader();
+    }
   }
 
   async next(): Promise<Message | undefined> {
     if (!(await this.#fill(HEADER_SIZE))) return undefined;
-    const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset + this.#start);
+    const view = new DataView(this.#buffer.buffer, this.#start);
     const size = view.getBigUint64(0, true);
     const type = view.getBigUint64(8, true);
     if (size < BigInt(HEADER_SIZE) || size > BigInt(MESSAGE_SIZE_MAX)) {
       throw new ProtocolError(`message size ${size} out of range`);
     }
     if (!(await this.#fill(Number(size)))) throw new ProtocolError("stream ended inside a message");
+    // A copy: the buffer is read into again, and bodies move on to other threads.
     const body = this.#buffer.slice(this.#start + HEADER_SIZE, this.#start + Number(size));
     this.#start += Number(size);
     return { type, body };
   }
 
   cancel(): void {
-    this.#reader.cancel().catch(() => {});
+    (this.#byob ?? this.#reader)!.cancel().catch(() => {});
   }
 
   /** Buffers at least `size` unread bytes; false at end of stream (error if mid-message). */
   async #fill(size: number): Promise<boolean> {
-    const available = this.#buffer.length - this.#start;
-    if (available >= size) return true;
-    // Collect reads first and join once, so a message arriving in many pieces is copied once.
-    const pieces: Uint8Array[] = [this.#buffer.subarray(this.#start)];
-    let total = available;
-    while (total < size) {
-      const { value, done } = await this.#reader.read();
+    if (this.#end - this.#start >= size) return true;
+    this.#makeRoom(size);
+    while (this.#end - this.#start < size) {
+      const { done } = await this.#read();
       if (done) {
-        if (total === 0) return false;
+        if (this.#end === this.#start) return false;
         throw new ProtocolError("stream ended inside a message");
       }
-      pieces.push(value);
-      total += value.length;
     }
-    this.#buffer = concatBytes(pieces);
-    this.#start = 0;
     return true;
+  }
+
+  /** Moves the unread bytes to the front, growing the buffer when `size` would not fit. */
+  #makeRoom(size: number) {
+    const unread = this.#buffer.subarray(this.#start, this.#end);
+    if (this.#buffer.length < size) {
+      const bigger = new Uint8Array(Math.max(size, 1 << 20));
+      bigger.set(unread);
+      this.#buffer = bigger;
+    } else {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+    }
+    this.#end -= this.#start;
+    this.#start = 0;
+  }
+
+  /** One read appended to the buffer (which has room); done at the end of the stream. */
+  async #read(): Promise<{ done: boolean }> {
+    if (this.#byob) {
+      const room = new Uint8Array(this.#buffer.buffer, this.#end);
+      const { value, done } = await this.#byob.read(room);
+      // The read moved the memory into a new ArrayBuffer object.
+      if (value) {
+        this.#buffer = new Uint8Array(value.buffer);
+        this.#end += value.length;
+      }
+      return { done: done && !value?.length };
+    }
+    const { value, done } = await this.#reader!.read();
+    if (done) return { done };
+    if (this.#buffer.length - this.#end < value.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.#buffer.length, this.#end + value.length));
+      bigger.set(this.#buffer.subarray(0, this.#end));
+      this.#buffer = bigger;
+    }
+    this.#buffer.set(value, this.#end);
+    this.#end += value.length;
+    return { done: false };
   }
 }

@@ -67,15 +67,26 @@ Deno.test("messages decode back, and malformed ones are ProtocolErrors", () => {
   });
 });
 
-function streamOf(bytes: Uint8Array, pieceSize: number): ReadableStream<Uint8Array> {
+/** A stream handing out `pieceSize` bytes at a time: a byte stream (read BYOB, as pipes are) or not. */
+function streamOf(
+  bytes: Uint8Array,
+  pieceSize: number,
+  byteStream = false,
+): ReadableStream<Uint8Array> {
   let at = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (at >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(at, at + pieceSize));
-      at += pieceSize;
-    },
-  });
+  const pull = (controller: ReadableStreamDefaultController | ReadableByteStreamController) => {
+    if (at >= bytes.length) {
+      controller.close();
+      // A byte stream ends a pending BYOB read this way (as Deno's pipes do).
+      if ("byobRequest" in controller) controller.byobRequest?.respond(0);
+      return;
+    }
+    controller.enqueue(bytes.slice(at, at + pieceSize));
+    at += pieceSize;
+  };
+  return byteStream
+    ? new ReadableStream({ type: "bytes", pull })
+    : new ReadableStream<Uint8Array>({ pull });
 }
 
 Deno.test("MessageReader splits a byte stream into messages whatever the read sizes", async () => {
@@ -90,8 +101,12 @@ Deno.test("MessageReader splits a byte stream into messages whatever the read si
     bytes.set(message, at);
     at += message.length;
   }
-  for (const pieceSize of [1, 7, 16, 4096, bytes.length]) {
-    const reader = new MessageReader(streamOf(bytes, pieceSize));
+  for (
+    const [pieceSize, byteStream] of [1, 7, 16, 4096, bytes.length].flatMap((n) =>
+      [[n, false], [n, true]] as const
+    )
+  ) {
+    const reader = new MessageReader(streamOf(bytes, pieceSize, byteStream));
     const types = [];
     for (let message = await reader.next(); message; message = await reader.next()) {
       types.push(message.type);
@@ -99,9 +114,11 @@ Deno.test("MessageReader splits a byte stream into messages whatever the read si
     }
     assertEquals(types, [MessageType.HELLO, MessageType.CHUNK, MessageType.MISSING]);
   }
-  const truncated = new MessageReader(streamOf(bytes.subarray(0, 30), 8));
-  await truncated.next();
-  await assertRejects(() => truncated.next(), ProtocolError, "ended inside a message");
+  for (const byteStream of [false, true]) {
+    const truncated = new MessageReader(streamOf(bytes.subarray(0, 30), 8, byteStream));
+    await truncated.next();
+    await assertRejects(() => truncated.next(), ProtocolError, "ended inside a message");
+  }
   const huge = encodeMessage(MessageType.CHUNK);
   new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
   await assertRejects(
