@@ -10,7 +10,7 @@
  * well, whose tar and untar call the C library for casync-exact archives.
  * Without it the binary cannot call native code at all.
  */
-import { BINARY_FFI_PERMISSIONS, BINARY_PERMISSIONS } from "./permissions.ts";
+import { BINARY_FFI_PERMISSIONS, BINARY_PERMISSIONS, RUNTIME_FLAGS } from "./permissions.ts";
 
 const args = [...Deno.args];
 const targets: string[] = [];
@@ -37,6 +37,7 @@ for (const target of targets) {
   const command = [
     "compile",
     ...(ffi ? BINARY_FFI_PERMISSIONS : BINARY_PERMISSIONS),
+    ...RUNTIME_FLAGS,
     // The codec worker is loaded by URL at run time, so it must be embedded explicitly.
     "--include",
     `${root}src/chunk/codec_worker.ts`,

@@ -41,6 +41,13 @@ export const BINARY_PERMISSIONS = [
   `--allow-env=${ALL_ENV.join(",")}`,
 ] as const;
 
+/**
+ * Runtime flags the binary is built with, beside its permissions. A 1 MiB young
+ * generation per isolate (main thread and each codec worker) keeps peak memory
+ * 10-25 MiB lower at no measured cost: our hot paths allocate few JS objects.
+ */
+export const RUNTIME_FLAGS = ["--v8-flags=--max-semi-space-size=1"] as const;
+
 /** What tar and untar add for casync-exact archives (see src/util/tree_fs.ts). */
 export const FFI_PERMISSION = "--allow-ffi";
 

@@ -2,6 +2,7 @@
 import { assert } from "./assert.ts";
 import { xorshiftBytes } from "../scripts/pseudo_random.ts";
 import { CodecPool } from "../src/chunk/codec_pool.ts";
+import { RUNTIME_FLAGS } from "../scripts/permissions.ts";
 
 export const REPO = new URL("../", import.meta.url).pathname;
 export const MAIN = `${REPO}src/main.ts`;
@@ -135,7 +136,11 @@ export async function runCli(
   permissions: readonly string[] = PERMISSIONS.local,
   options: Parameters<typeof runTool>[2] = {},
 ): Promise<RunResult> {
-  return await runTool(Deno.execPath(), ["run", "--quiet", ...permissions, MAIN, ...args], options);
+  return await runTool(
+    Deno.execPath(),
+    ["run", "--quiet", ...permissions, ...RUNTIME_FLAGS, MAIN, ...args],
+    options,
+  );
 }
 
 /** sha256sum's digest of a file: an independent witness that two files are equal. */

@@ -4,7 +4,7 @@
  * throughput, peak memory and ratios against desync. Sections (one file each
  * under scripts/bench/) only say what to run.
  */
-import { BINARY_PERMISSIONS } from "../permissions.ts";
+import { BINARY_PERMISSIONS, RUNTIME_FLAGS } from "../permissions.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -73,7 +73,7 @@ export function ours(args: readonly string[]): Contender {
   return {
     tool: "desync",
     cmd: Deno.execPath(),
-    args: ["run", "--quiet", ...BINARY_PERMISSIONS, MAIN, ...args],
+    args: ["run", "--quiet", ...BINARY_PERMISSIONS, ...RUNTIME_FLAGS, MAIN, ...args],
   };
 }
 

@@ -4,13 +4,17 @@ import {
   BINARY_PERMISSIONS,
   COMMAND_PERMISSIONS,
   FFI_PERMISSION,
+  RUNTIME_FLAGS,
 } from "../../scripts/permissions.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { runCli } from "../helpers.ts";
 
-Deno.test("deno task desync runs with exactly the binary's permission flags", () => {
-  const task = denoConfig.tasks.desync.split(" ");
-  assertEquals(task.filter((word) => word.startsWith("--allow")), [...BINARY_PERMISSIONS]);
+Deno.test("deno task desync and install run with exactly the binary's permission and runtime flags", () => {
+  for (const task of [denoConfig.tasks.desync, denoConfig.tasks.install]) {
+    const words = task.split(" ");
+    assertEquals(words.filter((word) => word.startsWith("--allow")), [...BINARY_PERMISSIONS]);
+    assertEquals(words.filter((word) => word.startsWith("--v8-flags")), [...RUNTIME_FLAGS]);
+  }
 });
 
 Deno.test("no default permission list grants FFI (calling native code is every permission)", () => {
