@@ -11,7 +11,12 @@
  * fetch() to do, which also remains the client for https, proxies and other
  * methods.
  */
-import { type BodyBuffer, HttpBodyTooLarge, HttpNetworkError } from "./http_errors.ts";
+import {
+  type BodyBuffer,
+  HttpBodyTooLarge,
+  HttpFinalError,
+  HttpNetworkError,
+} from "./http_errors.ts";
 
 /** The answer, or "fallback" when fetch() should make this request instead. */
 export type Http1Answer = { status: number; body: Uint8Array } | "fallback";
@@ -20,6 +25,9 @@ export type Http1Answer = { status: number; body: Uint8Array } | "fallback";
 const MAX_HEAD = 64 << 10;
 /** Idle connections kept per origin; more are closed when returned. */
 const MAX_IDLE = 64;
+
+/** An idle connection older than this is closed rather than reused (NATs forget them). */
+const IDLE_LIMIT_MS = 30_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("latin1");
@@ -46,11 +54,43 @@ class Connection {
   buffer = new Uint8Array(16 << 10);
   start = 0;
   end = 0;
+  idleSince = 0;
+  /** The server sent something, or closed, while the connection was idle: not reusable. */
+  spoiled = false;
+  /**
+   * While idle, a read is kept waiting, so that whatever the server sends then
+   * (a 408, a close) is noticed; the next exchange's first read takes it over.
+   */
+  #idleRead?: Promise<number | null>;
 
   constructor(readonly conn: Deno.TcpConn) {}
 
+  /** Puts the connection aside between requests (start and end are 0). */
+  park() {
+    this.idleSince = performance.now();
+    this.spoiled = false;
+    this.conn.unref(); // an idle connection does not keep the process alive
+    const read = this.conn.read(this.buffer);
+    this.#idleRead = read;
+    read.then(() => this.spoiled = true, () => this.spoiled = true);
+  }
+
+  /** Takes the connection back into use. */
+  unpark() {
+    this.conn.ref();
+  }
+
   /** Reads more into the buffer; false at the end of the stream. */
   async fill(): Promise<boolean> {
+    if (this.#idleRead) {
+      // Issued into the empty buffer when the connection went idle.
+      const pending = this.#idleRead;
+      this.#idleRead = undefined;
+      const n = await pending;
+      if (n === null) return false;
+      this.end += n;
+      return true;
+    }
     if (this.start > 0 && this.start === this.end) this.start = this.end = 0;
     if (this.end === this.buffer.length) {
       if (this.start > 0) {
@@ -82,17 +122,20 @@ class Connection {
     }
   }
 
-  /** One CRLF-terminated line (chunked bodies), without the CRLF. */
+  /** One line of a chunked body, without its line end (CRLF, or a bare LF). */
   async readLine(limit: number): Promise<string> {
     for (let scanned = this.start;;) {
-      for (; scanned + 1 < this.end; scanned++) {
-        if (this.buffer[scanned] === 13 && this.buffer[scanned + 1] === 10) {
-          const line = decoder.decode(this.buffer.subarray(this.start, scanned));
-          this.start = scanned + 2;
-          return line;
-        }
+      for (; scanned < this.end; scanned++) {
+        if (this.buffer[scanned] !== 10) continue;
+        const cr = scanned > this.start && this.buffer[scanned - 1] === 13 ? 1 : 0;
+        const line = decoder.decode(this.buffer.subarray(this.start, scanned - cr));
+        this.start = scanned + 1;
+        return line;
       }
-      if (this.end - this.start > limit) throw new ProtocolError("a line in the body is too long");
+      // Past the limit and its CRLF, the line is too long whatever comes next.
+      if (this.end - this.start > limit + 2) {
+        throw new ProtocolError("a line in the body is too long");
+      }
       const offset = scanned - this.start;
       if (!await this.fill()) throw new ProtocolError("the connection closed in a chunked body");
       scanned = this.start + offset;
@@ -115,7 +158,7 @@ class ProtocolError extends HttpNetworkError {
   }
 }
 
-/** A connection that was idle and turned out closed, before any byte of the answer. */
+/** A reused connection the server had given up (closed, or timed out with a 408): not this request's failure. */
 class StaleConnection extends Error {}
 
 interface Head {
@@ -128,7 +171,14 @@ interface Head {
 
 export class Http1Client {
   readonly #idle = new Map<string, Connection[]>();
+  /** Origins that redirect or encode bodies: their GETs go to fetch() from then on. */
+  readonly #viaFetch = new Set<string>();
+  readonly #idleLimitMs: number;
   #closed = false;
+
+  constructor(options: { idleLimitMs?: number } = {}) {
+    this.#idleLimitMs = options.idleLimitMs ?? IDLE_LIMIT_MS;
+  }
 
   /**
    * GETs `url` (http: only). Headers are the caller's; Host, User-Agent and
@@ -141,14 +191,15 @@ export class Http1Client {
     signal: AbortSignal,
     into?: BodyBuffer,
   ): Promise<Http1Answer> {
-    const request = encoder.encode(requestHead(url, headers));
     const origin = url.host;
+    if (this.#viaFetch.has(origin) || url.username || url.password) return "fallback";
+    const request = encodeHead(requestHead(url, headers));
     const reused = this.#takeIdle(origin);
     if (reused) {
       try {
         return await this.#exchange(origin, reused, request, maxBytes, signal, into);
       } catch (error) {
-        // The server closed the idle connection meanwhile: not a failure of this request.
+        // The server gave up the idle connection meanwhile: not a failure of this request.
         if (!(error instanceof StaleConnection)) throw error;
       }
     }
@@ -163,12 +214,23 @@ export class Http1Client {
   }
 
   #takeIdle(origin: string): Connection | undefined {
-    return this.#idle.get(origin)?.pop();
+    const list = this.#idle.get(origin);
+    const now = performance.now();
+    for (let connection = list?.pop(); connection; connection = list!.pop()) {
+      if (!connection.spoiled && now - connection.idleSince < this.#idleLimitMs) {
+        connection.unpark();
+        return connection;
+      }
+      connection.close();
+    }
+    return undefined;
   }
 
   #release(origin: string, connection: Connection) {
     const list = this.#idle.get(origin) ?? [];
     if (this.#closed || list.length >= MAX_IDLE) return connection.close();
+    connection.start = connection.end = 0;
+    connection.park();
     list.push(connection);
     this.#idle.set(origin, list);
   }
@@ -191,14 +253,19 @@ export class Http1Client {
       let head: Head;
       try {
         await writeAll(connection.conn, request);
-        head = await readHead(connection, maxBytes);
+        head = await readHead(connection);
       } catch (error) {
         if (!fresh && !signal.aborted && connection.start === 0 && connection.end === 0) {
           throw new StaleConnection();
         }
         throw error;
       }
-      if (head.encoded || (head.status >= 300 && head.status < 400)) return "fallback";
+      // A 408 on a reused connection is the server's idle timeout, sent before our request.
+      if (head.status === 408 && !fresh) throw new StaleConnection();
+      if (head.encoded || (head.status >= 300 && head.status < 400)) {
+        this.#viaFetch.add(origin);
+        return "fallback";
+      }
       const body = await readBody(connection, head, maxBytes, into);
       reusable = head.keepAlive && connection.start === connection.end;
       return { status: head.status, body };
@@ -208,49 +275,49 @@ export class Http1Client {
       throw error;
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (reusable && !signal.aborted) {
-        connection.start = connection.end = 0;
-        this.#release(origin, connection);
-      } else {
-        connection.close();
-      }
+      if (reusable && !signal.aborted) this.#release(origin, connection);
+      else connection.close();
     }
   }
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What fetch() lets through in a header value: Latin-1 without NUL, CR and LF. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 function requestHead(url: URL, headers: Record<string, string>): string {
-  let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n` +
+  // The request target as written, a bare "?" included; never the fragment.
+  const rest = url.href.slice(url.origin.length);
+  const hash = rest.indexOf("#");
+  const target = hash >= 0 ? rest.slice(0, hash) : rest;
+  let head = `GET ${target || "/"} HTTP/1.1\r\nhost: ${url.host}\r\n` +
     `user-agent: Deno/${Deno.version.deno}\r\naccept: */*\r\n`;
   for (const [name, value] of Object.entries(headers)) {
     if (name.toLowerCase() === "host") continue;
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) {
-      throw new HttpNetworkError(`header ${JSON.stringify(name)} holds a line break`);
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+      throw new HttpFinalError(
+        `header ${JSON.stringify(name)} holds characters HTTP does not allow`,
+      );
     }
     head += `${name}: ${value}\r\n`;
   }
   return head + "\r\n";
 }
 
+/** The head's bytes: Latin-1, as fetch() sends header values. */
+function encodeHead(head: string): Uint8Array {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(head)) return encoder.encode(head);
+  return Uint8Array.from(head, (char) => char.charCodeAt(0));
+}
+
 async function connect(url: URL, signal: AbortSignal): Promise<Connection> {
   if (signal.aborted) throw signal.reason;
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  const connecting = Deno.connect({ hostname, port: Number(url.port || 80) });
-  let onAbort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    const conn = await Promise.race([connecting, aborted]);
-    conn.setNoDelay(true);
-    return new Connection(conn);
-  } catch (error) {
-    // A connection that completes after the abort is closed, not leaked.
-    connecting.then((conn) => conn.close(), () => {});
-    throw error;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
+  // The signal also ends a connect that would wait for the OS to give up.
+  const conn = await Deno.connect({ hostname, port: Number(url.port || 80), signal });
+  conn.setNoDelay(true);
+  return new Connection(conn);
 }
 
 async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array) {
@@ -258,40 +325,50 @@ async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array) {
 }
 
 /** Reads the status line and headers; skips interim (1xx) answers. */
-async function readHead(connection: Connection, maxBytes: number): Promise<Head> {
+async function readHead(connection: Connection): Promise<Head> {
   for (;;) {
-    let end = -1;
-    for (let scanned = connection.start; end < 0;) {
+    // The head ends with an empty line: LF CR LF, or LF LF from servers that send bare LFs.
+    let textEnd = -1;
+    let bodyStart = -1;
+    for (let scanned = connection.start; textEnd < 0;) {
       const buffer = connection.buffer;
-      for (; scanned + 3 < connection.end; scanned++) {
-        if (
-          buffer[scanned] === 13 && buffer[scanned + 1] === 10 && buffer[scanned + 2] === 13 &&
-          buffer[scanned + 3] === 10
-        ) {
-          end = scanned;
+      for (; scanned < connection.end; scanned++) {
+        if (buffer[scanned] !== 10) continue;
+        if (scanned + 1 >= connection.end) break;
+        if (buffer[scanned + 1] === 10) {
+          [textEnd, bodyStart] = [scanned, scanned + 2];
+          break;
+        }
+        if (buffer[scanned + 1] !== 13) continue;
+        if (scanned + 2 >= connection.end) break;
+        if (buffer[scanned + 2] === 10) {
+          [textEnd, bodyStart] = [scanned, scanned + 3];
           break;
         }
       }
-      if (end >= 0 && end - connection.start <= MAX_HEAD) break;
-      if (end >= 0 || connection.end - connection.start > MAX_HEAD) {
-        throw new ProtocolError(`the head exceeds ${MAX_HEAD} bytes`);
-      }
+      const size = (textEnd >= 0 ? textEnd : connection.end) - connection.start;
+      if (size > MAX_HEAD) throw new ProtocolError(`the head exceeds ${MAX_HEAD} bytes`);
+      if (textEnd >= 0) break;
       const offset = scanned - connection.start;
       if (!await connection.fill()) {
-        throw new ProtocolError("the connection closed before the answer's head ended");
+        throw new ProtocolError(
+          connection.end === connection.start
+            ? "the server closed the connection without answering"
+            : "the connection closed before the answer's head ended",
+        );
       }
       scanned = connection.start + offset;
     }
-    const text = decoder.decode(connection.buffer.subarray(connection.start, end));
-    connection.start = end + 4;
-    const head = parseHead(text, maxBytes);
+    const text = decoder.decode(connection.buffer.subarray(connection.start, textEnd));
+    connection.start = bodyStart;
+    const head = parseHead(text);
     if (head.status >= 100 && head.status < 200) continue;
     return head;
   }
 }
 
-function parseHead(text: string, maxBytes: number): Head {
-  const lines = text.split("\r\n");
+function parseHead(text: string): Head {
+  const lines = text.split("\n").map((line) => line.endsWith("\r") ? line.slice(0, -1) : line);
   const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]);
   if (!status) throw new ProtocolError(`status line ${JSON.stringify(lines[0].slice(0, 80))}`);
   const head: Head = {
@@ -312,7 +389,6 @@ function parseHead(text: string, maxBytes: number): Head {
       if (head.length !== undefined && head.length !== length) {
         throw new ProtocolError("two different content-length headers");
       }
-      if (length > maxBytes) throw new HttpBodyTooLarge(maxBytes);
       head.length = length;
     } else if (name === "transfer-encoding") {
       const codings = lower.split(",").map((coding) => coding.trim());
@@ -326,6 +402,11 @@ function parseHead(text: string, maxBytes: number): Head {
       if (lower !== "identity") head.encoded = true;
     }
   }
+  if (head.chunked && head.length !== undefined) {
+    // Both framings at once (RFC 9112 6.3): chunked wins, and the connection is not trusted after.
+    head.length = undefined;
+    head.keepAlive = false;
+  }
   return head;
 }
 
@@ -338,7 +419,8 @@ async function readBody(
   if (head.status === 204 || head.status === 304) return new Uint8Array();
   if (head.chunked) return await readChunked(connection, maxBytes, into);
   if (head.length !== undefined) {
-    const body = bodyTarget(head.length, into);
+    if (head.length > maxBytes) throw new HttpBodyTooLarge(maxBytes);
+    const body = bodyTarget(head.length, maxBytes, into);
     await connection.readExactly(body);
     return body;
   }
@@ -362,7 +444,7 @@ async function readChunked(
   const sink = new GrowingBody(maxBytes, into);
   for (;;) {
     const line = await connection.readLine(1024);
-    const size = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
+    const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
     if (!size) throw new ProtocolError(`chunk size line ${JSON.stringify(line.slice(0, 40))}`);
     const length = parseInt(size[1], 16);
     if (length === 0) break;
@@ -376,12 +458,19 @@ async function readChunked(
   return sink.bytes();
 }
 
+/** The lent buffer, made whole again when a failed read took its memory. */
+function lent(into: BodyBuffer | undefined, maxBytes: number): ArrayBuffer | undefined {
+  if (!into) return undefined;
+  if (into.buffer.detached) into.buffer = new ArrayBuffer(Math.min(maxBytes + 1, 16 << 20));
+  return into.buffer;
+}
+
 /** Where a body of known length goes: the lent buffer when it fits, else its own. */
-function bodyTarget(length: number, into: BodyBuffer | undefined): Uint8Array {
-  if (into && !into.buffer.detached && into.buffer.byteLength >= length) {
-    return new Uint8Array(into.buffer, 0, length);
-  }
-  return new Uint8Array(length);
+function bodyTarget(length: number, maxBytes: number, into: BodyBuffer | undefined): Uint8Array {
+  const buffer = lent(into, maxBytes);
+  return buffer && buffer.byteLength >= length
+    ? new Uint8Array(buffer, 0, length)
+    : new Uint8Array(length);
 }
 
 /** A body of unknown length, bounded by maxBytes. */
@@ -390,9 +479,8 @@ class GrowingBody {
   #length = 0;
 
   constructor(readonly maxBytes: number, into: BodyBuffer | undefined) {
-    this.#bytes = into && !into.buffer.detached
-      ? new Uint8Array(into.buffer)
-      : new Uint8Array(Math.min(maxBytes, 64 << 10));
+    const buffer = lent(into, maxBytes);
+    this.#bytes = buffer ? new Uint8Array(buffer) : new Uint8Array(Math.min(maxBytes, 64 << 10));
   }
 
   /** Room for `count` more bytes, counted as written. */

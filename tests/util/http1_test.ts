@@ -6,7 +6,12 @@
  */
 import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
 import { Http1Client } from "../../src/util/http1.ts";
-import { HttpBodyTooLarge, HttpNetworkError, HttpTransport } from "../../src/util/http_client.ts";
+import {
+  HttpBodyTooLarge,
+  HttpFinalError,
+  HttpNetworkError,
+  HttpTransport,
+} from "../../src/util/http_client.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -163,6 +168,22 @@ Deno.test("http1: keep-alive reuses one connection; a lent buffer receives the b
   });
 });
 
+Deno.test("http1: a connection idle past the limit is not reused", async () => {
+  await withScriptedServer(() => ok("x"), async (base, stats) => {
+    const client = new Http1Client({ idleLimitMs: 50 });
+    try {
+      await client.get(new URL(`${base}/a`), {}, 1000, signal());
+      await client.get(new URL(`${base}/b`), {}, 1000, signal());
+      assertEquals(stats.connections, 1, "reused within the limit");
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      await client.get(new URL(`${base}/c`), {}, 1000, signal());
+      assertEquals(stats.connections, 2, "replaced after it");
+    } finally {
+      client.close();
+    }
+  });
+});
+
 Deno.test("http1: an idle connection the server closed is replaced; Connection: close is obeyed", async () => {
   // Request 0 is answered, then the server closes that connection (as idle timeouts do).
   let closeNext = false;
@@ -275,20 +296,43 @@ Deno.test("http1: lying lengths, broken heads and truncated bodies are errors, n
   );
 });
 
-Deno.test("http1: redirects and encoded bodies are left to fetch; line breaks in headers are refused", async () => {
-  await withScriptedServer((n) => {
-    if (n === 0) return "HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n";
-    return ok("zz", "content-encoding: gzip\r\n");
-  }, async (base) => {
+Deno.test("http1: an origin that redirects or encodes bodies is left to fetch from then on", async () => {
+  for (
+    const reply of [
+      "HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n",
+      ok("zz", "content-encoding: gzip\r\n"),
+    ]
+  ) {
+    await withScriptedServer(() => reply, async (base, stats) => {
+      const client = new Http1Client();
+      try {
+        assertEquals(await client.get(new URL(`${base}/r`), {}, 1000, signal()), "fallback");
+        assertEquals(await client.get(new URL(`${base}/s`), {}, 1000, signal()), "fallback");
+        assertEquals(stats.requests, 1, "the second GET was not sent by this client");
+      } finally {
+        client.close();
+      }
+    });
+  }
+});
+
+Deno.test("http1: header names and values HTTP does not allow are refused, not retried", async () => {
+  await withScriptedServer(() => ok("fine"), async (base, stats) => {
     const client = new Http1Client();
     try {
-      assertEquals(await client.get(new URL(`${base}/r`), {}, 1000, signal()), "fallback");
-      assertEquals(await client.get(new URL(`${base}/g`), {}, 1000, signal()), "fallback");
-      await assertRejects(
-        () => client.get(new URL(`${base}/x`), { cookie: "a\r\nx-evil: 1" }, 1000, signal()),
-        HttpNetworkError,
-        "line break",
-      );
+      const refused: Record<string, string>[] = [
+        { cookie: "a\r\nx-evil: 1" },
+        { cookie: "a\0b" },
+        { "bad name": "x" },
+      ];
+      for (const headers of refused) {
+        await assertRejects(
+          () => client.get(new URL(`${base}/x`), headers, 1000, signal()),
+          HttpFinalError,
+          "characters HTTP does not allow",
+        );
+      }
+      assertEquals(stats.requests, 0);
     } finally {
       client.close();
     }
