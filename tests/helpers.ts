@@ -174,3 +174,26 @@ export function codecTest(
     },
   });
 }
+
+/**
+ * Registers an end-to-end test that gets a temporary directory holding `blob`
+ * (1 MiB of pseudo-random bytes from `seed`), `blob.caibx` and its `store`,
+ * made by the CLI; the directory is removed after.
+ */
+export function blobStoreTest(
+  name: string,
+  seed: number,
+  fn: (dir: string) => Promise<void>,
+) {
+  Deno.test(name, async (t) => {
+    const dir = await tempDir(t);
+    try {
+      await Deno.writeFile(`${dir}/blob`, pseudoRandom(1 << 20, seed));
+      const made = await runCli(["make", "-s", `${dir}/store`, `${dir}/blob.caibx`, `${dir}/blob`]);
+      assert(made.code === 0, made.stderr);
+      await fn(dir);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+}

@@ -8,6 +8,7 @@ import zlib from "node:zlib";
 import { createHash } from "node:crypto";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import {
+  blobStoreTest,
   mustRun,
   PERMISSIONS,
   pseudoRandom,
@@ -21,17 +22,7 @@ import { decodeIndex, encodeIndex, FLAG_SHA512_256 } from "../../src/format/inde
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 
 function outputTest(name: string, fn: (dir: string) => Promise<void>) {
-  Deno.test(`output safety: ${name}`, async (t) => {
-    const dir = await tempDir(t);
-    try {
-      await Deno.writeFile(`${dir}/blob`, pseudoRandom(1 << 20, 31));
-      const made = await runCli(["make", "-s", `${dir}/store`, `${dir}/blob.caibx`, `${dir}/blob`]);
-      assertEquals(made.code, 0, made.stderr);
-      await fn(dir);
-    } finally {
-      await removeDir(dir);
-    }
-  });
+  blobStoreTest(`output safety: ${name}`, 31, fn);
 }
 
 outputTest("a FIFO, a device or a link is not replaced by a renamed file", async (dir) => {

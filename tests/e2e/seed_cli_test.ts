@@ -1,27 +1,11 @@
 /** extract's seed and in-place options from the command line: results and bad input. */
 import { assertEquals, assertMatch } from "../assert.ts";
-import {
-  mustRun,
-  PERMISSIONS,
-  pseudoRandom,
-  removeDir,
-  runCli,
-  sha256sum,
-  tempDir,
-} from "../helpers.ts";
+import { blobStoreTest, mustRun, PERMISSIONS, runCli, sha256sum } from "../helpers.ts";
 
 function cliTest(name: string, fn: (dir: string) => Promise<void>) {
-  Deno.test(`cli seeds: ${name}`, async (t) => {
-    const dir = await tempDir(t);
-    try {
-      await Deno.writeFile(`${dir}/blob`, pseudoRandom(1 << 20, 21));
-      await Deno.mkdir(`${dir}/empty-store`);
-      const made = await runCli(["make", "-s", `${dir}/store`, `${dir}/blob.caibx`, `${dir}/blob`]);
-      assertEquals(made.code, 0, made.stderr);
-      await fn(dir);
-    } finally {
-      await removeDir(dir);
-    }
+  blobStoreTest(`cli seeds: ${name}`, 21, async (dir) => {
+    await Deno.mkdir(`${dir}/empty-store`);
+    await fn(dir);
   });
 }
 

@@ -6,6 +6,7 @@
  */
 import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
 import { Http1Client } from "../../src/util/http1.ts";
+import { send, withRawServer } from "../fixtures/raw_http_server.ts";
 import {
   HttpBodyTooLarge,
   HttpFinalError,
@@ -13,7 +14,6 @@ import {
   HttpTransport,
 } from "../../src/util/http_client.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function bytesOf(size: number, seed: number): Uint8Array<ArrayBuffer> {
@@ -41,62 +41,21 @@ async function withDenoServer(
 type Reply = string | "close" | "stall" | { send: string; thenClose: true };
 
 /**
- * A TCP server that answers each request head it reads with `answer(n, head)`
- * (n counts requests over all connections); "close" closes the connection,
+ * The raw test server with a reply per request head: `answer(n, head)` (n
+ * counts requests over all connections); "close" closes the connection,
  * "stall" sends nothing more, `thenClose` closes it after sending.
  */
 async function withScriptedServer(
   answer: (n: number, head: string) => Reply,
   fn: (base: string, stats: { connections: number; requests: number }) => Promise<void>,
 ) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const stats = { connections: 0, requests: 0 };
-  const open = new Set<Deno.Conn>();
-  const serve = async (conn: Deno.Conn) => {
-    let pending = "";
-    const buffer = new Uint8Array(4096);
-    try {
-      for (;;) {
-        const n = await conn.read(buffer);
-        if (n === null) return;
-        pending += decoder.decode(buffer.subarray(0, n));
-        let end;
-        while ((end = pending.indexOf("\r\n\r\n")) >= 0) {
-          const head = pending.slice(0, end);
-          pending = pending.slice(end + 4);
-          const reply = answer(stats.requests++, head);
-          if (reply === "close") return;
-          if (reply === "stall") continue;
-          const bytes = encoder.encode(typeof reply === "string" ? reply : reply.send);
-          for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
-          if (typeof reply !== "string") return;
-        }
-      }
-    } catch {
-      // the client went away
-    } finally {
-      open.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // closed at shutdown
-      }
-    }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      stats.connections++;
-      open.add(conn);
-      serve(conn);
-    }
-  })();
-  try {
-    await fn(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, stats);
-  } finally {
-    listener.close();
-    for (const conn of open) conn.close();
-    await accepting.catch(() => {});
-  }
+  await withRawServer(async (conn, n, head) => {
+    const reply = answer(n, head);
+    if (reply === "close") return "close";
+    if (reply === "stall") return "keep";
+    await send(conn, typeof reply === "string" ? reply : reply.send);
+    return typeof reply === "string" ? "keep" : "close";
+  }, ({ base, stats }) => fn(base, stats));
 }
 
 function ok(body: string, extra = "") {
