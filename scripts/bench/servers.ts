@@ -1,8 +1,12 @@
 /**
  * The chunk-server benchmark: N concurrent clients fetch random chunks of one
  * store from our chunk-server, Go desync's chunk-server and nginx serving the
- * same directory, in one run. Prints requests/s, MB/s, p99 latency, errors and
- * the server's memory (resident set at the start, peak, at the end). Uses wrk
+ * same directory, in one run. Prints requests/s, MB/s, p99 latency, errors, the
+ * server's CPU time per request (user and system, all its threads and
+ * processes: less sensitive to other load on the machine than requests/s), its
+ * memory (resident set at the start, peak, at the end) and the load average
+ * when the run began. Ours runs one thread per core (up to 8); nginx runs
+ * stock (one worker) and with as many workers as we have threads. Uses wrk
  * where installed (apt-get install wrk), else a load generator in Deno.
  *
  * Run from scripts/bench.ts (`deno task bench --only server`).
@@ -32,10 +36,20 @@ export interface ServerBenchRow {
   mbPerSecond: number;
   p99Ms: number;
   errors: number;
+  /** The server's CPU time (user + system) per request, in microseconds. */
+  cpuUsPerRequest: number;
   rssStartMiB: number;
   rssPeakMiB: number;
   rssEndMiB: number;
+  /** The 1-minute load average when the run began. */
+  load: number;
 }
+
+/** Our threads, and nginx's workers in the fair comparison: one per core, as our default. */
+const THREADS = Math.min(navigator.hardwareConcurrency || 1, 8);
+const OURS = `desync (${THREADS} thread${THREADS > 1 ? "s" : ""})`;
+const NGINX_STOCK = "nginx (1 worker)";
+const NGINX_SAME = `nginx (${THREADS} workers)`;
 
 interface Served {
   name: string;
@@ -51,17 +65,20 @@ export async function benchServers(options: ServerBenchOptions): Promise<ServerB
   const wrk = options.loader === "deno" ? undefined : which("wrk");
   const rows: ServerBenchRow[] = [];
   const starters: [string, () => Promise<Served>][] = [
-    ["desync (ours)", () => startOurs(options.store)],
+    [OURS, () => startOurs(options.store, THREADS)],
     ["desync-go", () => startGo(options.store)],
-    ["nginx", () => startNginxOn(options.store, options.dir)],
+    [NGINX_STOCK, () => startNginxOn(options.store, options.dir, 1)],
   ];
+  if (THREADS > 1) {
+    starters.push([NGINX_SAME, () => startNginxOn(options.store, options.dir, THREADS)]);
+  }
   for (const [name, start] of starters) {
     if (name === "desync-go" && !isFile(GO_DESYNC)) {
       console.error(`bench: skipping Go desync (not at ${GO_DESYNC})`);
       continue;
     }
-    if (name === "nginx" && !which("nginx")) {
-      console.error("bench: skipping nginx (not installed)");
+    if (name.startsWith("nginx") && !which("nginx")) {
+      console.error(`bench: skipping ${name} (nginx not installed)`);
       continue;
     }
     const served = await start();
@@ -75,29 +92,19 @@ export async function benchServers(options: ServerBenchOptions): Promise<ServerB
         Math.min(2, options.seconds),
         options.dir,
       );
-      const memory = sampleMemory(served.pid);
-      const result = await load(
-        wrk,
-        served.url,
-        paths,
-        options.clients,
-        options.seconds,
-        options.dir,
-      );
-      const rss = await memory.stop();
-      rows.push({ server: name, ...result, ...rss });
-      if (name === "desync (ours)" && options.soakSeconds > 0) {
-        const soakMemory = sampleMemory(served.pid);
-        const soak = await load(
-          wrk,
-          served.url,
-          paths,
-          options.clients,
-          options.soakSeconds,
-          options.dir,
-        );
-        const soakRss = await soakMemory.stop();
-        rows.push({ server: `ours, ${options.soakSeconds} s soak`, ...soak, ...soakRss });
+      const run = async (server: string, seconds: number) => {
+        const loadAverage = loadAverageNow();
+        const memory = sampleMemory(served.pid);
+        const cpuBefore = cpuSeconds(served.pid);
+        const result = await load(wrk, served.url, paths, options.clients, seconds, options.dir);
+        const cpu = cpuSeconds(served.pid) - cpuBefore;
+        const rss = await memory.stop();
+        const cpuUsPerRequest = cpu * 1e6 / (result.requestsPerSecond * seconds);
+        rows.push({ server, ...result, cpuUsPerRequest, ...rss, load: loadAverage });
+      };
+      await run(name, options.seconds);
+      if (name === OURS && options.soakSeconds > 0) {
+        await run(`… ${options.soakSeconds} s soak`, options.soakSeconds);
       }
     } finally {
       await served.stop();
@@ -109,21 +116,26 @@ export async function benchServers(options: ServerBenchOptions): Promise<ServerB
 export function printServerRows(rows: readonly ServerBenchRow[], clients: number) {
   console.log(
     `\nchunk-server, ${clients} clients, random chunks` +
-      `\n${"server".padEnd(26)}${"req/s".padStart(9)}${"MB/s".padStart(8)}${"p99 ms".padStart(8)}` +
-      `${"errors".padStart(8)}${"RSS start/peak/end MiB".padStart(25)}`,
+      `\n${"server".padEnd(22)}${"req/s".padStart(9)}${"MB/s".padStart(8)}${"p99 ms".padStart(8)}` +
+      `${"errors".padStart(8)}${"CPU us/req".padStart(11)}${
+        "RSS start/peak/end MiB".padStart(25)
+      }` +
+      `${"load".padStart(6)}`,
   );
   for (const row of rows) {
     const rss = `${row.rssStartMiB.toFixed(0)}/${row.rssPeakMiB.toFixed(0)}/${
       row.rssEndMiB.toFixed(0)
     }`;
     console.log(
-      `${row.server.padEnd(26)}${row.requestsPerSecond.toFixed(0).padStart(9)}${
+      `${row.server.padEnd(22)}${row.requestsPerSecond.toFixed(0).padStart(9)}${
         row.mbPerSecond.toFixed(0).padStart(8)
-      }${row.p99Ms.toFixed(2).padStart(8)}${String(row.errors).padStart(8)}${rss.padStart(25)}`,
+      }${row.p99Ms.toFixed(2).padStart(8)}${String(row.errors).padStart(8)}${
+        row.cpuUsPerRequest.toFixed(1).padStart(11)
+      }${rss.padStart(25)}${row.load.toFixed(1).padStart(6)}`,
     );
   }
-  const ours = rows.find((row) => row.server === "desync (ours)");
-  for (const other of rows.filter((row) => row.server === "nginx" || row.server === "desync-go")) {
+  const ours = rows.find((row) => row.server === OURS);
+  for (const other of rows.filter((row) => row.server !== OURS && !row.server.startsWith("…"))) {
     if (!ours) break;
     const ratio = ours.requestsPerSecond / other.requestsPerSecond;
     console.log(
@@ -144,7 +156,7 @@ function chunkPaths(store: string): string[] {
   return paths;
 }
 
-function startOurs(store: string): Promise<Served> {
+function startOurs(store: string, threads: number): Promise<Served> {
   return spawnServer("ours", Deno.execPath(), (port) => [
     "run",
     "--quiet",
@@ -155,6 +167,8 @@ function startOurs(store: string): Promise<Served> {
     store,
     "-l",
     `127.0.0.1:${port}`,
+    "--threads",
+    String(threads),
   ]);
 }
 
@@ -189,13 +203,14 @@ async function spawnServer(
   };
 }
 
-/** nginx with its stock settings (one worker) serving the store directory. */
-async function startNginxOn(store: string, scratch: string): Promise<Served> {
+/** nginx with its stock settings but for the number of workers, serving the store directory. */
+async function startNginxOn(store: string, scratch: string, workers: number): Promise<Served> {
   const dir = await Deno.makeTempDir({ dir: scratch, prefix: "nginx-" });
   const port = freePort();
   await Deno.writeTextFile(
     `${dir}/nginx.conf`,
     `${Deno.uid() === 0 ? "user root;" : ""}
+worker_processes ${workers};
 error_log ${dir}/error.log;
 pid ${dir}/nginx.pid;
 events {}
@@ -342,20 +357,43 @@ function sampleMemory(pid: number) {
 
 function residentMiB(pid: number): number {
   let total = 0;
-  const visit = (id: number) => {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${id}/status`);
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-      for (const task of Deno.readDirSync(`/proc/${id}/task`)) {
-        const children = Deno.readTextFileSync(`/proc/${id}/task/${task.name}/children`);
-        for (const child of children.trim().split(/\s+/).filter(Boolean)) visit(Number(child));
-      }
-    } catch {
-      // the process ended
-    }
-  };
-  visit(pid);
+  forProcessTree(pid, (id) => {
+    const status = Deno.readTextFileSync(`/proc/${id}/status`);
+    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  });
   return total;
+}
+
+/** User and system CPU time of a process (all its threads) and its descendants. */
+function cpuSeconds(pid: number): number {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let ticks = 0;
+  forProcessTree(pid, (id) => {
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const stat = Deno.readTextFileSync(`/proc/${id}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+  });
+  return ticks / ticksPerSecond;
+}
+
+/** Calls `visit` for a process and each of its descendants that is still running. */
+function forProcessTree(pid: number, visit: (id: number) => void) {
+  try {
+    visit(pid);
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const children = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`);
+      for (const child of children.trim().split(/\s+/).filter(Boolean)) {
+        forProcessTree(Number(child), visit);
+      }
+    }
+  } catch {
+    // the process ended
+  }
+}
+
+function loadAverageNow(): number {
+  return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
 }
 
 function freePort(): number {

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { document } from "./help.ts";
-import { CodecPool } from "../chunk/codec_pool.ts";
 import { addStoreOptions, explicitDigest, parseConcurrency, storeContext } from "./common.ts";
 import { addServerOptions, announce, serverSettings } from "./server_options.ts";
 
@@ -34,16 +33,18 @@ export function registerChunkServer(program: Command) {
     .action(async (opts, command: Command) => {
       // Loaded here so other commands do not pay for the server's modules at start-up.
       const { parseListenAddress } = await import("../server/http_server.ts");
-      const { startChunkServer } = await import("../server/chunk_server.ts");
+      const { startServerThreads, threadContext } = await import("../server/threads.ts");
       const { serveUntilStopped } = await import("../server/shutdown.ts");
+      const { lazyCodecPool } = await import("../server/lazy_codec.ts");
       const settings = await serverSettings(opts, parseListenAddress);
       // PUT chunks must match --digest when it is given, else either digest.
       const digest = explicitDigest(command);
       const digests = digest ? [digest] : ["sha512-256", "sha256"] as const;
-      // Chunks are decoded only when fetched upstream or PUT: one codec worker per thread.
-      const codec = new CodecPool(1);
+      // The threads serve (each with its own codec worker, started when first needed);
+      // this thread opens no store and never starts its codec.
+      const codec = lazyCodecPool(1);
       try {
-        const context = await storeContext(command, codec, digests);
+        const { codec: _, ...context } = await storeContext(command, codec.codec, digests);
         const threads = opts.threads ?? Math.min(navigator.hardwareConcurrency || 1, 8);
         const options = {
           ...settings,
@@ -51,21 +52,10 @@ export function registerChunkServer(program: Command) {
           cache: opts.cache,
           writable: opts.writable,
           uncompressed: opts.uncompressed,
-          reusePort: threads > 1,
         };
-        let server = await startChunkServer(options, { ...context, digests });
-        if (threads > 1) {
-          const { addServerThreads, threadContext } = await import("../server/threads.ts");
-          const { codec: _, ...shared } = context;
-          const locations = [...opts.store, ...(opts.cache === undefined ? [] : [opts.cache])];
-          const forThreads = await threadContext({ ...shared, digests }, locations);
-          const single = server;
-          server = await addServerThreads(single, options, forThreads, threads)
-            .catch(async (error) => {
-              await single.close();
-              throw error;
-            });
-        }
+        const locations = [...opts.store, ...(opts.cache === undefined ? [] : [opts.cache])];
+        const forThreads = await threadContext({ ...context, digests }, locations);
+        const server = await startServerThreads(options, forThreads, threads);
         await serveUntilStopped(() => announce("chunk-server", server.urls), () => server.close());
       } finally {
         codec.close();

@@ -13,7 +13,7 @@ import type { WriteStore } from "../store/store.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { ChunkSource, ServedChunk } from "./chunk_source.ts";
 import type { Handler } from "./http_server.ts";
-import { BodyTooLarge, logWhenDone, readBody, replier, type Reply } from "./respond.ts";
+import { BodyTooLarge, logWhenDone, readBody, replier, type Reply, sendText } from "./respond.ts";
 
 export interface ChunkHandlerOptions {
   source: ChunkSource;
@@ -45,13 +45,21 @@ export function chunkIdFromPath(
   target: string,
   uncompressed: boolean,
 ): { id: ChunkId } | { error: string } {
-  const path = target.split("?")[0];
-  const match = CHUNK_PATH.exec(path);
-  const want = uncompressed ? "/<4 hex>/<id>" : "/<4 hex>/<id>.cacnk";
+  const id = chunkIdOf(target, uncompressed);
+  return id === undefined ? { error: notChunkPath(uncompressed) } : { id };
+}
+
+function chunkIdOf(target: string, uncompressed: boolean): ChunkId | undefined {
+  const query = target.indexOf("?");
+  const match = CHUNK_PATH.exec(query < 0 ? target : target.slice(0, query));
   if (!match || Boolean(match[3]) === uncompressed || !match[2].startsWith(match[1])) {
-    return { error: `not a chunk path: want ${want}` };
+    return undefined;
   }
-  return { id: match[2] as ChunkId };
+  return match[2] as ChunkId;
+}
+
+function notChunkPath(uncompressed: boolean): string {
+  return `not a chunk path: want ${uncompressed ? "/<4 hex>/<id>" : "/<4 hex>/<id>.cacnk"}`;
 }
 
 /** Whether an If-None-Match header lists `etag` (or is `*`). */
@@ -63,70 +71,111 @@ export function matchesEtag(header: string | undefined, etag: string): boolean {
   });
 }
 
+/** The body bytes an access log line reports. */
+interface Sent {
+  bytes: number;
+}
+
 export function chunkHandler(options: ChunkHandlerOptions): Handler {
   const slots = new Slots(PUT_SLOTS);
-  return (request, response) => {
-    let sent = 0;
-    logWhenDone(request, response, options.log, () => sent);
-    const reply = replier(response);
-    (async () => {
-      if (!options.authorized(request.headers.authorization)) {
-        return reply(401, "unauthorized");
-      }
-      const method = request.method ?? "";
-      if (method !== "GET" && method !== "HEAD" && method !== "PUT") {
-        return reply(405, "only GET, HEAD and PUT", { allow: allowed(options) });
-      }
-      const parsed = chunkIdFromPath(request.url ?? "", options.uncompressed);
-      if ("error" in parsed) return reply(400, parsed.error);
-      const { id } = parsed;
-      if (method === "PUT") return await put(id, request, reply, options, slots);
-
-      const etag = `"${id}"`;
-      const cacheHeaders = { etag, "cache-control": IMMUTABLE };
-      const conditional = matchesEtag(request.headers["if-none-match"], etag);
-      if (method === "GET" && !conditional) {
-        // Most requests: a chunk file at hand, answered without waiting on anything.
-        const local = options.source.readLocal(id);
-        if (local) return send(local);
-      }
-      const gone = new AbortController();
-      response.once("close", () => gone.abort(new Error("the client went away")));
-      if (method === "HEAD" || conditional) {
-        const size = await options.source.size(id, gone.signal);
-        if (size === undefined) return reply(404, `chunk ${id} not found`);
-        if (method === "GET") {
-          response.writeHead(304, cacheHeaders);
-          return response.end();
-        }
-        response.writeHead(200, {
-          ...cacheHeaders,
-          "content-type": "application/octet-stream",
-          ...(size >= 0 ? { "content-length": String(size) } : {}),
-        });
-        return response.end();
-      }
-      const chunk = await options.source.get(id, gone.signal);
-      if (!chunk) return reply(404, `chunk ${id} not found`);
-      send(chunk);
-
-      function send(chunk: ServedChunk) {
-        sent = chunk.body.length;
-        response.writeHead(200, {
-          etag,
-          "cache-control": IMMUTABLE,
-          "content-type": "application/octet-stream",
-          "content-length": String(chunk.body.length),
-        });
-        // The buffer may be reused only once it has been handed to the socket.
-        response.end(chunk.body, () => chunk.release());
-      }
-    })().catch((error) => {
-      if (response.destroyed) return;
-      options.report(`${request.method} ${request.url}: ${describe(error)}`);
-      reply(502, "the store failed to answer; see the server's log");
-    });
+  const { source, uncompressed, authorized, log } = options;
+  const fail = (request: http.IncomingMessage, response: http.ServerResponse, error: unknown) => {
+    if (response.destroyed) return;
+    options.report(`${request.method} ${request.url}: ${describe(error)}`);
+    sendText(response, 502, "the store failed to answer; see the server's log");
   };
+  // Most requests are a GET of a chunk file at hand: answered synchronously, with
+  // no promise, closure or abort controller made for them.
+  const handle: Handler = (request, response) => {
+    const sent = log ? loggedWhenDone(request, response, log) : undefined;
+    if (!authorized(request.headers.authorization)) {
+      return sendText(response, 401, "unauthorized");
+    }
+    const method = request.method;
+    if (method !== "GET" && method !== "HEAD" && method !== "PUT") {
+      return sendText(response, 405, "only GET, HEAD and PUT", { allow: allowed(options) });
+    }
+    const id = chunkIdOf(request.url ?? "", uncompressed);
+    if (id === undefined) return sendText(response, 400, notChunkPath(uncompressed));
+    if (method === "PUT") {
+      put(id, request, replier(response), options, slots)
+        .catch((error) => fail(request, response, error));
+      return;
+    }
+    const ifNoneMatch = request.headers["if-none-match"];
+    const conditional = ifNoneMatch !== undefined && matchesEtag(ifNoneMatch, `"${id}"`);
+    if (method === "GET" && !conditional) {
+      const local = source.readLocal(id);
+      if (local) return sendChunk(response, id, local, sent);
+    }
+    answerLater(id, method === "HEAD", conditional, response, source, sent)
+      .catch((error) => fail(request, response, error));
+  };
+  return (request, response) => {
+    try {
+      handle(request, response);
+    } catch (error) {
+      fail(request, response, error);
+    }
+  };
+}
+
+/** HEAD, conditional GET, and chunks not in a local store directory. */
+async function answerLater(
+  id: ChunkId,
+  head: boolean,
+  conditional: boolean,
+  response: http.ServerResponse,
+  source: ChunkSource,
+  sent: Sent | undefined,
+) {
+  const gone = new AbortController();
+  response.once("close", () => gone.abort(new Error("the client went away")));
+  if (head || conditional) {
+    const size = await source.size(id, gone.signal);
+    if (size === undefined) return sendText(response, 404, `chunk ${id} not found`);
+    const cacheHeaders = { etag: `"${id}"`, "cache-control": IMMUTABLE };
+    if (!head) {
+      response.writeHead(304, cacheHeaders);
+      return response.end();
+    }
+    response.writeHead(200, {
+      ...cacheHeaders,
+      "content-type": "application/octet-stream",
+      ...(size >= 0 ? { "content-length": String(size) } : {}),
+    });
+    return response.end();
+  }
+  const chunk = await source.get(id, gone.signal);
+  if (!chunk) return sendText(response, 404, `chunk ${id} not found`);
+  sendChunk(response, id, chunk, sent);
+}
+
+function sendChunk(
+  response: http.ServerResponse,
+  id: ChunkId,
+  chunk: ServedChunk,
+  sent: Sent | undefined,
+) {
+  if (sent) sent.bytes = chunk.body.length;
+  response.writeHead(200, {
+    etag: `"${id}"`,
+    "cache-control": IMMUTABLE,
+    "content-type": "application/octet-stream",
+    "content-length": String(chunk.body.length),
+  });
+  // The buffer may be reused only once it has been handed to the socket.
+  response.end(chunk.body, chunk.release);
+}
+
+function loggedWhenDone(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  log: AccessLog,
+): Sent {
+  const sent = { bytes: 0 };
+  logWhenDone(request, response, log, () => sent.bytes);
+  return sent;
 }
 
 async function put(

@@ -16,8 +16,8 @@ import type { Chunk, Store } from "../store/store.ts";
 export interface ServedChunk {
   /** The bytes to send: the zstd frame, or the plain data when serving uncompressed. */
   body: Uint8Array;
-  /** Gives a pooled buffer back once the response has been written. */
-  release(): void;
+  /** Gives a pooled buffer back once the response has been written (needs no `this`). */
+  readonly release: () => void;
 }
 
 export interface ChunkSourceOptions {
@@ -58,7 +58,7 @@ export class ChunkSource {
     }
     const body = this.#options.uncompressed ? chunk.plain : chunk.compressed ??
       (await this.#options.codec.encode(chunk.plain, this.#options.digests[0])).compressed;
-    return { body, release() {} };
+    return { body, release: doNothing };
   }
 
   /** The size of the chunk as it would be served when known, -1 when not, undefined if missing. */
@@ -126,7 +126,7 @@ export class ChunkSource {
     const pool = this.#pool;
     return {
       body: buffer.subarray(0, length),
-      release() {
+      release: () => {
         if (pooled && pool.length < POOL_MAX) pool.push(buffer);
         pooled = false;
       },
@@ -153,3 +153,5 @@ export class ChunkSource {
     return `${dir}/${id.slice(0, 4)}/${name}`;
   }
 }
+
+function doNothing() {}

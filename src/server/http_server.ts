@@ -11,6 +11,7 @@
 import http from "node:http";
 import https from "node:https";
 import { DesyncError, UsageError } from "../errors.ts";
+import { IdleConnections } from "./idle_connections.ts";
 
 export type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
 
@@ -70,11 +71,16 @@ export async function startHttpServer(
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const servers: http.Server[] = [];
   const urls: string[] = [];
+  const idle = new IdleConnections(limits.headersTimeoutMs, checkingInterval(limits));
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const counted: Handler = (request, response) => {
     inFlight++;
+    const use = idle.begin(request.socket);
+    // Still announce the idle timeout (Keep-Alive: timeout=N), as node does when it keeps time.
+    (response as { _keepAliveTimeout?: number })._keepAliveTimeout = limits.headersTimeoutMs;
     response.once("close", () => {
+      idle.end(use);
       if (--inFlight === 0) drained?.();
     });
     handler(request, response);
@@ -87,6 +93,7 @@ export async function startHttpServer(
     }
   } catch (error) {
     for (const server of servers) server.close();
+    idle.stop();
     throw error;
   }
   return {
@@ -105,6 +112,7 @@ export async function startHttpServer(
         clearTimeout(timer);
       }
       for (const server of servers) server.closeAllConnections();
+      idle.stop();
     },
   };
 }
@@ -114,9 +122,10 @@ function createServer(handler: Handler, limits: ServerLimits, tls?: TlsConfig): 
     maxHeaderSize: limits.maxHeaderSize,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.headersTimeoutMs,
+    // Idle connections are closed by IdleConnections instead (a timer per response is slow).
+    keepAliveTimeout: 0,
     // Node checks the two timeouts above only this often (30 s by default).
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4)),
+    connectionsCheckingInterval: checkingInterval(limits),
   };
   const server = tls
     ? https.createServer({
@@ -129,11 +138,16 @@ function createServer(handler: Handler, limits: ServerLimits, tls?: TlsConfig): 
   // Node answers 408 on a timeout; these must also be set on the instance for Deno's node:http.
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
-  server.keepAliveTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = 0;
   // A failed TLS handshake concerns only that client. (Other client errors keep node's
   // default handling: 400, 408 or 431, then the connection is closed.)
   server.on("tlsClientError", (_error, socket) => socket.destroy());
   return server;
+}
+
+/** How often the timeouts are checked: a quarter of the headers timeout, 50 ms to 1 s. */
+function checkingInterval(limits: ServerLimits): number {
+  return Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4));
 }
 
 function listenOn(

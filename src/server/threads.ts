@@ -1,11 +1,20 @@
 /**
- * A chunk server on several threads: each thread runs its own server (own store
- * chain and codec worker) on the same addresses with SO_REUSEPORT, and the
- * kernel spreads connections over them. The main thread's server listens first,
- * so port 0 resolves to one port that the others then share.
+ * A chunk server on threads: each thread runs its own server (own store chain
+ * and codec worker) on the same addresses with SO_REUSEPORT, and the kernel
+ * spreads connections over them. The first thread listens first, so port 0
+ * resolves to one port that the others then share. The main thread only starts
+ * and stops them.
+ *
+ * The threads are node:worker_threads Workers because only these take V8 heap
+ * limits: a server allocates a few KiB of short-lived objects per request, and
+ * V8 grows a busy thread's young generation to its 48 MiB maximum (the main
+ * thread's cannot be limited), where a few MiB serve as fast and stay in the
+ * CPU's caches.
  */
+import { SHARE_ENV, Worker } from "node:worker_threads";
 import { DesyncError } from "../errors.ts";
 import type { ChunkServer, ChunkServerOptions } from "./chunk_server.ts";
+import type { ListenAddress } from "./http_server.ts";
 import type { StoreContext } from "../store/location.ts";
 import { groupMembers } from "../store/failover.ts";
 import type { StoreSettings } from "../store/settings.ts";
@@ -61,63 +70,92 @@ export type ThreadMessage =
   | { kind: "start"; options: ChunkServerOptions; context: ThreadContext }
   | { kind: "stop" };
 
-export type ThreadReply = { kind: "ready" } | { kind: "failed"; message: string } | {
-  kind: "stopped";
-};
+export type ThreadReply =
+  | { kind: "ready"; urls: string[] }
+  /** How the server failed to start: what the main thread rethrows. */
+  | { kind: "failed"; message: string; exitCode: number; notCapable: boolean }
+  | { kind: "stopped" };
 
-/** Starts `threads - 1` more servers beside `main`, on the ports `main` listens on. */
-export async function addServerThreads(
-  main: ChunkServer,
+/** A server thread's start-up failure, with the exit code its error had there. */
+export class ServerThreadError extends DesyncError {
+  override readonly exitCode: number;
+
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** The young generation (two semi-spaces and new large objects) of each thread. */
+const YOUNG_GENERATION_MIB = 6;
+
+/** Starts `threads` servers on `options.listen`. */
+export async function startServerThreads(
   options: ChunkServerOptions,
   context: ThreadContext,
   threads: number,
 ): Promise<ChunkServer> {
-  const listen = main.urls.map((url) => {
-    const { hostname, port } = new URL(url);
-    return { hostname: hostname.replace(/^\[|\]$/g, ""), port: Number(port) };
-  });
-  const workers: Worker[] = [];
+  // The threads still running: one that has ended would never answer.
+  const workers = new Set<Worker>();
   const stopAll = async () => {
-    await Promise.all(workers.map((worker) => ask(worker, { kind: "stop" }, "stopped")));
-    for (const worker of workers) worker.terminate();
+    const running = [...workers];
+    await Promise.all(running.map((worker) => ask(worker, { kind: "stop" }).catch(() => {})));
+    await Promise.all(running.map((worker) => worker.terminate()));
   };
+  let urls: string[] = [];
   try {
-    for (let i = 1; i < threads; i++) {
+    for (let i = 0; i < Math.max(1, threads); i++) {
       const worker = new Worker(new URL("./chunk_server_thread.ts", import.meta.url), {
-        type: "module",
+        // Not a copy of the environment: that would need to read all of it.
+        env: SHARE_ENV,
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB },
       });
-      workers.push(worker);
-      await ask(worker, {
+      workers.add(worker);
+      worker.once("exit", () => workers.delete(worker));
+      const listen = i === 0 ? options.listen : urls.map(addressOf);
+      const reply = await ask(worker, {
         kind: "start",
-        options: { ...options, listen, reusePort: true },
+        options: { ...options, listen, reusePort: threads > 1 },
         context,
-      }, "ready");
+      });
+      if (reply.kind === "failed") {
+        throw reply.notCapable
+          ? new Deno.errors.NotCapable(reply.message)
+          : new ServerThreadError(reply.message, reply.exitCode);
+      }
+      if (reply.kind === "ready" && i === 0) urls = reply.urls;
+      // A thread that fails later must not take the others down with it.
+      worker.on("error", (error) => {
+        console.error(`desync: chunk-server: a server thread failed: ${error.message}`);
+      });
     }
   } catch (error) {
-    await stopAll().catch(() => {});
+    await stopAll();
     throw error;
   }
-  return {
-    urls: main.urls,
-    async stop() {
-      await Promise.all([stopAll(), main.stop()]);
-    },
-    async close() {
-      await Promise.all([stopAll(), main.close()]);
-    },
-  };
+  return { urls, stop: stopAll, close: stopAll };
 }
 
-function ask(worker: Worker, message: ThreadMessage, want: ThreadReply["kind"]): Promise<void> {
+function addressOf(url: string): ListenAddress {
+  const { hostname, port } = new URL(url);
+  return { hostname: hostname.replace(/^\[|\]$/g, ""), port: Number(port) };
+}
+
+/** Sends `message` and waits for the thread's answer. */
+function ask(worker: Worker, message: ThreadMessage): Promise<ThreadReply> {
   return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<ThreadReply>) => {
-      if (event.data.kind === want) resolve();
-      else if (event.data.kind === "failed") reject(new DesyncError(event.data.message));
+    const settle = (outcome: () => void) => {
+      worker.off("message", onMessage).off("error", onError).off("exit", onExit);
+      outcome();
     };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      reject(new DesyncError(`server thread failed: ${event.message}`));
+    const onMessage = (reply: ThreadReply) => settle(() => resolve(reply));
+    const onError = (error: Error) => {
+      settle(() => reject(new DesyncError(`server thread failed: ${error.message}`)));
     };
+    const onExit = (code: number) => {
+      settle(() => reject(new DesyncError(`server thread ended (exit code ${code})`)));
+    };
+    worker.on("message", onMessage).on("error", onError).on("exit", onExit);
     worker.postMessage(message);
   });
 }

@@ -51,7 +51,10 @@ Deno.test({
       cwd: REPO,
     });
     assertEquals(result.code, 0, result.stderr);
-    assertMatch(result.stdout, /^desync \(ours\)\s+\d+\s+\d+\s+[\d.]+\s+0\s/m);
-    assertMatch(result.stdout, /chunk-server: ours serves \d+% of nginx's requests\/s/);
+    assertMatch(result.stdout, /^desync \(\d+ threads?\)\s+\d+\s+\d+\s+[\d.]+\s+0\s+[\d.]+\s/m);
+    assertMatch(
+      result.stdout,
+      /chunk-server: ours serves \d+% of nginx \(1 worker\)'s requests\/s/,
+    );
   },
 });

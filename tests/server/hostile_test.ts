@@ -179,6 +179,72 @@ codecTest("hostile: slow clients get 408 and their connections closed", async (d
 });
 
 codecTest(
+  "hostile: idle keep-alive connections are closed after the timeout",
+  async (dir, codec) => {
+    const local = await LocalStore.open(`${dir}/store`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+    });
+    const chunk = makeChunk(4);
+    await local.storeChunk(chunk);
+    const server = await startChunkServer({
+      stores: [`${dir}/store`],
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: false,
+      uncompressed: false,
+      limits: { headersTimeoutMs: 1000, requestTimeoutMs: 2000 },
+    }, { codec, digests: ["sha512-256"] });
+    const port = Number(new URL(server.urls[0]).port);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const request = new TextEncoder().encode(
+        `GET /${chunk.id.slice(0, 4)}/${chunk.id}.cacnk HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+      const buffer = new Uint8Array(1 << 16);
+      /** Reads one whole answer (headers and a body of Content-Length bytes). */
+      const answer = async () => {
+        let bytes = new Uint8Array();
+        for (;;) {
+          const text = new TextDecoder("latin1").decode(bytes);
+          const end = text.indexOf("\r\n\r\n");
+          const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? NaN);
+          if (end >= 0 && bytes.length >= end + 4 + length) return text.slice(0, end);
+          const n = await conn.read(buffer);
+          if (n === null) return undefined;
+          bytes = new Uint8Array([...bytes, ...buffer.subarray(0, n)]);
+        }
+      };
+      // A client that keeps asking, with pauses shorter than the timeout, keeps its connection.
+      let answered = 0;
+      for (let i = 0; i < 3; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 600));
+        await conn.write(request);
+        const head = await answer();
+        answered = Date.now();
+        assertMatch(head ?? "", /^HTTP\/1\.1 200 /);
+        // The idle timeout is announced in whole seconds, as node does.
+        assertMatch(head ?? "", /\r\nKeep-Alive: timeout=1(\r\n|$)/i);
+      }
+      // Then it falls silent: the server closes the connection, without an answer.
+      // (Should it not, the test gives up after 5 s and fails.)
+      const giveUp = setTimeout(() => conn.close(), 5000);
+      assertEquals(await conn.read(buffer).catch(() => null), null);
+      clearTimeout(giveUp);
+      const waited = Date.now() - answered;
+      assert(waited >= 900 && waited < 3000, `closed after ${waited} ms idle`);
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // closed on giving up
+      }
+      await server.close();
+    }
+  },
+);
+
+codecTest(
   "hostile: index-server names cannot leave its directory; PUT takes indexes only",
   async (dir) => {
     await Deno.mkdir(`${dir}/indexes/sub`, { recursive: true });
