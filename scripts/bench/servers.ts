@@ -11,7 +11,7 @@
  *
  * Run from scripts/bench.ts (`deno task bench --only server`).
  */
-import { BINARY_PERMISSIONS } from "../permissions.ts";
+import { BINARY_PERMISSIONS, RUNTIME_FLAGS } from "../permissions.ts";
 import { GO_DESYNC as FOUND_GO_DESYNC } from "./harness.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -161,6 +161,7 @@ function startOurs(store: string, threads: number): Promise<Served> {
     "run",
     "--quiet",
     ...BINARY_PERMISSIONS,
+    ...RUNTIME_FLAGS,
     MAIN,
     "chunk-server",
     "-s",
