@@ -11,6 +11,7 @@ import { ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { CHUNK_SUFFIX } from "../store/local.ts";
+import { describeEntryKind } from "../chunk/store_files.ts";
 import type { Chunk, Store } from "../store/store.ts";
 
 export interface ServedChunk {
@@ -64,11 +65,8 @@ export class ChunkSource {
   /** The size of the chunk as it would be served when known, -1 when not, undefined if missing. */
   async size(id: ChunkId, signal?: AbortSignal): Promise<number | undefined> {
     for (const dir of this.#options.localDirs) {
-      try {
-        return Deno.statSync(this.#path(dir, id)).size;
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
+      const info = regularFileInfo(this.#path(dir, id), id);
+      if (info) return info.size;
     }
     return await this.#options.chain.hasChunk(id, signal) ? -1 : undefined;
   }
@@ -83,6 +81,8 @@ export class ChunkSource {
     const { localDirs, touchFirst } = this.#options;
     for (let i = 0; i < localDirs.length; i++) {
       const path = this.#path(localDirs[i], id);
+      // Checked before opening: opening a FIFO would block this thread until a writer came.
+      if (!regularFileInfo(path, id)) continue;
       let file: Deno.FsFile;
       try {
         file = Deno.openSync(path);
@@ -155,3 +155,21 @@ export class ChunkSource {
 }
 
 function doNothing() {}
+
+/** A chunk's name taken by something no client may be sent (a FIFO, a directory, a device). */
+export class NotAChunkFile extends Error {}
+
+/** The chunk file's stat, undefined when there is none; a non-regular entry is an error. */
+function regularFileInfo(path: string, id: ChunkId): Deno.FileInfo | undefined {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  if (!info.isFile) {
+    throw new NotAChunkFile(`chunk ${id}: ${path} is ${describeEntryKind(info)}, not a chunk file`);
+  }
+  return info;
+}

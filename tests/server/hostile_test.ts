@@ -146,6 +146,45 @@ codecTest(
   },
 );
 
+codecTest(
+  "hostile: a FIFO or a directory at a chunk's name is an error for that chunk, not a hang",
+  async (dir, codec) => {
+    const store = `${dir}/store`;
+    const kept = makeChunk(1);
+    const local = await LocalStore.open(store, { codec, digests: ["sha512-256"], create: true });
+    await local.storeChunk(kept);
+    const path = (x: string) => `/${x.slice(0, 4)}/${x}.cacnk`;
+    const fifo = makeChunk(2).id;
+    const directory = makeChunk(3).id;
+    await Deno.mkdir(`${store}/${fifo.slice(0, 4)}`, { recursive: true });
+    const made = await new Deno.Command("mkfifo", { args: [`${store}${path(fifo)}`] }).output();
+    assert(made.success, "mkfifo");
+    await Deno.mkdir(`${store}${path(directory)}`, { recursive: true });
+    const server = await startChunkServer({
+      stores: [store],
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: false,
+      uncompressed: false,
+      maxChunkSize: 1 << 20,
+    }, { codec, digests: ["sha512-256"] });
+    const port = Number(new URL(server.urls[0]).port);
+    try {
+      for (const id of [fifo, directory]) {
+        assertEquals(await rawStatus(port, get(path(id))), 502, `GET ${id}`);
+        assertEquals(
+          await rawStatus(port, get(path(id)).replace("GET", "HEAD")),
+          502,
+          `HEAD ${id}`,
+        );
+      }
+      // The thread is still serving.
+      assertEquals(await rawStatus(port, get(path(kept.id))), 200);
+    } finally {
+      await server.close();
+    }
+  },
+);
+
 codecTest("hostile: slow clients get 408 and their connections closed", async (dir, codec) => {
   const server = await startChunkServer({
     stores: [`${dir}/store`],
