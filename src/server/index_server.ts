@@ -156,7 +156,7 @@ class SshIndexes implements IndexLocation {
     const path = `${this.#location.path.replace(/\/+$/, "")}/${name}`;
     return readIndexOverSsh({ ...this.#location, path }, this.ssh, {
       maxBytes: this.maxBytes,
-      timeoutMs: 60_000,
+      timeoutMs: this.ssh.timeoutMs ?? 60_000,
     });
   }
 

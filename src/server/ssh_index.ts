@@ -23,27 +23,47 @@ export async function readIndexOverSsh(
   location: SshLocation,
   options: SshOptions,
   limits: { maxBytes: number; timeoutMs: number },
+  signal?: AbortSignal,
 ): Promise<Uint8Array | undefined> {
+  signal?.throwIfAborted();
   let child: Deno.ChildProcess;
   try {
     child = spawnSshPull(location, options, ["-", "-", location.path, "-"]);
   } catch (error) {
     throw new DesyncError((error as Error).message, { cause: error });
   }
-  const stderr = new Response(child.stderr).text().catch(() => "");
+  const stderrRead = new Response(child.stderr).text().catch(() => "");
+  // A grandchild (an ssh control master, say) may hold stderr open: waited for 1 s at most.
+  const stderr = () => settleWithin(stderrRead, 1000, "");
   const writer = child.stdin.getWriter();
   const reader = new MessageReader(child.stdout);
-  const timer = setTimeout(() => kill(child), limits.timeoutMs);
+  let timedOut = false;
+  // Stopping also ends the wait for the next message, whatever the process does.
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop(child);
+    reader.cancel();
+  }, limits.timeoutMs);
+  const onAbort = () => {
+    stop(child);
+    reader.cancel();
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
     await writer.write(encodeHello(Feature.PULL_INDEX));
     const parts: Uint8Array[] = [];
     let size = 0;
     for (let first = true;; first = false) {
-      const message = await reader.next();
+      const message = await reader.next().catch((error) => {
+        if (timedOut || signal?.aborted) return undefined; // said below
+        throw error;
+      });
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) throw new DesyncError(`no index within ${limits.timeoutMs} ms`);
       if (!message) {
         // The remote quit: casync and our pull both say why on stderr, e.g. a missing file.
-        await child.status;
-        const said = (await stderr).trim().split("\n").filter(Boolean).at(-1) ?? "";
+        await exitsWithin(child, 5000);
+        const said = (await stderr()).trim().split("\n").filter(Boolean).at(-1) ?? "";
         if (/no such file/i.test(said)) return undefined;
         throw new DesyncError(
           `the remote ended the session${said ? ` (remote said: ${said})` : ""}`,
@@ -73,19 +93,46 @@ export async function readIndexOverSsh(
     }
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
     await writer.close().catch(() => {});
     reader.cancel();
-    const ended = await Promise.race([
-      child.status.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000)),
-    ]);
-    if (!ended) kill(child);
+    // 5 s to exit after GOODBYE (none when it was already told to stop), then SIGTERM, then
+    // SIGKILL: never waited on for good.
+    const graceMs = timedOut || signal?.aborted ? 0 : 5000;
+    if (!graceMs || !await exitsWithin(child, graceMs)) {
+      stop(child);
+      if (!await exitsWithin(child, 2000)) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
     await child.status;
-    await stderr;
+    await stderr();
   }
 }
 
-function kill(child: Deno.ChildProcess) {
+/** Whether the process exits within `ms`. */
+function exitsWithin(child: Deno.ChildProcess, ms: number): Promise<boolean> {
+  return settleWithin(child.status.then(() => true), ms, false);
+}
+
+/** The promise's value, or `otherwise` after `ms` (the timer does not outlive the answer). */
+async function settleWithin<T>(promise: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<T>((resolve) => timer = setTimeout(() => resolve(otherwise), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function stop(child: Deno.ChildProcess) {
   try {
     child.kill("SIGTERM");
   } catch {
