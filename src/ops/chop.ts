@@ -5,10 +5,10 @@
  */
 import { ChunkDataError } from "../chunk/errors.ts";
 import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
-import { BlobMismatch, DesyncError } from "../errors.ts";
+import { BlobMismatch } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
-import { describeFsError } from "../util/fs.ts";
+import { blobSize } from "../util/fs.ts";
 import { isChunkFileStore, type WriteStore } from "../store/store.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -90,19 +90,5 @@ export async function checkBlobSize(blob: string, length: number): Promise<void>
   const size = await blobSize(blob);
   if (size !== length) {
     throw new BlobMismatch(`${blob}: size ${size} differs from the index's ${length}`);
-  }
-}
-
-/** The size of a blob: a regular file, or a block device (whose stat says 0). */
-export async function blobSize(path: string): Promise<number> {
-  try {
-    const info = await Deno.stat(path);
-    if (info.isFile) return info.size;
-    if (!info.isBlockDevice) throw new DesyncError(`${path}: not a regular file or block device`);
-    using device = await Deno.open(path, { read: true });
-    return await device.seek(0, Deno.SeekMode.End);
-  } catch (error) {
-    if (error instanceof DesyncError) throw error;
-    throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });
   }
 }

@@ -18,11 +18,10 @@ import {
   type IndexChunk,
 } from "../format/index.ts";
 import { isChunkFileStore, type WriteStore } from "../store/store.ts";
-import { describeFsError } from "../util/fs.ts";
+import { blobSize, describeFsError } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { DesyncError, UsageError } from "../errors.ts";
-import { blobSize } from "./chop.ts";
 import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
 
 export interface MakeOptions {

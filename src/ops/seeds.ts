@@ -7,7 +7,7 @@
  */
 import { DesyncError, UsageError } from "../errors.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
-import { describeFsError } from "../util/fs.ts";
+import { blobSize, describeFsError } from "../util/fs.ts";
 
 export type SeedKind =
   /** An index and its data: chunk IDs known up front. */
@@ -69,23 +69,27 @@ const INDEX_AND_DATA = /^(.+\.cai[bd]x):(.+)$/;
 export async function resolveSeeds(options: SeedOptions): Promise<Seed[]> {
   const seeds: Seed[] = [];
   const seen = new Set<string>();
-  const outputId = options.output === undefined ? undefined : await fileIdentity(options.output);
-  const add = (seed: Seed | undefined, identity: string, found = false) => {
-    if (!seed || seen.has(identity)) return;
-    // One found under --seed-dir is merely not used; one named with --seed is a mistake.
-    if (found && options.inPlace && identity === outputId) return;
+  const output = options.output === undefined ? undefined : await usableFile(options.output);
+  const outputId = output && identityOf(output);
+  /** Whether data with this identity is to be opened as a seed (checked before any index is read). */
+  const wanted = (name: string, identity: string, found = false): boolean => {
+    if (seen.has(identity)) return false;
+    seen.add(identity);
     if (options.inPlace && identity === outputId) {
+      // One found under --seed-dir is merely not used; one named with --seed is a mistake.
+      if (found) return false;
       throw new UsageError(
-        `seed ${seed.name}: its data is the output itself, which --in-place already reuses`,
+        `seed ${name}: its data is the output itself, which --in-place already reuses`,
       );
     }
-    seen.add(identity);
-    seeds.push(seed);
+    return true;
   };
+  const add = (seed: Seed | undefined) => seed && seeds.push(seed);
   for (const value of options.seeds) {
     const { indexPath, dataPath } = await seedLocations(value);
-    const identity = await dataIdentity(value, dataPath);
-    add(await openSeed(value, indexPath, dataPath, options), identity);
+    const data = await seedData(value, dataPath);
+    if (!wanted(value, data.identity)) continue;
+    add(await openSeed(value, indexPath, dataPath, data.size, options));
   }
   const targetId = options.targetIndexPath && options.targetIndexPath !== "-"
     ? await fileIdentity(options.targetIndexPath)
@@ -94,15 +98,16 @@ export async function resolveSeeds(options: SeedOptions): Promise<Seed[]> {
     for (const indexPath of await indexesUnder(dir)) {
       if (targetId !== undefined && await fileIdentity(indexPath) === targetId) continue;
       const dataPath = indexPath.replace(INDEX_SUFFIX, "");
-      const identity = await fileIdentity(dataPath);
-      if (identity === undefined) continue; // an index without its data is no seed
-      add(await openSeed(indexPath, indexPath, dataPath, options), identity, true);
+      const info = await usableFile(dataPath);
+      if (!info) continue; // an index without its data is no seed
+      if (!wanted(indexPath, identityOf(info), true)) continue;
+      const size = await sizeOf(indexPath, dataPath, info);
+      add(await openSeed(indexPath, indexPath, dataPath, size, options));
     }
   }
-  if (options.seedOutput && !options.inPlace && options.output !== undefined && outputId) {
-    const size = (await Deno.stat(options.output)).size;
-    if (size > 0) {
-      add({ name: options.output, kind: "output", dataPath: options.output, size }, outputId);
+  if (options.seedOutput && !options.inPlace && output && output.isFile && output.size > 0) {
+    if (wanted(options.output!, outputId!)) {
+      add({ name: options.output!, kind: "output", dataPath: options.output!, size: output.size });
     }
   }
   return seeds;
@@ -127,26 +132,42 @@ async function seedLocations(value: string): Promise<{ indexPath?: string; dataP
   return { indexPath: await fileIdentity(beside) ? beside : undefined, dataPath: value };
 }
 
-async function dataIdentity(seed: string, dataPath: string): Promise<string> {
-  const identity = await fileIdentity(dataPath);
-  if (identity !== undefined) return identity;
+/** A `--seed` value's data file: its identity and size, or a SeedError saying why not. */
+async function seedData(
+  seed: string,
+  dataPath: string,
+): Promise<{ identity: string; size: number }> {
+  let info: Deno.FileInfo;
   try {
-    await Deno.stat(dataPath);
+    info = await Deno.stat(dataPath);
   } catch (error) {
     throw new SeedError(seed, `cannot read its data ${dataPath}: ${describeFsError(error)}`, {
       cause: error,
     });
   }
-  throw new SeedError(seed, `its data ${dataPath} is not a regular file or block device`);
+  if (!info.isFile && !info.isBlockDevice) {
+    throw new SeedError(seed, `its data ${dataPath} is not a regular file or block device`);
+  }
+  return { identity: identityOf(info), size: await sizeOf(seed, dataPath, info) };
+}
+
+/** A data file's size: a block device's stat says 0, so it is measured. */
+async function sizeOf(seed: string, path: string, info: Deno.FileInfo): Promise<number> {
+  if (info.isFile) return info.size;
+  try {
+    return await blobSize(path);
+  } catch (error) {
+    throw new SeedError(seed, (error as Error).message, { cause: error });
+  }
 }
 
 async function openSeed(
   name: string,
   indexPath: string | undefined,
   dataPath: string,
+  size: number,
   options: SeedOptions,
 ): Promise<Seed | undefined> {
-  const size = await dataSize(name, dataPath);
   const asFile: Seed = { name, kind: "file", dataPath, size };
   if (indexPath === undefined) return asFile;
   const index = await options.readIndex(indexPath);
@@ -174,28 +195,24 @@ async function openSeed(
   return { name, kind: "index", dataPath, size, index };
 }
 
-async function dataSize(seed: string, path: string): Promise<number> {
-  try {
-    const info = await Deno.stat(path);
-    if (info.isFile) return info.size;
-    using device = await Deno.open(path, { read: true });
-    return await device.seek(0, Deno.SeekMode.End);
-  } catch (error) {
-    throw new SeedError(seed, `cannot read its data ${path}: ${describeFsError(error)}`, {
-      cause: error,
-    });
-  }
-}
-
 /**
  * A key that is equal for two paths of the same file (links, `..`), or
  * undefined when the path is not a regular file or block device.
  */
 export async function fileIdentity(path: string): Promise<string | undefined> {
+  const info = await usableFile(path);
+  return info && identityOf(info);
+}
+
+function identityOf(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
+}
+
+/** The stat of a regular file or block device at `path`; undefined for anything else or nothing. */
+async function usableFile(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     const info = await Deno.stat(path);
-    if (!info.isFile && !info.isBlockDevice) return undefined;
-    return `${info.dev}:${info.ino}`;
+    return info.isFile || info.isBlockDevice ? info : undefined;
   } catch (error) {
     if (
       error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||

@@ -237,3 +237,17 @@ function nameOutput(error: unknown, path: string, temp: string): unknown {
   }
   return error;
 }
+
+/** The size of a blob: a regular file, or a block device (whose stat says 0). */
+export async function blobSize(path: string): Promise<number> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.isFile) return info.size;
+    if (!info.isBlockDevice) throw new DesyncError(`${path}: not a regular file or block device`);
+    using device = await Deno.open(path, { read: true });
+    return await device.seek(0, Deno.SeekMode.End);
+  } catch (error) {
+    if (error instanceof DesyncError) throw error;
+    throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });
+  }
+}

@@ -143,3 +143,32 @@ seedTest("the existing output is the last seed, unless in place or turned off", 
     "is the output itself",
   );
 });
+
+seedTest("a seed not used (named twice, or the in-place output) has its index never read", async (
+  dir,
+  base,
+) => {
+  await Deno.writeFile(`${dir}/v1`, new Uint8Array(100));
+  await Deno.writeFile(`${dir}/v1.caibx`, encodeIndex(indexOf(100)));
+  await Deno.mkdir(`${dir}/seeds`);
+  await Deno.writeFile(`${dir}/seeds/out`, new Uint8Array(100));
+  // Under --seed-dir: the output's old index, which no longer matches (it would fail the run).
+  await Deno.writeFile(`${dir}/seeds/out.caibx`, encodeIndex(indexOf(50)));
+  const read: string[] = [];
+  const options = {
+    ...base,
+    readIndex: (location: string) => {
+      read.push(location);
+      return readIndex(location);
+    },
+  };
+  const seeds = await resolveSeeds({
+    ...options,
+    seeds: [`${dir}/v1.caibx`, `${dir}/v1.caibx`],
+    seedDirs: [`${dir}/seeds`],
+    output: `${dir}/seeds/out`,
+    inPlace: true,
+  });
+  assertEquals(seeds.map((s) => s.dataPath), [`${dir}/v1`]);
+  assertEquals(read, [`${dir}/v1.caibx`]);
+});
