@@ -18,9 +18,8 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
-import { chunkFilePath } from "../format/store_layout.ts";
 import { fetchPlace } from "./fetch_place.ts";
-import { chunkFileExists, writeChunkFileSync } from "./store_files.ts";
+import { touchFile, writeChunkFileSync } from "./store_files.ts";
 import {
   closeFiles,
   inputFile,
@@ -28,7 +27,6 @@ import {
   readAt,
   readChunkFile,
   scratchOf,
-  touchFile,
   writeAt,
 } from "./worker_io.ts";
 
@@ -175,31 +173,23 @@ async function handle(
         reply.data = compressChunk(plain);
         transfer.push(reply.data.buffer as ArrayBuffer);
       } else if (job.mode === "store") {
-        if (chunkFileExists(job.storeDir!, id)) {
-          // Reused: marked as used now, so a prune running meanwhile spares it.
-          touchFile(chunkFilePath(job.storeDir!, id));
-        } else {
-          // Written here, synchronously: cheaper than handing the frame back for an async write.
-          reply.written = 0;
-          writeChunkFileSync(job.storeDir!, id, () => {
-            const frame = compressChunkTransient(plain);
-            reply.written = frame.length;
-            return frame;
-          });
-        }
+        // Written here, synchronously: cheaper than handing the frame back for an async write.
+        writeChunkFileSync(job.storeDir!, id, () => {
+          const frame = compressChunkTransient(plain);
+          reply.written = frame.length;
+          return frame;
+        }, { touchExisting: true });
       }
       return { reply, transfer };
     }
     case "store-plain": {
       const id = hashChunk(job.data, job.digest);
       const reply: CodecReply = { seq: job.seq, ok: true, id };
-      let written: number | undefined;
       writeChunkFileSync(job.storeDir, id, () => {
         const frame = compressChunkTransient(job.data);
-        written = frame.length;
+        reply.written = frame.length;
         return frame;
-      });
-      reply.written = written;
+      }, { touchExisting: true });
       return { reply, transfer };
     }
     case "cuts": {

@@ -28,30 +28,31 @@ export function notAChunkFileMessage(path: string, kind: string): string {
   return chunk ? new ChunkInvalid(chunk.id, chunk.store, detail).message : detail;
 }
 
-/** Whether a store directory holds a chunk's compressed file (synchronous: for codec workers). */
-export function chunkFileExists(dir: string, id: ChunkId): boolean {
-  try {
-    return Deno.statSync(chunkFilePath(dir, id)).isFile;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /**
  * Writes a compressed chunk into a store directory unless it is already there
- * (synchronous: for codec workers). Returns whether it wrote the file.
+ * (synchronous: for codec workers). Returns whether it wrote the file. With
+ * `touchExisting`, a chunk already there is marked as used now, so a prune
+ * running meanwhile spares it.
  */
 export function writeChunkFileSync(
   dir: string,
   id: ChunkId,
   compressed: () => Uint8Array,
+  options: { touchExisting?: boolean } = {},
 ): boolean {
   const path = chunkFilePath(dir, id);
+  let present: boolean;
   try {
-    if (chunkFileExists(dir, id)) return false;
+    present = Deno.statSync(path).isFile;
   } catch (error) {
-    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
+    }
+    present = false;
+  }
+  if (present) {
+    if (options.touchExisting) touchFile(path);
+    return false;
   }
   const temp = tempName(path);
   try {
@@ -67,4 +68,14 @@ export function writeChunkFileSync(
     throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
   }
   return true;
+}
+
+/** Marks a file as used now (best effort: what was read or found is fine either way). */
+export function touchFile(path: string) {
+  const now = new Date();
+  try {
+    Deno.utimeSync(path, now, now);
+  } catch {
+    // a store we may read but not write, say
+  }
 }

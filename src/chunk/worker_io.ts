@@ -47,9 +47,11 @@ export function readChunkFile(path: string): { data: Uint8Array; compressed: boo
  */
 function readWholeFile(path: string): Uint8Array | undefined {
   let file: Deno.FsFile;
+  let size: number;
   try {
     const info = Deno.statSync(path);
     if (!info.isFile) throw notAChunkFile(path, info);
+    size = info.size;
     file = Deno.openSync(path, { read: true });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
@@ -58,7 +60,7 @@ function readWholeFile(path: string): Uint8Array | undefined {
   }
   try {
     // One byte more than the file's size, so reaching the end needs no extra growth.
-    let buffer = scratchOf(Math.max(scratch.length, file.statSync().size + 1));
+    let buffer = scratchOf(Math.max(scratch.length, size + 1));
     let done = 0;
     for (;;) {
       if (done === buffer.length) {
@@ -127,15 +129,6 @@ export function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
     while (done < data.length) done += file.writeSync(data.subarray(done));
   } catch (error) {
     throw ioError(pathOf.get(file) ?? "<file>", `write at offset ${position}`, error);
-  }
-}
-
-export function touchFile(path: string) {
-  const now = new Date();
-  try {
-    Deno.utimeSync(path, now, now);
-  } catch {
-    // Best effort, as for the cache store itself: the chunk was read fine.
   }
 }
 

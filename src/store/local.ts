@@ -28,7 +28,6 @@ export {
   uncompressedPath,
 } from "../format/store_layout.ts";
 export {
-  chunkFileExists,
   describeEntryKind,
   notAChunkFileMessage,
   writeChunkFileSync,

@@ -100,6 +100,17 @@ Deno.test({
       assertEquals(made.code, 0, made.stderr);
       const mtime = Deno.statSync(store.chunkPath(fresh.id)).mtime!.getTime();
       assert(mtime > since.getTime(), "the reused chunk's time was refreshed");
+
+      // So does tar -i, whose workers store plain chunk data (the "store-plain" job).
+      await Deno.utime(store.chunkPath(fresh.id), long, long);
+      const stored = await codec.storePlain({
+        data: fresh.plain.slice(),
+        digest: "sha512-256",
+        storeDir: `${dir}/s`,
+      });
+      assertEquals([stored.id, stored.written], [fresh.id, undefined]);
+      const touched = Deno.statSync(store.chunkPath(fresh.id)).mtime!.getTime();
+      assert(touched > since.getTime(), "the chunk tar -i found was refreshed");
     } finally {
       codec.close();
       await removeDir(dir);
