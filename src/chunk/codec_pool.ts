@@ -11,18 +11,6 @@ import { checkWorkersMayLoad, WorkerStartError } from "./worker_start.ts";
 import type { ChunkerParams } from "./chunker.ts";
 import type { HttpOptions } from "../util/http_client.ts";
 
-/** Where a `place` job takes the chunk from. */
-export type PlaceSource =
-  /** A chunk file in a local store: read, decoded and verified in the worker. */
-  | { kind: "file"; path: string }
-  /**
-   * A chunk as a remote store sent it: decoded and verified in the worker.
-   * With `ownsBuffer`, the whole buffer behind `data` is moved to the worker.
-   */
-  | { kind: "frame"; data: Uint8Array; compressed: boolean; ownsBuffer?: boolean }
-  /** Plain data a store has already verified. */
-  | { kind: "plain"; data: Uint8Array };
-
 export type CodecRequest =
   | {
     seq: number;
@@ -39,10 +27,7 @@ export type CodecRequest =
   | {
     seq: number;
     op: "place";
-    source: PlaceSource;
-    id: ChunkId;
-    size: number;
-    digests: readonly Digest[];
+    data: Uint8Array;
     output: string;
     offsets: readonly number[];
   }
@@ -98,7 +83,7 @@ export type CodecReply =
     /** For "store-plain": the bytes of the chunk file the worker wrote. */
     written?: number;
   }
-  | { seq: number; ok: false; kind: "data" | "missing" | "other"; message: string };
+  | { seq: number; ok: false; kind: "data" | "other"; message: string };
 
 type Success = CodecReply & { ok: true };
 
@@ -129,14 +114,9 @@ export type PlaceOutcome = { ok: true } | { ok: false; missing: true } | {
   error: ChunkDataError;
 };
 
-/** A chunk file that does not exist (the `place` job's "try the next store"). */
-export class ChunkFileMissing extends Error {}
-
+/** Plain chunk data, already verified, to write at `offsets` of `output`. */
 export interface PlaceJob {
-  source: PlaceSource;
-  id: ChunkId;
-  size: number;
-  digests: readonly Digest[];
+  data: Uint8Array;
   output: string;
   offsets: readonly number[];
 }
@@ -317,19 +297,9 @@ export class CodecPool {
     return reply.id!;
   }
 
-  /**
-   * Writes a chunk at `offsets` of `output`: from a chunk file (read, decompressed
-   * and verified in the worker), or from plain data already verified. Throws
-   * ChunkFileMissing when the file does not exist, ChunkDataError when it is bad.
-   */
+  /** Writes verified plain data at `offsets` of `output`, in a worker. */
   async place(job: PlaceJob): Promise<void> {
-    const { source } = job;
-    const transfer = source.kind === "file"
-      ? []
-      : source.kind === "frame" && source.ownsBuffer
-      ? [source.data.buffer as ArrayBuffer]
-      : transferable(source.data);
-    await this.#run({ seq: 0, op: "place", ...job }, transfer);
+    await this.#run({ seq: 0, op: "place", ...job }, transferable(job.data));
   }
 
   /** Reads a piece of a file in a worker and hashes it (and compresses or stores it). */
@@ -490,7 +460,6 @@ export class CodecPool {
     this.#load[pending.worker]--;
     if (reply.ok) pending.resolve(reply);
     else if (reply.kind === "data") pending.reject(new ChunkDataError(reply.message));
-    else if (reply.kind === "missing") pending.reject(new ChunkFileMissing(reply.message));
     else pending.reject(new Error(reply.message));
   }
 

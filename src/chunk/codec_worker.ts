@@ -145,20 +145,9 @@ async function handle(
     case "hash":
       return { reply: { seq: job.seq, ok: true, id: hashChunk(job.data, job.digest) }, transfer };
     case "place": {
-      const { source } = job;
-      let plain: Uint8Array;
-      if (source.kind === "plain") {
-        plain = source.data; // verified by the store that produced it
-      } else {
-        const found = source.kind === "file" ? readChunkFile(source.path) : source;
-        const stored = found && await unpackXz(found, job.size);
-        if (!stored) {
-          const message = source.kind === "file" ? source.path : "";
-          return { reply: { seq: job.seq, ok: false, kind: "missing", message }, transfer };
-        }
-        plain = decodeAny(stored.data, job.id, job.digests, stored.compressed, job.size);
-      }
-      writePlaced(job, plain, job.output);
+      // Plain data a store has verified: only written here.
+      const file = outputFile(job.output);
+      for (const offset of job.offsets) writeAt(file, job.data, offset);
       return { reply: { seq: job.seq, ok: true }, transfer };
     }
     case "piece": {

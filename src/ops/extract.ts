@@ -190,14 +190,7 @@ async function assembleFrom(
     }
   }
   for (const [size, offsets] of zeros) {
-    await codec.place({
-      source: { kind: "plain", data: new Uint8Array(size) },
-      id: zeroIds.get(size)!,
-      size,
-      digests: [digest],
-      output: context.output,
-      offsets,
-    });
+    await codec.place({ data: new Uint8Array(size), output: context.output, offsets });
     count("zero", offsets.length, size);
   }
 

@@ -193,8 +193,14 @@ async function placeChunk(
       return true;
     }
     const { plain } = await source.getChunk(id, signal);
-    const job = { ...need, digests: [context.digest], output: context.output };
-    await context.codec.place({ ...job, source: { kind: "plain", data: plain } });
+    if (plain.length !== need.size) {
+      throw new ChunkInvalid(
+        id,
+        source.name,
+        `holds ${plain.length} bytes, the index says ${need.size}`,
+      );
+    }
+    await context.codec.place({ data: plain, output: context.output, offsets: need.offsets });
     return true;
   } catch (error) {
     if (error instanceof ChunkMissing) return false;
