@@ -4,7 +4,7 @@
  * unique chunks; every size is of their plain bytes.
  */
 import { DesyncError } from "../errors.ts";
-import type { ChunkId } from "../format/chunk_id.ts";
+import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
 import { isChunkFileStore, isListStore, type Store } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -103,8 +103,6 @@ export async function indexInfo(index: Index, options: InfoOptions = {}): Promis
     if (seeded || inCache.has(id)) continue;
     info.notInSeedNorCache++;
     info.sizeNotInSeedNorCache += size;
-    if (!estimate) continue;
-    // As Go desync: one chunk without a known compressed size makes the estimate 0.
     const known = compressed.get(id);
     if (known && known.uncompressed_size !== size) {
       throw new DesyncError(
@@ -112,6 +110,8 @@ export async function indexInfo(index: Index, options: InfoOptions = {}): Promis
           `${known.uncompressed_size}, the index says ${size}`,
       );
     }
+    if (!estimate) continue;
+    // As Go desync: one chunk without a known compressed size makes the estimate 0.
     if (!known?.compressed_size) {
       estimate = false;
       info.sizeNotInSeedNorCacheCompressed = 0;
@@ -176,7 +176,7 @@ export function parseChunksInfo(text: string, name: string): ChunkAdditionalInfo
     const bad = (why: string) => new DesyncError(`${name}: entry ${i}: ${why}`);
     if (typeof entry !== "object" || entry === null) throw bad("not an object");
     const { id, uncompressed_size, compressed_size } = entry as Record<string, unknown>;
-    if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id)) throw bad("no valid chunk id");
+    if (typeof id !== "string" || !isChunkId(id)) throw bad("no valid chunk id");
     if (!Number.isSafeInteger(uncompressed_size) || (uncompressed_size as number) < 0) {
       throw bad("uncompressed_size is not a byte count");
     }

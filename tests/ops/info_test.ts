@@ -81,6 +81,17 @@ Deno.test("info: the compressed estimate counts only when every chunk left is kn
     DesyncError,
     "chunks.json: chunk",
   );
+  // A wrong size is found after the estimate has already been given up, too.
+  await assertRejects(
+    () =>
+      indexInfo(index, {
+        seedIds,
+        chunksInfo: [{ id: id(4), uncompressed_size: 401, compressed_size: 1 }],
+        chunksInfoName: "chunks.json",
+      }),
+    DesyncError,
+    `chunks.json: chunk ${id(4)} has uncompressed size 401`,
+  );
 });
 
 Deno.test("info: a chunks info file must be inspect-chunks' JSON", () => {
