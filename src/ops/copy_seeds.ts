@@ -193,19 +193,17 @@ export async function copyFromFileSeed(
 ): Promise<void> {
   const { codec, needs } = context;
   if (needs.count === 0 || seed.size === 0) return;
-  let cuts: number[];
+  let jobs: SeedItem[][];
   try {
-    cuts = await cutBlob(codec, seed.dataPath, seed.size, params);
+    jobs = await fileSeedJobs(codec, seed, params, (size) => needs.hasSize(size));
   } catch (error) {
     // The file changed under us (shrank, went away): it is no seed; others and the stores remain.
-    if (context.signal?.aborted) throw error;
+    // Any other failure (a read error, a dead worker) is the command's.
+    if (context.signal?.aborted || !await changedSinceResolved(seed)) throw error;
     return;
   }
-  const candidates = spansOf(cuts)
-    .filter((span) => needs.hasSize(span.size))
-    .map((span) => ({ at: span.start, size: span.size }));
   const source: ChunkSource = seed.kind === "output" ? "output" : "seed";
-  await forEachLimited(jobsOf(candidates), parallelism(codec), async (items) => {
+  await forEachLimited(jobs, parallelism(codec), async (items) => {
     // Asked at the last moment, so chunks found meanwhile are not looked for again.
     const wanted = wantedOfSizes(needs, items);
     if (wanted.length === 0) return;
@@ -222,6 +220,35 @@ export async function copyFromFileSeed(
       if (need) context.filled(need, source, seed.name);
     }
   }, context.signal);
+}
+
+/**
+ * A file seed cut with the target's chunker parameters: the ranges whose size
+ * `hasSize` accepts (a match needs equal sizes), split into worker jobs.
+ */
+async function fileSeedJobs(
+  codec: CodecPool,
+  seed: Seed,
+  params: ChunkerParams,
+  hasSize: (size: number) => boolean,
+): Promise<SeedItem[][]> {
+  const cuts = await cutBlob(codec, seed.dataPath, seed.size, params);
+  return jobsOf(
+    spansOf(cuts).filter((span) => hasSize(span.size)).map((span) => ({
+      at: span.start,
+      size: span.size,
+    })),
+  );
+}
+
+/** Whether a seed's file is gone or has another size than when seeds were resolved. */
+async function changedSinceResolved(seed: Seed): Promise<boolean> {
+  try {
+    const info = await Deno.stat(seed.dataPath);
+    return info.isFile && info.size !== seed.size;
+  } catch {
+    return true;
+  }
 }
 
 function wantedOfSizes(needs: ChunkNeeds, items: readonly SeedItem[]) {
@@ -246,12 +273,9 @@ export async function indexFileSeed(
   signal?: AbortSignal,
 ): Promise<IndexChunk[]> {
   if (seed.size === 0) return [];
-  const cuts = await cutBlob(codec, seed.dataPath, seed.size, params);
-  const candidates = spansOf(cuts)
-    .filter((span) => sizes.has(span.size))
-    .map((span) => ({ at: span.start, size: span.size }));
+  const jobs = await fileSeedJobs(codec, seed, params, (size) => sizes.has(size));
   const found: IndexChunk[] = [];
-  await forEachLimited(jobsOf(candidates), parallelism(codec), async (items) => {
+  await forEachLimited(jobs, parallelism(codec), async (items) => {
     const hashes = await codec.seedCopy({ path: seed.dataPath, items, digest });
     hashes.forEach((hash, i) => {
       if (hash !== null) found.push({ id: hash, start: items[i].at, size: items[i].size });

@@ -17,7 +17,7 @@ import { DesyncError, UsageError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, type IndexChunk, indexLength } from "../format/index.ts";
 import type { Store } from "../store/store.ts";
-import { describeFsError, writeAtomically } from "../util/fs.ts";
+import { describeFsError, statOutput, writeAtomically } from "../util/fs.ts";
 import { formatBytes, progressBar } from "../util/progress.ts";
 import { ChunkNeeds, type Need } from "./chunk_needs.ts";
 import {
@@ -248,14 +248,7 @@ function chunkingParams(index: Index) {
  * returns how many bytes of it existed before.
  */
 async function prepareInPlace(output: string, length: number): Promise<number> {
-  let info: Deno.FileInfo | undefined;
-  try {
-    info = await Deno.stat(output);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new DesyncError(`${output}: cannot stat: ${describeFsError(error)}`, { cause: error });
-    }
-  }
+  const info = await statOutput(output);
   if (info && !info.isFile && !info.isBlockDevice) {
     // Never open a FIFO or terminal here: opening one could block, and nothing could be kept.
     throw new UsageError(`${output}: --in-place needs a regular file or a block device`);

@@ -209,3 +209,33 @@ codecTest("chunks in place are found by hashing the file at their offsets", asyn
   const found = await chunksInPlace(codec, `${dir}/f`, chunks, "sha512-256");
   assertEquals(found, [chunks[0], chunks[1]]);
 });
+
+codecTest(
+  "file seeds: one that shrank since it was resolved is dropped; an unreadable one fails",
+  async (
+    dir,
+    codec,
+  ) => {
+    const params = chunkerParams(256, 1024, 4096);
+    const data = pseudoRandom(64 * 1024, 9);
+    const chunks = (() => {
+      let start = 0;
+      return cutsOf(data, params).map((end) => {
+        const chunk = { id: sha(data.subarray(start, end)), start, size: end - start };
+        start = end;
+        return chunk;
+      });
+    })();
+    await Deno.writeFile(`${dir}/out`, new Uint8Array(data.length));
+    await Deno.writeFile(`${dir}/seed`, data.subarray(0, 1000)); // shrank from 64 KiB
+    const { ctx, needs } = context(codec, `${dir}/out`, chunks);
+    const shrank: Seed = { name: "seed", kind: "file", dataPath: `${dir}/seed`, size: data.length };
+    await copyFromFileSeed(ctx, shrank, params);
+    assertEquals(needs.count, chunks.length, "nothing came from it, and no error");
+    // The same size as resolved, but not readable (a directory now): the command's error.
+    await Deno.remove(`${dir}/seed`);
+    await Deno.mkdir(`${dir}/seed`);
+    const unreadable: Seed = { name: "seed", kind: "file", dataPath: `${dir}/seed`, size: 4096 };
+    await assertRejects(() => copyFromFileSeed(ctx, unreadable, params), Error);
+  },
+);
