@@ -6,17 +6,10 @@
 import { ChunkInvalid, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { chunkFilePath, chunkOfPath } from "../format/store_layout.ts";
-import { describeFsError, tempName } from "../util/fs.ts";
+import { describeFsError, kindOf, tempName } from "../util/fs.ts";
 
-/** What kind of thing a non-regular store entry is, for messages. */
-export function describeEntryKind(info: Deno.FileInfo): string {
-  if (info.isDirectory) return "a directory";
-  if (info.isSymlink) return "a symbolic link";
-  if (info.isFifo) return "a FIFO";
-  if (info.isSocket) return "a socket";
-  if (info.isCharDevice || info.isBlockDevice) return "a device";
-  return "not a regular file";
-}
+/** What kind of thing a non-regular store entry is, for messages (util/fs.ts's kindOf). */
+export const describeEntryKind = kindOf;
 
 /**
  * The message for a chunk's name taken by something that is not a chunk file,

@@ -3,6 +3,8 @@
  * WebAssembly xz decoder (no native code, no extra permission), loaded only
  * when an xz chunk is actually met.
  */
+import { concatBytes } from "../util/bytes.ts";
+
 const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
 export function isXz(bytes: Uint8Array): boolean {
@@ -33,11 +35,5 @@ export async function xzDecompress(bytes: Uint8Array, maxBytes: number): Promise
   } finally {
     reader.cancel().catch(() => {});
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

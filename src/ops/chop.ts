@@ -9,7 +9,7 @@ import { BlobMismatch } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
 import { blobSize } from "../util/fs.ts";
-import { isChunkFileStore, type WriteStore } from "../store/store.ts";
+import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 
@@ -46,7 +46,7 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   });
   try {
     // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk`.
-    const storeDir = isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
+    const storeDir = workerStoreDir(store);
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(

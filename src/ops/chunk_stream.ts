@@ -9,7 +9,7 @@ import { type ChunkerParams, nextCut } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest, IndexChunk } from "../format/index.ts";
-import { isChunkFileStore, type WriteStore } from "../store/store.ts";
+import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { TaskGroup } from "../util/tasks.ts";
 import type { MakeStats } from "./make.ts";
 
@@ -48,10 +48,7 @@ export class StreamChunker {
   constructor(options: StreamChunkerOptions) {
     this.#options = options;
     this.#group = new TaskGroup(options.concurrency, options.signal);
-    const { store } = options;
-    this.#storeDir = store && isChunkFileStore(store) && !store.uncompressed
-      ? store.dir
-      : undefined;
+    this.#storeDir = workerStoreDir(options.store);
     this.#buffer = new Uint8Array(Math.max(4 * options.params.max, 4 << 20));
   }
 

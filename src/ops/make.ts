@@ -17,7 +17,7 @@ import {
   type Index,
   type IndexChunk,
 } from "../format/index.ts";
-import { isChunkFileStore, type WriteStore } from "../store/store.ts";
+import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { blobSize, describeFsError } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -73,7 +73,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     bytesStored: 0,
   };
   // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk` only.
-  const storeDir = store && isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
+  const storeDir = workerStoreDir(store);
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
   const storedIds = new Set<ChunkId>();
   const progress = progressBar("make", size - start, {
@@ -84,18 +84,16 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
       const result = await codec.piece({ ...pieceJob(blob, spans[i], digest, mode), storeDir });
       ids[i] = result.id;
-      if (result.compressed && !storedIds.has(result.id)) {
+      // Stored now: written by the worker (local store), or compressed for us to store.
+      const stored = result.compressed?.length ?? result.written;
+      if (stored !== undefined && !storedIds.has(result.id)) {
         // Two pieces may hold the same chunk: it is written, and counted, once.
         storedIds.add(result.id);
-        await store!.storeChunk({ id: result.id, compressed: result.compressed }, signal);
+        if (result.compressed) {
+          await store!.storeChunk({ id: result.id, compressed: result.compressed }, signal);
+        }
         stats.storedChunks++;
-        stats.bytesStored += result.compressed.length;
-      }
-      if (result.written !== undefined && !storedIds.has(result.id)) {
-        // Written by the worker into the local store.
-        storedIds.add(result.id);
-        stats.storedChunks++;
-        stats.bytesStored += result.written;
+        stats.bytesStored += stored;
       }
       progress.add(spans[i].size, 1);
     }, options.signal);

@@ -97,6 +97,14 @@ export function isChunkFileStore(store: Store): store is ChunkFileStore {
   return typeof (store as Partial<ChunkFileStore>).chunkPath === "function";
 }
 
+/**
+ * The directory the codec workers may write compressed chunk files into
+ * themselves: a local store's that keeps zstd files; else undefined.
+ */
+export function workerStoreDir(store: Store | undefined): string | undefined {
+  return store && isChunkFileStore(store) && !store.uncompressed ? store.dir : undefined;
+}
+
 /** A chunk as a store holds or sends it, not yet decoded nor verified. */
 export interface RawChunk {
   data: Uint8Array;
