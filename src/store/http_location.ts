@@ -27,3 +27,12 @@ export function parseHttpLocation(location: string, what: "store" | "index"): UR
   }
   return url;
 }
+
+/** A %-encoded part of a store URL, decoded; a bad escape is the user's mistake (exit 2). */
+export function decodeUrlPart(location: string, encoded: string, what: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new UsageError(`store ${location}: bad %-escape in its ${what}`);
+  }
+}

@@ -9,6 +9,7 @@
  * virtual-host style (`bucket.host/key`); `auto` is path-style except on AWS.
  */
 import { AwsV4Signer } from "aws4fetch";
+import { decodeUrlPart } from "./http_location.ts";
 import { StoreError, UsageError } from "../errors.ts";
 import {
   HttpMethod,
@@ -53,7 +54,9 @@ export function parseS3Location(location: string): S3Location {
   if (protocol !== "http:" && protocol !== "https:") {
     throw new UsageError(`store ${location}: want s3+http:// or s3+https://`);
   }
-  const segments = decodeURIComponent(url.pathname).split("/").filter((part) => part !== "");
+  const segments = decodeUrlPart(location, url.pathname, "path").split("/").filter((part) =>
+    part !== ""
+  );
   if (segments.length === 0) {
     throw new UsageError(`store ${location}: no bucket in the path (s3+http://host/BUCKET/…)`);
   }

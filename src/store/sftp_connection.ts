@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { StoreError, UsageError } from "../errors.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
 import { checkHostKey, knownHostsName } from "./known_hosts.ts";
+import { decodeUrlPart } from "./http_location.ts";
 
 export interface SftpOptions {
   /** Private key files to offer, in order; unreadable or encrypted ones are skipped. */
@@ -57,11 +58,11 @@ export function parseSftpLocation(location: string): SftpLocation {
   if (url.password) {
     throw new UsageError(`store ${location}: passwords in URLs are not supported; use keys`);
   }
-  const path = decodeURIComponent(url.pathname).replace(/\/+$/, "") || "/";
+  const path = decodeUrlPart(location, url.pathname, "path").replace(/\/+$/, "") || "/";
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: url.port ? Number(url.port) : 22,
-    user: url.username ? decodeURIComponent(url.username) : undefined,
+    user: url.username ? decodeUrlPart(location, url.username, "user name") : undefined,
     path,
   };
 }

@@ -111,3 +111,19 @@ Deno.test("ListObjectsV2 pages: keys with XML entities, continuation tokens", ()
     "continuation",
   );
 });
+
+Deno.test("store URLs with a bad %-escape are usage errors naming the store", async () => {
+  const { parseSftpLocation } = await import("../../src/store/sftp_connection.ts");
+  const { parseS3Location } = await import("../../src/store/s3_client.ts");
+  assertThrows(
+    () => parseS3Location("s3+http://h/b%zz/"),
+    UsageError,
+    "store s3+http://h/b%zz/: bad %-escape in its path",
+  );
+  assertThrows(() => parseSftpLocation("sftp://h/x%zz"), UsageError, "bad %-escape in its path");
+  assertThrows(
+    () => parseSftpLocation("sftp://%zz@h/x"),
+    UsageError,
+    "bad %-escape in its user name",
+  );
+});
