@@ -3,7 +3,12 @@ import { DesyncError } from "../errors.ts";
 import { decodeIndex, type Index, MAX_INDEX_SIZE } from "../format/index.ts";
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
 import { concatBytes } from "../util/bytes.ts";
-import { type IndexContext, isStoreIndexLocation, readStoreIndex } from "../store/index_store.ts";
+import {
+  type IndexContext,
+  indexSettings,
+  isStoreIndexLocation,
+  readStoreIndex,
+} from "../store/index_store.ts";
 import { describeFsError } from "../util/fs.ts";
 import { indexOverHttp } from "./index_http.ts";
 
@@ -36,7 +41,9 @@ async function readIndexBytes(
   maxBytes: number,
   options: ReadIndexOptions,
 ): Promise<Uint8Array> {
-  if (isStoreIndexLocation(location)) return await readStoreIndex(location, remote);
+  if (isStoreIndexLocation(location)) {
+    return await readStoreIndex(location, remote, maxBytes, options.signal);
+  }
   const tooLarge = (name: string) =>
     new DesyncError(`${name}: cannot read index: larger than ${maxBytes} bytes, not an index`);
   if (location === "-") {
@@ -51,8 +58,7 @@ async function readIndexBytes(
   }
   if (/^https?:\/\//i.test(location)) {
     // As in Go desync, an index gets the config file's options for its directory.
-    const dir = location.slice(0, location.lastIndexOf("/"));
-    const settings = remote.settingsFor ? (await remote.settingsFor(dir)).http : http;
+    const settings = remote.settingsFor ? (await indexSettings(location, remote)).http : http;
     return await fetchIndex(location, settings, maxBytes, options);
   }
   try {

@@ -5,7 +5,12 @@
  */
 import { encodeIndex, type Index } from "../format/index.ts";
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
-import { type IndexContext, isStoreIndexLocation, writeRemoteIndex } from "../store/index_store.ts";
+import {
+  type IndexContext,
+  indexSettings,
+  isStoreIndexLocation,
+  writeRemoteIndex,
+} from "../store/index_store.ts";
 import { writeAll, writeAtomically } from "../util/fs.ts";
 import { indexOverHttp } from "./index_http.ts";
 
@@ -18,8 +23,14 @@ export async function writeIndex(
 ): Promise<void> {
   const bytes = encodeIndex(index);
   if (location === "-") return await writeAll(Deno.stdout, bytes);
-  if (isStoreIndexLocation(location)) return await writeRemoteIndex(location, bytes, remote);
-  if (/^https?:\/\//i.test(location)) return await putIndex(location, bytes, http, signal);
+  if (isStoreIndexLocation(location)) {
+    return await writeRemoteIndex(location, bytes, remote, signal);
+  }
+  if (/^https?:\/\//i.test(location)) {
+    // The config file's options for the index's directory, as when it is read.
+    const settings = remote.settingsFor ? (await indexSettings(location, remote)).http : http;
+    return await putIndex(location, bytes, settings, signal);
+  }
   await writeAtomically(location, (file) => writeAll(file, bytes));
 }
 

@@ -1,11 +1,10 @@
 /**
  * Index files kept beside chunk stores: read from and written to S3
- * (`s3+http://host/bucket/dir/x.caibx`), SFTP (`sftp://host/dir/x.caibx`) and
- * HTTP(S) with PUT. As in Go desync, the settings that apply are those of the
- * directory the index is in (its location up to the last `/`).
+ * (`s3+http://host/bucket/dir/x.caibx`) and SFTP (`sftp://host/dir/x.caibx`);
+ * HTTP(S) is ops/index_http.ts's. As in Go desync, the settings that apply are
+ * those of the directory the index is in (its location up to the last `/`).
  */
 import { DesyncError, StoreError, UsageError } from "../errors.ts";
-import { DEFAULT_HTTP_OPTIONS, HttpNetworkError, HttpTransport } from "../util/http_client.ts";
 import { isS3Location, parseS3Location, type S3Auth, S3Client } from "./s3_client.ts";
 import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "./settings.ts";
 import { SftpSessions } from "./sftp.ts";
@@ -23,19 +22,16 @@ export interface IndexContext {
   sftp?: SftpOptions;
 }
 
-/** Index files larger than this are refused before memory is allocated for them. */
-export const MAX_INDEX_BYTES = 1 << 30;
-
 /** Whether an index location is handled here (S3 or SFTP; HTTP is read by read_index.ts). */
 export function isStoreIndexLocation(location: string): boolean {
   return isS3Location(location) || isSftpLocation(location);
 }
 
-export function isRemoteIndexLocation(location: string): boolean {
-  return isStoreIndexLocation(location) || /^https?:\/\//i.test(location);
-}
-
-async function settingsFor(location: string, context: IndexContext): Promise<StoreSettings> {
+/** The settings of the directory an index is in (any remote kind, HTTP included). */
+export async function indexSettings(
+  location: string,
+  context: IndexContext,
+): Promise<StoreSettings> {
   const dir = location.slice(0, location.lastIndexOf("/"));
   return context.settingsFor ? await context.settingsFor(dir) : DEFAULT_STORE_SETTINGS;
 }
@@ -46,13 +42,13 @@ async function s3Object(location: string, context: IndexContext) {
   const key = parsed.prefix.replace(/\/$/, "");
   if (!key) throw new UsageError(`${location}: no index file name after the bucket`);
   const auth = context.s3Auth ? await context.s3Auth(location) : { region: "us-east-1" };
-  const settings = await settingsFor(location, context);
+  const settings = await indexSettings(location, context);
   return { client: new S3Client(location, parsed, auth, settings.http), key };
 }
 
 async function sftpFile(location: string, context: IndexContext) {
   const parsed = parseSftpLocation(location);
-  const settings = await settingsFor(location, context);
+  const settings = await indexSettings(location, context);
   const sessions = new SftpSessions(
     location,
     parsed,
@@ -76,17 +72,30 @@ async function aboutIndex<T>(location: string, doing: string, work: () => Promis
   }
 }
 
-/** Reads an index file's bytes from S3 or SFTP; a missing one is an error naming it. */
-export function readStoreIndex(location: string, context: IndexContext): Promise<Uint8Array> {
-  return aboutIndex(location, "read", () => readIndexBytes(location, context));
+/**
+ * Reads an index file's bytes from S3 or SFTP, no more than `maxBytes`; a
+ * missing one is an error naming it.
+ */
+export function readStoreIndex(
+  location: string,
+  context: IndexContext,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  return aboutIndex(location, "read", () => readIndexBytes(location, context, maxBytes, signal));
 }
 
-async function readIndexBytes(location: string, context: IndexContext): Promise<Uint8Array> {
+async function readIndexBytes(
+  location: string,
+  context: IndexContext,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   let data: Uint8Array | undefined;
   if (isS3Location(location)) {
     const { client, key } = await s3Object(location, context);
     try {
-      data = await client.getObject(key, "index");
+      data = await client.getObject(key, "index", signal, maxBytes);
     } finally {
       client.close();
     }
@@ -95,7 +104,8 @@ async function readIndexBytes(location: string, context: IndexContext): Promise<
     try {
       data = await sessions.run(
         "reading index",
-        (connection) => connection.readFile(path, MAX_INDEX_BYTES),
+        (connection) => connection.readFile(path, maxBytes, signal),
+        signal,
       );
     } finally {
       await sessions.close();
@@ -105,53 +115,39 @@ async function readIndexBytes(location: string, context: IndexContext): Promise<
   return data;
 }
 
-/** Writes an index file to S3, SFTP (temporary name, then rename) or HTTP(S) with PUT. */
+/** Writes an index file to S3 or SFTP (temporary name, then rename). */
 export function writeRemoteIndex(
   location: string,
   bytes: Uint8Array,
   context: IndexContext,
+  signal?: AbortSignal,
 ): Promise<void> {
-  return aboutIndex(location, "write", () => writeIndexBytes(location, bytes, context));
+  return aboutIndex(location, "write", () => writeIndexBytes(location, bytes, context, signal));
 }
 
 async function writeIndexBytes(
   location: string,
   bytes: Uint8Array,
   context: IndexContext,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (isS3Location(location)) {
     const { client, key } = await s3Object(location, context);
     try {
-      await client.putObject(key, bytes, "application/octet-stream", "index");
+      await client.putObject(key, bytes, "application/octet-stream", "index", signal);
     } finally {
       client.close();
     }
-  } else if (isSftpLocation(location)) {
+  } else {
     const { sessions, path } = await sftpFile(location, context);
     try {
-      await sessions.run("writing index", (connection) => connection.writeFile(path, bytes));
+      await sessions.run(
+        "writing index",
+        (connection) => connection.writeFile(path, bytes, signal),
+        signal,
+      );
     } finally {
       await sessions.close();
-    }
-  } else {
-    const { http } = context.settingsFor ? await settingsFor(location, context) : {
-      http: DEFAULT_HTTP_OPTIONS,
-    };
-    const transport = new HttpTransport(http);
-    try {
-      const response = await transport.request("PUT", location, { body: bytes });
-      if (response.status < 200 || response.status > 299) {
-        throw new DesyncError(`${location}: cannot write index: HTTP status ${response.status}`);
-      }
-    } catch (error) {
-      if (error instanceof HttpNetworkError) {
-        throw new DesyncError(`${location}: cannot write index: ${error.message}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    } finally {
-      transport.close();
     }
   }
 }
