@@ -31,6 +31,7 @@ import {
   type WriteStore,
 } from "./store.ts";
 import { Semaphore } from "../util/semaphore.ts";
+import { sleep, untilAborted } from "../util/tasks.ts";
 
 export interface SftpStoreOptions {
   codec: CodecPool;
@@ -77,7 +78,8 @@ export class SftpSessions {
     try {
       for (let attempt = 0;; attempt++) {
         try {
-          return await work(await this.#connect());
+          // A connection being made is waited for only while the signal allows.
+          return await work(await untilAborted(this.#connect(), signal));
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
           if (error instanceof SftpStatusError) {
@@ -87,7 +89,7 @@ export class SftpSessions {
           if (attempt >= errorRetry) {
             throw new StoreError(this.#name, `${what}: ${error.message}`, { cause: error });
           }
-          await new Promise((resolve) => setTimeout(resolve, (attempt + 1) * retryBaseMs));
+          await sleep((attempt + 1) * retryBaseMs, signal);
         }
       }
     } finally {

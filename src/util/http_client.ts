@@ -6,6 +6,7 @@
  */
 import type { Agent } from "node:https";
 import { concatBytes } from "./bytes.ts";
+import { sleep } from "./tasks.ts";
 import {
   type BodyBuffer,
   HttpBodyTooLarge,
@@ -305,19 +306,4 @@ function describeNetworkError(error: unknown): string {
       "`openssl req -x509 … -addext basicConstraints=critical,CA:FALSE` or have a CA sign it";
   }
   return text;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,5 +1,10 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { forEachLimited, TaskGroup } from "../../src/util/tasks.ts";
+import {
+  forEachLimited,
+  sleep as abortableSleep,
+  TaskGroup,
+  untilAborted,
+} from "../../src/util/tasks.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,4 +61,14 @@ Deno.test("TaskGroup rejects a limit below one", () => {
     threw = error instanceof RangeError;
   }
   assert(threw);
+});
+
+Deno.test("sleep and untilAborted end as soon as the signal aborts", async () => {
+  const controller = new AbortController();
+  const started = performance.now();
+  setTimeout(() => controller.abort(new Error("stop")), 20);
+  await assertRejects(() => abortableSleep(10_000, controller.signal), Error, "stop");
+  await assertRejects(() => untilAborted(new Promise(() => {}), controller.signal), Error, "stop");
+  assert(performance.now() - started < 2000, "neither waited");
+  assertEquals(await untilAborted(Promise.resolve(7), new AbortController().signal), 7);
 });
