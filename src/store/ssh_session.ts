@@ -286,16 +286,17 @@ export class SshSession {
 
   /** Says GOODBYE, closes stdin and waits for the process; kills it if it lingers. */
   async close(): Promise<void> {
-    if (!this.#exited) {
-      try {
-        await this.#send(encodeMessage(MessageType.GOODBYE));
-        await this.#writer.close();
-      } catch {
-        // The process is already gone; waiting below collects it.
-      }
-    }
+    // Armed first: a remote that stops reading would otherwise hold the GOODBYE write forever.
     const timer = setTimeout(() => this.kill(), this.#closeTimeoutMs);
     try {
+      if (!this.#exited) {
+        try {
+          await this.#send(encodeMessage(MessageType.GOODBYE));
+          await this.#writer.close();
+        } catch {
+          // The process is already gone; waiting below collects it.
+        }
+      }
       this.#reader.cancel();
       await this.exited();
     } finally {
@@ -358,7 +359,9 @@ export class SshSession {
       ? error.detail
       : `protocol error: ${(error as Error)?.message ?? error}`;
     // Give a dying process a moment to finish its last words on stderr.
-    await Promise.race([this.#child.status, new Promise((r) => setTimeout(r, 200))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#child.status, new Promise((r) => timer = setTimeout(r, 200))]);
+    clearTimeout(timer);
     const said = this.#stderr.trim().split("\n").filter(Boolean).at(-1);
     return new StoreError(this.#store, said ? `${base} (remote said: ${said})` : base, {
       cause: error,
