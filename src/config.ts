@@ -8,6 +8,7 @@
  * wrong type is an error naming the key. Durations are integers of nanoseconds,
  * as Go writes them. Pure: the CLI reads the file and hands the text here.
  */
+import { DEFAULT_HTTP_OPTIONS } from "./util/http_client.ts";
 import { ConfigError } from "./errors.ts";
 import { BadPattern, globMatch } from "./util/path_match.ts";
 
@@ -48,8 +49,9 @@ export interface DesyncConfig {
 
 export const EMPTY_CONFIG: DesyncConfig = { s3Credentials: null, storeOptions: null };
 
-export const DEFAULT_ERROR_RETRY = 3;
-export const DEFAULT_ERROR_RETRY_BASE_NS = 500_000_000;
+/** Go desync's defaults, which are the HTTP client's. */
+const DEFAULT_ERROR_RETRY = DEFAULT_HTTP_OPTIONS.errorRetry;
+const DEFAULT_ERROR_RETRY_BASE_NS = DEFAULT_HTTP_OPTIONS.retryBaseMs * 1_000_000;
 
 export function defaultStoreOptions(): StoreOptionsEntry {
   return {

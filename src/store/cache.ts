@@ -17,18 +17,16 @@ import {
 
 export class CachedStore implements CachedSource {
   readonly name: string;
+  /** Whether an invalid cached chunk is replaced from upstream rather than an error. */
+  readonly repair: boolean;
 
   constructor(
     readonly cache: WriteStore,
     readonly upstream: Store,
-    readonly options: { repair?: boolean } = {},
+    options: { repair?: boolean } = {},
   ) {
     this.name = `${upstream.name} (cache ${cache.name})`;
-  }
-
-  /** Whether an invalid cached chunk is replaced from upstream rather than an error. */
-  get repair(): boolean {
-    return this.options.repair === true;
+    this.repair = options.repair === true;
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {

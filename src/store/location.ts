@@ -156,14 +156,6 @@ export async function openPruneStore(location: string, context: StoreContext): P
   return store;
 }
 
-/** Opens a local store directory; commands that walk a store need one. */
-export async function openLocalStore(location: string, context: StoreContext, create = false) {
-  if (locationKind(location) !== "local") {
-    throw new UsageError(`store ${location}: this command needs a local store directory`);
-  }
-  return await LocalStore.open(location, { ...context, create });
-}
-
 /** The `-s` stores in order, behind the `-c` cache when one is given. */
 export async function openStoreChain(
   locations: readonly string[],
