@@ -19,6 +19,11 @@ import {
   HttpTransport,
 } from "../util/http_client.ts";
 
+/** What an answer other than an object's body may hold (S3's XML: an error, a status). */
+const ANSWER_MAX = 64 << 10;
+/** A listing page of 1000 keys is some 300 KiB of XML; this leaves room. */
+const LIST_PAGE_MAX = 8 << 20;
+
 /** Credentials and region for signing; without a key, requests go unsigned (public buckets). */
 export interface S3Auth {
   accessKeyId?: string;
@@ -148,12 +153,12 @@ export class S3Client {
     return `${base}${encodeKey(key)}${query ? `?${query}` : ""}`;
   }
 
-  /** The object's bytes, or undefined when there is no such key. */
+  /** The object's bytes (no more than `maxBytes`), or undefined when there is no such key. */
   async getObject(
     key: string,
     what: string,
-    signal?: AbortSignal,
-    maxBytes?: number,
+    signal: AbortSignal | undefined,
+    maxBytes: number,
   ): Promise<Uint8Array | undefined> {
     const response = await this.#send("GET", key, what, { signal, maxBytes });
     if (response.status === 404 && s3Code(response) !== "NoSuchBucket") return undefined;
@@ -196,6 +201,7 @@ export class S3Client {
       const response = await this.#send("GET", "", "listing", {
         signal,
         query: query.toString(),
+        maxBytes: LIST_PAGE_MAX,
       });
       this.#expectOk(response, "GET", "listing");
       let page;
@@ -222,7 +228,7 @@ export class S3Client {
       signal?: AbortSignal;
       headers?: Record<string, string>;
       query?: string;
-      /** The largest body read (GETs of chunks); others are read no further than a page. */
+      /** The largest body read; by default an answer's (an error's XML), ANSWER_MAX. */
       maxBytes?: number;
     },
   ): Promise<HttpResponse> {
@@ -233,7 +239,7 @@ export class S3Client {
         body: init.body,
         signal: init.signal,
         headers,
-        maxBytes: init.maxBytes,
+        maxBytes: init.maxBytes ?? ANSWER_MAX,
       });
     } catch (error) {
       if (error instanceof HttpNetworkError) {

@@ -101,7 +101,7 @@ async function copyOut(ceph: CephPeer, bucket: string, prefix: string, dir: stri
     for await (const key of client.listKeys(prefix)) {
       const path = `${dir}/${key.slice(prefix.length)}`;
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await Deno.writeFile(path, (await client.getObject(key, key))!);
+      await Deno.writeFile(path, (await client.getObject(key, key, undefined, 64 << 20))!);
     }
   } finally {
     client.close();
