@@ -8,6 +8,12 @@
  * SipHash of their names. This module builds records; catar_decoder.ts reads
  * them. Pure: bytes in, bytes out.
  */
+import {
+  FLAG_EXCLUDE_FILE as EXCLUDE_FILE,
+  FLAG_EXCLUDE_NODUMP as EXCLUDE_NODUMP,
+  FLAG_EXCLUDE_SUBMOUNTS as EXCLUDE_SUBMOUNTS,
+  FLAG_SHA512_256 as SHA512_256,
+} from "./index.ts";
 import { siphash24 } from "./siphash.ts";
 
 export const CA_FORMAT_ENTRY = 0x1396fabcea5bbb51n;
@@ -54,10 +60,8 @@ export const WITH_ACL = 0x20000000n;
 export const WITH_SELINUX = 0x40000000n;
 export const WITH_FCAPS = 0x80000000n;
 export const WITH_QUOTA_PROJID = 0x100000000n;
-export const EXCLUDE_FILE = 0x1000000000000000n;
-export const SHA512_256 = 0x2000000000000000n;
-export const EXCLUDE_SUBMOUNTS = 0x4000000000000000n;
-export const EXCLUDE_NODUMP = 0x8000000000000000n;
+/** The high bits an index shares with its archive's root entry (format/index.ts). */
+export { EXCLUDE_FILE, EXCLUDE_NODUMP, EXCLUDE_SUBMOUNTS, SHA512_256 };
 /** Every bit casync knows; an archive with any other bit set is from a newer format. */
 export const FEATURE_FLAGS_MAX = 0x1ffffffffn | EXCLUDE_FILE | SHA512_256 | EXCLUDE_SUBMOUNTS |
   EXCLUDE_NODUMP;

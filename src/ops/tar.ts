@@ -60,7 +60,7 @@ import {
   WITH_USER_NAMES,
   WITH_XATTRS,
 } from "../format/catar.ts";
-import type { Index } from "../format/index.ts";
+import { digestOf, type Index } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
@@ -412,7 +412,7 @@ export async function tarIndex(
     store: options.store,
     codec: options.codec,
     params,
-    digest: options.featureFlags & SHA512_256 ? "sha512-256" : "sha256",
+    digest: digestOf(options),
     concurrency: options.concurrency,
     signal: options.signal,
   });
