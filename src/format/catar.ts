@@ -118,6 +118,39 @@ export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
 
+/** Nesting deeper than this is refused, by tar and by the decoder (casync itself stops at 64). */
+export const DEPTH_MAX = 4096;
+
+export type NodeKind = "directory" | "file" | "symlink" | "device" | "fifo" | "socket";
+
+/** A node's kind from the type bits of its mode, or undefined for an unknown type. */
+export function kindOf(mode: number): NodeKind | undefined {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return "directory";
+    case S_IFREG:
+      return "file";
+    case S_IFLNK:
+      return "symlink";
+    case S_IFBLK:
+    case S_IFCHR:
+      return "device";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFSOCK:
+      return "socket";
+  }
+  return undefined;
+}
+
+/** The feature bit a node of this kind needs in the archive's flags. */
+export const KIND_FEATURE: Readonly<Partial<Record<NodeKind, bigint>>> = {
+  symlink: WITH_SYMLINKS,
+  device: WITH_DEVICE_NODES,
+  fifo: WITH_FIFOS,
+  socket: WITH_SOCKETS,
+};
+
 /** The fixed part of a node: its ENTRY record. */
 export interface Entry {
   readonly featureFlags: bigint;
@@ -297,13 +330,17 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** casync's time granularities, finest first: the feature bit and its step in nanoseconds. */
+export const TIME_GRANULARITIES: readonly (readonly [bigint, bigint])[] = [
+  [WITH_NSEC_TIME, 1n],
+  [WITH_USEC_TIME, 1000n],
+  [WITH_SEC_TIME, 1_000_000_000n],
+  [WITH_2SEC_TIME, 2_000_000_000n],
+];
+
 /** The time granularity in nanoseconds a feature set records, or undefined when none. */
 export function timeGranularityNs(flags: bigint): bigint | undefined {
-  if (flags & WITH_NSEC_TIME) return 1n;
-  if (flags & WITH_USEC_TIME) return 1000n;
-  if (flags & WITH_SEC_TIME) return 1_000_000_000n;
-  if (flags & WITH_2SEC_TIME) return 2_000_000_000n;
-  return undefined;
+  return TIME_GRANULARITIES.find(([bit]) => flags & bit)?.[1];
 }
 
 /**

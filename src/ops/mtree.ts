@@ -6,6 +6,7 @@
  * mtree(5) and Go desync do, so a hostile name cannot inject keywords.
  */
 import { createHash, type Hash } from "node:crypto";
+import { S_IFBLK, S_IFMT } from "../format/catar.ts";
 import { digestOf } from "../format/index.ts";
 import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/catar_decoder.ts";
 
@@ -69,7 +70,7 @@ export class MtreeFormatter {
     const { entry } = node;
     const path = node.depth === 0 ? "." : this.#names.map(mtreeEscape).join("/");
     let type = TYPES[node.kind];
-    if (node.kind === "device" && (entry.mode & 0o170000) === 0o060000) type = "block";
+    if (node.kind === "device" && (entry.mode & S_IFMT) === S_IFBLK) type = "block";
     const fields = [
       path,
       `type=${type}`,

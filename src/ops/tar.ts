@@ -23,6 +23,7 @@ import {
   CA_FORMAT_SYMLINK,
   CA_FORMAT_USER,
   compareBytes,
+  DEPTH_MAX,
   encodeBytesRecord,
   encodeDevice,
   encodeEntry,
@@ -35,6 +36,8 @@ import {
   type GoodbyeChild,
   goodbyeHash,
   isArchivedXattr,
+  KIND_FEATURE,
+  kindOf,
   S_IFBLK,
   S_IFCHR,
   S_IFDIR,
@@ -44,19 +47,16 @@ import {
   S_IFREG,
   S_IFSOCK,
   SHA512_256,
+  TIME_GRANULARITIES,
   timeGranularityNs,
   WITH_16BIT_UIDS,
-  WITH_2SEC_TIME,
   WITH_32BIT_UIDS,
   WITH_DEVICE_NODES,
   WITH_FCAPS,
   WITH_FIFOS,
-  WITH_NSEC_TIME,
   WITH_PERMISSIONS,
-  WITH_SEC_TIME,
   WITH_SOCKETS,
   WITH_SYMLINKS,
-  WITH_USEC_TIME,
   WITH_USER_NAMES,
   WITH_XATTRS,
 } from "../format/catar.ts";
@@ -75,21 +75,13 @@ import type { MakeStats } from "./make.ts";
 const BASE_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES | WITH_PERMISSIONS | WITH_SYMLINKS |
   WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS;
 
-/** casync's time granularities, finest first. */
-const TIME_FEATURES: [bigint, bigint][] = [
-  [WITH_NSEC_TIME, 1n],
-  [WITH_USEC_TIME, 1000n],
-  [WITH_SEC_TIME, 1_000_000_000n],
-  [WITH_2SEC_TIME, 2_000_000_000n],
-];
-
 /**
  * The feature flags tar records through `fs` (without the digest bit): the
  * finest time granularity whose values `fs` reads exactly, and extended
  * attributes and capabilities where `fs` can read them.
  */
 export function tarFeatures(fs: TreeFs): bigint {
-  const [time] = TIME_FEATURES.find(([, step]) => step % fs.timeResolutionNs === 0n)!;
+  const [time] = TIME_GRANULARITIES.find(([, step]) => step % fs.timeResolutionNs === 0n)!;
   return BASE_FEATURES | time | (fs.xattrs ? WITH_XATTRS | WITH_FCAPS : 0n);
 }
 
@@ -128,8 +120,6 @@ export interface TarStats {
   bytes: number;
 }
 
-/** Nesting deeper than this is refused (the decoder's limit too). */
-const DEPTH_MAX = 4096;
 const READ_BUFFER = 1 << 20;
 
 const encoder = new TextEncoder();
@@ -330,12 +320,9 @@ class Walker {
   }
 
   #include(relative: string, name: string, info: FileStat): boolean {
-    const type = info.mode & S_IFMT;
-    const flags = this.#flags;
-    if (type === S_IFLNK && !(flags & WITH_SYMLINKS)) return false;
-    if ((type === S_IFBLK || type === S_IFCHR) && !(flags & WITH_DEVICE_NODES)) return false;
-    if (type === S_IFIFO && !(flags & WITH_FIFOS)) return false;
-    if (type === S_IFSOCK && !(flags & WITH_SOCKETS)) return false;
+    const kind = kindOf(info.mode);
+    const needs = kind && KIND_FEATURE[kind];
+    if (needs !== undefined && !(this.#flags & needs)) return false;
     return !this.#options.exclude?.(relative, name);
   }
 
