@@ -267,7 +267,10 @@ export function addCacheRepairOption(command: Command): Command {
     .addOption(new Option("--no-cache-repair").hideHelp());
 }
 
-async function readPem(path: string | undefined, flag: string): Promise<string | undefined> {
+/** Reads a PEM file an option names; a file that cannot be read is a usage error naming it. */
+export function readPem(path: string, flag: string): Promise<string>;
+export function readPem(path: string | undefined, flag: string): Promise<string | undefined>;
+export async function readPem(path: string | undefined, flag: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   try {
     return await Deno.readTextFile(path);
