@@ -5,6 +5,7 @@ import type { HttpOptions } from "../util/http_client.ts";
 import { describeFsError } from "../util/fs.ts";
 import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
+import type { IndexContext } from "../store/index_store.ts";
 import { readIndex } from "../ops/read_index.ts";
 import { UsageError } from "../errors.ts";
 import { REMOTE_OPTIONS } from "./help.ts";
@@ -334,10 +335,21 @@ export async function httpOptionsOf(command: Command): Promise<HttpOptions> {
   };
 }
 
+/** What loadIndex reads indexes with, worked out (PEM and config files read) once per command. */
+const indexSettings = new WeakMap<Command, Promise<{ http: HttpOptions; remote: IndexContext }>>();
+
 /** Reads an index from a file, stdin (`-`), an HTTP(S) URL, S3 or SFTP, with the command's settings. */
 export async function loadIndex(location: string, command: Command): Promise<Index> {
-  const http = await httpOptionsOf(command);
-  const index = await readIndex(location, http, await remoteContext(command, http));
+  let settings = indexSettings.get(command);
+  if (settings === undefined) {
+    settings = httpOptionsOf(command).then(async (http) => ({
+      http,
+      remote: await remoteContext(command, http),
+    }));
+    indexSettings.set(command, settings);
+  }
+  const { http, remote } = await settings;
+  const index = await readIndex(location, http, remote);
   verbose(
     `index ${location === "-" ? "<stdin>" : location}: ${index.chunks.length} chunks, ` +
       `${indexLength(index)} bytes, ${digestOf(index)}`,
