@@ -53,18 +53,28 @@ export function digestsOf(indexes: readonly Index[]): Digest[] {
  * Runs `work` with a codec pool and an AbortSignal that SIGINT, SIGTERM and
  * SIGHUP trip (see util/shutdown.ts: a second signal exits at once); cleans both
  * up. A stopped command fails with Interrupted, whatever error the abort caused.
+ * The pool starts when `work` first reads `codec` (unless prewarmed): a plain
+ * catar tar, untar or mtree never needs its workers.
  */
 export async function withRuntime<T>(
-  work: (runtime: { codec: CodecPool; signal: AbortSignal }) => Promise<T>,
+  work: (runtime: { readonly codec: CodecPool; readonly signal: AbortSignal }) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
   const release = trapStopSignals((error) => controller.abort(error));
   let codec: CodecPool | undefined = prewarmed;
   prewarmed = undefined;
+  codec?.observe(controller.signal);
   try {
-    codec ??= new CodecPool();
-    codec.observe(controller.signal);
-    return await work({ codec, signal: controller.signal });
+    return await work({
+      signal: controller.signal,
+      get codec() {
+        if (codec === undefined) {
+          codec = new CodecPool();
+          codec.observe(controller.signal);
+        }
+        return codec;
+      },
+    });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
     throw error;

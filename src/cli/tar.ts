@@ -83,14 +83,15 @@ export function registerTar(program: Command) {
       }
       verbose(`feature flags 0x${featureFlags.toString(16)}`);
       const users = await loadUserDb();
-      await withRuntime(async ({ codec, signal }) => {
-        const walk = { source, featureFlags, fs, exclude, users, signal };
+      await withRuntime(async (runtime) => {
+        const walk = { source, featureFlags, fs, exclude, users, signal: runtime.signal };
         if (!opts.index) {
           await writeOutput(output, async (out) => {
             await tar({ ...walk, write: (bytes) => out.write(bytes) });
           });
           return;
         }
+        const { codec } = runtime;
         const store = opts.store === undefined
           ? undefined
           : await openWriteStore(opts.store, await storeContext(command, codec, [digest]));
