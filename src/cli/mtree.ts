@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { writeAll } from "../util/fs.ts";
 import { document } from "./help.ts";
+import { quietWhenReaderLeaves } from "./output.ts";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
 import {
@@ -21,12 +22,7 @@ async function print(text: string) {
 async function run(source: string, feed: Feed) {
   // Loaded here: it pulls in node:crypto, which other commands' main thread need not load.
   const { mtree } = await import("../ops/mtree.ts");
-  try {
-    await mtree({ source, feed, print });
-  } catch (error) {
-    // The reader went away (`desync mtree … | head`): that ends the job, quietly.
-    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-  }
+  await quietWhenReaderLeaves(() => mtree({ source, feed, print }));
 }
 
 export function registerMtree(program: Command) {

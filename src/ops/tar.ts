@@ -353,26 +353,32 @@ class Walker {
     } catch (error) {
       throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });
     }
+    // Only the file's own calls fail as "cannot read": an error writing the
+    // archive (a full disk, a reader gone from a pipe) passes through as it is.
+    const read = <T>(call: () => T): T => {
+      try {
+        return call();
+      } catch (error) {
+        throw new DesyncError(`${path}: cannot read: ${describeFsError(error)}`, { cause: error });
+      }
+    };
     try {
       // Deno cannot open with O_NOFOLLOW: check that the path still names the same file.
-      const opened = file.statSync();
+      const opened = read(() => file.statSync());
       if (opened.ino !== null && BigInt(opened.ino) !== info.ino) {
         throw new DesyncError(`${path}: replaced while being archived`);
       }
-      this.#buffer ??= new Uint8Array(READ_BUFFER);
+      const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER);
       let left = info.size;
       while (left > 0) {
         this.#options.signal?.throwIfAborted();
-        const n = file.readSync(this.#buffer.subarray(0, Math.min(left, READ_BUFFER)));
+        const n = read(() => file.readSync(buffer.subarray(0, Math.min(left, READ_BUFFER))));
         if (n === null || n === 0) {
           throw new DesyncError(`${path}: shrank while being archived`);
         }
-        await this.#emit(this.#buffer.subarray(0, n));
+        await this.#emit(buffer.subarray(0, n));
         left -= n;
       }
-    } catch (error) {
-      if (error instanceof DesyncError || error instanceof DOMException) throw error;
-      throw new DesyncError(`${path}: cannot read: ${describeFsError(error)}`, { cause: error });
     } finally {
       file.close();
     }
