@@ -6,7 +6,7 @@ import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { pathMatcher } from "../util/glob.ts";
-import { loadUserDb } from "../util/user_db.ts";
+import { userDb } from "../util/user_db.ts";
 import {
   addChunkSizeOption,
   addConcurrencyOption,
@@ -87,7 +87,7 @@ export function registerTar(program: Command) {
         verbose("without --allow-ffi: times in whole seconds, no extended attributes");
       }
       verbose(`feature flags 0x${featureFlags.toString(16)}`);
-      const users = await loadUserDb();
+      const users = userDb();
       // To stdout, a reader that went away (`desync tar - … | head`) ends the job quietly.
       const finish = (write: () => Promise<void>) =>
         output === "-" ? quietWhenReaderLeaves(write) : write();

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { document } from "./help.ts";
 import { verbose } from "./log.ts";
-import { loadUserDb } from "../util/user_db.ts";
+import { userDb } from "../util/user_db.ts";
 import { addArchiveSourceOptions, withArchiveSource } from "./archive_source.ts";
 
 export function registerUntar(program: Command) {
@@ -26,7 +26,7 @@ export function registerUntar(program: Command) {
     .option("--no-same-permissions", "apply the umask and drop setuid, setgid and sticky bits")
     .action(async (archive: string, dir: string, opts, command: Command) => {
       await withArchiveSource(archive, command, async ({ source, feed, signal }) => {
-        const users = await loadUserDb();
+        const users = userDb();
         // Loaded here: they pull in node:fs, which other commands need not load.
         const { untar } = await import("../ops/untar.ts");
         const { selectTreeFs } = await import("../util/tree_fs.ts");
