@@ -132,13 +132,24 @@ const CODEC_COMMANDS = new Set([
   "verify",
   "verify-index",
   "chunk",
-  "tar",
-  "untar",
-  "mtree",
 ]);
 
+/** Commands that run codec workers only with -i (chunking an archive, or fetching one). */
+const INDEX_CODEC_COMMANDS = new Set(["tar", "untar", "mtree"]);
+
+/**
+ * Whether `args` name a command that will start codec workers. A guess from the
+ * raw arguments (`-i` may hide in a group such as `-ti`): a wrong one costs only time.
+ */
+export function startsCodecWorkers(args: readonly string[]): boolean {
+  const command = args.find((arg) => !arg.startsWith("-"));
+  if (command === undefined) return false;
+  if (CODEC_COMMANDS.has(command)) return true;
+  return INDEX_CODEC_COMMANDS.has(command) &&
+    args.some((arg) => arg === "--index" || /^-[a-zA-Z]*i/.test(arg));
+}
+
 if (import.meta.main) {
-  const command = Deno.args.find((arg) => !arg.startsWith("-"));
-  if (command !== undefined && CODEC_COMMANDS.has(command)) prewarmCodecPool();
+  if (startsCodecWorkers(Deno.args)) prewarmCodecPool();
   Deno.exit(await run(Deno.args));
 }

@@ -4,7 +4,7 @@ import { openWriteStore } from "../store/location.ts";
 import {
   addCacheRepairOption,
   addConcurrencyOption,
-  collect,
+  addStoreOptions,
   loadIndex,
   withStoreChain,
 } from "./common.ts";
@@ -14,9 +14,8 @@ import { addIgnoreOptions, ignoredChunks } from "./ignore.ts";
 export function registerCache(program: Command) {
   const command = program.command("cache")
     .description("fill a cache store with every chunk of the given indexes")
-    .argument("<index...>", "index files, URLs, or - for stdin")
-    .option("-s, --store <location>", "chunk store (repeatable, tried in order)", collect, [])
-    .requiredOption("-c, --cache <location>", "cache store to fill");
+    .argument("<index...>", "index files, URLs, or - for stdin");
+  addStoreOptions(command, false).requiredOption("-c, --cache <location>", "cache store to fill");
   addIgnoreOptions(command);
   addConcurrencyOption(command);
   addCacheRepairOption(command);

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { cat, catSource } from "../ops/cat.ts";
 import { indexLength } from "../format/index.ts";
 import { statOutput, writeAll, writeAtomically } from "../util/fs.ts";
-import { refuseOverwritingIndex } from "./output.ts";
+import { quietWhenReaderLeaves, refuseOverwritingIndex } from "./output.ts";
 import { progressBar } from "../util/progress.ts";
 import { resolveSeeds } from "../ops/seeds.ts";
 import {
@@ -73,12 +73,7 @@ export function registerCat(program: Command) {
           signal,
         });
       if (output === undefined || output === "-") {
-        try {
-          await run((bytes) => writeAll(Deno.stdout, bytes));
-        } catch (error) {
-          // The reader went away (`desync cat … | head`): that ends the job, quietly.
-          if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
-        }
+        await quietWhenReaderLeaves(() => run((bytes) => writeAll(Deno.stdout, bytes)));
         return;
       }
       const rest = Math.max(0, indexLength(index) - opts.offset);

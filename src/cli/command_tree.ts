@@ -4,7 +4,7 @@
  * when a generator runs, so every registered command is covered.
  */
 import type { Command, Option } from "commander";
-import { docOf, globalOptionsFor } from "./help.ts";
+import { docOf, globalOptionsFor, shownDefault } from "./help.ts";
 
 export interface OptionSpec {
   short?: string;
@@ -40,10 +40,7 @@ export interface CommandSpec {
 
 export function optionSpec(option: Option): OptionSpec {
   const value = /[<[]([^>\]]+)[>\]]/.exec(option.flags)?.[1];
-  const shown = option.defaultValue !== undefined &&
-    !(Array.isArray(option.defaultValue) && option.defaultValue.length === 0) &&
-    !(option.defaultValue === false && !option.defaultValueDescription) &&
-    !option.negate;
+  const shown = option.defaultValue !== undefined && !option.negate && shownDefault(option);
   return {
     short: option.short,
     long: option.long,

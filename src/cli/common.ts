@@ -5,6 +5,7 @@ import type { HttpOptions } from "../util/http_client.ts";
 import { describeFsError } from "../util/fs.ts";
 import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
+import type { IndexContext } from "../store/index_store.ts";
 import { readIndex } from "../ops/read_index.ts";
 import { UsageError } from "../errors.ts";
 import { REMOTE_OPTIONS } from "./help.ts";
@@ -52,18 +53,28 @@ export function digestsOf(indexes: readonly Index[]): Digest[] {
  * Runs `work` with a codec pool and an AbortSignal that SIGINT, SIGTERM and
  * SIGHUP trip (see util/shutdown.ts: a second signal exits at once); cleans both
  * up. A stopped command fails with Interrupted, whatever error the abort caused.
+ * The pool starts when `work` first reads `codec` (unless prewarmed): a plain
+ * catar tar, untar or mtree never needs its workers.
  */
 export async function withRuntime<T>(
-  work: (runtime: { codec: CodecPool; signal: AbortSignal }) => Promise<T>,
+  work: (runtime: { readonly codec: CodecPool; readonly signal: AbortSignal }) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
   const release = trapStopSignals((error) => controller.abort(error));
   let codec: CodecPool | undefined = prewarmed;
   prewarmed = undefined;
+  codec?.observe(controller.signal);
   try {
-    codec ??= new CodecPool();
-    codec.observe(controller.signal);
-    return await work({ codec, signal: controller.signal });
+    return await work({
+      signal: controller.signal,
+      get codec() {
+        if (codec === undefined) {
+          codec = new CodecPool();
+          codec.observe(controller.signal);
+        }
+        return codec;
+      },
+    });
   } catch (error) {
     if (controller.signal.aborted) throw controller.signal.reason;
     throw error;
@@ -267,7 +278,10 @@ export function addCacheRepairOption(command: Command): Command {
     .addOption(new Option("--no-cache-repair").hideHelp());
 }
 
-async function readPem(path: string | undefined, flag: string): Promise<string | undefined> {
+/** Reads a PEM file an option names; a file that cannot be read is a usage error naming it. */
+export function readPem(path: string, flag: string): Promise<string>;
+export function readPem(path: string | undefined, flag: string): Promise<string | undefined>;
+export async function readPem(path: string | undefined, flag: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   try {
     return await Deno.readTextFile(path);
@@ -331,10 +345,21 @@ export async function httpOptionsOf(command: Command): Promise<HttpOptions> {
   };
 }
 
+/** What loadIndex reads indexes with, worked out (PEM and config files read) once per command. */
+const indexSettings = new WeakMap<Command, Promise<{ http: HttpOptions; remote: IndexContext }>>();
+
 /** Reads an index from a file, stdin (`-`), an HTTP(S) URL, S3 or SFTP, with the command's settings. */
 export async function loadIndex(location: string, command: Command): Promise<Index> {
-  const http = await httpOptionsOf(command);
-  const index = await readIndex(location, http, await remoteContext(command, http));
+  let settings = indexSettings.get(command);
+  if (settings === undefined) {
+    settings = httpOptionsOf(command).then(async (http) => ({
+      http,
+      remote: await remoteContext(command, http),
+    }));
+    indexSettings.set(command, settings);
+  }
+  const { http, remote } = await settings;
+  const index = await readIndex(location, http, remote);
   verbose(
     `index ${location === "-" ? "<stdin>" : location}: ${index.chunks.length} chunks, ` +
       `${indexLength(index)} bytes, ${digestOf(index)}`,

@@ -83,7 +83,7 @@ function rootOf(command: Command): Command {
 }
 
 /** Whether an option's default is worth printing: not an empty list, not a plain `false`. */
-function shownDefault(option: Option): boolean {
+export function shownDefault(option: Option): boolean {
   const value = option.defaultValue;
   if (Array.isArray(value) && value.length === 0) return false;
   if (value === false && !option.defaultValueDescription) return false;

@@ -7,10 +7,6 @@ export function setVerbose(on: boolean) {
   verboseOn = on;
 }
 
-export function isVerbose(): boolean {
-  return verboseOn;
-}
-
 /** A note for `--verbose`: what is read, opened and done. */
 export function verbose(message: string) {
   if (verboseOn) console.error(`desync: ${message}`);

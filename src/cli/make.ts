@@ -6,7 +6,6 @@ import {
   addCacheRepairOption,
   addChunkSizeOption,
   addConcurrencyOption,
-  httpOptionsOf,
   storeContext,
   withRuntime,
 } from "./common.ts";
@@ -61,7 +60,7 @@ export function registerMake(program: Command) {
           concurrency: opts.concurrency,
           signal,
         });
-        await writeIndex(indexPath, made.index, await httpOptionsOf(command), signal, context);
+        await writeIndex(indexPath, made.index, context.http, signal, context);
         return made;
       } finally {
         await store?.close();

@@ -2,6 +2,19 @@
 import { UsageError } from "../errors.ts";
 import { fileIdentity } from "../ops/seeds.ts";
 import { writeAll } from "../util/fs.ts";
+
+/**
+ * Runs `write`, which writes to stdout: a reader that went away (`desync … | head`)
+ * ends the job quietly and successfully, as it ends cat(1).
+ */
+export async function quietWhenReaderLeaves(write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+}
+
 /** Writes many lines to stdout in large blocks rather than one write per line. */
 export async function writeLines(lines: Iterable<string>): Promise<void> {
   const encoder = new TextEncoder();

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import type { ListenAddress, ServerLimits, TlsConfig } from "../server/http_server.ts";
-import { collect, optionalEnv, parseDuration } from "./common.ts";
+import { collect, optionalEnv, parseDuration, readPem } from "./common.ts";
 
 export function addServerOptions(command: Command): Command {
   return command
@@ -46,9 +46,9 @@ export async function serverSettings(
     throw new UsageError("--client-ca is used only with --mutual-tls");
   }
   const tls = opts.cert === undefined ? undefined : {
-    cert: await readText(opts.cert as string, "--cert"),
-    key: await readText(opts.key as string, "--key"),
-    clientCa: opts.mutualTls ? await readText(opts.clientCa as string, "--client-ca") : undefined,
+    cert: await readPem(opts.cert as string, "--cert"),
+    key: await readPem(opts.key as string, "--key"),
+    clientCa: opts.mutualTls ? await readPem(opts.clientCa as string, "--client-ca") : undefined,
   };
   const timeout = opts.clientTimeout as number | undefined;
   return {
@@ -61,17 +61,6 @@ export async function serverSettings(
       requestTimeoutMs: timeout * 2,
     },
   };
-}
-
-async function readText(path: string, flag: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    throw new UsageError(`${flag} ${path}: ${reason}`, { cause: error });
-  }
 }
 
 /** The line a server prints on stderr for each address, so scripts can find the port. */

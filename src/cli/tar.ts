@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { SHA512_256 } from "../format/catar.ts";
-import { encodeIndex } from "../format/index.ts";
+import { writeIndex } from "../ops/write_index.ts";
 import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
 import { writeAtomically } from "../util/fs.ts";
 import { pathMatcher } from "../util/glob.ts";
-import { loadUserDb } from "../util/user_db.ts";
+import { userDb } from "../util/user_db.ts";
 import {
   addChunkSizeOption,
   addConcurrencyOption,
@@ -16,9 +16,10 @@ import {
 } from "./common.ts";
 import { document } from "./help.ts";
 import { verbose } from "./log.ts";
+import { quietWhenReaderLeaves } from "./output.ts";
 
-/** Writes to `output` (a temporary renamed into place) or to stdout for "-". */
-async function writeOutput(output: string, produce: (out: BufferedWriter) => Promise<void>) {
+/** Writes a catar to `output` (a temporary renamed into place) or to stdout for "-". */
+async function writeArchive(output: string, produce: (out: BufferedWriter) => Promise<void>) {
   if (output === "-") {
     const out = new BufferedWriter(Deno.stdout);
     await produce(out);
@@ -37,7 +38,11 @@ export function registerTar(program: Command) {
     .description(
       "archive a directory tree as casync's catar, or with -i chunk it into a store and write a .caidx",
     )
-    .argument("<output>", "archive to write (.catar, or .caidx with -i); - for stdout")
+    .argument(
+      "<output>",
+      "archive to write (.catar); - for stdout; with -i the .caidx: a file, -, an http(s):// URL " +
+        "(PUT), s3+http(s):// or sftp://",
+    )
     .argument("<source>", "directory to archive")
     .option("-i, --index", "write an index (.caidx) and store the archive's chunks", false)
     .option("-s, --store <location>", "store for the chunks (with -i; none: index only)")
@@ -82,18 +87,25 @@ export function registerTar(program: Command) {
         verbose("without --allow-ffi: times in whole seconds, no extended attributes");
       }
       verbose(`feature flags 0x${featureFlags.toString(16)}`);
-      const users = await loadUserDb();
-      await withRuntime(async ({ codec, signal }) => {
-        const walk = { source, featureFlags, fs, exclude, users, signal };
+      const users = userDb();
+      // To stdout, a reader that went away (`desync tar - … | head`) ends the job quietly.
+      const finish = (write: () => Promise<void>) =>
+        output === "-" ? quietWhenReaderLeaves(write) : write();
+      await withRuntime(async (runtime) => {
+        const walk = { source, featureFlags, fs, exclude, users, signal: runtime.signal };
         if (!opts.index) {
-          await writeOutput(output, async (out) => {
-            await tar({ ...walk, write: (bytes) => out.write(bytes) });
-          });
+          await finish(() =>
+            writeArchive(output, async (out) => {
+              await tar({ ...walk, write: (bytes) => out.write(bytes) });
+            })
+          );
           return;
         }
+        const { codec, signal } = runtime;
+        const context = await storeContext(command, codec, [digest]);
         const store = opts.store === undefined
           ? undefined
-          : await openWriteStore(opts.store, await storeContext(command, codec, [digest]));
+          : await openWriteStore(opts.store, context);
         try {
           const { index } = await tarIndex({
             ...walk,
@@ -102,7 +114,7 @@ export function registerTar(program: Command) {
             params,
             concurrency: opts.concurrency,
           });
-          await writeOutput(output, (out) => out.write(encodeIndex(index)));
+          await finish(() => writeIndex(output, index, context.http, signal, context));
         } finally {
           await store?.close();
         }

@@ -1,20 +1,11 @@
 import type { Command } from "commander";
 import { document } from "./help.ts";
 import { verbose } from "./log.ts";
-import { UsageError } from "../errors.ts";
-import { fileFeed, indexFeed } from "../ops/archive_input.ts";
-import { loadUserDb } from "../util/user_db.ts";
-import {
-  addStoreOptions,
-  DEFAULT_CONCURRENCY,
-  loadIndex,
-  parseConcurrency,
-  withRuntime,
-  withStoreChain,
-} from "./common.ts";
+import { userDb } from "../util/user_db.ts";
+import { addArchiveSourceOptions, withArchiveSource } from "./archive_source.ts";
 
 export function registerUntar(program: Command) {
-  addStoreOptions(
+  addArchiveSourceOptions(
     document(program.command("untar"), {
       stores: true,
       examples: [
@@ -30,46 +21,32 @@ export function registerUntar(program: Command) {
       .argument("<archive>", "catar file (- for stdin), or an index with -i")
       .argument("<dir>", "directory to unpack into (created when missing)"),
   )
-    .option("-i, --index", "the archive is an index (.caidx); its chunks come from -s", false)
-    .option("-n, --concurrency <n>", "chunks fetched ahead", parseConcurrency, DEFAULT_CONCURRENCY)
     .option("--same-owner", "set owners from the archive (the default as root)")
     .option("--no-same-owner", "leave files owned by the user running untar")
     .option("--no-same-permissions", "apply the umask and drop setuid, setgid and sticky bits")
     .action(async (archive: string, dir: string, opts, command: Command) => {
-      if (!opts.index && (opts.store.length > 0 || opts.cache !== undefined)) {
-        throw new UsageError("-s and -c go with -i");
-      }
-      const users = await loadUserDb();
-      // Loaded here: they pull in node:fs, which other commands need not load.
-      const { untar } = await import("../ops/untar.ts");
-      const { selectTreeFs } = await import("../util/tree_fs.ts");
-      const fs = selectTreeFs();
-      if (fs.kind === "deno") {
-        verbose(
-          "without --allow-ffi: times set to the millisecond, no device nodes, FIFOs, " +
-            "sockets or extended attributes",
-        );
-      }
-      const settings = {
-        fs,
-        target: dir,
-        source: archive === "-" ? "<stdin>" : archive,
-        sameOwner: opts.sameOwner,
-        samePermissions: opts.samePermissions,
-        users,
-      };
-      if (!opts.index) {
-        await withRuntime(({ signal }) =>
-          untar({ ...settings, feed: fileFeed(archive, signal), signal })
-        );
-        return;
-      }
-      const index = await loadIndex(archive, command);
-      await withStoreChain(command, [index], opts, ({ signal, store }) =>
-        untar({
-          ...settings,
-          feed: indexFeed(index, store, opts.concurrency, signal),
+      await withArchiveSource(archive, command, async ({ source, feed, signal }) => {
+        const users = userDb();
+        // Loaded here: they pull in node:fs, which other commands need not load.
+        const { untar } = await import("../ops/untar.ts");
+        const { selectTreeFs } = await import("../util/tree_fs.ts");
+        const fs = selectTreeFs();
+        if (fs.kind === "deno") {
+          verbose(
+            "without --allow-ffi: times set to the millisecond, no device nodes, FIFOs, " +
+              "sockets or extended attributes",
+          );
+        }
+        await untar({
+          fs,
+          target: dir,
+          source,
+          feed,
+          sameOwner: opts.sameOwner,
+          samePermissions: opts.samePermissions,
+          users,
           signal,
-        }));
+        });
+      });
     });
 }

@@ -8,6 +8,12 @@
  * SipHash of their names. This module builds records; catar_decoder.ts reads
  * them. Pure: bytes in, bytes out.
  */
+import {
+  FLAG_EXCLUDE_FILE as EXCLUDE_FILE,
+  FLAG_EXCLUDE_NODUMP as EXCLUDE_NODUMP,
+  FLAG_EXCLUDE_SUBMOUNTS as EXCLUDE_SUBMOUNTS,
+  FLAG_SHA512_256 as SHA512_256,
+} from "./index.ts";
 import { siphash24 } from "./siphash.ts";
 
 export const CA_FORMAT_ENTRY = 0x1396fabcea5bbb51n;
@@ -54,10 +60,8 @@ export const WITH_ACL = 0x20000000n;
 export const WITH_SELINUX = 0x40000000n;
 export const WITH_FCAPS = 0x80000000n;
 export const WITH_QUOTA_PROJID = 0x100000000n;
-export const EXCLUDE_FILE = 0x1000000000000000n;
-export const SHA512_256 = 0x2000000000000000n;
-export const EXCLUDE_SUBMOUNTS = 0x4000000000000000n;
-export const EXCLUDE_NODUMP = 0x8000000000000000n;
+/** The high bits an index shares with its archive's root entry (format/index.ts). */
+export { EXCLUDE_FILE, EXCLUDE_NODUMP, EXCLUDE_SUBMOUNTS, SHA512_256 };
 /** Every bit casync knows; an archive with any other bit set is from a newer format. */
 export const FEATURE_FLAGS_MAX = 0x1ffffffffn | EXCLUDE_FILE | SHA512_256 | EXCLUDE_SUBMOUNTS |
   EXCLUDE_NODUMP;
@@ -113,6 +117,39 @@ export const S_IFBLK = 0o060000;
 export const S_IFDIR = 0o040000;
 export const S_IFCHR = 0o020000;
 export const S_IFIFO = 0o010000;
+
+/** Nesting deeper than this is refused, by tar and by the decoder (casync itself stops at 64). */
+export const DEPTH_MAX = 4096;
+
+export type NodeKind = "directory" | "file" | "symlink" | "device" | "fifo" | "socket";
+
+/** A node's kind from the type bits of its mode, or undefined for an unknown type. */
+export function kindOf(mode: number): NodeKind | undefined {
+  switch (mode & S_IFMT) {
+    case S_IFDIR:
+      return "directory";
+    case S_IFREG:
+      return "file";
+    case S_IFLNK:
+      return "symlink";
+    case S_IFBLK:
+    case S_IFCHR:
+      return "device";
+    case S_IFIFO:
+      return "fifo";
+    case S_IFSOCK:
+      return "socket";
+  }
+  return undefined;
+}
+
+/** The feature bit a node of this kind needs in the archive's flags. */
+export const KIND_FEATURE: Readonly<Partial<Record<NodeKind, bigint>>> = {
+  symlink: WITH_SYMLINKS,
+  device: WITH_DEVICE_NODES,
+  fifo: WITH_FIFOS,
+  socket: WITH_SOCKETS,
+};
 
 /** The fixed part of a node: its ENTRY record. */
 export interface Entry {
@@ -293,13 +330,17 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** casync's time granularities, finest first: the feature bit and its step in nanoseconds. */
+export const TIME_GRANULARITIES: readonly (readonly [bigint, bigint])[] = [
+  [WITH_NSEC_TIME, 1n],
+  [WITH_USEC_TIME, 1000n],
+  [WITH_SEC_TIME, 1_000_000_000n],
+  [WITH_2SEC_TIME, 2_000_000_000n],
+];
+
 /** The time granularity in nanoseconds a feature set records, or undefined when none. */
 export function timeGranularityNs(flags: bigint): bigint | undefined {
-  if (flags & WITH_NSEC_TIME) return 1n;
-  if (flags & WITH_USEC_TIME) return 1000n;
-  if (flags & WITH_SEC_TIME) return 1_000_000_000n;
-  if (flags & WITH_2SEC_TIME) return 2_000_000_000n;
-  return undefined;
+  return TIME_GRANULARITIES.find(([bit]) => flags & bit)?.[1];
 }
 
 /**

@@ -35,41 +35,35 @@ import {
   CA_FORMAT_XATTR,
   compareBytes,
   compareGoodbyeChildren,
+  DEPTH_MAX,
   DEVICE_SIZE,
   type Entry,
   ENTRY_SIZE,
   FCAPS_SIZE_MAX,
   FEATURE_FLAGS_MAX,
   FILENAME_SIZE_MAX,
+  GOODBYE_ITEM_SIZE,
   type GoodbyeChild,
   goodbyeHash,
   goodbyeSize,
   HEADER_SIZE,
   isValidXattrName,
-  S_IFBLK,
-  S_IFCHR,
-  S_IFDIR,
-  S_IFIFO,
-  S_IFLNK,
+  KIND_FEATURE,
+  kindOf,
+  type NodeKind,
   S_IFMT,
-  S_IFREG,
-  S_IFSOCK,
   SELINUX_SIZE_MAX,
   SYMLINK_SIZE_MAX,
   USER_SIZE_MAX,
   WITH_CHATTR,
-  WITH_DEVICE_NODES,
   WITH_FAT_ATTRS,
-  WITH_FIFOS,
-  WITH_SOCKETS,
   WITH_SUBVOLUME,
   WITH_SUBVOLUME_RO,
-  WITH_SYMLINKS,
   WITH_XATTRS,
   XATTR_SIZE_MAX,
 } from "./catar.ts";
 
-export type NodeKind = "directory" | "file" | "symlink" | "device" | "fifo" | "socket";
+export type { NodeKind };
 
 export interface Xattr {
   readonly name: Uint8Array;
@@ -195,9 +189,6 @@ const TYPE_NAMES: ReadonlyMap<bigint, string> = new Map([
   [CA_FORMAT_GOODBYE, "GOODBYE"],
 ]);
 
-/** Nesting deeper than this is refused (casync itself stops at 64 levels). */
-const DEPTH_MAX = 4096;
-
 /** Extended attributes kept per node at most; more is refused rather than buffered. */
 const XATTR_BYTES_MAX = 16 << 20;
 
@@ -206,33 +197,6 @@ const lenient = new TextDecoder();
 function typeName(type: bigint): string {
   return TYPE_NAMES.get(type) ?? (OTHER_NAMES.has(type) ? "ACL" : `0x${type.toString(16)}`);
 }
-
-function kindOf(mode: number): NodeKind | undefined {
-  switch (mode & S_IFMT) {
-    case S_IFDIR:
-      return "directory";
-    case S_IFREG:
-      return "file";
-    case S_IFLNK:
-      return "symlink";
-    case S_IFBLK:
-    case S_IFCHR:
-      return "device";
-    case S_IFIFO:
-      return "fifo";
-    case S_IFSOCK:
-      return "socket";
-  }
-  return undefined;
-}
-
-/** The feature bit a node of this kind needs in the archive's flags. */
-const KIND_FEATURE: Partial<Record<NodeKind, bigint>> = {
-  symlink: WITH_SYMLINKS,
-  device: WITH_DEVICE_NODES,
-  fifo: WITH_FIFOS,
-  socket: WITH_SOCKETS,
-};
 
 export class CatarDecoder {
   readonly #source: string;
@@ -664,7 +628,7 @@ export class CatarDecoder {
     const fail = (detail: string): never =>
       this.#fail(`directory "${dir.node.path}": goodbye table ${detail}`);
     const n = dir.children.length;
-    const tail = HEADER_SIZE + n * 24;
+    const tail = HEADER_SIZE + n * GOODBYE_ITEM_SIZE;
     if (view.getBigUint64(tail + 16, true) !== CA_FORMAT_GOODBYE_TAIL_MARKER) {
       fail("lacks its tail marker");
     }
@@ -674,7 +638,7 @@ export class CatarDecoder {
     }
     const items: GoodbyeChild[] = [];
     for (let i = 0; i < n; i++) {
-      const at = HEADER_SIZE + i * 24;
+      const at = HEADER_SIZE + i * GOODBYE_ITEM_SIZE;
       const back = view.getBigUint64(at, true);
       const size = view.getBigUint64(at + 8, true);
       if (back > BigInt(start) || size > back) fail(`item ${i} points outside the directory`);

@@ -6,7 +6,8 @@
  * mtree(5) and Go desync do, so a hostile name cannot inject keywords.
  */
 import { createHash, type Hash } from "node:crypto";
-import { SHA512_256 } from "../format/catar.ts";
+import { S_IFBLK, S_IFMT } from "../format/catar.ts";
+import { digestOf } from "../format/index.ts";
 import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/catar_decoder.ts";
 
 const encoder = new TextEncoder();
@@ -50,12 +51,12 @@ export class MtreeFormatter {
         const fields = this.#fields(node);
         if (node.kind === "file") {
           this.#pending = fields;
-          this.#hash = createHash(node.entry.featureFlags & SHA512_256 ? "sha512-256" : "sha256");
+          this.#hash = createHash(digestOf(node.entry));
         } else {
           out.push(fields.join(" "));
         }
       } else if (event.node.kind === "file") {
-        const name = event.node.entry.featureFlags & SHA512_256
+        const name = digestOf(event.node.entry) === "sha512-256"
           ? "sha512256digest"
           : "sha256digest";
         out.push([...this.#pending, `${name}=${this.#hash!.digest("hex")}`].join(" "));
@@ -69,7 +70,7 @@ export class MtreeFormatter {
     const { entry } = node;
     const path = node.depth === 0 ? "." : this.#names.map(mtreeEscape).join("/");
     let type = TYPES[node.kind];
-    if (node.kind === "device" && (entry.mode & 0o170000) === 0o060000) type = "block";
+    if (node.kind === "device" && (entry.mode & S_IFMT) === S_IFBLK) type = "block";
     const fields = [
       path,
       `type=${type}`,

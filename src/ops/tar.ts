@@ -23,6 +23,7 @@ import {
   CA_FORMAT_SYMLINK,
   CA_FORMAT_USER,
   compareBytes,
+  DEPTH_MAX,
   encodeBytesRecord,
   encodeDevice,
   encodeEntry,
@@ -35,6 +36,8 @@ import {
   type GoodbyeChild,
   goodbyeHash,
   isArchivedXattr,
+  KIND_FEATURE,
+  kindOf,
   S_IFBLK,
   S_IFCHR,
   S_IFDIR,
@@ -44,23 +47,20 @@ import {
   S_IFREG,
   S_IFSOCK,
   SHA512_256,
+  TIME_GRANULARITIES,
   timeGranularityNs,
   WITH_16BIT_UIDS,
-  WITH_2SEC_TIME,
   WITH_32BIT_UIDS,
   WITH_DEVICE_NODES,
   WITH_FCAPS,
   WITH_FIFOS,
-  WITH_NSEC_TIME,
   WITH_PERMISSIONS,
-  WITH_SEC_TIME,
   WITH_SOCKETS,
   WITH_SYMLINKS,
-  WITH_USEC_TIME,
   WITH_USER_NAMES,
   WITH_XATTRS,
 } from "../format/catar.ts";
-import type { Index } from "../format/index.ts";
+import { digestOf, type Index } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
@@ -75,21 +75,13 @@ import type { MakeStats } from "./make.ts";
 const BASE_FEATURES = WITH_32BIT_UIDS | WITH_USER_NAMES | WITH_PERMISSIONS | WITH_SYMLINKS |
   WITH_DEVICE_NODES | WITH_FIFOS | WITH_SOCKETS;
 
-/** casync's time granularities, finest first. */
-const TIME_FEATURES: [bigint, bigint][] = [
-  [WITH_NSEC_TIME, 1n],
-  [WITH_USEC_TIME, 1000n],
-  [WITH_SEC_TIME, 1_000_000_000n],
-  [WITH_2SEC_TIME, 2_000_000_000n],
-];
-
 /**
  * The feature flags tar records through `fs` (without the digest bit): the
  * finest time granularity whose values `fs` reads exactly, and extended
  * attributes and capabilities where `fs` can read them.
  */
 export function tarFeatures(fs: TreeFs): bigint {
-  const [time] = TIME_FEATURES.find(([, step]) => step % fs.timeResolutionNs === 0n)!;
+  const [time] = TIME_GRANULARITIES.find(([, step]) => step % fs.timeResolutionNs === 0n)!;
   return BASE_FEATURES | time | (fs.xattrs ? WITH_XATTRS | WITH_FCAPS : 0n);
 }
 
@@ -128,8 +120,6 @@ export interface TarStats {
   bytes: number;
 }
 
-/** Nesting deeper than this is refused (the decoder's limit too). */
-const DEPTH_MAX = 4096;
 const READ_BUFFER = 1 << 20;
 
 const encoder = new TextEncoder();
@@ -330,12 +320,9 @@ class Walker {
   }
 
   #include(relative: string, name: string, info: FileStat): boolean {
-    const type = info.mode & S_IFMT;
-    const flags = this.#flags;
-    if (type === S_IFLNK && !(flags & WITH_SYMLINKS)) return false;
-    if ((type === S_IFBLK || type === S_IFCHR) && !(flags & WITH_DEVICE_NODES)) return false;
-    if (type === S_IFIFO && !(flags & WITH_FIFOS)) return false;
-    if (type === S_IFSOCK && !(flags & WITH_SOCKETS)) return false;
+    const kind = kindOf(info.mode);
+    const needs = kind && KIND_FEATURE[kind];
+    if (needs !== undefined && !(this.#flags & needs)) return false;
     return !this.#options.exclude?.(relative, name);
   }
 
@@ -366,26 +353,32 @@ class Walker {
     } catch (error) {
       throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });
     }
+    // Only the file's own calls fail as "cannot read": an error writing the
+    // archive (a full disk, a reader gone from a pipe) passes through as it is.
+    const read = <T>(call: () => T): T => {
+      try {
+        return call();
+      } catch (error) {
+        throw new DesyncError(`${path}: cannot read: ${describeFsError(error)}`, { cause: error });
+      }
+    };
     try {
       // Deno cannot open with O_NOFOLLOW: check that the path still names the same file.
-      const opened = file.statSync();
+      const opened = read(() => file.statSync());
       if (opened.ino !== null && BigInt(opened.ino) !== info.ino) {
         throw new DesyncError(`${path}: replaced while being archived`);
       }
-      this.#buffer ??= new Uint8Array(READ_BUFFER);
+      const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER);
       let left = info.size;
       while (left > 0) {
         this.#options.signal?.throwIfAborted();
-        const n = file.readSync(this.#buffer.subarray(0, Math.min(left, READ_BUFFER)));
+        const n = read(() => file.readSync(buffer.subarray(0, Math.min(left, READ_BUFFER))));
         if (n === null || n === 0) {
           throw new DesyncError(`${path}: shrank while being archived`);
         }
-        await this.#emit(this.#buffer.subarray(0, n));
+        await this.#emit(buffer.subarray(0, n));
         left -= n;
       }
-    } catch (error) {
-      if (error instanceof DesyncError || error instanceof DOMException) throw error;
-      throw new DesyncError(`${path}: cannot read: ${describeFsError(error)}`, { cause: error });
     } finally {
       file.close();
     }
@@ -412,7 +405,7 @@ export async function tarIndex(
     store: options.store,
     codec: options.codec,
     params,
-    digest: options.featureFlags & SHA512_256 ? "sha512-256" : "sha256",
+    digest: digestOf(options),
     concurrency: options.concurrency,
     signal: options.signal,
   });

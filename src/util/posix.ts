@@ -95,10 +95,14 @@ function cPath(path: string | Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** The calling thread's errno, as the last failed libc call left it. */
+function lastErrno(): number {
+  return new Deno.UnsafePointerView(libc().__errno_location()!).getInt32();
+}
+
 function fail(operation: string, path: string): never {
-  const c = libc();
-  const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
-  const reason = new Deno.UnsafePointerView(c.strerror(errno)!).getCString();
+  const errno = lastErrno();
+  const reason = new Deno.UnsafePointerView(libc().strerror(errno)!).getCString();
   throw new SystemCallError(operation, path, errno, reason);
 }
 
@@ -160,7 +164,7 @@ export function changeOwner(path: string, uid: number, gid: number): void {
 }
 
 /** Linux's dev_t for a major and minor number (glibc's makedev). */
-export function makeDevice(major: number, minor: number): bigint {
+function makeDevice(major: number, minor: number): bigint {
   const ma = BigInt(major), mi = BigInt(minor);
   return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) |
     (mi & 0xffn);
@@ -193,8 +197,7 @@ function readGrowing(read: (buffer: Uint8Array) => number): Uint8Array | number 
     const buffer = new Uint8Array(size);
     const n = read(buffer);
     if (n >= 0) return buffer.slice(0, n);
-    const errno = new Deno.UnsafePointerView(libc().__errno_location()!).getInt32();
-    if (errno !== ERANGE || size > 1 << 24) return -1;
+    if (lastErrno() !== ERANGE || size > 1 << 24) return -1;
   }
 }
 
@@ -205,8 +208,7 @@ export function listXattrs(path: string): Uint8Array[] {
     Number(c.llistxattr(cPath(path), buffer, BigInt(buffer.length)))
   );
   if (typeof list === "number") {
-    const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
-    if (errno === EOPNOTSUPP) return [];
+    if (lastErrno() === EOPNOTSUPP) return [];
     fail("list the extended attributes of", path);
   }
   const names: Uint8Array[] = [];
@@ -226,8 +228,7 @@ export function getXattr(path: string, name: Uint8Array): Uint8Array | undefined
     Number(c.lgetxattr(cPath(path), cPath(name), buffer, BigInt(buffer.length)))
   );
   if (typeof value !== "number") return value;
-  const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
-  if (errno === ENODATA) return undefined;
+  if (lastErrno() === ENODATA) return undefined;
   fail("read an extended attribute of", path);
 }
 

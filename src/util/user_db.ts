@@ -32,23 +32,28 @@ export function parseIdTable(text: string): Table {
   return { byId, byName };
 }
 
-async function readTable(path: string): Promise<Table> {
+function readTable(path: string): Table {
   try {
-    return parseIdTable(await Deno.readTextFile(path));
+    return parseIdTable(Deno.readTextFileSync(path));
   } catch {
     return { byId: new Map(), byName: new Map() };
   }
 }
 
-export async function loadUserDb(
-  passwd = "/etc/passwd",
-  group = "/etc/group",
-): Promise<UserDb> {
-  const [users, groups] = await Promise.all([readTable(passwd), readTable(group)]);
+/**
+ * The system's names. Each file is read when first asked about, so a command
+ * that never looks a name up (tar --no-same-owner, untar not setting owners)
+ * reads neither.
+ */
+export function userDb(passwd = "/etc/passwd", group = "/etc/group"): UserDb {
+  let users: Table | undefined;
+  let groups: Table | undefined;
+  const usersTable = () => users ??= readTable(passwd);
+  const groupsTable = () => groups ??= readTable(group);
   return {
-    userName: (uid) => users.byId.get(uid),
-    groupName: (gid) => groups.byId.get(gid),
-    uid: (name) => users.byName.get(name),
-    gid: (name) => groups.byName.get(name),
+    userName: (uid) => usersTable().byId.get(uid),
+    groupName: (gid) => groupsTable().byId.get(gid),
+    uid: (name) => usersTable().byName.get(name),
+    gid: (name) => groupsTable().byName.get(name),
   };
 }

@@ -235,3 +235,36 @@ e2e("make on a catar keeps its feature flags, and its digest must agree", async 
     /a\.catar is a catar archive made for sha512-256 chunk IDs; give --digest sha512-256/,
   );
 });
+
+e2e("tar -i writes its index where make would: here with PUT to an HTTP URL", async (dir) => {
+  await Deno.mkdir(`${dir}/tree`);
+  await makeTree(`${dir}/tree`, PLAIN_TREE);
+  const received = new Map<string, Uint8Array>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    if (request.method !== "PUT") return new Response("no", { status: 405 });
+    received.set(new URL(request.url).pathname, new Uint8Array(await request.arrayBuffer()));
+    return new Response(null, { status: 201 });
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/indexes/t.caidx`;
+    const flags = [...TAR, "--allow-net=127.0.0.1"];
+    const remote = await runCli(["tar", "-i", url, `${dir}/tree`], flags);
+    assertEquals(remote.code, 0, remote.stderr);
+    const local = await runCli(["tar", "-i", `${dir}/t.caidx`, `${dir}/tree`], TAR);
+    assertEquals(local.code, 0, local.stderr);
+    assertEquals(received.get("/indexes/t.caidx"), await Deno.readFile(`${dir}/t.caidx`));
+  } finally {
+    await server.shutdown();
+  }
+});
+
+e2e("tar into a pipe that closes early stops quietly, as cat and mtree do", async (dir) => {
+  await Deno.mkdir(`${dir}/tree`);
+  await Deno.writeFile(`${dir}/tree/big`, new Uint8Array(4 << 20));
+  const command = [Deno.execPath(), "run", "--quiet", ...TAR, MAIN, "tar", "-", `${dir}/tree`]
+    .map((word) => `'${word}'`).join(" ");
+  const result = await runTool("bash", ["-c", `set -o pipefail; ${command} | head -c 100 | wc -c`]);
+  assertEquals(result.stdout.trim(), "100");
+  assertEquals(result.stderr, "");
+  assertEquals(result.code, 0);
+});

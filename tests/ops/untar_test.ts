@@ -8,7 +8,7 @@ import { S_IFLNK } from "../../src/format/catar.ts";
 import { untar } from "../../src/ops/untar.ts";
 import { currentUmask, effectiveUid, statFile } from "../../src/util/posix.ts";
 import { denoTreeFs, libcTreeFs, type TreeFs } from "../../src/util/tree_fs.ts";
-import { loadUserDb } from "../../src/util/user_db.ts";
+import { userDb } from "../../src/util/user_db.ts";
 import { removeDir, tempDir } from "../helpers.ts";
 import { buildArchive, directory, file, type TestNode } from "../format/catar_builder.ts";
 
@@ -180,7 +180,7 @@ for (const fs of [libcTreeFs, denoTreeFs]) {
         source: "test.catar",
         feed: feedOf(archive),
         fs,
-        users: await loadUserDb(),
+        users: userDb(),
       });
       const suid = statFile(`${dir}/as-archived/suid`);
       assertEquals(suid.mode & 0o7777, 0o4755);

@@ -1,0 +1,55 @@
+/**
+ * The archive untar and mtree read: a catar file (or stdin, `-`), or with -i an
+ * index whose chunks come from -s stores, behind an optional -c cache.
+ */
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
+import {
+  addConcurrencyOption,
+  addStoreOptions,
+  loadIndex,
+  withRuntime,
+  withStoreChain,
+} from "./common.ts";
+
+/** Adds -s, -c, -i and -n (chunks fetched ahead with -i). */
+export function addArchiveSourceOptions(command: Command): Command {
+  addStoreOptions(command)
+    .option("-i, --index", "the archive is an index (.caidx); its chunks come from -s", false);
+  return addConcurrencyOption(command, "chunks fetched ahead");
+}
+
+export interface ArchiveSource {
+  /** The archive as messages name it. */
+  source: string;
+  feed: Feed;
+  signal: AbortSignal;
+}
+
+/** Runs `work` on the archive `archive` names, with the command's -i, -s, -c and -n. */
+export async function withArchiveSource(
+  archive: string,
+  command: Command,
+  work: (input: ArchiveSource) => Promise<void>,
+): Promise<void> {
+  const opts = command.opts<
+    { index: boolean; store: string[]; cache?: string; concurrency: number }
+  >();
+  if (!opts.index && (opts.store.length > 0 || opts.cache !== undefined)) {
+    throw new UsageError("-s and -c go with -i");
+  }
+  const source = archive === "-" ? "<stdin>" : archive;
+  if (!opts.index) {
+    await withRuntime(({ signal }) => work({ source, feed: fileFeed(archive, signal), signal }));
+    return;
+  }
+  const index = await loadIndex(archive, command);
+  await withStoreChain(
+    command,
+    [index],
+    opts,
+    ({ signal, store }) =>
+      work({ source, feed: indexFeed(index, store, opts.concurrency, signal), signal }),
+  );
+}
