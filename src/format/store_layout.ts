@@ -7,9 +7,23 @@ import type { ChunkId } from "./chunk_id.ts";
 
 export const CHUNK_SUFFIX = ".cacnk";
 
+/** Where a chunk lives below a store's root: `<4 hex>/<id>.cacnk`, or `<4 hex>/<id>` uncompressed. */
+export function chunkKey(id: string, uncompressed: boolean): string {
+  return `${id.slice(0, 4)}/${id}${uncompressed ? "" : CHUNK_SUFFIX}`;
+}
+
+/**
+ * The chunk ID a store-relative name `<4 hex>/<id>[.cacnk]` stands for, or
+ * undefined for anything else (index files, temporary files, strays).
+ */
+export function chunkIdOfKey(key: string): ChunkId | undefined {
+  const found = chunkOfPath(`/${key}`);
+  return found?.store === "/" ? found.id : undefined; // nothing before the prefix directory
+}
+
 /** Where a chunk lives in a local store directory. */
 export function chunkFilePath(dir: string, id: ChunkId): string {
-  return `${dir}/${id.slice(0, 4)}/${id}${CHUNK_SUFFIX}`;
+  return `${dir}/${chunkKey(id, false)}`;
 }
 
 /**

@@ -89,7 +89,7 @@ export class S3Store implements WriteStore, PruneStore, RawChunkStore {
       // Keys come sorted, so `<id>` and `<id>.cacnk` are neighbours.
       if (id === undefined || id === last) continue;
       last = id;
-      yield id as ChunkId;
+      yield id;
     }
   }
 

@@ -16,16 +16,4 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   uncompressed: false,
 };
 
-/** Where a chunk lives below a store's root: `<4 hex>/<id>.cacnk`, or `<4 hex>/<id>` uncompressed. */
-export function chunkKey(id: string, uncompressed: boolean): string {
-  return `${id.slice(0, 4)}/${id}${uncompressed ? "" : ".cacnk"}`;
-}
-
-/**
- * The chunk ID a store-relative name `<4 hex>/<id>[.cacnk]` stands for, or
- * undefined for anything else (index files, temporary files, strays).
- */
-export function chunkIdOfKey(key: string): string | undefined {
-  const match = /^([0-9a-f]{4})\/(\1[0-9a-f]{60})(?:\.cacnk)?$/.exec(key);
-  return match ? match[2] : undefined;
-}
+export { chunkIdOfKey, chunkKey } from "../format/store_layout.ts";

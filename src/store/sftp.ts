@@ -7,11 +7,11 @@
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkMissing, StoreError } from "../errors.ts";
-import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import { storedForm } from "./encode.ts";
-import { chunkKey, type StoreSettings } from "./settings.ts";
+import { chunkIdOfKey, chunkKey, type StoreSettings } from "./settings.ts";
 import {
   parseSftpLocation,
   SftpConnection,
@@ -221,8 +221,8 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
     ) ?? [];
     const ids = new Set<ChunkId>();
     for (const name of names) {
-      const id = name.endsWith(".cacnk") ? name.slice(0, -6) : name;
-      if (isChunkId(id) && id.startsWith(prefix)) ids.add(id);
+      const id = chunkIdOfKey(`${prefix}/${name}`);
+      if (id) ids.add(id);
     }
     return [...ids].sort();
   }
