@@ -41,17 +41,13 @@ const SILENT: Progress = { add() {}, done() {} };
 
 /**
  * A progress bar for `total` units; a total of 0 or less means unknown (counts
- * and rate only). The third argument is `enabled` or the full options.
+ * and rate only).
  */
 export function progressBar(
   label: string,
   total: number,
-  enabledOrOptions?: boolean | ProgressOptions,
-  detail?: () => string,
+  options: ProgressOptions = {},
 ): Progress {
-  const options: ProgressOptions = typeof enabledOrOptions === "object"
-    ? enabledOrOptions
-    : { enabled: enabledOrOptions, detail };
   const parsable = mode.parsable;
   const enabled = options.enabled ?? (mode.forced || parsable || stderrIsTerminal());
   if (!enabled) return SILENT;
