@@ -14,6 +14,7 @@ import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
 import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";
 import { readIndexOverSsh } from "./ssh_index.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
+import { readRegularFile, statRegularFile, UnfitFile } from "../util/regular_file.ts";
 import { openAccessLog } from "./access_log.ts";
 import { authorizer } from "./auth.ts";
 import {
@@ -65,23 +66,25 @@ interface IndexLocation {
 }
 
 class DirectoryIndexes implements IndexLocation {
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, readonly maxBytes: number) {}
 
   async get(name: string) {
-    try {
-      return await Deno.readFile(`${this.name}/${name}`);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw new Error(`reading ${name}: ${describeFsError(error)}`);
-    }
+    return await this.#read(name, (path) => readRegularFile(path, this.maxBytes));
   }
 
   async size(name: string) {
+    return (await this.#read(name, (path) => statRegularFile(path, this.maxBytes)))?.size;
+  }
+
+  /** Only a regular file of at most maxBytes is an index: a FIFO would hang the request. */
+  async #read<T>(name: string, read: (path: string) => Promise<T>): Promise<T | undefined> {
     try {
-      const info = await Deno.stat(`${this.name}/${name}`);
-      return info.isFile ? info.size : undefined;
+      return await read(`${this.name}/${name}`);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
+      if (error instanceof UnfitFile) {
+        throw new Error(`${error.path} is ${error.what()}, not an index file`);
+      }
       throw new Error(`reading ${name}: ${describeFsError(error)}`);
     }
   }
@@ -201,7 +204,7 @@ export async function startIndexServer(options: IndexServerOptions): Promise<Ind
     } catch (error) {
       throw new UsageError(`index store ${dir}: ${describeFsError(error)}`);
     }
-    location = new DirectoryIndexes(dir);
+    location = new DirectoryIndexes(dir, options.maxIndexSize ?? MAX_INDEX_SIZE);
   }
   const handler = indexHandler(location, {
     writable: options.writable,

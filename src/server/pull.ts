@@ -10,6 +10,8 @@ import { chunkFilePath, uncompressedPath } from "../store/local.ts";
 import { locationKind, openStore, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
 import { describeFsError } from "../util/fs.ts";
+import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
+import { MAX_INDEX_SIZE } from "../format/index.ts";
 
 export interface PullArgs {
   /** An index file to serve, or undefined. */
@@ -46,9 +48,12 @@ export async function runPull(
   let index: Uint8Array | undefined;
   if (args.index) {
     try {
-      index = await Deno.readFile(args.index);
+      index = await readRegularFile(args.index, MAX_INDEX_SIZE);
     } catch (error) {
-      throw new DesyncError(`${args.index}: cannot read index: ${describeFsError(error)}`);
+      const why = error instanceof UnfitFile
+        ? `it is ${error.what()}, not an index file`
+        : describeFsError(error);
+      throw new DesyncError(`${args.index}: cannot read index: ${why}`);
     }
   }
   const stores: Store[] = [];

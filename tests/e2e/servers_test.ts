@@ -300,3 +300,24 @@ Deno.test("pull: a bad message ends the session with ABORT, one line on stderr, 
     await removeDir(dir);
   }
 });
+
+Deno.test("pull: an index named by a FIFO or a directory is refused, not waited on", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const made = await new Deno.Command("mkfifo", { args: [`${dir}/fifo.caibx`] }).output();
+    assert(made.success, "mkfifo");
+    await Deno.mkdir(`${dir}/dir.caibx`);
+    for (const [name, kind] of [["fifo", "a FIFO"], ["dir", "a directory"]]) {
+      const session = await pullSession(["-", "-", `${dir}/${name}.caibx`, "-"], [
+        encodeHello(Feature.PULL_INDEX),
+      ]);
+      assertEquals(session.code, 1, session.stderr);
+      assertEquals(
+        session.stderr,
+        `desync: ${dir}/${name}.caibx: cannot read index: it is ${kind}, not an index file\n`,
+      );
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});

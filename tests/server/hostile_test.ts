@@ -322,3 +322,36 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "hostile: index-server answers a FIFO, a directory or an oversized file at an index's name with 502, not a hang",
+  async (dir) => {
+    const indexes = `${dir}/indexes`;
+    await Deno.mkdir(`${indexes}/dir.caibx`, { recursive: true });
+    const made = await new Deno.Command("mkfifo", { args: [`${indexes}/fifo.caibx`] }).output();
+    assert(made.success, "mkfifo");
+    await Deno.writeFile(`${indexes}/huge.caibx`, new Uint8Array(2000));
+    await Deno.writeFile(`${indexes}/small.caibx`, new Uint8Array(100));
+    const server = await startIndexServer({
+      store: indexes,
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: false,
+      maxIndexSize: 1000,
+    });
+    const port = Number(new URL(server.urls[0]).port);
+    try {
+      for (const name of ["fifo", "dir", "huge"]) {
+        assertEquals(await rawStatus(port, get(`/${name}.caibx`)), 502, `GET ${name}`);
+        assertEquals(
+          await rawStatus(port, get(`/${name}.caibx`).replace("GET", "HEAD")),
+          502,
+          `HEAD ${name}`,
+        );
+      }
+      // Still serving; a file within the bound is served whole.
+      assertEquals(await rawStatus(port, get("/small.caibx")), 200);
+    } finally {
+      await server.close();
+    }
+  },
+);
