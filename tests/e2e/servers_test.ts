@@ -3,7 +3,17 @@
  * README's permission flags; casync is the independent client where it can be.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { MAIN, mustRun, removeDir, runCli, runTool, sha256sum, tempDir } from "../helpers.ts";
+import {
+  codecTest,
+  MAIN,
+  mustRun,
+  removeDir,
+  runCli,
+  runTool,
+  sha256sum,
+  tempDir,
+} from "../helpers.ts";
+import { LocalStore } from "../../src/store/local.ts";
 import { CASYNC_MISSING, casyncMake, storeIds } from "../interop/casync_fixture.ts";
 import { startServerProcess } from "../server/serve_helpers.ts";
 import {
@@ -321,3 +331,41 @@ Deno.test("pull: an index named by a FIFO or a directory is refused, not waited 
     await removeDir(dir);
   }
 });
+
+codecTest(
+  "pull: a failover group of local stores serves its chunks; a FIFO at a chunk's name ends the session",
+  async (dir, codec) => {
+    const [a, b] = [`${dir}/a`, `${dir}/b`];
+    const chunk = makeChunk(7);
+    const fifo = makeChunk(8).id;
+    for (const store of [a, b]) {
+      const local = await LocalStore.open(store, { codec, digests: ["sha512-256"], create: true });
+      await local.storeChunk(chunk);
+    }
+    const served = await pullSession(["-", "-", "-", "-", `${a}|${b}`], [
+      encodeHello(Feature.PULL_CHUNKS),
+      encodeRequest([chunk.id], 1n),
+      encodeMessage(MessageType.GOODBYE),
+    ]);
+    assertEquals(served.code, 0, served.stderr);
+    assertEquals(served.messages.map((m) => m.type), [MessageType.HELLO, MessageType.CHUNK]);
+    const sent = decodeChunk(served.messages[1].body);
+    assertEquals([sent.id, sent.compressed, sent.data], [chunk.id, true, chunk.compressed]);
+
+    await Deno.mkdir(`${a}/${fifo.slice(0, 4)}`, { recursive: true });
+    const made = await new Deno.Command("mkfifo", {
+      args: [`${a}/${fifo.slice(0, 4)}/${fifo}.cacnk`],
+    }).output();
+    assert(made.success, "mkfifo");
+    const refused = await pullSession(["-", "-", "-", "-", a], [
+      encodeHello(Feature.PULL_CHUNKS),
+      encodeRequest([fifo], 1n),
+      encodeMessage(MessageType.GOODBYE),
+    ]);
+    assertEquals(refused.code, 1, refused.stderr);
+    assertMatch(refused.stderr, /^desync: .*\.cacnk is a FIFO, not a chunk file\n$/);
+    const abort = refused.messages.find((m) => m.type === MessageType.ABORT);
+    assert(abort, "ABORT sent");
+    assertMatch(decodeAbort(abort.body).reason, /is a FIFO, not a chunk file/);
+  },
+);
