@@ -7,7 +7,7 @@
  */
 import type http from "node:http";
 import { UsageError } from "../errors.ts";
-import { decodeIndex } from "../format/index.ts";
+import { decodeIndex, MAX_INDEX_SIZE } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "../util/http_client.ts";
 import { locationKind } from "../store/location.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
@@ -35,16 +35,13 @@ export interface IndexServerOptions {
   authorization?: string;
   log?: string;
   limits?: Partial<ServerLimits>;
-  /** Largest index accepted by PUT. */
+  /** Largest index served or accepted by PUT (default: format/index.ts MAX_INDEX_SIZE). */
   maxIndexSize?: number;
   /** Settings for an HTTP index location. */
   http?: HttpOptions;
   /** Settings for an SSH index location (`ssh://host/dir`, read with casync's protocol). */
   ssh?: SshOptions;
 }
-
-/** 64 MiB: the index of a blob of about 100 GB at the default chunk sizes. */
-export const MAX_INDEX_SIZE = 64 * 1024 * 1024;
 
 const INDEX_PATH =
   /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca(?:ibx|idx))$/;
