@@ -13,7 +13,7 @@ import { locationKind } from "../store/location.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
 import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";
 import { readIndexOverSsh } from "./ssh_index.ts";
-import { describeFsError, tempName } from "../util/fs.ts";
+import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
 import { readRegularFile, statRegularFile, UnfitFile } from "../util/regular_file.ts";
 import { openAccessLog } from "./access_log.ts";
 import { authorizer } from "./auth.ts";
@@ -88,15 +88,12 @@ class DirectoryIndexes implements IndexLocation {
 
   async put(name: string, bytes: Uint8Array) {
     const path = `${this.name}/${name}`;
-    const temp = tempName(path);
     try {
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await Deno.writeFile(temp, bytes);
-      await Deno.rename(temp, path);
     } catch (error) {
-      await Deno.remove(temp).catch(() => {});
       throw new Error(`writing ${name}: ${describeFsError(error)}`);
     }
+    await writeAtomically(path, (file) => writeAll(file, bytes));
   }
 
   close() {}
