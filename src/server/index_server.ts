@@ -174,6 +174,13 @@ export interface IndexServer extends RunningServer {
 
 export async function startIndexServer(options: IndexServerOptions): Promise<IndexServer> {
   const kind = locationKind(options.store);
+  if (kind === "s3" || kind === "sftp") {
+    const scheme = options.store.slice(0, options.store.indexOf(":"));
+    throw new UsageError(
+      `index store ${options.store}: ${scheme} locations cannot be served ` +
+        "(serve a directory, an http(s):// or an ssh:// location)",
+    );
+  }
   if (kind === "ssh" && options.writable) {
     throw new UsageError(`index store ${options.store}: indexes cannot be written over SSH`);
   }

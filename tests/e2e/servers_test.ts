@@ -369,3 +369,27 @@ codecTest(
     assertMatch(decodeAbort(abort.body).reason, /is a FIFO, not a chunk file/);
   },
 );
+
+Deno.test("index-server: an S3 or SFTP location is a usage error naming its scheme", async () => {
+  for (
+    const [store, scheme] of [["s3+http://127.0.0.1:1/bucket/x", "s3+http"], ["sftp://h/x", "sftp"]]
+  ) {
+    const run = await runTool(Deno.execPath(), [
+      "run",
+      "--quiet",
+      ...SERVE,
+      MAIN,
+      "index-server",
+      "-s",
+      store,
+      "-l",
+      "127.0.0.1:0",
+    ]);
+    assertEquals(run.code, 2, run.stderr);
+    assertEquals(
+      run.stderr,
+      `desync: index store ${store}: ${scheme} locations cannot be served ` +
+        "(serve a directory, an http(s):// or an ssh:// location)\n",
+    );
+  }
+});
