@@ -13,7 +13,8 @@ import type { WriteStore } from "../store/store.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { ChunkSource, ServedChunk } from "./chunk_source.ts";
 import type { Handler } from "./http_server.ts";
-import { BodyTooLarge, logWhenDone, readBody, replier, type Reply, sendText } from "./respond.ts";
+import { Semaphore } from "../util/semaphore.ts";
+import { BodyTooLarge, logWhenDone, readBody, replier, sendText } from "./respond.ts";
 
 export interface ChunkHandlerOptions {
   source: ChunkSource;
@@ -77,7 +78,7 @@ interface Sent {
 }
 
 export function chunkHandler(options: ChunkHandlerOptions): Handler {
-  const slots = new Slots(PUT_SLOTS);
+  const slots = new Semaphore(PUT_SLOTS);
   const { source, uncompressed, authorized, log } = options;
   const fail = (request: http.IncomingMessage, response: http.ServerResponse, error: unknown) => {
     if (response.destroyed) return;
@@ -98,7 +99,7 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
     const id = chunkIdOf(request.url ?? "", uncompressed);
     if (id === undefined) return sendText(response, 400, notChunkPath(uncompressed));
     if (method === "PUT") {
-      put(id, request, replier(response), options, slots)
+      put(id, request, response, options, slots)
         .catch((error) => fail(request, response, error));
       return;
     }
@@ -181,15 +182,26 @@ function loggedWhenDone(
 async function put(
   id: ChunkId,
   request: http.IncomingMessage,
-  reply: Reply,
+  response: http.ServerResponse,
   options: ChunkHandlerOptions,
-  slots: Slots,
+  slots: Semaphore,
 ) {
+  const reply = replier(response);
   const store = options.writeStore;
   if (!store) {
     return reply(405, "this server is read-only (start it with -w)", { allow: "GET, HEAD" });
   }
-  await slots.take();
+  // A client that leaves while its upload waits gives up its place in the queue.
+  const gone = new AbortController();
+  const onClose = () => gone.abort(new Error("the client went away"));
+  response.once("close", onClose);
+  try {
+    await slots.acquire(gone.signal);
+  } catch {
+    return; // nobody to answer
+  } finally {
+    response.off("close", onClose);
+  }
   try {
     let body: Uint8Array;
     try {
@@ -222,7 +234,7 @@ async function put(
     await store.storeChunk(options.uncompressed ? { id, plain } : { id, compressed: body, plain });
     reply(201, `chunk ${id} stored`);
   } finally {
-    slots.give();
+    slots.release();
   }
 }
 
@@ -242,28 +254,4 @@ function allowed(options: ChunkHandlerOptions): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A counting semaphore. */
-class Slots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(count: number) {
-    this.#free = count;
-  }
-
-  async take(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-
-  give() {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
 }

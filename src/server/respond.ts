@@ -50,6 +50,8 @@ export function readBody(request: http.IncomingMessage, limit: number): Promise<
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new BodyTooLarge(`body of ${declared} bytes, at most ${limit} allowed`));
   }
+  // A client gone already would never send the events waited for below.
+  if (request.destroyed) return Promise.reject(new Error("the client went away"));
   return new Promise((resolve, reject) => {
     const parts: Uint8Array[] = [];
     let total = 0;

@@ -355,3 +355,45 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "hostile: uploads whose clients left while queued for a PUT slot do not hold the slots",
+  async (dir, codec) => {
+    const server = await startChunkServer({
+      stores: [`${dir}/store`],
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: true,
+      uncompressed: false,
+    }, { codec, digests: ["sha512-256"] });
+    const port = Number(new URL(server.urls[0]).port);
+    const chunk = makeChunk(5);
+    const path = `/${chunk.id.slice(0, 4)}/${chunk.id}.cacnk`;
+    const connect = async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode(put(path, chunk.compressed!.length)));
+      return conn;
+    };
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      // Uploads that send no body hold every slot (8); as many more queue behind them and leave.
+      const holders = await Promise.all(Array.from({ length: 8 }, connect));
+      await settle();
+      const leavers = await Promise.all(Array.from({ length: 8 }, connect));
+      await settle();
+      for (const conn of leavers) conn.close();
+      await settle();
+      for (const conn of holders) conn.close();
+      await settle();
+      // The slots are free again: an upload is stored (should it hang, the test gives up in 5 s).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const status = await Promise.race([
+        rawStatus(port, put(path, chunk.compressed!.length), chunk.compressed),
+        new Promise<number>((resolve) => timer = setTimeout(() => resolve(-1), 5000)),
+      ]);
+      clearTimeout(timer);
+      assertEquals(status, 201);
+    } finally {
+      await server.close();
+    }
+  },
+);
