@@ -147,7 +147,8 @@ async function answerLater(
     });
     return response.end();
   }
-  const chunk = await source.get(id, gone.signal);
+  // A GET comes here only when readLocal did not find the chunk.
+  const chunk = await source.getUpstream(id, gone.signal);
   if (!chunk) return sendText(response, 404, `chunk ${id} not found`);
   sendChunk(response, id, chunk, sent);
 }

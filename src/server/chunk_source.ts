@@ -46,10 +46,11 @@ export class ChunkSource {
     this.#options = options;
   }
 
-  /** The chunk's bytes as served, or undefined when no store has it. */
-  async get(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
-    const local = this.readLocal(id);
-    if (local) return local;
+  /**
+   * The chunk's bytes as served from the store chain, or undefined when no
+   * store has it; for a chunk `readLocal` did not find.
+   */
+  async getUpstream(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
     let chunk: Chunk;
     try {
       chunk = await this.#fetch(id, signal);
@@ -72,7 +73,7 @@ export class ChunkSource {
   }
 
   /**
-   * The chunk from a local store directory, or undefined (then ask `get`). Reads
+   * The chunk from a local store directory, or undefined (then ask `getUpstream`). Reads
    * the file synchronously into a pooled buffer: for files in the page
    * cache this is twice as fast as an asynchronous read into a fresh buffer, as
    * allocating a buffer per response dominates.
