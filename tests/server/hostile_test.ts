@@ -397,3 +397,38 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "hostile: a file too large for a chunk at a chunk's name is a 502, not read whole; big chunks are served",
+  async (dir, codec) => {
+    const store = `${dir}/store`;
+    const local = await LocalStore.open(store, { codec, digests: ["sha512-256"], create: true });
+    // Larger than the server's pooled read buffers (256 KiB), compressed too.
+    const big = makeChunk(6, 600 << 10);
+    await local.storeChunk(big);
+    const huge = makeChunk(7).id;
+    const path = (x: string) => `/${x.slice(0, 4)}/${x}.cacnk`;
+    await Deno.mkdir(`${store}/${huge.slice(0, 4)}`, { recursive: true });
+    // Sparse: 129 MiB, more than casync's largest chunk compressed.
+    await Deno.writeFile(`${store}${path(huge)}`, new Uint8Array());
+    await Deno.truncate(`${store}${path(huge)}`, 129 << 20);
+    const server = await startChunkServer({
+      stores: [store],
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: false,
+      uncompressed: false,
+    }, { codec, digests: ["sha512-256"] });
+    const port = Number(new URL(server.urls[0]).port);
+    try {
+      assertEquals(await rawStatus(port, get(path(huge))), 502, "GET");
+      assertEquals(await rawStatus(port, get(path(huge)).replace("GET", "HEAD")), 502, "HEAD");
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${server.urls[0]}${path(big.id).slice(1)}`);
+        assertEquals(response.status, 200);
+        assertEquals(new Uint8Array(await response.arrayBuffer()), big.compressed);
+      }
+    } finally {
+      await server.close();
+    }
+  },
+);
