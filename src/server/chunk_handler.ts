@@ -41,16 +41,8 @@ const PUT_SLOTS = 8;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const CHUNK_PATH = /^\/([0-9a-f]{4})\/([0-9a-f]{64})(\.cacnk)?$/;
 
-/** The chunk ID a request path names, or a reason it names none. */
-export function chunkIdFromPath(
-  target: string,
-  uncompressed: boolean,
-): { id: ChunkId } | { error: string } {
-  const id = chunkIdOf(target, uncompressed);
-  return id === undefined ? { error: notChunkPath(uncompressed) } : { id };
-}
-
-function chunkIdOf(target: string, uncompressed: boolean): ChunkId | undefined {
+/** The chunk ID a request path names, or undefined when it names none. */
+export function chunkIdOf(target: string, uncompressed: boolean): ChunkId | undefined {
   const query = target.indexOf("?");
   const match = CHUNK_PATH.exec(query < 0 ? target : target.slice(0, query));
   if (!match || Boolean(match[3]) === uncompressed || !match[2].startsWith(match[1])) {
