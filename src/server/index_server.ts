@@ -13,6 +13,7 @@ import { locationKind } from "../store/location.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
 import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";
 import { readIndexOverSsh } from "./ssh_index.ts";
+import { Semaphore } from "../util/semaphore.ts";
 import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
 import { readRegularFile, statRegularFile, UnfitFile } from "../util/regular_file.ts";
 import { openAccessLog } from "./access_log.ts";
@@ -43,6 +44,9 @@ export interface IndexServerOptions {
   ssh?: SshOptions;
 }
 
+/** ssh processes reading indexes at once, unless the SSH options say. */
+const SSH_SESSIONS = 8;
+
 const INDEX_PATH =
   /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca(?:ibx|idx))$/;
 
@@ -54,10 +58,10 @@ export function indexNameFromPath(target: string): string | undefined {
 /** Where index files are read and written. */
 interface IndexLocation {
   readonly name: string;
-  /** The index bytes, or undefined when there is none. */
-  get(name: string): Promise<Uint8Array | undefined>;
+  /** The index bytes, or undefined when there is none; `signal` aborts when the client leaves. */
+  get(name: string, signal?: AbortSignal): Promise<Uint8Array | undefined>;
   /** The size, or undefined when there is none. */
-  size(name: string): Promise<number | undefined>;
+  size(name: string, signal?: AbortSignal): Promise<number | undefined>;
   put(name: string, bytes: Uint8Array): Promise<void>;
   close(): void;
 }
@@ -144,21 +148,29 @@ class HttpIndexes implements IndexLocation {
 /** Indexes read over SSH with casync's protocol (read-only). */
 class SshIndexes implements IndexLocation {
   readonly #location: SshLocation;
+  /** Bounds the ssh processes running at once. */
+  readonly #sessions: Semaphore;
 
   constructor(readonly name: string, readonly ssh: SshOptions, readonly maxBytes: number) {
     this.#location = parseSshLocation(name);
+    this.#sessions = new Semaphore(ssh.sessions ?? SSH_SESSIONS);
   }
 
-  get(name: string) {
+  async get(name: string, signal?: AbortSignal) {
     const path = `${this.#location.path.replace(/\/+$/, "")}/${name}`;
-    return readIndexOverSsh({ ...this.#location, path }, this.ssh, {
-      maxBytes: this.maxBytes,
-      timeoutMs: this.ssh.timeoutMs ?? 60_000,
-    });
+    await this.#sessions.acquire(signal);
+    try {
+      return await readIndexOverSsh({ ...this.#location, path }, this.ssh, {
+        maxBytes: this.maxBytes,
+        timeoutMs: this.ssh.timeoutMs ?? 60_000,
+      }, signal);
+    } finally {
+      this.#sessions.release();
+    }
   }
 
-  async size(name: string) {
-    return (await this.get(name))?.length;
+  async size(name: string, signal?: AbortSignal) {
+    return (await this.get(name, signal))?.length;
   }
 
   put(): Promise<void> {
@@ -246,6 +258,8 @@ function indexHandler(
     let sent = 0;
     logWhenDone(request, response, options.log, () => sent);
     const reply = replier(response);
+    const gone = new AbortController();
+    response.once("close", () => gone.abort(new Error("the client went away")));
     (async () => {
       if (!options.authorized(request.headers.authorization)) return reply(401, "unauthorized");
       const method = request.method ?? "";
@@ -276,7 +290,7 @@ function indexHandler(
         return reply(201, `${name} stored`);
       }
       if (method === "HEAD") {
-        const size = await location.size(name);
+        const size = await location.size(name, gone.signal);
         if (size === undefined) return reply(404, `${name} not found`);
         response.writeHead(200, {
           "content-type": "application/octet-stream",
@@ -284,7 +298,7 @@ function indexHandler(
         });
         return response.end();
       }
-      const bytes = await location.get(name);
+      const bytes = await location.get(name, gone.signal);
       if (!bytes) return reply(404, `${name} not found`);
       sent = bytes.length;
       response.writeHead(200, {
@@ -293,7 +307,7 @@ function indexHandler(
       });
       response.end(bytes);
     })().catch((error) => {
-      if (response.destroyed) return;
+      if (response.destroyed || gone.signal.aborted) return; // nobody to answer
       console.error(
         `desync: index-server: ${request.method} ${request.url}: ${(error as Error).message}`,
       );
