@@ -16,11 +16,12 @@ import { readIndexOverSsh } from "./ssh_index.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
 import { readRegularFile, statRegularFile, UnfitFile } from "../util/regular_file.ts";
-import { openAccessLog } from "./access_log.ts";
+import { type AccessLog, openAccessLog } from "./access_log.ts";
 import { authorizer } from "./auth.ts";
 import {
+  type ClosableServer,
+  type Handler,
   type ListenAddress,
-  type RunningServer,
   type ServerLimits,
   startHttpServer,
   type TlsConfig,
@@ -180,9 +181,8 @@ class SshIndexes implements IndexLocation {
   close() {}
 }
 
-export interface IndexServer extends RunningServer {
-  close(): Promise<void>;
-}
+/** `close` stops the server, then closes its index location and access log. */
+export type IndexServer = ClosableServer;
 
 export async function startIndexServer(options: IndexServerOptions): Promise<IndexServer> {
   const kind = locationKind(options.store);
@@ -219,29 +219,29 @@ export async function startIndexServer(options: IndexServerOptions): Promise<Ind
     }
     location = new DirectoryIndexes(dir, options.maxIndexSize ?? MAX_INDEX_SIZE);
   }
-  const handler = indexHandler(location, {
-    writable: options.writable,
-    authorized: authorizer(options.authorization),
-    maxIndexSize: options.maxIndexSize ?? MAX_INDEX_SIZE,
-    log: openAccessLog(options.log),
-  });
-  try {
-    const server = await startHttpServer(options.listen, handler, {
-      tls: options.tls,
-      limits: options.limits,
-    });
-    return {
-      urls: server.urls,
-      stop: () => server.stop(),
-      async close() {
-        await server.stop();
-        location.close();
-      },
-    };
-  } catch (error) {
+  let log: AccessLog | undefined;
+  const release = () => {
+    log?.close();
     location.close();
+  };
+  let handler: Handler;
+  try {
+    log = openAccessLog(options.log);
+    handler = indexHandler(location, {
+      writable: options.writable,
+      authorized: authorizer(options.authorization),
+      maxIndexSize: options.maxIndexSize ?? MAX_INDEX_SIZE,
+      log,
+    });
+  } catch (error) {
+    release();
     throw error;
   }
+  return await startHttpServer(options.listen, handler, {
+    tls: options.tls,
+    limits: options.limits,
+    release,
+  });
 }
 
 function indexHandler(
@@ -250,7 +250,7 @@ function indexHandler(
     writable: boolean;
     authorized: (header: string | undefined) => boolean;
     maxIndexSize: number;
-    log: ReturnType<typeof openAccessLog>;
+    log: AccessLog | undefined;
   },
 ) {
   const allow = options.writable ? "GET, HEAD, PUT" : "GET, HEAD";
