@@ -108,18 +108,18 @@ class HttpIndexes implements IndexLocation {
   readonly #base: string;
   readonly #transport: HttpTransport;
 
-  constructor(readonly name: string, options: HttpOptions) {
+  constructor(readonly name: string, options: HttpOptions, readonly maxBytes: number) {
     this.#base = name.endsWith("/") ? name : `${name}/`;
     this.#transport = new HttpTransport(options);
   }
 
-  async get(name: string) {
-    const response = await this.#send("GET", name);
+  async get(name: string, signal?: AbortSignal) {
+    const response = await this.#send("GET", name, undefined, signal);
     return response.status === 404 ? undefined : response.body;
   }
 
-  async size(name: string) {
-    const response = await this.#send("HEAD", name);
+  async size(name: string, signal?: AbortSignal) {
+    const response = await this.#send("HEAD", name, undefined, signal);
     return response.status === 404 ? undefined : -1;
   }
 
@@ -131,10 +131,19 @@ class HttpIndexes implements IndexLocation {
     this.#transport.close();
   }
 
-  async #send(method: "GET" | "HEAD" | "PUT", name: string, body?: Uint8Array) {
+  async #send(
+    method: "GET" | "HEAD" | "PUT",
+    name: string,
+    body?: Uint8Array,
+    signal?: AbortSignal,
+  ) {
     let response;
     try {
-      response = await this.#transport.request(method, `${this.#base}${name}`, { body });
+      response = await this.#transport.request(method, `${this.#base}${name}`, {
+        body,
+        signal,
+        maxBytes: this.maxBytes,
+      });
     } catch (error) {
       if (error instanceof HttpNetworkError) throw new Error(`${method} ${name}: ${error.message}`);
       throw error;
@@ -207,6 +216,7 @@ export async function startIndexServer(options: IndexServerOptions): Promise<Ind
     location = new HttpIndexes(
       options.store,
       options.http ?? { timeoutMs: 60_000, errorRetry: 3, retryBaseMs: 500 },
+      options.maxIndexSize ?? MAX_INDEX_SIZE,
     );
   } else {
     const dir = options.store.replace(/\/+$/, "") || "/";

@@ -432,3 +432,29 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "hostile: index-server in front of an HTTP index location bounds what it reads by its index size",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/indexes`);
+    await Deno.writeFile(`${dir}/indexes/huge.caibx`, new Uint8Array(2000));
+    await Deno.writeFile(`${dir}/indexes/small.caibx`, new Uint8Array(100));
+    const listen = [{ hostname: "127.0.0.1", port: 0 }];
+    const origin = await startIndexServer({ store: `${dir}/indexes`, listen, writable: false });
+    const proxy = await startIndexServer({
+      store: origin.urls[0],
+      listen,
+      writable: false,
+      maxIndexSize: 1000,
+      http: { timeoutMs: 10_000, errorRetry: 0, retryBaseMs: 10 },
+    });
+    const port = Number(new URL(proxy.urls[0]).port);
+    try {
+      assertEquals(await rawStatus(port, get("/huge.caibx")), 502);
+      assertEquals(await rawStatus(port, get("/small.caibx")), 200);
+    } finally {
+      await proxy.close();
+      await origin.close();
+    }
+  },
+);
