@@ -70,6 +70,8 @@ export async function servePull(
   let wake: (() => void) | undefined;
   let room: (() => void) | undefined;
   let reading = true;
+  /** Answering failed: reading requests stops, and must not wait for room that never comes. */
+  let answeringFailed = false;
   let failure: unknown;
 
   const services = (options.getChunk ? Feature.READABLE_STORE : 0n) |
@@ -113,7 +115,11 @@ export async function servePull(
     checkOperations(wanted, services);
     if (wanted & Feature.PULL_INDEX) await sendIndex(writer, options.index!);
     const answering = sendAnswers();
-    answering.catch(() => reader.cancel());
+    answering.catch(() => {
+      answeringFailed = true;
+      room?.();
+      reader.cancel();
+    });
     try {
       await readRequests();
     } finally {
@@ -137,10 +143,11 @@ export async function servePull(
           }
           queue.push(...ids);
           wake?.();
-          while (queue.length >= maxQueued) {
+          while (queue.length >= maxQueued && !answeringFailed) {
             await new Promise<void>((resolve) => room = resolve);
             room = undefined;
           }
+          if (answeringFailed) return; // the failure is answering's, rethrown by the caller
           break;
         }
         case MessageType.GOODBYE:

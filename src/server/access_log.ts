@@ -7,7 +7,11 @@ import type http from "node:http";
 import { DesyncError } from "../errors.ts";
 import { describeFsError } from "../util/fs.ts";
 
-export type AccessLog = (request: http.IncomingMessage, status: number, bytes: number) => void;
+export interface AccessLog {
+  (request: http.IncomingMessage, status: number, bytes: number): void;
+  /** Closes the file; lines logged after are dropped (responses closing as the server stops). */
+  close(): void;
+}
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -32,9 +36,9 @@ export function commonLogLine(
 /** Opens the log `--log` names; undefined logs nothing. */
 export function openAccessLog(target: string | undefined): AccessLog | undefined {
   if (target === undefined) return undefined;
-  let file: { writeSync(bytes: Uint8Array): number };
+  let file: { writeSync(bytes: Uint8Array): number; close?(): void };
   if (target === "-") {
-    file = Deno.stdout;
+    file = { writeSync: (bytes) => Deno.stdout.writeSync(bytes) };
   } else {
     try {
       file = Deno.openSync(target, { append: true, create: true, mode: 0o644 });
@@ -44,7 +48,7 @@ export function openAccessLog(target: string | undefined): AccessLog | undefined
   }
   const encoder = new TextEncoder();
   let broken = false;
-  return (request, status, bytes) => {
+  const log = (request: http.IncomingMessage, status: number, bytes: number) => {
     if (broken) return;
     const line = commonLogLine(
       request.socket?.remoteAddress ?? "-",
@@ -62,4 +66,11 @@ export function openAccessLog(target: string | undefined): AccessLog | undefined
       console.error(`desync: --log ${target}: cannot write: ${describeFsError(error)}`);
     }
   };
+  return Object.assign(log, {
+    close() {
+      if (broken) return;
+      broken = true;
+      file.close?.();
+    },
+  });
 }

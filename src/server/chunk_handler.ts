@@ -13,7 +13,8 @@ import type { WriteStore } from "../store/store.ts";
 import type { AccessLog } from "./access_log.ts";
 import type { ChunkSource, ServedChunk } from "./chunk_source.ts";
 import type { Handler } from "./http_server.ts";
-import { BodyTooLarge, logWhenDone, readBody, replier, type Reply, sendText } from "./respond.ts";
+import { Semaphore } from "../util/semaphore.ts";
+import { BodyTooLarge, logWhenDone, readBody, replier, sendText } from "./respond.ts";
 
 export interface ChunkHandlerOptions {
   source: ChunkSource;
@@ -40,16 +41,8 @@ const PUT_SLOTS = 8;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const CHUNK_PATH = /^\/([0-9a-f]{4})\/([0-9a-f]{64})(\.cacnk)?$/;
 
-/** The chunk ID a request path names, or a reason it names none. */
-export function chunkIdFromPath(
-  target: string,
-  uncompressed: boolean,
-): { id: ChunkId } | { error: string } {
-  const id = chunkIdOf(target, uncompressed);
-  return id === undefined ? { error: notChunkPath(uncompressed) } : { id };
-}
-
-function chunkIdOf(target: string, uncompressed: boolean): ChunkId | undefined {
+/** The chunk ID a request path names, or undefined when it names none. */
+export function chunkIdOf(target: string, uncompressed: boolean): ChunkId | undefined {
   const query = target.indexOf("?");
   const match = CHUNK_PATH.exec(query < 0 ? target : target.slice(0, query));
   if (!match || Boolean(match[3]) === uncompressed || !match[2].startsWith(match[1])) {
@@ -77,7 +70,7 @@ interface Sent {
 }
 
 export function chunkHandler(options: ChunkHandlerOptions): Handler {
-  const slots = new Slots(PUT_SLOTS);
+  const slots = new Semaphore(PUT_SLOTS);
   const { source, uncompressed, authorized, log } = options;
   const fail = (request: http.IncomingMessage, response: http.ServerResponse, error: unknown) => {
     if (response.destroyed) return;
@@ -98,7 +91,7 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
     const id = chunkIdOf(request.url ?? "", uncompressed);
     if (id === undefined) return sendText(response, 400, notChunkPath(uncompressed));
     if (method === "PUT") {
-      put(id, request, replier(response), options, slots)
+      put(id, request, response, options, slots)
         .catch((error) => fail(request, response, error));
       return;
     }
@@ -146,7 +139,8 @@ async function answerLater(
     });
     return response.end();
   }
-  const chunk = await source.get(id, gone.signal);
+  // A GET comes here only when readLocal did not find the chunk.
+  const chunk = await source.getUpstream(id, gone.signal);
   if (!chunk) return sendText(response, 404, `chunk ${id} not found`);
   sendChunk(response, id, chunk, sent);
 }
@@ -181,15 +175,26 @@ function loggedWhenDone(
 async function put(
   id: ChunkId,
   request: http.IncomingMessage,
-  reply: Reply,
+  response: http.ServerResponse,
   options: ChunkHandlerOptions,
-  slots: Slots,
+  slots: Semaphore,
 ) {
+  const reply = replier(response);
   const store = options.writeStore;
   if (!store) {
     return reply(405, "this server is read-only (start it with -w)", { allow: "GET, HEAD" });
   }
-  await slots.take();
+  // A client that leaves while its upload waits gives up its place in the queue.
+  const gone = new AbortController();
+  const onClose = () => gone.abort(new Error("the client went away"));
+  response.once("close", onClose);
+  try {
+    await slots.acquire(gone.signal);
+  } catch {
+    return; // nobody to answer
+  } finally {
+    response.off("close", onClose);
+  }
   try {
     let body: Uint8Array;
     try {
@@ -222,7 +227,7 @@ async function put(
     await store.storeChunk(options.uncompressed ? { id, plain } : { id, compressed: body, plain });
     reply(201, `chunk ${id} stored`);
   } finally {
-    slots.give();
+    slots.release();
   }
 }
 
@@ -242,28 +247,4 @@ function allowed(options: ChunkHandlerOptions): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A counting semaphore. */
-class Slots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(count: number) {
-    this.#free = count;
-  }
-
-  async take(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-
-  give() {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
 }

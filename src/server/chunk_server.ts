@@ -12,13 +12,14 @@ import {
   type StoreContext,
 } from "../store/location.ts";
 import type { Store, WriteStore } from "../store/store.ts";
-import { openAccessLog } from "./access_log.ts";
+import { type AccessLog, openAccessLog } from "./access_log.ts";
 import { authorizer } from "./auth.ts";
 import { chunkHandler, MAX_CHUNK_SIZE } from "./chunk_handler.ts";
 import { ChunkSource } from "./chunk_source.ts";
 import {
+  type ClosableServer,
+  type Handler,
   type ListenAddress,
-  type RunningServer,
   type ServerLimits,
   startHttpServer,
   type TlsConfig,
@@ -40,10 +41,8 @@ export interface ChunkServerOptions {
   reusePort?: boolean;
 }
 
-export interface ChunkServer extends RunningServer {
-  /** Stops the server and closes its stores. */
-  close(): Promise<void>;
-}
+/** `close` stops the server, then closes its stores and access log. */
+export type ChunkServer = ClosableServer;
 
 export async function startChunkServer(
   options: ChunkServerOptions,
@@ -61,6 +60,12 @@ export async function startChunkServer(
   } else {
     chain = await openStoreChain(options.stores, options.cache, context);
   }
+  let log: AccessLog | undefined;
+  const release = async () => {
+    log?.close();
+    await chain.close();
+  };
+  let handler: Handler;
   try {
     const source = new ChunkSource({
       localDirs: localHead(options.stores, options.cache),
@@ -70,7 +75,8 @@ export async function startChunkServer(
       uncompressed: options.uncompressed,
       touchFirst: options.cache !== undefined,
     });
-    const handler = chunkHandler({
+    log = openAccessLog(options.log);
+    handler = chunkHandler({
       source,
       writeStore,
       codec: context.codec,
@@ -78,26 +84,19 @@ export async function startChunkServer(
       uncompressed: options.uncompressed,
       authorized: authorizer(options.authorization),
       maxChunkSize: options.maxChunkSize ?? MAX_CHUNK_SIZE,
-      log: openAccessLog(options.log),
+      log,
       report: (message) => console.error(`desync: chunk-server: ${message}`),
     });
-    const server = await startHttpServer(options.listen, handler, {
-      tls: options.tls,
-      limits: options.limits,
-      reusePort: options.reusePort,
-    });
-    return {
-      urls: server.urls,
-      stop: () => server.stop(),
-      async close() {
-        await server.stop();
-        await chain.close();
-      },
-    };
   } catch (error) {
-    await chain.close();
+    await release();
     throw error;
   }
+  return await startHttpServer(options.listen, handler, {
+    tls: options.tls,
+    limits: options.limits,
+    reusePort: options.reusePort,
+    release,
+  });
 }
 
 /**

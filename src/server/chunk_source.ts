@@ -7,12 +7,13 @@
  * one upstream fetch.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { ChunkMissing } from "../errors.ts";
+import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { CHUNK_SUFFIX } from "../store/local.ts";
 import { describeEntryKind } from "../chunk/store_files.ts";
-import type { Chunk, Store } from "../store/store.ts";
+import { type Chunk, CHUNK_SIZE_LIMIT, maxStoredChunkSize, type Store } from "../store/store.ts";
+import { statRegularFileSync, UnfitFile } from "../util/regular_file.ts";
 
 export interface ServedChunk {
   /** The bytes to send: the zstd frame, or the plain data when serving uncompressed. */
@@ -46,10 +47,11 @@ export class ChunkSource {
     this.#options = options;
   }
 
-  /** The chunk's bytes as served, or undefined when no store has it. */
-  async get(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
-    const local = this.readLocal(id);
-    if (local) return local;
+  /**
+   * The chunk's bytes as served from the store chain, or undefined when no
+   * store has it; for a chunk `readLocal` did not find.
+   */
+  async getUpstream(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
     let chunk: Chunk;
     try {
       chunk = await this.#fetch(id, signal);
@@ -65,14 +67,14 @@ export class ChunkSource {
   /** The size of the chunk as it would be served when known, -1 when not, undefined if missing. */
   async size(id: ChunkId, signal?: AbortSignal): Promise<number | undefined> {
     for (const dir of this.#options.localDirs) {
-      const info = regularFileInfo(this.#path(dir, id), id);
+      const info = regularFileInfo(dir, this.#path(dir, id), id);
       if (info) return info.size;
     }
     return await this.#options.chain.hasChunk(id, signal) ? -1 : undefined;
   }
 
   /**
-   * The chunk from a local store directory, or undefined (then ask `get`). Reads
+   * The chunk from a local store directory, or undefined (then ask `getUpstream`). Reads
    * the file synchronously into a pooled buffer: for files in the page
    * cache this is twice as fast as an asynchronous read into a fresh buffer, as
    * allocating a buffer per response dominates.
@@ -82,7 +84,8 @@ export class ChunkSource {
     for (let i = 0; i < localDirs.length; i++) {
       const path = this.#path(localDirs[i], id);
       // Checked before opening: opening a FIFO would block this thread until a writer came.
-      if (!regularFileInfo(path, id)) continue;
+      const info = regularFileInfo(localDirs[i], path, id);
+      if (!info) continue;
       let file: Deno.FsFile;
       try {
         file = Deno.openSync(path);
@@ -91,7 +94,7 @@ export class ChunkSource {
         throw error;
       }
       try {
-        const served = this.#readFile(file);
+        const served = this.#readFile(file, info.size, localDirs[i], path, id);
         if (i === 0 && touchFirst) {
           const now = new Date();
           Deno.utime(path, now, now).catch(() => {});
@@ -104,9 +107,13 @@ export class ChunkSource {
     return undefined;
   }
 
-  #readFile(file: Deno.FsFile): ServedChunk {
-    let buffer = this.#pool.pop() ?? new Uint8Array(POOLED_SIZE);
-    let pooled = true;
+  /** Reads a chunk file of `size` bytes, as stat'ed before it was opened. */
+  #readFile(file: Deno.FsFile, size: number, dir: string, path: string, id: ChunkId): ServedChunk {
+    // A byte more than stat'ed for the big ones: a short read then tells the end.
+    let pooled = size < POOLED_SIZE;
+    let buffer = pooled
+      ? this.#pool.pop() ?? new Uint8Array(POOLED_SIZE)
+      : new Uint8Array(size + 1);
     let length = 0;
     for (;;) {
       const n = file.readSync(buffer.subarray(length));
@@ -115,9 +122,12 @@ export class ChunkSource {
       // A regular file reads short only at its end (chunk files are renamed into place whole),
       // so a short read saves the extra read that would return nothing.
       if (length < buffer.length) break;
-      // A chunk larger than the pooled buffers: read it into one of its own size.
-      const size = file.statSync().size;
-      const bigger = new Uint8Array(Math.max(size + 1, buffer.length * 2));
+      // Longer than stat'ed (replaced meanwhile): read on, within the bound.
+      if (length > MAX_CHUNK_FILE_SIZE) {
+        if (pooled) this.#pool.push(buffer);
+        throw new ChunkInvalid(id, dir, `${path} is larger than ${MAX_CHUNK_FILE_SIZE} bytes`);
+      }
+      const bigger = new Uint8Array(Math.min(buffer.length * 2, MAX_CHUNK_FILE_SIZE + 1));
       bigger.set(buffer);
       if (pooled) this.#pool.push(buffer);
       buffer = bigger;
@@ -156,20 +166,26 @@ export class ChunkSource {
 
 function doNothing() {}
 
-/** A chunk's name taken by something no client may be sent (a FIFO, a directory, a device). */
-export class NotAChunkFile extends Error {}
+/** The largest chunk file served: anything longer is no chunk (casync's largest, compressed). */
+const MAX_CHUNK_FILE_SIZE = maxStoredChunkSize(CHUNK_SIZE_LIMIT);
 
-/** The chunk file's stat, undefined when there is none; a non-regular entry is an error. */
-function regularFileInfo(path: string, id: ChunkId): Deno.FileInfo | undefined {
-  let info: Deno.FileInfo;
+/**
+ * The chunk file's stat, undefined when there is none; a non-regular entry (a
+ * FIFO, a directory, a device: nothing a client may be sent) or one too large
+ * to be a chunk is ChunkInvalid.
+ */
+function regularFileInfo(dir: string, path: string, id: ChunkId): Deno.FileInfo | undefined {
   try {
-    info = Deno.statSync(path);
+    return statRegularFileSync(path, MAX_CHUNK_FILE_SIZE);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof UnfitFile) {
+      throw new ChunkInvalid(
+        id,
+        dir,
+        `${path} is ${error.what(describeEntryKind)}, not a chunk file`,
+      );
+    }
     throw error;
   }
-  if (!info.isFile) {
-    throw new NotAChunkFile(`chunk ${id}: ${path} is ${describeEntryKind(info)}, not a chunk file`);
-  }
-  return info;
 }

@@ -62,12 +62,28 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts one server per address, all answering with `handler`. */
+/** A server that holds resources (stores, a log file) it gives up once stopped. */
+export interface ClosableServer extends RunningServer {
+  /** Stops the server, then releases what it holds. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one server per address, all answering with `handler`. `release` runs
+ * once: when `close` has stopped the server, or when starting fails.
+ */
 export async function startHttpServer(
   addresses: readonly ListenAddress[],
   handler: Handler,
-  options: { tls?: TlsConfig; limits?: Partial<ServerLimits>; reusePort?: boolean } = {},
-): Promise<RunningServer> {
+  options: {
+    tls?: TlsConfig;
+    limits?: Partial<ServerLimits>;
+    reusePort?: boolean;
+    release?: () => void | Promise<void>;
+  } = {},
+): Promise<ClosableServer> {
+  let released: Promise<void> | undefined;
+  const release = () => released ??= (async () => await options.release?.())();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const servers: http.Server[] = [];
   const urls: string[] = [];
@@ -94,25 +110,31 @@ export async function startHttpServer(
   } catch (error) {
     for (const server of servers) server.close();
     idle.stop();
+    await release();
     throw error;
   }
+  const stop = async () => {
+    for (const server of servers) {
+      server.close();
+      server.closeIdleConnections();
+    }
+    if (inFlight > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+        timer = setTimeout(resolve, limits.drainTimeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    for (const server of servers) server.closeAllConnections();
+    idle.stop();
+  };
   return {
     urls,
-    async stop() {
-      for (const server of servers) {
-        server.close();
-        server.closeIdleConnections();
-      }
-      if (inFlight > 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-          timer = setTimeout(resolve, limits.drainTimeoutMs);
-        });
-        clearTimeout(timer);
-      }
-      for (const server of servers) server.closeAllConnections();
-      idle.stop();
+    stop,
+    async close() {
+      await stop();
+      await release();
     },
   };
 }

@@ -7,7 +7,7 @@
 import type net from "node:net";
 
 /** What the sweep knows of one connection. */
-export interface ConnectionUse {
+interface ConnectionUse {
   /** Requests on it whose responses have not closed yet. */
   active: number;
   /** When it last became idle (ms since the epoch). */

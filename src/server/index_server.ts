@@ -7,18 +7,21 @@
  */
 import type http from "node:http";
 import { UsageError } from "../errors.ts";
-import { decodeIndex } from "../format/index.ts";
+import { decodeIndex, MAX_INDEX_SIZE } from "../format/index.ts";
 import { HttpNetworkError, type HttpOptions, HttpTransport } from "../util/http_client.ts";
 import { locationKind } from "../store/location.ts";
 import { DEFAULT_SSH_OPTIONS, type SshOptions } from "../store/ssh.ts";
 import { parseSshLocation, type SshLocation } from "../store/ssh_location.ts";
 import { readIndexOverSsh } from "./ssh_index.ts";
-import { describeFsError, tempName } from "../util/fs.ts";
-import { openAccessLog } from "./access_log.ts";
+import { Semaphore } from "../util/semaphore.ts";
+import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
+import { readRegularFile, statRegularFile, UnfitFile } from "../util/regular_file.ts";
+import { type AccessLog, openAccessLog } from "./access_log.ts";
 import { authorizer } from "./auth.ts";
 import {
+  type ClosableServer,
+  type Handler,
   type ListenAddress,
-  type RunningServer,
   type ServerLimits,
   startHttpServer,
   type TlsConfig,
@@ -34,7 +37,7 @@ export interface IndexServerOptions {
   authorization?: string;
   log?: string;
   limits?: Partial<ServerLimits>;
-  /** Largest index accepted by PUT. */
+  /** Largest index served or accepted by PUT (default: format/index.ts MAX_INDEX_SIZE). */
   maxIndexSize?: number;
   /** Settings for an HTTP index location. */
   http?: HttpOptions;
@@ -42,8 +45,8 @@ export interface IndexServerOptions {
   ssh?: SshOptions;
 }
 
-/** 64 MiB: the index of a blob of about 100 GB at the default chunk sizes. */
-export const MAX_INDEX_SIZE = 64 * 1024 * 1024;
+/** ssh processes reading indexes at once, unless the SSH options say. */
+const SSH_SESSIONS = 8;
 
 const INDEX_PATH =
   /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca(?:ibx|idx))$/;
@@ -56,47 +59,46 @@ export function indexNameFromPath(target: string): string | undefined {
 /** Where index files are read and written. */
 interface IndexLocation {
   readonly name: string;
-  /** The index bytes, or undefined when there is none. */
-  get(name: string): Promise<Uint8Array | undefined>;
+  /** The index bytes, or undefined when there is none; `signal` aborts when the client leaves. */
+  get(name: string, signal?: AbortSignal): Promise<Uint8Array | undefined>;
   /** The size, or undefined when there is none. */
-  size(name: string): Promise<number | undefined>;
+  size(name: string, signal?: AbortSignal): Promise<number | undefined>;
   put(name: string, bytes: Uint8Array): Promise<void>;
   close(): void;
 }
 
 class DirectoryIndexes implements IndexLocation {
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, readonly maxBytes: number) {}
 
   async get(name: string) {
-    try {
-      return await Deno.readFile(`${this.name}/${name}`);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw new Error(`reading ${name}: ${describeFsError(error)}`);
-    }
+    return await this.#read(name, (path) => readRegularFile(path, this.maxBytes));
   }
 
   async size(name: string) {
+    return (await this.#read(name, (path) => statRegularFile(path, this.maxBytes)))?.size;
+  }
+
+  /** Only a regular file of at most maxBytes is an index: a FIFO would hang the request. */
+  async #read<T>(name: string, read: (path: string) => Promise<T>): Promise<T | undefined> {
     try {
-      const info = await Deno.stat(`${this.name}/${name}`);
-      return info.isFile ? info.size : undefined;
+      return await read(`${this.name}/${name}`);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
+      if (error instanceof UnfitFile) {
+        throw new Error(`${error.path} is ${error.what()}, not an index file`);
+      }
       throw new Error(`reading ${name}: ${describeFsError(error)}`);
     }
   }
 
   async put(name: string, bytes: Uint8Array) {
     const path = `${this.name}/${name}`;
-    const temp = tempName(path);
     try {
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await Deno.writeFile(temp, bytes);
-      await Deno.rename(temp, path);
     } catch (error) {
-      await Deno.remove(temp).catch(() => {});
       throw new Error(`writing ${name}: ${describeFsError(error)}`);
     }
+    await writeAtomically(path, (file) => writeAll(file, bytes));
   }
 
   close() {}
@@ -106,18 +108,18 @@ class HttpIndexes implements IndexLocation {
   readonly #base: string;
   readonly #transport: HttpTransport;
 
-  constructor(readonly name: string, options: HttpOptions) {
+  constructor(readonly name: string, options: HttpOptions, readonly maxBytes: number) {
     this.#base = name.endsWith("/") ? name : `${name}/`;
     this.#transport = new HttpTransport(options);
   }
 
-  async get(name: string) {
-    const response = await this.#send("GET", name);
+  async get(name: string, signal?: AbortSignal) {
+    const response = await this.#send("GET", name, undefined, signal);
     return response.status === 404 ? undefined : response.body;
   }
 
-  async size(name: string) {
-    const response = await this.#send("HEAD", name);
+  async size(name: string, signal?: AbortSignal) {
+    const response = await this.#send("HEAD", name, undefined, signal);
     return response.status === 404 ? undefined : -1;
   }
 
@@ -129,10 +131,19 @@ class HttpIndexes implements IndexLocation {
     this.#transport.close();
   }
 
-  async #send(method: "GET" | "HEAD" | "PUT", name: string, body?: Uint8Array) {
+  async #send(
+    method: "GET" | "HEAD" | "PUT",
+    name: string,
+    body?: Uint8Array,
+    signal?: AbortSignal,
+  ) {
     let response;
     try {
-      response = await this.#transport.request(method, `${this.#base}${name}`, { body });
+      response = await this.#transport.request(method, `${this.#base}${name}`, {
+        body,
+        signal,
+        maxBytes: this.maxBytes,
+      });
     } catch (error) {
       if (error instanceof HttpNetworkError) throw new Error(`${method} ${name}: ${error.message}`);
       throw error;
@@ -147,21 +158,29 @@ class HttpIndexes implements IndexLocation {
 /** Indexes read over SSH with casync's protocol (read-only). */
 class SshIndexes implements IndexLocation {
   readonly #location: SshLocation;
+  /** Bounds the ssh processes running at once. */
+  readonly #sessions: Semaphore;
 
   constructor(readonly name: string, readonly ssh: SshOptions, readonly maxBytes: number) {
     this.#location = parseSshLocation(name);
+    this.#sessions = new Semaphore(ssh.sessions ?? SSH_SESSIONS);
   }
 
-  get(name: string) {
+  async get(name: string, signal?: AbortSignal) {
     const path = `${this.#location.path.replace(/\/+$/, "")}/${name}`;
-    return readIndexOverSsh({ ...this.#location, path }, this.ssh, {
-      maxBytes: this.maxBytes,
-      timeoutMs: this.ssh.timeoutMs ?? 60_000,
-    });
+    await this.#sessions.acquire(signal);
+    try {
+      return await readIndexOverSsh({ ...this.#location, path }, this.ssh, {
+        maxBytes: this.maxBytes,
+        timeoutMs: this.ssh.timeoutMs ?? 60_000,
+      }, signal);
+    } finally {
+      this.#sessions.release();
+    }
   }
 
-  async size(name: string) {
-    return (await this.get(name))?.length;
+  async size(name: string, signal?: AbortSignal) {
+    return (await this.get(name, signal))?.length;
   }
 
   put(): Promise<void> {
@@ -171,12 +190,18 @@ class SshIndexes implements IndexLocation {
   close() {}
 }
 
-export interface IndexServer extends RunningServer {
-  close(): Promise<void>;
-}
+/** `close` stops the server, then closes its index location and access log. */
+export type IndexServer = ClosableServer;
 
 export async function startIndexServer(options: IndexServerOptions): Promise<IndexServer> {
   const kind = locationKind(options.store);
+  if (kind === "s3" || kind === "sftp") {
+    const scheme = options.store.slice(0, options.store.indexOf(":"));
+    throw new UsageError(
+      `index store ${options.store}: ${scheme} locations cannot be served ` +
+        "(serve a directory, an http(s):// or an ssh:// location)",
+    );
+  }
   if (kind === "ssh" && options.writable) {
     throw new UsageError(`index store ${options.store}: indexes cannot be written over SSH`);
   }
@@ -191,6 +216,7 @@ export async function startIndexServer(options: IndexServerOptions): Promise<Ind
     location = new HttpIndexes(
       options.store,
       options.http ?? { timeoutMs: 60_000, errorRetry: 3, retryBaseMs: 500 },
+      options.maxIndexSize ?? MAX_INDEX_SIZE,
     );
   } else {
     const dir = options.store.replace(/\/+$/, "") || "/";
@@ -201,31 +227,31 @@ export async function startIndexServer(options: IndexServerOptions): Promise<Ind
     } catch (error) {
       throw new UsageError(`index store ${dir}: ${describeFsError(error)}`);
     }
-    location = new DirectoryIndexes(dir);
+    location = new DirectoryIndexes(dir, options.maxIndexSize ?? MAX_INDEX_SIZE);
   }
-  const handler = indexHandler(location, {
-    writable: options.writable,
-    authorized: authorizer(options.authorization),
-    maxIndexSize: options.maxIndexSize ?? MAX_INDEX_SIZE,
-    log: openAccessLog(options.log),
-  });
-  try {
-    const server = await startHttpServer(options.listen, handler, {
-      tls: options.tls,
-      limits: options.limits,
-    });
-    return {
-      urls: server.urls,
-      stop: () => server.stop(),
-      async close() {
-        await server.stop();
-        location.close();
-      },
-    };
-  } catch (error) {
+  let log: AccessLog | undefined;
+  const release = () => {
+    log?.close();
     location.close();
+  };
+  let handler: Handler;
+  try {
+    log = openAccessLog(options.log);
+    handler = indexHandler(location, {
+      writable: options.writable,
+      authorized: authorizer(options.authorization),
+      maxIndexSize: options.maxIndexSize ?? MAX_INDEX_SIZE,
+      log,
+    });
+  } catch (error) {
+    release();
     throw error;
   }
+  return await startHttpServer(options.listen, handler, {
+    tls: options.tls,
+    limits: options.limits,
+    release,
+  });
 }
 
 function indexHandler(
@@ -234,7 +260,7 @@ function indexHandler(
     writable: boolean;
     authorized: (header: string | undefined) => boolean;
     maxIndexSize: number;
-    log: ReturnType<typeof openAccessLog>;
+    log: AccessLog | undefined;
   },
 ) {
   const allow = options.writable ? "GET, HEAD, PUT" : "GET, HEAD";
@@ -242,6 +268,8 @@ function indexHandler(
     let sent = 0;
     logWhenDone(request, response, options.log, () => sent);
     const reply = replier(response);
+    const gone = new AbortController();
+    response.once("close", () => gone.abort(new Error("the client went away")));
     (async () => {
       if (!options.authorized(request.headers.authorization)) return reply(401, "unauthorized");
       const method = request.method ?? "";
@@ -272,7 +300,7 @@ function indexHandler(
         return reply(201, `${name} stored`);
       }
       if (method === "HEAD") {
-        const size = await location.size(name);
+        const size = await location.size(name, gone.signal);
         if (size === undefined) return reply(404, `${name} not found`);
         response.writeHead(200, {
           "content-type": "application/octet-stream",
@@ -280,7 +308,7 @@ function indexHandler(
         });
         return response.end();
       }
-      const bytes = await location.get(name);
+      const bytes = await location.get(name, gone.signal);
       if (!bytes) return reply(404, `${name} not found`);
       sent = bytes.length;
       response.writeHead(200, {
@@ -289,7 +317,7 @@ function indexHandler(
       });
       response.end(bytes);
     })().catch((error) => {
-      if (response.destroyed) return;
+      if (response.destroyed || gone.signal.aborted) return; // nobody to answer
       console.error(
         `desync: index-server: ${request.method} ${request.url}: ${(error as Error).message}`,
       );

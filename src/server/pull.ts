@@ -6,10 +6,12 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkMissing, DesyncError, UsageError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type PulledChunk, servePull } from "../protocol/pull_server.ts";
-import { chunkFilePath, uncompressedPath } from "../store/local.ts";
 import { locationKind, openStore, type StoreContext } from "../store/location.ts";
-import type { Store } from "../store/store.ts";
+import { groupMembers } from "../store/failover.ts";
+import { isRawChunkStore, type RawChunkStore, type Store } from "../store/store.ts";
 import { describeFsError } from "../util/fs.ts";
+import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
+import { MAX_INDEX_SIZE } from "../format/index.ts";
 
 export interface PullArgs {
   /** An index file to serve, or undefined. */
@@ -46,18 +48,27 @@ export async function runPull(
   let index: Uint8Array | undefined;
   if (args.index) {
     try {
-      index = await Deno.readFile(args.index);
+      index = await readRegularFile(args.index, MAX_INDEX_SIZE);
     } catch (error) {
-      throw new DesyncError(`${args.index}: cannot read index: ${describeFsError(error)}`);
+      const why = error instanceof UnfitFile
+        ? `it is ${error.what()}, not an index file`
+        : describeFsError(error);
+      throw new DesyncError(`${args.index}: cannot read index: ${why}`);
     }
   }
   const stores: Store[] = [];
   try {
     for (const location of args.stores) stores.push(await openStore(location, context));
+    // Local stores' chunk files are sent as stored (the client verifies them, as with
+    // casync's and Go desync's `pull`); other stores' chunks are verified on the way.
+    const asStored = args.stores.map((location, i) =>
+      isRawChunkStore(stores[i]) &&
+      groupMembers(location).every((member) => locationKind(member) === "local")
+    );
     const getChunk = async (id: ChunkId): Promise<PulledChunk | undefined> => {
       for (let i = 0; i < stores.length; i++) {
-        const found = locationKind(args.stores[i]) === "local"
-          ? await readLocal(args.stores[i], id, context.codec)
+        const found = asStored[i]
+          ? await readRaw(stores[i] as RawChunkStore, id, context.codec)
           : await readStore(stores[i], id, context.codec);
         if (found) return found;
       }
@@ -73,22 +84,17 @@ export async function runPull(
 }
 
 /**
- * A chunk file sent as stored (the client verifies it, as with casync's and Go
- * desync's `pull`). Go desync's client takes every chunk for a zstd frame, so an
- * uncompressed chunk file is compressed first.
+ * A chunk as the store holds it. Go desync's client takes every chunk for a zstd
+ * frame, so an uncompressed chunk file is compressed first.
  */
-async function readLocal(dir: string, id: ChunkId, codec: CodecPool) {
-  const path = chunkFilePath(dir.replace(/\/+$/, "") || "/", id);
-  for (const compressed of [true, false]) {
-    try {
-      const data = await Deno.readFile(compressed ? path : uncompressedPath(path));
-      return compressed ? { data, compressed } : await compress(data, codec);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) continue;
-      throw new DesyncError(`store ${dir}: reading chunk ${id}: ${describeFsError(error)}`);
-    }
+async function readRaw(store: RawChunkStore, id: ChunkId, codec: CodecPool) {
+  try {
+    const { data, compressed } = await store.getRawChunk(id);
+    return compressed ? { data, compressed } : await compress(data, codec);
+  } catch (error) {
+    if (error instanceof ChunkMissing) return undefined;
+    throw error;
   }
-  return undefined;
 }
 
 async function readStore(store: Store, id: ChunkId, codec: CodecPool) {

@@ -1,6 +1,7 @@
 /** Small helpers for answering node:http requests and reading bounded bodies. */
 import type http from "node:http";
 import type { AccessLog } from "./access_log.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** A request body over the limit (413). */
 export class BodyTooLarge extends Error {}
@@ -50,6 +51,8 @@ export function readBody(request: http.IncomingMessage, limit: number): Promise<
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new BodyTooLarge(`body of ${declared} bytes, at most ${limit} allowed`));
   }
+  // A client gone already would never send the events waited for below.
+  if (request.destroyed) return Promise.reject(new Error("the client went away"));
   return new Promise((resolve, reject) => {
     const parts: Uint8Array[] = [];
     let total = 0;
@@ -64,13 +67,7 @@ export function readBody(request: http.IncomingMessage, limit: number): Promise<
     };
     const onEnd = () => {
       cleanup();
-      const body = new Uint8Array(total);
-      let at = 0;
-      for (const part of parts) {
-        body.set(part, at);
-        at += part.length;
-      }
-      resolve(body);
+      resolve(concatBytes(parts));
     };
     const onError = (error: Error) => {
       cleanup();

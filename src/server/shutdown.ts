@@ -7,7 +7,7 @@
 const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
 
 /** Resolves with the signal that asked the server to stop; `dispose` removes the listeners. */
-export function stopSignal(): { signal: Promise<Deno.Signal>; dispose(): void } {
+function stopSignal(): { signal: Promise<Deno.Signal>; dispose(): void } {
   const listeners: [Deno.Signal, () => void][] = [];
   const signal = new Promise<Deno.Signal>((resolve) => {
     for (const name of STOP_SIGNALS) {

@@ -14,7 +14,7 @@
 import { SHARE_ENV, Worker } from "node:worker_threads";
 import { DesyncError } from "../errors.ts";
 import type { ChunkServer, ChunkServerOptions } from "./chunk_server.ts";
-import type { ListenAddress } from "./http_server.ts";
+import { DEFAULT_LIMITS, type ListenAddress } from "./http_server.ts";
 import type { StoreContext } from "../store/location.ts";
 import { groupMembers } from "../store/failover.ts";
 import type { StoreSettings } from "../store/settings.ts";
@@ -86,6 +86,9 @@ export class ServerThreadError extends DesyncError {
   }
 }
 
+/** How long past the drain timeout a stopping thread has to close its stores. */
+const STOP_GRACE_MS = 5_000;
+
 /** The young generation (two semi-spaces and new large objects) of each thread. */
 const YOUNG_GENERATION_MIB = 6;
 
@@ -97,9 +100,20 @@ export async function startServerThreads(
 ): Promise<ChunkServer> {
   // The threads still running: one that has ended would never answer.
   const workers = new Set<Worker>();
+  // A thread drains for up to the drain timeout, then closes its stores: one that has not
+  // answered a few seconds later (a store's close hanging) is ended all the same.
+  const stopLimitMs = (options.limits?.drainTimeoutMs ?? DEFAULT_LIMITS.drainTimeoutMs) +
+    STOP_GRACE_MS;
   const stopAll = async () => {
     const running = [...workers];
-    await Promise.all(running.map((worker) => ask(worker, { kind: "stop" }).catch(() => {})));
+    await Promise.all(
+      running.map((worker) =>
+        ask(worker, { kind: "stop" }, stopLimitMs).catch((error) => {
+          // One that has ended already needs no word.
+          if (error instanceof NoAnswer) console.error(`desync: chunk-server: ${error.message}`);
+        })
+      ),
+    );
     await Promise.all(running.map((worker) => worker.terminate()));
   };
   let urls: string[] = [];
@@ -141,10 +155,17 @@ function addressOf(url: string): ListenAddress {
   return { hostname: hostname.replace(/^\[|\]$/g, ""), port: Number(port) };
 }
 
-/** Sends `message` and waits for the thread's answer. */
-function ask(worker: Worker, message: ThreadMessage): Promise<ThreadReply> {
+/** A thread that did not answer in time (it is terminated). */
+class NoAnswer extends DesyncError {}
+
+/** Sends `message` and waits for the thread's answer (for `timeoutMs` at most, when given). */
+function ask(worker: Worker, message: ThreadMessage, timeoutMs?: number): Promise<ThreadReply> {
   return new Promise((resolve, reject) => {
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      settle(() => reject(new NoAnswer(`a server thread did not answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
     const settle = (outcome: () => void) => {
+      clearTimeout(timer);
       worker.off("message", onMessage).off("error", onError).off("exit", onExit);
       outcome();
     };

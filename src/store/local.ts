@@ -9,15 +9,20 @@ import { decodeStoredChunk } from "./decode.ts";
 import { storedForm } from "./encode.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import type {
-  Chunk,
-  ChunkFileStore,
-  PruneStore,
-  StorableChunk,
-  TouchStore,
-  WriteStore,
+import {
+  type Chunk,
+  CHUNK_SIZE_LIMIT,
+  type ChunkFileStore,
+  maxStoredChunkSize,
+  type PruneStore,
+  type RawChunk,
+  type RawChunkStore,
+  type StorableChunk,
+  type TouchStore,
+  type WriteStore,
 } from "./store.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
+import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
 import { CHUNK_SUFFIX, chunkFilePath, uncompressedPath } from "../format/store_layout.ts";
 import { describeEntryKind } from "../chunk/store_files.ts";
 
@@ -43,7 +48,11 @@ export interface LocalStoreOptions {
   uncompressed?: boolean;
 }
 
-export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFileStore {
+/** The largest chunk file read: anything longer is no chunk (casync's largest, compressed). */
+const MAX_CHUNK_FILE_SIZE = maxStoredChunkSize(CHUNK_SIZE_LIMIT);
+
+export class LocalStore
+  implements WriteStore, PruneStore, TouchStore, ChunkFileStore, RawChunkStore {
   readonly name: string;
   readonly #dir: string;
   readonly #codec: CodecPool;
@@ -91,29 +100,30 @@ export class LocalStore implements WriteStore, PruneStore, TouchStore, ChunkFile
   }
 
   async getChunk(id: ChunkId): Promise<Chunk> {
+    const raw = await this.getRawChunk(id);
+    return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, raw);
+  }
+
+  /** The chunk file's bytes as stored, neither decoded nor verified. */
+  async getRawChunk(id: ChunkId): Promise<RawChunk> {
     // Both forms are read; the one this store writes is looked for first.
     for (const compressed of this.#uncompressed ? [false, true] : [true, false]) {
       const path = compressed ? this.chunkPath(id) : uncompressedPath(this.chunkPath(id));
-      let data: Uint8Array;
       try {
-        // Read only regular files: reading a FIFO would wait for a writer forever.
-        const info = await Deno.stat(path);
-        if (!info.isFile) {
-          const detail = `${path} is ${describeEntryKind(info)}, not a chunk file`;
-          throw new ChunkInvalid(id, this.name, detail);
-        }
-        data = await Deno.readFile(path);
+        // Only regular files: reading a FIFO would wait for a writer forever, and a huge
+        // file is no chunk.
+        const data = await readRegularFile(path, MAX_CHUNK_FILE_SIZE);
+        return { data, compressed, ownsBuffer: true };
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) continue;
-        if (error instanceof ChunkInvalid) throw error;
+        if (error instanceof UnfitFile) {
+          const detail = `${path} is ${error.what(describeEntryKind)}, not a chunk file`;
+          throw new ChunkInvalid(id, this.name, detail);
+        }
         throw new StoreError(this.name, `reading chunk ${id}: ${describeFsError(error)}`, {
           cause: error,
         });
       }
-      return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, {
-        data,
-        compressed,
-      });
     }
     throw new ChunkMissing(id, this.name);
   }

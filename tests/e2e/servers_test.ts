@@ -3,7 +3,17 @@
  * README's permission flags; casync is the independent client where it can be.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { MAIN, mustRun, removeDir, runCli, runTool, sha256sum, tempDir } from "../helpers.ts";
+import {
+  codecTest,
+  MAIN,
+  mustRun,
+  removeDir,
+  runCli,
+  runTool,
+  sha256sum,
+  tempDir,
+} from "../helpers.ts";
+import { LocalStore } from "../../src/store/local.ts";
 import { CASYNC_MISSING, casyncMake, storeIds } from "../interop/casync_fixture.ts";
 import { startServerProcess } from "../server/serve_helpers.ts";
 import {
@@ -298,5 +308,88 @@ Deno.test("pull: a bad message ends the session with ABORT, one line on stderr, 
     assertMatch(usage.stderr, /^desync: pull wants BASE ARCHIVE INDEX WSTORE/);
   } finally {
     await removeDir(dir);
+  }
+});
+
+Deno.test("pull: an index named by a FIFO or a directory is refused, not waited on", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const made = await new Deno.Command("mkfifo", { args: [`${dir}/fifo.caibx`] }).output();
+    assert(made.success, "mkfifo");
+    await Deno.mkdir(`${dir}/dir.caibx`);
+    for (const [name, kind] of [["fifo", "a FIFO"], ["dir", "a directory"]]) {
+      const session = await pullSession(["-", "-", `${dir}/${name}.caibx`, "-"], [
+        encodeHello(Feature.PULL_INDEX),
+      ]);
+      assertEquals(session.code, 1, session.stderr);
+      assertEquals(
+        session.stderr,
+        `desync: ${dir}/${name}.caibx: cannot read index: it is ${kind}, not an index file\n`,
+      );
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+codecTest(
+  "pull: a failover group of local stores serves its chunks; a FIFO at a chunk's name ends the session",
+  async (dir, codec) => {
+    const [a, b] = [`${dir}/a`, `${dir}/b`];
+    const chunk = makeChunk(7);
+    const fifo = makeChunk(8).id;
+    for (const store of [a, b]) {
+      const local = await LocalStore.open(store, { codec, digests: ["sha512-256"], create: true });
+      await local.storeChunk(chunk);
+    }
+    const served = await pullSession(["-", "-", "-", "-", `${a}|${b}`], [
+      encodeHello(Feature.PULL_CHUNKS),
+      encodeRequest([chunk.id], 1n),
+      encodeMessage(MessageType.GOODBYE),
+    ]);
+    assertEquals(served.code, 0, served.stderr);
+    assertEquals(served.messages.map((m) => m.type), [MessageType.HELLO, MessageType.CHUNK]);
+    const sent = decodeChunk(served.messages[1].body);
+    assertEquals([sent.id, sent.compressed, sent.data], [chunk.id, true, chunk.compressed]);
+
+    await Deno.mkdir(`${a}/${fifo.slice(0, 4)}`, { recursive: true });
+    const made = await new Deno.Command("mkfifo", {
+      args: [`${a}/${fifo.slice(0, 4)}/${fifo}.cacnk`],
+    }).output();
+    assert(made.success, "mkfifo");
+    const refused = await pullSession(["-", "-", "-", "-", a], [
+      encodeHello(Feature.PULL_CHUNKS),
+      encodeRequest([fifo], 1n),
+      encodeMessage(MessageType.GOODBYE),
+    ]);
+    assertEquals(refused.code, 1, refused.stderr);
+    assertMatch(refused.stderr, /^desync: .*\.cacnk is a FIFO, not a chunk file\n$/);
+    const abort = refused.messages.find((m) => m.type === MessageType.ABORT);
+    assert(abort, "ABORT sent");
+    assertMatch(decodeAbort(abort.body).reason, /is a FIFO, not a chunk file/);
+  },
+);
+
+Deno.test("index-server: an S3 or SFTP location is a usage error naming its scheme", async () => {
+  for (
+    const [store, scheme] of [["s3+http://127.0.0.1:1/bucket/x", "s3+http"], ["sftp://h/x", "sftp"]]
+  ) {
+    const run = await runTool(Deno.execPath(), [
+      "run",
+      "--quiet",
+      ...SERVE,
+      MAIN,
+      "index-server",
+      "-s",
+      store,
+      "-l",
+      "127.0.0.1:0",
+    ]);
+    assertEquals(run.code, 2, run.stderr);
+    assertEquals(
+      run.stderr,
+      `desync: index store ${store}: ${scheme} locations cannot be served ` +
+        "(serve a directory, an http(s):// or an ssh:// location)\n",
+    );
   }
 });

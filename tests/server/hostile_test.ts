@@ -322,3 +322,139 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "hostile: index-server answers a FIFO, a directory or an oversized file at an index's name with 502, not a hang",
+  async (dir) => {
+    const indexes = `${dir}/indexes`;
+    await Deno.mkdir(`${indexes}/dir.caibx`, { recursive: true });
+    const made = await new Deno.Command("mkfifo", { args: [`${indexes}/fifo.caibx`] }).output();
+    assert(made.success, "mkfifo");
+    await Deno.writeFile(`${indexes}/huge.caibx`, new Uint8Array(2000));
+    await Deno.writeFile(`${indexes}/small.caibx`, new Uint8Array(100));
+    const server = await startIndexServer({
+      store: indexes,
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: false,
+      maxIndexSize: 1000,
+    });
+    const port = Number(new URL(server.urls[0]).port);
+    try {
+      for (const name of ["fifo", "dir", "huge"]) {
+        assertEquals(await rawStatus(port, get(`/${name}.caibx`)), 502, `GET ${name}`);
+        assertEquals(
+          await rawStatus(port, get(`/${name}.caibx`).replace("GET", "HEAD")),
+          502,
+          `HEAD ${name}`,
+        );
+      }
+      // Still serving; a file within the bound is served whole.
+      assertEquals(await rawStatus(port, get("/small.caibx")), 200);
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+codecTest(
+  "hostile: uploads whose clients left while queued for a PUT slot do not hold the slots",
+  async (dir, codec) => {
+    const server = await startChunkServer({
+      stores: [`${dir}/store`],
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: true,
+      uncompressed: false,
+    }, { codec, digests: ["sha512-256"] });
+    const port = Number(new URL(server.urls[0]).port);
+    const chunk = makeChunk(5);
+    const path = `/${chunk.id.slice(0, 4)}/${chunk.id}.cacnk`;
+    const connect = async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode(put(path, chunk.compressed!.length)));
+      return conn;
+    };
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      // Uploads that send no body hold every slot (8); as many more queue behind them and leave.
+      const holders = await Promise.all(Array.from({ length: 8 }, connect));
+      await settle();
+      const leavers = await Promise.all(Array.from({ length: 8 }, connect));
+      await settle();
+      for (const conn of leavers) conn.close();
+      await settle();
+      for (const conn of holders) conn.close();
+      await settle();
+      // The slots are free again: an upload is stored (should it hang, the test gives up in 5 s).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const status = await Promise.race([
+        rawStatus(port, put(path, chunk.compressed!.length), chunk.compressed),
+        new Promise<number>((resolve) => timer = setTimeout(() => resolve(-1), 5000)),
+      ]);
+      clearTimeout(timer);
+      assertEquals(status, 201);
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+codecTest(
+  "hostile: a file too large for a chunk at a chunk's name is a 502, not read whole; big chunks are served",
+  async (dir, codec) => {
+    const store = `${dir}/store`;
+    const local = await LocalStore.open(store, { codec, digests: ["sha512-256"], create: true });
+    // Larger than the server's pooled read buffers (256 KiB), compressed too.
+    const big = makeChunk(6, 600 << 10);
+    await local.storeChunk(big);
+    const huge = makeChunk(7).id;
+    const path = (x: string) => `/${x.slice(0, 4)}/${x}.cacnk`;
+    await Deno.mkdir(`${store}/${huge.slice(0, 4)}`, { recursive: true });
+    // Sparse: 129 MiB, more than casync's largest chunk compressed.
+    await Deno.writeFile(`${store}${path(huge)}`, new Uint8Array());
+    await Deno.truncate(`${store}${path(huge)}`, 129 << 20);
+    const server = await startChunkServer({
+      stores: [store],
+      listen: [{ hostname: "127.0.0.1", port: 0 }],
+      writable: false,
+      uncompressed: false,
+    }, { codec, digests: ["sha512-256"] });
+    const port = Number(new URL(server.urls[0]).port);
+    try {
+      assertEquals(await rawStatus(port, get(path(huge))), 502, "GET");
+      assertEquals(await rawStatus(port, get(path(huge)).replace("GET", "HEAD")), 502, "HEAD");
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${server.urls[0]}${path(big.id).slice(1)}`);
+        assertEquals(response.status, 200);
+        assertEquals(new Uint8Array(await response.arrayBuffer()), big.compressed);
+      }
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+codecTest(
+  "hostile: index-server in front of an HTTP index location bounds what it reads by its index size",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/indexes`);
+    await Deno.writeFile(`${dir}/indexes/huge.caibx`, new Uint8Array(2000));
+    await Deno.writeFile(`${dir}/indexes/small.caibx`, new Uint8Array(100));
+    const listen = [{ hostname: "127.0.0.1", port: 0 }];
+    const origin = await startIndexServer({ store: `${dir}/indexes`, listen, writable: false });
+    const proxy = await startIndexServer({
+      store: origin.urls[0],
+      listen,
+      writable: false,
+      maxIndexSize: 1000,
+      http: { timeoutMs: 10_000, errorRetry: 0, retryBaseMs: 10 },
+    });
+    const port = Number(new URL(proxy.urls[0]).port);
+    try {
+      assertEquals(await rawStatus(port, get("/huge.caibx")), 502);
+      assertEquals(await rawStatus(port, get("/small.caibx")), 200);
+    } finally {
+      await proxy.close();
+      await origin.close();
+    }
+  },
+);

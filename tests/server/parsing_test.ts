@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { UsageError } from "../../src/errors.ts";
 import { parseListenAddress } from "../../src/server/http_server.ts";
-import { chunkIdFromPath, matchesEtag } from "../../src/server/chunk_handler.ts";
+import { chunkIdOf, matchesEtag } from "../../src/server/chunk_handler.ts";
 import { indexNameFromPath } from "../../src/server/index_server.ts";
 import { commonLogLine } from "../../src/server/access_log.ts";
 import { parsePullArgs } from "../../src/server/pull.ts";
@@ -23,9 +23,9 @@ Deno.test("listen addresses: [HOST]:PORT, IPv6 in brackets; anything else is a u
 });
 
 Deno.test("chunk paths: only /<4 hex>/<id>.cacnk (bare with -u), prefix matching the ID", () => {
-  assertEquals(chunkIdFromPath(`/0123/${ID}.cacnk`, false), { id: ID });
-  assertEquals(chunkIdFromPath(`/0123/${ID}.cacnk?x=1`, false), { id: ID });
-  assertEquals(chunkIdFromPath(`/0123/${ID}`, true), { id: ID });
+  assertEquals(chunkIdOf(`/0123/${ID}.cacnk`, false), ID);
+  assertEquals(chunkIdOf(`/0123/${ID}.cacnk?x=1`, false), ID);
+  assertEquals(chunkIdOf(`/0123/${ID}`, true), ID);
   for (
     const bad of [
       `/0123/${ID}`,
@@ -40,9 +40,9 @@ Deno.test("chunk paths: only /<4 hex>/<id>.cacnk (bare with -u), prefix matching
       "",
     ]
   ) {
-    assert("error" in chunkIdFromPath(bad, false), bad);
+    assertEquals(chunkIdOf(bad, false), undefined, bad);
   }
-  assert("error" in chunkIdFromPath(`/0123/${ID}.cacnk`, true));
+  assertEquals(chunkIdOf(`/0123/${ID}.cacnk`, true), undefined);
 });
 
 Deno.test("If-None-Match: a listed ETag, a weak one, or *", () => {

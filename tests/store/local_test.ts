@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
-import { StoreError } from "../../src/errors.ts";
+import { ChunkInvalid, ChunkMissing, StoreError } from "../../src/errors.ts";
 import { LocalStore } from "../../src/store/local.ts";
+import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { removeDir, runCli, tempDir } from "../helpers.ts";
 import { makeChunk, storeConformance } from "./conformance.ts";
 
@@ -111,6 +112,52 @@ Deno.test({
       assertEquals([stored.id, stored.written], [fresh.id, undefined]);
       const touched = Deno.statSync(store.chunkPath(fresh.id)).mtime!.getTime();
       assert(touched > since.getTime(), "the chunk tar -i found was refreshed");
+    } finally {
+      codec.close();
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "local store: raw chunks are the files as stored; a FIFO or a huge file is ChunkInvalid",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await tempDir();
+    const codec = new CodecPool(1);
+    try {
+      const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
+      const plainStore = await LocalStore.open(dir, {
+        codec,
+        digests: ["sha512-256"],
+        uncompressed: true,
+      });
+      const [packed, plain, fifo, huge] = [40, 41, 42, 43].map((seed) => makeChunk(seed));
+      await store.storeChunk(packed);
+      await plainStore.storeChunk(plain);
+      const raw = await store.getRawChunk(packed.id);
+      assertEquals([raw.data, raw.compressed], [packed.compressed, true]);
+      const rawPlain = await store.getRawChunk(plain.id);
+      assertEquals([rawPlain.data, rawPlain.compressed], [plain.plain, false]);
+      await assertRejects(() => store.getRawChunk(fifo.id), ChunkMissing);
+
+      await Deno.mkdir(`${dir}/${fifo.id.slice(0, 4)}`, { recursive: true });
+      const made = await new Deno.Command("mkfifo", { args: [store.chunkPath(fifo.id)] }).output();
+      assert(made.success, "mkfifo");
+      // Sparse: 129 MiB named like a chunk, more than casync's largest chunk compressed.
+      await Deno.mkdir(`${dir}/${huge.id.slice(0, 4)}`, { recursive: true });
+      await Deno.writeFile(store.chunkPath(huge.id), new Uint8Array());
+      await Deno.truncate(store.chunkPath(huge.id), 129 << 20);
+      const cases: [ChunkId, string][] = [[fifo.id, "a FIFO"], [huge.id, "larger than \\d+ bytes"]];
+      for (const [id, kind] of cases) {
+        for (const read of [() => store.getRawChunk(id), () => store.getChunk(id)]) {
+          const error = await assertRejects(read, ChunkInvalid);
+          assert(
+            new RegExp(`${store.chunkPath(id)} is ${kind}, not a chunk file`).test(error.message),
+            error.message,
+          );
+        }
+      }
     } finally {
       codec.close();
       await removeDir(dir);
