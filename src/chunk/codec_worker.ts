@@ -20,6 +20,7 @@ import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
 import { fetchPlace } from "./fetch_place.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
+import { uncompressedPath } from "../format/store_layout.ts";
 import {
   closeFiles,
   inputFile,
@@ -199,7 +200,7 @@ async function handle(
           const stored = await unpackXz(found, item.size);
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
-          if (job.touch) touchFile(item.path);
+          if (job.touch) touchFile(found.compressed ? item.path : uncompressedPath(item.path));
           if (job.copyTo !== undefined) {
             // A zstd file is copied as it is; other encodings are stored as zstd, like every write.
             const frame = stored.compressed && isZstd(stored.data) ? stored.data : undefined;

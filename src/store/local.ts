@@ -169,9 +169,14 @@ export class LocalStore
     }
   }
 
+  /** Marks a chunk as used now (prune spares it): the form this store writes, else the other. */
   async touchChunk(id: ChunkId): Promise<void> {
     const now = new Date();
-    await Deno.utime(this.chunkPath(id), now, now).catch(() => {});
+    const compressed = this.chunkPath(id);
+    const [first, second] = this.uncompressed
+      ? [uncompressedPath(compressed), compressed]
+      : [compressed, uncompressedPath(compressed)];
+    await Deno.utime(first, now, now).catch(() => Deno.utime(second, now, now)).catch(() => {});
   }
 
   async *listChunks(): AsyncIterable<ChunkId> {

@@ -1,6 +1,6 @@
 /** extract as a library call: repeated chunks are fetched once, zero chunks never. */
 import { createHash } from "node:crypto";
-import { assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ChunkInvalid, ChunkMissing } from "../../src/errors.ts";
 import { CachedStore } from "../../src/store/cache.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
@@ -116,6 +116,30 @@ codecTest(
     assertEquals(await Deno.readFile(`${dir}/out`), data);
     const hit = await Deno.stat(cacheDir.chunkPath(index.chunks[0].id));
     assertEquals(hit.mtime!.getFullYear() > 2001, true, "the hit was touched");
+
+    // A hit in an uncompressed cache (plain `<id>` files) is refreshed too, by the
+    // worker that read it and by the store's own touch.
+    const plainCache = await LocalStore.open(`${dir}/plain-cache`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+      uncompressed: true,
+    });
+    await plainCache.storeChunk({ id: index.chunks[0].id, plain: pieces[0] });
+    const plainPath = cacheDir.chunkPath(index.chunks[0].id)
+      .replace(`${dir}/cache`, `${dir}/plain-cache`).replace(/\.cacnk$/, "");
+    await Deno.utime(plainPath, old, old);
+    await extract({
+      index,
+      store: new CachedStore(plainCache, upstream),
+      output: `${dir}/out2`,
+      codec,
+      concurrency: 2,
+    });
+    assert((await Deno.stat(plainPath)).mtime!.getFullYear() > 2001, "the plain hit was touched");
+    await Deno.utime(plainPath, old, old);
+    await plainCache.touchChunk(index.chunks[0].id);
+    assert((await Deno.stat(plainPath)).mtime!.getFullYear() > 2001, "touchChunk found it");
     for (const i of [2, 5]) {
       assertEquals(
         await cacheDir.hasChunk(index.chunks[i].id),
