@@ -2,10 +2,10 @@
  * The chunk codec: zstd framing of chunk data and the digest that names it.
  * Pure functions on bytes; the worker pool runs them off the main thread.
  */
-import { createHash } from "node:crypto";
 import zlib from "node:zlib";
-import { type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
+import { hashChunk } from "./digest.ts";
 import { storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
 import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
@@ -19,10 +19,7 @@ const LEVEL_PARAMS = { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
 
 export { ChunkDataError, ChunkUndecodable, UnsupportedCompression };
 
-export function hashChunk(plain: Uint8Array, digest: Digest): ChunkId {
-  const hash = createHash(digest).update(plain).digest();
-  return chunkIdFromBytes(hash);
-}
+export { hashChunk };
 
 /**
  * One zstd frame, byte-identical to casync's chunk files. The output buffer must

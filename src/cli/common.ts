@@ -1,6 +1,7 @@
 /** What every command shares: option parsers, the codec pool's life, cancellation. */
 import { type Command, Option } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
+import { takePrewarmedPool } from "./prewarm.ts";
 import type { HttpOptions } from "../util/http_client.ts";
 import { describeFsError } from "../util/fs.ts";
 import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
@@ -61,8 +62,7 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const controller = new AbortController();
   const release = trapStopSignals((error) => controller.abort(error));
-  let codec: CodecPool | undefined = prewarmed;
-  prewarmed = undefined;
+  let codec: CodecPool | undefined = takePrewarmedPool();
   codec?.observe(controller.signal);
   try {
     return await work({
@@ -81,22 +81,6 @@ export async function withRuntime<T>(
   } finally {
     codec?.close();
     release();
-  }
-}
-
-/** Codec workers started before the command line is parsed (see prewarmCodecPool). */
-let prewarmed: CodecPool | undefined;
-
-/**
- * Starts the codec workers at once, for a command that will need them: they
- * load while the command line is parsed and the index is read, instead of after.
- * When they cannot start here, withRuntime starts them again and says why.
- */
-export function prewarmCodecPool(): void {
-  try {
-    prewarmed ??= new CodecPool();
-  } catch {
-    prewarmed = undefined;
   }
 }
 

@@ -15,6 +15,7 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { chunkerParams } from "../chunk/chunker.ts";
 import { DesyncError, UsageError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
+import { hashChunk } from "../chunk/digest.ts";
 import { digestOf, type Index, type IndexChunk, indexLength } from "../format/index.ts";
 import type { Store } from "../store/store.ts";
 import { describeFsError, statOutput, writeAtomically } from "../util/fs.ts";
@@ -110,7 +111,7 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
   };
   try {
     const assemble = async (output: string, existingSize: number) => {
-      const zeroIds = await zeroChunkIds(index, codec);
+      const zeroIds = zeroChunkIds(index);
       const context: CopyContext = {
         codec,
         digest: digestOf(index),
@@ -286,12 +287,13 @@ function sourcesLine(stats: ExtractStats): string {
  * IDs of all-zero chunks of the sizes zero runs produce: runs of zeros have no
  * boundaries, so they are cut at the maximum size, plus whatever the blob ends with.
  */
-export async function zeroChunkIds(index: Index, codec: CodecPool): Promise<Map<number, ChunkId>> {
+export function zeroChunkIds(index: Index): Map<number, ChunkId> {
   const sizes = new Set<number>([index.chunkSizeMax]);
   const last = index.chunks.at(-1);
   if (last) sizes.add(last.size);
   const digest = digestOf(index);
   const ids = new Map<number, ChunkId>();
-  for (const size of sizes) ids.set(size, await codec.hash(new Uint8Array(size), digest));
+  // Hashed here, not by a worker: planning need not wait for the workers to start.
+  for (const size of sizes) ids.set(size, hashChunk(new Uint8Array(size), digest));
   return ids;
 }

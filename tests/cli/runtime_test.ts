@@ -1,7 +1,7 @@
 /** The codec pool starts only for a command that uses it: not for a plain catar tar, untar or mtree. */
 import { assert, assertEquals } from "../assert.ts";
 import { withRuntime } from "../../src/cli/common.ts";
-import { startsCodecWorkers } from "../../src/main.ts";
+import { startsCodecWorkers } from "../../src/cli/prewarm.ts";
 
 /** Counts the workers started while `fn` runs. */
 async function workersStarted(fn: () => Promise<unknown>): Promise<number> {

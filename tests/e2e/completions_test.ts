@@ -4,7 +4,7 @@
  * commands, options and option values; every page renders with `man -l`.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { buildProgram } from "../../src/main.ts";
+import { buildProgram } from "../../src/cli/program.ts";
 import { MAIN, missingTools, removeDir, runCli, runTool, tempDir } from "../helpers.ts";
 
 const CLI = `${Deno.execPath()} run --quiet ${MAIN}`;

@@ -4,7 +4,7 @@
  * network (and only there), store location forms, and examples.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { buildProgram } from "../../src/main.ts";
+import { buildProgram } from "../../src/cli/program.ts";
 import { docOf, REMOTE_OPTIONS } from "../../src/cli/help.ts";
 import { runCli } from "../helpers.ts";
 

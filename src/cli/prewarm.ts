@@ -1,0 +1,57 @@
+/**
+ * Starting the codec workers before anything else loads: a worker takes tens of
+ * milliseconds to start, and the rest of the program can load meanwhile.
+ * Imports nothing but the pool, so the entry point can run it first.
+ */
+import { CodecPool } from "../chunk/codec_pool.ts";
+
+/** Commands that run codec workers: those are started before the command line is parsed. */
+const CODEC_COMMANDS = new Set([
+  "extract",
+  "cat",
+  "cache",
+  "chop",
+  "make",
+  "verify",
+  "verify-index",
+  "chunk",
+]);
+
+/** Commands that run codec workers only with -i (chunking an archive, or fetching one). */
+const INDEX_CODEC_COMMANDS = new Set(["tar", "untar", "mtree"]);
+
+/**
+ * Whether `args` name a command that will start codec workers. A guess from the
+ * raw arguments (`-i` may hide in a group such as `-ti`): a wrong one costs only time.
+ */
+export function startsCodecWorkers(args: readonly string[]): boolean {
+  const command = args.find((arg) => !arg.startsWith("-"));
+  if (command === undefined) return false;
+  if (CODEC_COMMANDS.has(command)) return true;
+  return INDEX_CODEC_COMMANDS.has(command) &&
+    args.some((arg) => arg === "--index" || /^-[a-zA-Z]*i/.test(arg));
+}
+
+/** Codec workers started before the command line is parsed (see prewarmCodecPool). */
+let prewarmed: CodecPool | undefined;
+
+/**
+ * Starts the codec workers at once, for a command that will need them: they
+ * load while the rest of the program loads, the command line is parsed and the
+ * index is read, instead of after. When they cannot start here, the command
+ * starts them again and says why.
+ */
+export function prewarmCodecPool(): void {
+  try {
+    prewarmed ??= new CodecPool();
+  } catch {
+    prewarmed = undefined;
+  }
+}
+
+/** The prewarmed pool, once: the first command to run takes it. */
+export function takePrewarmedPool(): CodecPool | undefined {
+  const pool = prewarmed;
+  prewarmed = undefined;
+  return pool;
+}
