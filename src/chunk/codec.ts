@@ -59,10 +59,17 @@ function zstdStreams() {
  * expected plain size, lets zstd write the chunk in one pass.
  */
 export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint8Array {
-  const stored = storedFrameContent(compressed);
-  if (stored) return stored;
   // Never more than one byte past what the chunk may hold: a small bomb cannot fill memory.
   const limit = (sizeHint || CHUNK_SIZE_LIMIT_MAX) + 1;
+  const stored = storedFrameContent(compressed, limit);
+  if (stored?.content) return stored.content;
+  if (stored) {
+    throw new ChunkDataError(
+      sizeHint
+        ? `holds ${stored.size} bytes, the index says ${sizeHint}`
+        : `holds ${stored.size} bytes, more than a chunk may (${CHUNK_SIZE_LIMIT_MAX})`,
+    );
+  }
   const options = sizeHint
     ? { chunkSize: Math.max(sizeHint, 64), maxOutputLength: limit }
     : { maxOutputLength: limit };

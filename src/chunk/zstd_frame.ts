@@ -5,29 +5,60 @@
  * view without running the decoder. Anything else returns undefined and goes
  * to the real decoder. Layout per RFC 8878, section 3.1.1.
  */
-import { concatBytes } from "../util/bytes.ts";
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const BLOCK_RAW = 0;
 const BLOCK_RLE = 1;
 
+/** A block's content: `length` bytes at `at` of the frame (raw), or `length` copies of `fill` (RLE). */
+interface Piece {
+  at: number;
+  length: number;
+  fill?: number;
+}
+
 /**
- * The content of concatenated frames made only of raw/RLE blocks, else undefined.
- * A lone raw block comes back as a view into `data`, without copying.
+ * Where content of more than one block is joined. Reused, as the decoder's
+ * output is: a fresh buffer per chunk costs page faults and zeroing.
  */
-export function storedFrameContent(data: Uint8Array): Uint8Array | undefined {
-  const pieces: Uint8Array[] = [];
+let joined = new Uint8Array(0);
+
+/**
+ * The content of concatenated frames made only of raw/RLE blocks, with its
+ * size; undefined for any other data. Content over `limit` bytes is not made
+ * (only its size is told): RLE blocks could otherwise make gigabytes of a few
+ * bytes. A lone raw block comes back as a view into `data`; joined content as
+ * a view into a buffer the next call reuses.
+ */
+export function storedFrameContent(
+  data: Uint8Array,
+  limit = Number.MAX_SAFE_INTEGER,
+): { content?: Uint8Array; size: number } | undefined {
+  const pieces: Piece[] = [];
   let at = 0;
+  let total = 0;
   do {
     const end = collectStoredFrame(data, at, pieces);
     if (end === undefined) return undefined;
     at = end;
   } while (at < data.length);
-  return pieces.length === 1 ? pieces[0] : concatBytes(pieces);
+  for (const piece of pieces) total += piece.length;
+  if (total > limit) return { size: total };
+  if (pieces.length === 1 && pieces[0].fill === undefined) {
+    return { content: data.subarray(pieces[0].at, pieces[0].at + total), size: total };
+  }
+  if (joined.length < total) joined = new Uint8Array(Math.max(total, 2 * joined.length));
+  let done = 0;
+  for (const { at, length, fill } of pieces) {
+    if (fill === undefined) joined.set(data.subarray(at, at + length), done);
+    else joined.fill(fill, done, done + length);
+    done += length;
+  }
+  return { content: joined.subarray(0, total), size: total };
 }
 
 /** Adds one frame's blocks starting at `at` to `pieces`; returns where the frame ends. */
-function collectStoredFrame(frame: Uint8Array, start: number, pieces: Uint8Array[]) {
+function collectStoredFrame(frame: Uint8Array, start: number, pieces: Piece[]) {
   if (frame.length - start < 6) return undefined;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (view.getUint32(start, true) !== ZSTD_MAGIC) return undefined;
@@ -49,11 +80,11 @@ function collectStoredFrame(frame: Uint8Array, start: number, pieces: Uint8Array
     const size = header >>> 3;
     if (type === BLOCK_RAW) {
       if (at + size > frame.length) return undefined;
-      if (size > 0) pieces.push(frame.subarray(at, at + size));
+      if (size > 0) pieces.push({ at, length: size });
       at += size;
     } else if (type === BLOCK_RLE) {
       if (at + 1 > frame.length) return undefined;
-      if (size > 0) pieces.push(new Uint8Array(size).fill(frame[at]));
+      if (size > 0) pieces.push({ at, length: size, fill: frame[at] });
       at += 1;
     } else {
       return undefined;

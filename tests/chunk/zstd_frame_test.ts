@@ -13,7 +13,7 @@ function blockHeader(last: number, type: number, size: number): number[] {
 Deno.test("an incompressible chunk's frame is read without the decoder, as zstd reads it", () => {
   const data = pseudoRandom(65536, 4);
   const frame = new Uint8Array(zlib.zstdCompressSync(data));
-  const content = storedFrameContent(frame);
+  const content = storedFrameContent(frame)?.content;
   assert(content, "random data should be stored in raw blocks");
   assertBytesEqual(content, data);
 });
@@ -40,7 +40,7 @@ Deno.test("hand-made raw + RLE frames with a checksum decode like zstd decodes t
     0,
     0,
   ]);
-  const content = storedFrameContent(frame);
+  const content = storedFrameContent(frame)?.content;
   assertEquals(Array.from(content!), [...payload, ...new Array(10).fill(0x7f)]);
   // A stock decoder agrees except that it checks the (deliberately zeroed) checksum.
   const noChecksum = new Uint8Array([...MAGIC, 0x20, 15, ...frame.subarray(6, frame.length - 4)]);
@@ -49,4 +49,28 @@ Deno.test("hand-made raw + RLE frames with a checksum decode like zstd decodes t
     Array.from(content!),
   );
   assertEquals(storedFrameContent(frame.subarray(0, frame.length - 1)), undefined);
+});
+
+Deno.test("a chunk stored in several raw blocks is joined as zstd joins it, and bounded", () => {
+  // 300 000 incompressible bytes need three raw blocks (a block holds at most 128 KiB).
+  const data = pseudoRandom(300_000, 9);
+  const frame = new Uint8Array(zlib.zstdCompressSync(data));
+  const expected = new Uint8Array(zlib.zstdDecompressSync(frame));
+  const content = storedFrameContent(frame, data.length + 1)?.content;
+  assert(content, "random data should be stored in raw blocks");
+  assertBytesEqual(content, expected);
+  // Past the limit only the size is told: nothing that large is made.
+  assertEquals(storedFrameContent(frame, data.length - 1), { size: data.length });
+  // The joined content lives in a reused buffer: the next call may overwrite it.
+  const other = pseudoRandom(300_000, 10);
+  const second = storedFrameContent(new Uint8Array(zlib.zstdCompressSync(other)));
+  assertBytesEqual(second!.content!, other);
+});
+
+Deno.test("RLE blocks that claim more than the limit are measured, never made", () => {
+  // 1000 RLE blocks of 1 MiB each: 4 KiB of frame that would make about 1 GiB.
+  const blocks: number[] = [];
+  for (let i = 0; i < 1000; i++) blocks.push(...blockHeader(i === 999 ? 1 : 0, 1, 1 << 20), 0x41);
+  const frame = new Uint8Array([...MAGIC, 0x00, 0x58, ...blocks]);
+  assertEquals(storedFrameContent(frame, 256 << 10), { size: 1000 << 20 });
 });
