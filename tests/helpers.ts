@@ -152,6 +152,8 @@ export async function sha256sum(path: string): Promise<string> {
 /**
  * Registers a test that gets a fresh temporary directory and codec pool, both
  * cleaned up after. Worker-backed tests skip Deno's op/resource sanitizers.
+ * A pool of two or more lanes runs one of them inline, as extract's does, so
+ * the jobs of a test go both ways.
  */
 export function codecTest(
   name: string,
@@ -164,7 +166,7 @@ export function codecTest(
     sanitizeOps: false,
     async fn() {
       const dir = await tempDir();
-      const codec = new CodecPool(workers);
+      const codec = new CodecPool(workers, { inline: workers >= 2 });
       try {
         await fn(dir, codec);
       } finally {

@@ -1,8 +1,9 @@
-/// <reference lib="deno.worker" />
 /**
- * Worker side of the codec pool: runs one job per message and transfers the
- * resulting buffers back without copying. `place` jobs use synchronous I/O on
- * this worker's own file handles, so workers never contend for a file offset.
+ * The jobs a codec lane runs (in a worker, or inline on the main thread): one
+ * job per message, the reply with the buffers to transfer back without copying.
+ * `place` jobs use synchronous I/O on the lane's own file handles, so lanes
+ * never contend for a file offset. A lane runs one job at a time, even across
+ * an await: jobs share the scratch buffers and file handles of this module.
  */
 import {
   ChunkDataError,
@@ -253,18 +254,17 @@ async function handle(
   }
 }
 
-async function respond(job: CodecRequest) {
+/** Runs one job; a failure becomes an error reply (a data error says so, for ChunkDataError). */
+export async function respond(
+  job: CodecRequest,
+): Promise<{ reply: CodecReply; transfer: ArrayBuffer[] }> {
   try {
-    const { reply, transfer } = await handle(job);
-    self.postMessage(reply, transfer);
+    return await handle(job);
   } catch (error) {
     const kind = error instanceof ChunkDataError ? "data" : "other";
-    self.postMessage({ seq: job.seq, ok: false, kind, message: (error as Error).message });
+    return {
+      reply: { seq: job.seq, ok: false, kind, message: (error as Error).message },
+      transfer: [],
+    };
   }
 }
-
-// One job at a time, even across an await (xz): jobs share the scratch buffer and file handles.
-let queue = Promise.resolve();
-self.onmessage = (event: MessageEvent<CodecRequest>) => {
-  queue = queue.then(() => respond(event.data));
-};

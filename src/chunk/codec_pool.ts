@@ -8,6 +8,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { ChunkDataError } from "./errors.ts";
 import { checkWorkersMayLoad, WorkerStartError } from "./worker_start.ts";
+import { InlineLane } from "./inline_lane.ts";
 import type { ChunkerParams } from "./chunker.ts";
 import type { HttpOptions } from "../util/http_client.ts";
 
@@ -229,9 +230,15 @@ export type FetchProblem =
   | { kind: "data"; message: string }
   | { kind: "request"; message: string; status?: number };
 
-/** Runs codec jobs on `size` workers; jobs go to the worker with the fewest queued. */
+/** Where jobs run: a worker, or the calling thread (InlineLane). */
+interface Lane {
+  postMessage(request: CodecRequest, transfer: ArrayBuffer[]): void;
+  terminate(): void;
+}
+
+/** Runs codec jobs on `size` lanes; jobs go to the lane with the fewest queued. */
 export class CodecPool {
-  readonly #workers: Worker[] = [];
+  readonly #lanes: Lane[] = [];
   readonly #load: number[] = [];
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
@@ -240,20 +247,30 @@ export class CodecPool {
   #broken: unknown;
 
   /**
-   * Starts `size` workers. Throws WorkerStartError when Deno will not let them
-   * load; a worker that dies later fails every job, queued or future. When
-   * `signal` aborts, pending jobs reject with its reason instead of being waited for.
+   * Starts `size` lanes: workers, except that with `inline` the first lane runs
+   * on this thread (see InlineLane: for commands whose main thread mostly waits).
+   * Throws WorkerStartError when Deno will not let the workers load; a worker
+   * that dies later fails every job, queued or future. When `signal` aborts,
+   * pending jobs reject with its reason instead of being waited for.
    */
-  constructor(size = defaultCodecWorkers(), options: { signal?: AbortSignal } = {}) {
-    checkWorkersMayLoad();
-    for (let i = 0; i < Math.max(1, size); i++) {
+  constructor(
+    size = defaultCodecWorkers(),
+    options: { signal?: AbortSignal; inline?: boolean } = {},
+  ) {
+    const workers = Math.max(1, size) - (options.inline ? 1 : 0);
+    if (workers > 0) checkWorkersMayLoad();
+    if (options.inline) {
+      this.#lanes.push(new InlineLane((reply) => this.#settle(reply)));
+      this.#load.push(0);
+    }
+    for (let i = 0; i < workers; i++) {
       const worker = new Worker(new URL("./codec_worker.ts", import.meta.url), { type: "module" });
       worker.onmessage = (event: MessageEvent<CodecReply>) => this.#settle(event.data);
       worker.onerror = (event) => {
         event.preventDefault();
         this.#failAll(new WorkerStartError(`a codec worker died: ${event.message}`));
       };
-      this.#workers.push(worker);
+      this.#lanes.push(worker);
       this.#load.push(0);
     }
     if (options.signal) this.observe(options.signal);
@@ -266,7 +283,7 @@ export class CodecPool {
   }
 
   get size(): number {
-    return this.#workers.length;
+    return this.#lanes.length;
   }
 
   /**
@@ -422,14 +439,14 @@ export class CodecPool {
   /** Closes the output files the workers hold open for `place`. */
   async closeFiles(): Promise<void> {
     await Promise.all(
-      this.#workers.map((_, worker) => this.#run({ seq: 0, op: "close-files" }, [], worker)),
+      this.#lanes.map((_, worker) => this.#run({ seq: 0, op: "close-files" }, [], worker)),
     );
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const worker of this.#workers) worker.terminate();
+    for (const worker of this.#lanes) worker.terminate();
     this.#failAll(new Error("codec pool closed"));
   }
 
@@ -441,7 +458,7 @@ export class CodecPool {
     this.#load[worker]++;
     return new Promise<Success>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, worker });
-      this.#workers[worker].postMessage(request, transfer);
+      this.#lanes[worker].postMessage(request, transfer);
     });
   }
 

@@ -17,6 +17,12 @@ const CODEC_COMMANDS = new Set([
   "chunk",
 ]);
 
+/**
+ * Commands whose main thread mostly waits on the codec lanes: one lane runs on
+ * it (see chunk/inline_lane.ts), so they start one worker fewer.
+ */
+const INLINE_LANE_COMMANDS = new Set(["extract"]);
+
 /** Commands that run codec workers only with -i (chunking an archive, or fetching one). */
 const INDEX_CODEC_COMMANDS = new Set(["tar", "untar", "mtree"]);
 
@@ -36,14 +42,16 @@ export function startsCodecWorkers(args: readonly string[]): boolean {
 let prewarmed: CodecPool | undefined;
 
 /**
- * Starts the codec workers at once, for a command that will need them: they
+ * Starts the codec workers at once when `args` name a command that will need them: they
  * load while the rest of the program loads, the command line is parsed and the
  * index is read, instead of after. When they cannot start here, the command
  * starts them again and says why.
  */
-export function prewarmCodecPool(): void {
+export function prewarmCodecPool(args: readonly string[]): void {
+  if (!startsCodecWorkers(args)) return;
+  const command = args.find((arg) => !arg.startsWith("-"));
   try {
-    prewarmed ??= new CodecPool();
+    prewarmed ??= new CodecPool(undefined, { inline: INLINE_LANE_COMMANDS.has(command!) });
   } catch {
     prewarmed = undefined;
   }

@@ -120,4 +120,3 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
 }
-

@@ -1,0 +1,60 @@
+/**
+ * A codec lane on the calling thread. For a command whose main thread mostly
+ * waits on the workers (extract from a local store, say), running one lane
+ * there instead of in one more worker saves that worker's start-up (an isolate
+ * and the Node compatibility layer: tens of milliseconds of CPU) and its
+ * memory. Jobs run one at a time, each in a task of its own, so replies from
+ * the workers, timers and signals are handled between them. Requests and
+ * replies are cloned as postMessage clones them: transferred buffers are
+ * detached, the rest copied, exactly as with a worker.
+ */
+import type { CodecReply, CodecRequest } from "./codec_pool.ts";
+
+export class InlineLane {
+  #queue: Promise<void> = Promise.resolve();
+  readonly #jobs = import("./codec_jobs.ts");
+  #closed = false;
+  /** A message to oneself: the next task, without setTimeout's clamping. */
+  readonly #tick = new MessageChannel();
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(readonly onReply: (reply: CodecReply) => void) {
+    this.#tick.port1.onmessage = () => this.#waiting.shift()?.();
+  }
+
+  postMessage(request: CodecRequest, transfer: ArrayBuffer[] = []): void {
+    if (this.#closed) return;
+    const job = structuredClone(request, { transfer });
+    this.#queue = this.#queue.then(async () => {
+      await this.#nextTask();
+      if (this.#closed) return;
+      const { respond } = await this.#jobs;
+      const { reply, transfer } = await respond(job);
+      if (this.#closed) return;
+      let copy: CodecReply;
+      try {
+        copy = structuredClone(reply, { transfer });
+      } catch (error) {
+        const message = `cannot send the reply: ${(error as Error).message}`;
+        copy = { seq: reply.seq, ok: false, kind: "other", message };
+      }
+      this.onReply(copy);
+    });
+  }
+
+  #nextTask(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve);
+      this.#tick.port2.postMessage(null);
+    });
+  }
+
+  /** Runs no further job; the one running (if any) finishes, its reply unsent. */
+  terminate(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#tick.port1.close();
+    this.#tick.port2.close();
+    for (const resolve of this.#waiting.splice(0)) resolve();
+  }
+}

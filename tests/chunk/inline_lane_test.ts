@@ -1,0 +1,83 @@
+import { createHash } from "node:crypto";
+import zlib from "node:zlib";
+import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
+import { CodecPool } from "../../src/chunk/codec_pool.ts";
+import { ChunkDataError } from "../../src/chunk/errors.ts";
+import { parseChunkId } from "../../src/format/chunk_id.ts";
+import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
+
+const sha512_256 = (data: Uint8Array) => createHash("sha512-256").update(data).digest("hex");
+
+Deno.test("an inline-only pool runs jobs on this thread, with no worker", async () => {
+  const pool = new CodecPool(1, { inline: true });
+  try {
+    assertEquals(pool.size, 1);
+    const data = pseudoRandom(100_000, 3);
+    assertEquals(await pool.hash(data, "sha512-256"), sha512_256(data));
+    // zstd's own decoder says what the frame holds; the lane must hand back the same.
+    const encoded = await pool.encode(data, "sha512-256");
+    assertBytesEqual(new Uint8Array(zlib.zstdDecompressSync(encoded.compressed)), data);
+    const { plain } = await pool.decode(encoded.compressed.slice(), encoded.id, ["sha512-256"]);
+    assertBytesEqual(plain, data);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test({
+  name: "jobs spread over the inline lane and a worker all come back right",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pool = new CodecPool(2, { inline: true });
+    try {
+      const pieces = Array.from({ length: 40 }, (_, i) => pseudoRandom(20_000 + i, i + 1));
+      const ids = await Promise.all(pieces.map((piece) => pool.hash(piece, "sha512-256")));
+      assertEquals(ids, pieces.map(sha512_256));
+    } finally {
+      pool.close();
+    }
+  },
+});
+
+Deno.test("the inline lane moves transferred buffers as postMessage does, and copies the rest", async () => {
+  const pool = new CodecPool(1, { inline: true });
+  const dir = await tempDir();
+  try {
+    const output = `${dir}/out`;
+    await Deno.writeFile(output, new Uint8Array(8));
+    const owned = new Uint8Array([1, 2, 3, 4]);
+    await pool.place({ data: owned, output, offsets: [2] });
+    assertEquals(owned.buffer.byteLength, 0, "a buffer the job owns whole is moved (detached)");
+    const whole = new Uint8Array([9, 9, 5, 6, 9]);
+    const view = whole.subarray(2, 4);
+    await pool.place({ data: view, output, offsets: [6] });
+    assertEquals(Array.from(whole), [9, 9, 5, 6, 9], "a view into a larger buffer is copied");
+    await pool.closeFiles();
+    assertEquals(Array.from(await Deno.readFile(output)), [0, 0, 1, 2, 3, 4, 5, 6]);
+  } finally {
+    pool.close();
+    await removeDir(dir);
+  }
+});
+
+Deno.test("a chunk that does not hash to its ID fails as a data error on the inline lane", async () => {
+  const pool = new CodecPool(1, { inline: true });
+  try {
+    const data = pseudoRandom(5000, 7);
+    const frame = new Uint8Array(zlib.zstdCompressSync(data));
+    const wrong = parseChunkId(sha512_256(new Uint8Array(5000)));
+    await assertRejects(() => pool.decode(frame, wrong, ["sha512-256"]), ChunkDataError);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("closing a pool fails its queued inline jobs and refuses new ones", async () => {
+  const pool = new CodecPool(1, { inline: true });
+  const queued = Array.from({ length: 5 }, () => pool.hash(pseudoRandom(10_000), "sha512-256"));
+  pool.close();
+  for (const job of queued) await assertRejects(() => job, Error, "codec pool closed");
+  await assertRejects(() => pool.hash(new Uint8Array(1), "sha512-256"), Error, "closed");
+  assert(true);
+});
