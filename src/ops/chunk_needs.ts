@@ -14,7 +14,12 @@ export interface Need {
 
 export class ChunkNeeds {
   readonly #byId = new Map<ChunkId, Need>();
-  readonly #bySize = new Map<number, Set<ChunkId>>();
+  /**
+   * The IDs by size, made when a seed first asks: most chunks have a size of
+   * their own, so this costs a set per chunk, which an extract from stores
+   * alone should not carry (memory must not grow with the blob).
+   */
+  #sized?: Map<number, Set<ChunkId>>;
 
   add(id: ChunkId, size: number, offset: number) {
     const need = this.#byId.get(id);
@@ -23,9 +28,15 @@ export class ChunkNeeds {
       return;
     }
     this.#byId.set(id, { id, size, offsets: [offset] });
-    let ids = this.#bySize.get(size);
-    if (!ids) this.#bySize.set(size, ids = new Set());
-    ids.add(id);
+    if (this.#sized) addSized(this.#sized, id, size);
+  }
+
+  get #bySize(): Map<number, Set<ChunkId>> {
+    if (!this.#sized) {
+      this.#sized = new Map();
+      for (const need of this.#byId.values()) addSized(this.#sized, need.id, need.size);
+    }
+    return this.#sized;
   }
 
   get(id: ChunkId): Need | undefined {
@@ -37,9 +48,11 @@ export class ChunkNeeds {
     const need = this.#byId.get(id);
     if (!need) return undefined;
     this.#byId.delete(id);
-    const ids = this.#bySize.get(need.size)!;
-    ids.delete(id);
-    if (ids.size === 0) this.#bySize.delete(need.size);
+    const ids = this.#sized?.get(need.size);
+    if (ids) {
+      ids.delete(id);
+      if (ids.size === 0) this.#sized!.delete(need.size);
+    }
     return need;
   }
 
@@ -60,4 +73,10 @@ export class ChunkNeeds {
   values(): IterableIterator<Need> {
     return this.#byId.values();
   }
+}
+
+function addSized(sized: Map<number, Set<ChunkId>>, id: ChunkId, size: number) {
+  let ids = sized.get(size);
+  if (!ids) sized.set(size, ids = new Set());
+  ids.add(id);
 }
