@@ -4,28 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import denoConfig from "../../deno.json" with { type: "json" };
-import { registerCache } from "./cache.ts";
-import { registerChop } from "./chop.ts";
-import { registerExtract } from "./extract.ts";
-import { registerListChunks } from "./list_chunks.ts";
-import { registerMake } from "./make.ts";
-import { registerChunk } from "./chunk.ts";
-import { registerInfo } from "./info.ts";
-import { registerVerifyIndex } from "./verify_index.ts";
-import { registerCat } from "./cat.ts";
-import { registerPrune } from "./prune.ts";
-import { registerVerify } from "./verify.ts";
-import { registerTar } from "./tar.ts";
-import { registerUntar } from "./untar.ts";
-import { registerMtree } from "./mtree.ts";
-import { registerChunkServer } from "./chunk_server.ts";
-import { registerIndexServer } from "./index_server.ts";
-import { registerPull } from "./pull.ts";
-import { registerConfig } from "./config.ts";
 import { addConfigOptions } from "./store_config.ts";
-import { registerInspectChunks } from "./inspect_chunks.ts";
-import { registerCompletion } from "./completions.ts";
-import { registerManpage } from "./manpage.ts";
 import { DesyncError } from "../errors.ts";
 import {
   addGlobalOptions,
@@ -38,7 +17,53 @@ import { normalizeBoolFlags } from "./go_args.ts";
 
 export const VERSION = denoConfig.version;
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when the command is built: a command
+ * should not pay for loading the others (tar's, the servers', ...).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  "extract": async () => (await import("./extract.ts")).registerExtract,
+  "verify": async () => (await import("./verify.ts")).registerVerify,
+  "list-chunks": async () => (await import("./list_chunks.ts")).registerListChunks,
+  "cache": async () => (await import("./cache.ts")).registerCache,
+  "chop": async () => (await import("./chop.ts")).registerChop,
+  "make": async () => (await import("./make.ts")).registerMake,
+  "chunk": async () => (await import("./chunk.ts")).registerChunk,
+  "info": async () => (await import("./info.ts")).registerInfo,
+  "verify-index": async () => (await import("./verify_index.ts")).registerVerifyIndex,
+  "cat": async () => (await import("./cat.ts")).registerCat,
+  "prune": async () => (await import("./prune.ts")).registerPrune,
+  "tar": async () => (await import("./tar.ts")).registerTar,
+  "untar": async () => (await import("./untar.ts")).registerUntar,
+  "mtree": async () => (await import("./mtree.ts")).registerMtree,
+  "chunk-server": async () => (await import("./chunk_server.ts")).registerChunkServer,
+  "index-server": async () => (await import("./index_server.ts")).registerIndexServer,
+  "pull": async () => (await import("./pull.ts")).registerPull,
+  "config": async () => (await import("./config.ts")).registerConfig,
+  "inspect-chunks": async () => (await import("./inspect_chunks.ts")).registerInspectChunks,
+  // Last: they describe the commands registered before them.
+  "completion": async () => (await import("./completions.ts")).registerCompletion,
+  "manpage": async () => {
+    const { registerManpage } = await import("./manpage.ts");
+    return (program) => registerManpage(program, VERSION);
+  },
+};
+
+/** Commands that describe the others, so they need the whole tree. */
+const WHOLE_TREE = new Set(["completion", "manpage"]);
+
+/**
+ * The command tree: every command, or only `command` (the one being run) so
+ * that a run loads no other command's modules.
+ */
+export async function buildProgram(command?: string): Promise<Command> {
+  const names = command !== undefined && Object.hasOwn(COMMANDS, command) &&
+      !WHOLE_TREE.has(command)
+    ? [command]
+    : Object.keys(COMMANDS);
+  const registers = await Promise.all(names.map((name) => COMMANDS[name]()));
   const program = new Command("desync")
     .description("casync-compatible content-addressed distribution of large files")
     .version(VERSION, "--version")
@@ -61,28 +86,7 @@ export function buildProgram(): Command {
   addGlobalOptions(program);
   addRemoteOptions(program);
   addConfigOptions(program);
-  registerExtract(program);
-  registerVerify(program);
-  registerListChunks(program);
-  registerCache(program);
-  registerChop(program);
-  registerMake(program);
-  registerChunk(program);
-  registerInfo(program);
-  registerVerifyIndex(program);
-  registerCat(program);
-  registerPrune(program);
-  registerTar(program);
-  registerUntar(program);
-  registerMtree(program);
-  registerChunkServer(program);
-  registerIndexServer(program);
-  registerPull(program);
-  registerConfig(program);
-  registerInspectChunks(program);
-  // Last: they describe the commands registered before them.
-  registerCompletion(program);
-  registerManpage(program, VERSION);
+  for (const register of registers) register(program);
   document(program, {
     examples: [
       [
@@ -100,7 +104,9 @@ export function buildProgram(): Command {
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
   try {
-    const program = buildProgram();
+    // A command named first is the one run: only it is built. Anything else (help, global
+    // options first, a mistyped name) gets the whole tree, which says what is wrong.
+    const program = await buildProgram(args[0]);
     await program.parseAsync(normalizeBoolFlags(args, program), { from: "user" });
     return 0;
   } catch (error) {

@@ -8,7 +8,7 @@ import { buildProgram } from "../../src/cli/program.ts";
 import { MAIN, missingTools, removeDir, runCli, runTool, tempDir } from "../helpers.ts";
 
 const CLI = `${Deno.execPath()} run --quiet ${MAIN}`;
-const names = buildProgram().commands.map((command) => command.name());
+const names = (await buildProgram()).commands.map((command) => command.name());
 
 /** What bash's completion offers for the words typed so far (the last one being completed). */
 function bashCompletes(words: string[]): string {

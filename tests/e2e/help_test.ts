@@ -8,7 +8,7 @@ import { buildProgram } from "../../src/cli/program.ts";
 import { docOf, REMOTE_OPTIONS } from "../../src/cli/help.ts";
 import { runCli } from "../helpers.ts";
 
-const program = buildProgram();
+const program = await buildProgram();
 const commands = program.commands;
 
 /** Runs `desync ARGS --help` for many commands, a few at a time (each is a process). */
