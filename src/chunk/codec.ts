@@ -2,7 +2,7 @@
  * The chunk codec: zstd framing of chunk data and the digest that names it.
  * Pure functions on bytes; the worker pool runs them off the main thread.
  */
-import zlib from "node:zlib";
+import { zlib } from "./zlib.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { hashChunk } from "./digest.ts";
@@ -15,7 +15,9 @@ import { CHUNK_SIZE_LIMIT_MAX } from "./chunker.ts";
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
 
-const LEVEL_PARAMS = { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
+/** zstd's parameter number for the level (ZSTD_c_compressionLevel in zstd.h). */
+const ZSTD_C_COMPRESSION_LEVEL = 100;
+const LEVEL_PARAMS = { [ZSTD_C_COMPRESSION_LEVEL]: ZSTD_LEVEL };
 
 export { ChunkDataError, ChunkUndecodable, UnsupportedCompression };
 
@@ -30,7 +32,7 @@ export function compressChunk(plain: Uint8Array): Uint8Array {
   const reused = zstdStreams()?.encoder;
   if (reused) return reused.encode(plain);
   const bound = plain.length + (plain.length >> 7) + 1024;
-  return asPlainArray(zlib.zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
+  return asPlainArray(zlib().zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
 }
 
 /**
@@ -77,7 +79,7 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     // casync detects the compression of each chunk file by its magic bytes (zstd by default,
     // gzip or xz with --compression); so do we.
     if (startsWith(compressed, GZIP_MAGIC)) {
-      return asPlainArray(zlib.gunzipSync(compressed, options));
+      return asPlainArray(zlib().gunzipSync(compressed, options));
     }
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress (gzip): ${(error as Error).message}`);
@@ -90,7 +92,7 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     const reused = zstdStreams()?.decoder;
     // A hint of 0 means unknown (verify and cache know no sizes).
     if (reused) return reused.decode(compressed, sizeHint || undefined);
-    return asPlainArray(zlib.zstdDecompressSync(compressed, options));
+    return asPlainArray(zlib().zstdDecompressSync(compressed, options));
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
   }
