@@ -8,8 +8,12 @@ import type { SeedCopyJob, SeedItem } from "./codec_pool.ts";
 import { hashChunk } from "./codec.ts";
 import { inputFile, outputFile, readAt, scratchOf, writeAt } from "./worker_io.ts";
 
-/** The most read at once; a span of adjacent ranges longer than this is read in parts. */
-const MAX_READ = 16 << 20;
+/**
+ * The most read at once; a span of adjacent ranges longer than this is read in
+ * parts. Each lane's read buffer grows to it (16 MiB cost 24 MiB of peak memory
+ * over two lanes; past a few MiB a larger read saves nothing).
+ */
+const MAX_READ = 2 << 20;
 
 export function seedCopy(job: SeedCopyJob): (ChunkId | null)[] {
   const file = inputFile(job.path);
