@@ -11,18 +11,29 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 
 /** Below this many bytes per part, splitting costs more than it saves. */
 const MIN_PART = 4 << 20;
+/**
+ * At most this many bytes per part: a part is one job, and a lane on the main
+ * thread (chunk/inline_lane.ts) runs it in one go, so signals and progress wait
+ * that long (32 MiB: ~40 ms).
+ */
+const MAX_PART = 32 << 20;
 
 export async function cutBlob(
   codec: CodecPool,
   path: string,
   size: number,
   params: ChunkerParams,
-  parts = codec.size,
+  lanes = codec.size,
 ): Promise<number[]> {
   if (size === 0) return [];
-  const count = Math.max(1, Math.min(parts, Math.floor(size / Math.max(MIN_PART, 4 * params.max))));
-  const starts = Array.from({ length: count }, (_, k) => Math.floor((size * k) / count));
-  return await cutBlobFrom(codec, path, size, params, starts);
+  return await cutBlobFrom(codec, path, size, params, partStarts(size, params, lanes));
+}
+
+/** Where the parts of a blob start: one per lane at least, none past MAX_PART long. */
+export function partStarts(size: number, params: ChunkerParams, lanes: number): number[] {
+  const most = Math.floor(size / Math.max(MIN_PART, 4 * params.max));
+  const count = Math.max(1, Math.min(most, Math.max(lanes, Math.ceil(size / MAX_PART))));
+  return Array.from({ length: count }, (_, k) => Math.floor((size * k) / count));
 }
 
 /** cutBlob with the parts' starts given (the first must be 0), so tests can place them. */

@@ -1,6 +1,6 @@
 import { assertEquals } from "../assert.ts";
 import { chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
-import { cutBlob, cutBlobFrom } from "../../src/ops/cut_blob.ts";
+import { cutBlob, cutBlobFrom, partStarts } from "../../src/ops/cut_blob.ts";
 import { codecTest, pseudoRandomFast } from "../helpers.ts";
 
 const sequentialCuts = cutsOf;
@@ -47,3 +47,18 @@ codecTest(
   },
   2,
 );
+
+Deno.test("blobs are cut in parts of at most 32 MiB, one per lane at least, none too small", () => {
+  const params = chunkerParams();
+  const MiB = 1 << 20;
+  const lengths = (size: number, lanes: number) => {
+    const starts = partStarts(size, params, lanes);
+    return starts.map((start, k) => (starts[k + 1] ?? size) - start);
+  };
+  // 256 MiB: 8 parts of 32 MiB (a lane on the main thread holds a part ~40 ms), not 2 of 128.
+  assertEquals(lengths(256 * MiB, 2), new Array(8).fill(32 * MiB));
+  // Small blobs: one part per lane as long as a part keeps 4 MiB (4x the largest chunk).
+  assertEquals(lengths(8 * MiB, 2), [4 * MiB, 4 * MiB]);
+  assertEquals(lengths(5 * MiB, 2), [5 * MiB]);
+  assertEquals(partStarts(100 * MiB, params, 8).length, 8);
+});
