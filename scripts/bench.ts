@@ -6,7 +6,7 @@
  * page cache).
  *
  *   deno task bench [--size MiB] [--rounds N] [--data random,compressible]
- *                   [--only extract,http,ssh,make,update,tar,server,s3]
+ *                   [--only extract,http,ssh,make,update,tar,server,s3,memory]
  *                   [--clients N] [--seconds S] [--soak S] [--load wrk|deno]
  *
  * `compressible` is a tar of installed system files, made on the spot.
@@ -15,6 +15,8 @@
  * `tar` archives a tree of 20 000 small files and a few large ones.
  * `server` loads our chunk-server, Go desync's and nginx with N clients
  * (scripts/bench/servers.ts); --soak also runs ours that long, watching its memory.
+ * `memory` (not in the default list) runs our extract and make on 64 MiB, 256 MiB and
+ * 1 GiB of random data and a 4 GiB sparse file, for the peak-memory column.
  * `s3` (not in the default list) extracts from S3 on a throwaway Ceph cluster and
  * from nginx, at -n 10 and -n 32, and Go desync from the same bucket.
  */
@@ -24,6 +26,7 @@ import { benchTrees } from "./bench/trees.ts";
 import { measureLimits } from "./bench/limits.ts";
 import { benchServers, printServerRows, type ServerBenchRow } from "./bench/servers.ts";
 import { benchS3 } from "./bench/s3.ts";
+import { benchMemory } from "./bench/memory.ts";
 
 function option(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -55,6 +58,7 @@ try {
   }
   if (only.includes("tar")) await benchTrees(bench);
   if (only.includes("s3")) await benchS3(bench, sizeMiB);
+  if (only.includes("memory")) await benchMemory(bench);
   if (only.includes("server")) {
     const store = `${bench.dir}/server-store`;
     await makeBlob(`${bench.dir}/server-blob`, sizeMiB, "random");

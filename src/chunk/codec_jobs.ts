@@ -51,6 +51,18 @@ function decodeAny(
   throw firstError;
 }
 
+/**
+ * The lane's buffer for finding cuts, reused: a fresh megabyte per job (a 4 GiB
+ * blob is 128 jobs) was garbage the allocator kept, and make's peak memory grew
+ * with the blob.
+ */
+let cutBuffer = new Uint8Array(0);
+
+function cutBufferOf(size: number): Uint8Array {
+  if (cutBuffer.length < size) cutBuffer = new Uint8Array(size);
+  return cutBuffer.subarray(0, size);
+}
+
 /** Cuts from `start` until one at or past `limit` (or the end of the file). */
 function findCuts(
   path: string,
@@ -61,7 +73,7 @@ function findCuts(
 ): number[] {
   const file = inputFile(path);
   const wanted = Math.min(1 << 20, limit - start + params.max);
-  const buffer = new Uint8Array(Math.max(2 * params.max, wanted));
+  const buffer = cutBufferOf(Math.max(2 * params.max, wanted));
   let bufferStart = start;
   let filled = 0;
   let pos = 0;
