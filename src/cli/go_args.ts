@@ -28,10 +28,13 @@ export function normalizeBoolFlags(args: readonly string[], program: Command): s
       break;
     }
     const match = /^(--[^=]+)=(.*)$/.exec(arg);
-    if (!match || !booleans.has(match[1])) {
+    // A flag with only a --no- form counts too (tar's --no-same-owner): the run builds only
+    // its own command, so no other command's plain --same-owner makes it known.
+    if (!match || !(booleans.has(match[1]) || negatable.has(match[1]))) {
       out.push(arg);
     } else if (TRUE.has(match[2])) {
-      out.push(match[1]);
+      // Only a --no- form: the flag is on by default, so leaving it out says the same.
+      if (booleans.has(match[1])) out.push(match[1]);
     } else if (FALSE.has(match[2])) {
       // A plain boolean defaults to false: leaving it out says the same.
       if (negatable.has(match[1])) out.push(`--no-${match[1].slice(2)}`);
