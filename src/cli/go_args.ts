@@ -28,6 +28,17 @@ export function normalizeBoolFlags(args: readonly string[], program: Command): s
       break;
     }
     const match = /^(--[^=]+)=(.*)$/.exec(arg);
+    const negated = match && /^--no-(.+)$/.exec(match[1]);
+    if (
+      negated && negatable.has(`--${negated[1]}`) && (TRUE.has(match[2]) || FALSE.has(match[2]))
+    ) {
+      // Go's flag is `--no-same-owner` itself, so it takes `--no-same-owner=true` too.
+      const plain = `--${negated[1]}`;
+      if (TRUE.has(match[2])) out.push(match[1]);
+      // =false turns the negation off: the plain flag where there is one, else the default.
+      else if (booleans.has(plain)) out.push(plain);
+      continue;
+    }
     // A flag with only a --no- form counts too (tar's --no-same-owner): the run builds only
     // its own command, so no other command's plain --same-owner makes it known.
     if (!match || !(booleans.has(match[1]) || negatable.has(match[1]))) {

@@ -26,3 +26,14 @@ Deno.test("Go's --flag=false reaches a flag that has only a --no- form when its 
     "--no-same-owner",
   ]);
 });
+
+Deno.test("Go's --no-flag=true/false forms (untar --no-same-owner=true) become what commander takes", async () => {
+  const untar = await buildProgram("untar");
+  const normal = (...args: string[]) => normalizeBoolFlags(["untar", ...args], untar);
+  assertEquals(normal("--no-same-owner=true"), ["untar", "--no-same-owner"]);
+  assertEquals(normal("--no-same-owner=false"), ["untar", "--same-owner"]);
+  assertEquals(normal("--no-same-permissions=1"), ["untar", "--no-same-permissions"]);
+  // Only a --no- form, which is off by default: =false says the same as leaving it out.
+  assertEquals(normal("--no-same-permissions=false"), ["untar"]);
+  assertEquals(normal("--no-same-owner=maybe"), ["untar", "--no-same-owner=maybe"]);
+});
