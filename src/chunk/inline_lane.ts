@@ -49,12 +49,21 @@ export class InlineLane {
     });
   }
 
-  /** Runs no further job; the one running (if any) finishes, its reply unsent. */
+  /**
+   * Runs no further job; the one running (if any) finishes, its reply unsent.
+   * Then the files the jobs opened are closed, as a worker's are when it ends:
+   * they belong to this thread, and a later pool here would otherwise reuse a
+   * handle to a file since replaced (and read its old content).
+   */
   terminate(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#tick.port1.close();
     this.#tick.port2.close();
     for (const resolve of this.#waiting.splice(0)) resolve();
+    this.#queue = this.#queue.then(async () => {
+      const { respond } = await this.#jobs;
+      await respond({ seq: 0, op: "close-files" });
+    });
   }
 }

@@ -28,10 +28,24 @@ export function normalizeBoolFlags(args: readonly string[], program: Command): s
       break;
     }
     const match = /^(--[^=]+)=(.*)$/.exec(arg);
-    if (!match || !booleans.has(match[1])) {
+    const negated = match && /^--no-(.+)$/.exec(match[1]);
+    if (
+      negated && negatable.has(`--${negated[1]}`) && (TRUE.has(match[2]) || FALSE.has(match[2]))
+    ) {
+      // Go's flag is `--no-same-owner` itself, so it takes `--no-same-owner=true` too.
+      const plain = `--${negated[1]}`;
+      if (TRUE.has(match[2])) out.push(match[1]);
+      // =false turns the negation off: the plain flag where there is one, else the default.
+      else if (booleans.has(plain)) out.push(plain);
+      continue;
+    }
+    // A flag with only a --no- form counts too (tar's --no-same-owner): the run builds only
+    // its own command, so no other command's plain --same-owner makes it known.
+    if (!match || !(booleans.has(match[1]) || negatable.has(match[1]))) {
       out.push(arg);
     } else if (TRUE.has(match[2])) {
-      out.push(match[1]);
+      // Only a --no- form: the flag is on by default, so leaving it out says the same.
+      if (booleans.has(match[1])) out.push(match[1]);
     } else if (FALSE.has(match[2])) {
       // A plain boolean defaults to false: leaving it out says the same.
       if (negatable.has(match[1])) out.push(`--no-${match[1].slice(2)}`);

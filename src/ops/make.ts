@@ -22,7 +22,7 @@ import { blobSize, describeFsError } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { DesyncError, UsageError } from "../errors.ts";
-import { cutBlob, type Span, spansOf } from "./cut_blob.ts";
+import { cutBlob, cutsUntil, type Span, spansOf } from "./cut_blob.ts";
 
 export interface MakeOptions {
   blob: string;
@@ -61,7 +61,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
   const cuts = start === 0
     ? await cutBlob(codec, blob, size, params, Math.min(options.concurrency, codec.size))
     : start < size
-    ? await codec.cuts(blob, size, start, size, params)
+    ? await cutsUntil(codec, blob, size, start, size, params)
     : [];
   const spans = spansOf(cuts, start);
   const ids: ChunkId[] = new Array(spans.length);

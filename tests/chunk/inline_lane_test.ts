@@ -81,3 +81,33 @@ Deno.test("closing a pool fails its queued inline jobs and refuses new ones", as
   await assertRejects(() => pool.hash(new Uint8Array(1), "sha512-256"), Error, "closed");
   assert(true);
 });
+
+Deno.test("a closed pool's inline lane lets go of its files: a later pool reads a file anew", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/blob`;
+    const first = pseudoRandom(4096, 11);
+    await Deno.writeFile(path, first);
+    const job = { path, offset: 0, size: 4096, digest: "sha512-256", mode: "hash" } as const;
+    const before = new CodecPool(1, { inline: true });
+    try {
+      assertEquals((await before.piece(job)).id, sha512_256(first));
+      // Closed without closeFiles, as a stopped or failed command's pool is.
+    } finally {
+      before.close();
+    }
+    // The file is replaced (a new version renamed over it), as a blob or seed may be.
+    const second = pseudoRandom(4096, 12);
+    await Deno.writeFile(`${dir}/new`, second);
+    await Deno.rename(`${dir}/new`, path);
+    const after = new CodecPool(1, { inline: true });
+    try {
+      assertEquals((await after.piece(job)).id, sha512_256(second), "read the replaced file");
+      await after.closeFiles();
+    } finally {
+      after.close();
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../assert.ts";
 import { buildProgram } from "../../src/cli/program.ts";
+import { normalizeBoolFlags } from "../../src/cli/go_args.ts";
 
 Deno.test("the command being run is built alone; help and completion get the whole tree", async () => {
   const whole = (await buildProgram()).commands.map((command) => command.name());
@@ -9,4 +10,30 @@ Deno.test("the command being run is built alone; help and completion get the who
   assertEquals((await buildProgram("help")).commands.map((c) => c.name()), whole);
   // An unknown name gets the whole tree too, so commander can say it is unknown.
   assertEquals((await buildProgram("nosuch")).commands.map((c) => c.name()), whole);
+});
+
+Deno.test("Go's --flag=false reaches a flag that has only a --no- form when its command is built alone", async () => {
+  // tar has only --no-same-owner; untar's plain --same-owner is not in a tar-only tree.
+  const tar = await buildProgram("tar");
+  const normal = (...args: string[]) => normalizeBoolFlags(["tar", ...args, "a.catar", "dir"], tar);
+  assertEquals(normal("--same-owner=false"), ["tar", "--no-same-owner", "a.catar", "dir"]);
+  // On by default: =true says the same as leaving it out.
+  assertEquals(normal("--same-owner=true"), ["tar", "a.catar", "dir"]);
+  // The whole tree (a global option first) reads it the same way.
+  const whole = await buildProgram();
+  assertEquals(normalizeBoolFlags(["tar", "--same-owner=false"], whole), [
+    "tar",
+    "--no-same-owner",
+  ]);
+});
+
+Deno.test("Go's --no-flag=true/false forms (untar --no-same-owner=true) become what commander takes", async () => {
+  const untar = await buildProgram("untar");
+  const normal = (...args: string[]) => normalizeBoolFlags(["untar", ...args], untar);
+  assertEquals(normal("--no-same-owner=true"), ["untar", "--no-same-owner"]);
+  assertEquals(normal("--no-same-owner=false"), ["untar", "--same-owner"]);
+  assertEquals(normal("--no-same-permissions=1"), ["untar", "--no-same-permissions"]);
+  // Only a --no- form, which is off by default: =false says the same as leaving it out.
+  assertEquals(normal("--no-same-permissions=false"), ["untar"]);
+  assertEquals(normal("--no-same-owner=maybe"), ["untar", "--no-same-owner=maybe"]);
 });

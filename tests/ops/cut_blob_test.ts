@@ -1,6 +1,7 @@
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
-import { cutBlob, cutBlobFrom, partStarts } from "../../src/ops/cut_blob.ts";
+import { cutBlob, cutBlobFrom, cutsUntil, partStarts } from "../../src/ops/cut_blob.ts";
+import type { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { codecTest, pseudoRandomFast } from "../helpers.ts";
 
 const sequentialCuts = cutsOf;
@@ -62,3 +63,42 @@ Deno.test("blobs are cut in parts of at most 32 MiB, one per lane at least, none
   assertEquals(lengths(5 * MiB, 2), [5 * MiB]);
   assertEquals(partStarts(100 * MiB, params, 8).length, 8);
 });
+
+codecTest(
+  "no cuts job scans more than a step, so the lane on the main thread lets signals in",
+  async (dir, codec) => {
+    const params = chunkerParams(2048, 8192, 32768);
+    const data = pseudoRandomFast(3 << 20, 22);
+    data.fill(0, 600_000, 1_400_000);
+    const path = `${dir}/blob`;
+    await Deno.writeFile(path, data);
+    const want = sequentialCuts(data, params);
+    const step = 256 << 10;
+    const scans: number[] = [];
+    // Records how far each job may scan (from its start to its limit, plus the one chunk past).
+    const counting = {
+      get size() {
+        return codec.size;
+      },
+      cuts: (...args: Parameters<CodecPool["cuts"]>) => {
+        scans.push(args[3] - args[2]);
+        return codec.cuts(...args);
+      },
+    } as CodecPool;
+    assertEquals(
+      await cutBlobFrom(counting, path, data.length, params, [0, 1_500_000], step),
+      want,
+    );
+    assert(scans.length >= (3 << 20) / step, `${scans.length} jobs`);
+    assert(scans.every((scan) => scan <= step), `${scans}`);
+    scans.length = 0;
+    const from = want[100];
+    assertEquals(
+      await cutsUntil(counting, path, data.length, from, data.length, params, step),
+      want.filter((cut) => cut > from),
+    );
+    assert(scans.every((scan) => scan <= step), `${scans}`);
+    await codec.closeFiles();
+  },
+  2,
+);
