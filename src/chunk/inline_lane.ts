@@ -12,13 +12,21 @@ import type { CodecReply, CodecRequest } from "./codec_pool.ts";
 
 export class InlineLane {
   #queue: Promise<void> = Promise.resolve();
-  readonly #jobs = import("./codec_jobs.ts");
+  readonly #jobs: Promise<Pick<typeof import("./codec_jobs.ts"), "respond">>;
   #closed = false;
   /** A message to oneself: the next task, without setTimeout's clamping. */
   readonly #tick = new MessageChannel();
   readonly #waiting: (() => void)[] = [];
 
-  constructor(readonly onReply: (reply: CodecReply) => void) {
+  /** `load` gives the jobs' module (tests give one that fails). */
+  constructor(
+    readonly onReply: (reply: CodecReply) => void,
+    load: () => Promise<Pick<typeof import("./codec_jobs.ts"), "respond">> = () =>
+      import("./codec_jobs.ts"),
+  ) {
+    this.#jobs = load();
+    // Unobserved until the first job: a failure is reported to that job, not as unhandled.
+    this.#jobs.catch(() => {});
     this.#tick.port1.onmessage = () => this.#waiting.shift()?.();
   }
 
@@ -28,7 +36,15 @@ export class InlineLane {
     this.#queue = this.#queue.then(async () => {
       await this.#nextTask();
       if (this.#closed) return;
-      const { respond } = await this.#jobs;
+      let respond;
+      try {
+        ({ respond } = await this.#jobs);
+      } catch (error) {
+        // As a worker that cannot load fails its jobs, not the process.
+        const message = `the codec cannot load: ${(error as Error).message}`;
+        this.onReply({ seq: job.seq, ok: false, kind: "other", message });
+        return;
+      }
       const { reply, transfer } = await respond(job);
       if (this.#closed) return;
       let copy: CodecReply;
@@ -64,6 +80,8 @@ export class InlineLane {
     this.#queue = this.#queue.then(async () => {
       const { respond } = await this.#jobs;
       await respond({ seq: 0, op: "close-files" });
+    }).catch(() => {
+      // Nothing was loaded, so nothing is open.
     });
   }
 }

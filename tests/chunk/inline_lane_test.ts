@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
-import { CodecPool } from "../../src/chunk/codec_pool.ts";
+import { CodecPool, type CodecReply } from "../../src/chunk/codec_pool.ts";
+import { InlineLane } from "../../src/chunk/inline_lane.ts";
 import { ChunkDataError } from "../../src/chunk/errors.ts";
 import { parseChunkId } from "../../src/format/chunk_id.ts";
 import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
@@ -109,5 +110,27 @@ Deno.test("a closed pool's inline lane lets go of its files: a later pool reads 
     }
   } finally {
     await removeDir(dir);
+  }
+});
+
+Deno.test("an inline lane whose jobs cannot load fails each job with the reason", async () => {
+  const replies: CodecReply[] = [];
+  const lane = new InlineLane(
+    (reply) => replies.push(reply),
+    () => Promise.reject(new Error("no such module")),
+  );
+  try {
+    lane.postMessage({ seq: 7, op: "hash", data: new Uint8Array(3), digest: "sha512-256" });
+    for (let i = 0; i < 50 && replies.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assertEquals(replies, [{
+      seq: 7,
+      ok: false,
+      kind: "other",
+      message: "the codec cannot load: no such module",
+    }]);
+  } finally {
+    lane.terminate();
   }
 });
