@@ -132,6 +132,7 @@ function writePlaced(
 
 async function handle(
   job: CodecRequest,
+  signal?: AbortSignal,
 ): Promise<{ reply: CodecReply; transfer: ArrayBuffer[] }> {
   const transfer: ArrayBuffer[] = [];
   switch (job.op) {
@@ -243,7 +244,7 @@ async function handle(
       return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
     }
     case "fetch-place": {
-      const fetched = await fetchPlace(job, async (i, body) => {
+      const fetched = await fetchPlace(job, signal, async (i, body) => {
         const item = job.items[i];
         try {
           const stored = await unpackXz({ data: body, compressed: job.compressed }, item.size);
@@ -266,12 +267,15 @@ async function handle(
   }
 }
 
-/** Runs one job; a failure becomes an error reply (a data error says so, for ChunkDataError). */
+/**
+ * Runs one job; `signal` ends a job that waits on the network (an inline lane's
+ * when its pool closes: a worker's job ends with the worker). A failure becomes an error reply (a data error says so, for ChunkDataError). */
 export async function respond(
   job: CodecRequest,
+  signal?: AbortSignal,
 ): Promise<{ reply: CodecReply; transfer: ArrayBuffer[] }> {
   try {
-    return await handle(job);
+    return await handle(job, signal);
   } catch (error) {
     const kind = error instanceof ChunkDataError ? "data" : "other";
     return {

@@ -34,6 +34,7 @@ function transportFor(http: HttpOptions): HttpTransport {
 
 export async function fetchPlace(
   job: FetchPlaceJob,
+  signal: AbortSignal | undefined,
   place: (index: number, body: Uint8Array) => Promise<FetchProblem | null>,
 ): Promise<(FetchProblem | null)[]> {
   const transport = transportFor(job.http);
@@ -41,6 +42,9 @@ export async function fetchPlace(
   const outcomes: (FetchProblem | null)[] = new Array(job.items.length).fill(skipped);
   // The first failure ends the batch: nothing more is asked, and requests in flight stop.
   const stop = new AbortController();
+  const closed = () => stop.abort(signal?.reason);
+  if (signal?.aborted) closed();
+  signal?.addEventListener("abort", closed, { once: true });
   let next = 0;
   const fetchOne = async (i: number, into?: BodyBuffer): Promise<FetchProblem | null> => {
     let response;
@@ -82,6 +86,7 @@ export async function fetchPlace(
   const buffers = Array.from({ length: Math.max(1, job.concurrency) }, () => bufferFor(job));
   // Every lane has ended (none is left running into the next job) before the job answers.
   const ended = await Promise.allSettled(buffers.map(lane));
+  signal?.removeEventListener("abort", closed);
   const failed = ended.find((result) => result.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
   for (const buffer of buffers) if (buffer) spare.push(buffer);

@@ -14,6 +14,8 @@ export class InlineLane {
   #queue: Promise<void> = Promise.resolve();
   readonly #jobs: Promise<Pick<typeof import("./codec_jobs.ts"), "respond">>;
   #closed = false;
+  /** Ends a running job that waits on the network (fetch-place) when the pool closes. */
+  readonly #stopped = new AbortController();
   /** A message to oneself: the next task, without setTimeout's clamping. */
   readonly #tick = new MessageChannel();
   readonly #waiting: (() => void)[] = [];
@@ -45,7 +47,7 @@ export class InlineLane {
         this.onReply({ seq: job.seq, ok: false, kind: "other", message });
         return;
       }
-      const { reply, transfer } = await respond(job);
+      const { reply, transfer } = await respond(job, this.#stopped.signal);
       if (this.#closed) return;
       let copy: CodecReply;
       try {
@@ -66,7 +68,8 @@ export class InlineLane {
   }
 
   /**
-   * Runs no further job; the one running (if any) finishes, its reply unsent.
+   * Runs no further job; the one running (if any) finishes, its reply unsent
+   * (one waiting on the network stops asking and ends).
    * Then the files the jobs opened are closed, as a worker's are when it ends:
    * they belong to this thread, and a later pool here would otherwise reuse a
    * handle to a file since replaced (and read its old content).
@@ -74,6 +77,7 @@ export class InlineLane {
   terminate(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopped.abort(new Error("codec pool closed"));
     this.#tick.port1.close();
     this.#tick.port2.close();
     for (const resolve of this.#waiting.splice(0)) resolve();

@@ -134,3 +134,49 @@ Deno.test("an inline lane whose jobs cannot load fails each job with the reason"
     lane.terminate();
   }
 });
+
+Deno.test({
+  name: "closing a pool ends its inline lane's fetches that wait on a silent server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // A server that takes connections and never answers.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    const closedByClient = new Promise<void>((resolve) => {
+      (async () => {
+        for await (const conn of listener) {
+          conns.push(conn);
+          // A read that ends (0 bytes or an error) means the client let go.
+          const buffer = new Uint8Array(4096);
+          (async () => {
+            try {
+              while ((await conn.read(buffer)) !== null) { /* the request */ }
+            } catch { /* reset */ }
+            resolve();
+          })();
+        }
+      })().catch(() => {});
+    });
+    const pool = new CodecPool(1, { inline: true });
+    const id = parseChunkId("ab".repeat(32));
+    const job = pool.fetchPlace({
+      http: { timeoutMs: 60_000, errorRetry: 0, retryBaseMs: 1 },
+      maxBytes: 1000,
+      compressed: true,
+      items: [{ url: `http://127.0.0.1:${listener.addr.port}/x`, id, size: 10, offsets: [0] }],
+      digests: ["sha512-256"],
+      output: "/nonexistent/out",
+      concurrency: 1,
+    });
+    job.catch(() => {});
+    while (conns.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const started = performance.now();
+    pool.close();
+    await closedByClient;
+    assert(performance.now() - started < 2000, "the request should end when the pool closes");
+    await assertRejects(() => job, Error, "closed");
+    listener.close();
+    for (const conn of conns) conn.close();
+  },
+});
