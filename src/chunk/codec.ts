@@ -15,13 +15,7 @@ import { CHUNK_SIZE_LIMIT_MAX } from "./chunker.ts";
 /** casync compresses chunks with zstd at level 3. */
 export const ZSTD_LEVEL = 3;
 
-/** zstd's parameter number for the level (ZSTD_c_compressionLevel in zstd.h). */
-const ZSTD_C_COMPRESSION_LEVEL = 100;
-const LEVEL_PARAMS = { [ZSTD_C_COMPRESSION_LEVEL]: ZSTD_LEVEL };
-
 export { ChunkDataError, ChunkUndecodable, UnsupportedCompression };
-
-export { hashChunk };
 
 /**
  * One zstd frame, byte-identical to casync's chunk files. The output buffer must
@@ -32,7 +26,8 @@ export function compressChunk(plain: Uint8Array): Uint8Array {
   const reused = zstdStreams()?.encoder;
   if (reused) return reused.encode(plain);
   const bound = plain.length + (plain.length >> 7) + 1024;
-  return asPlainArray(zlib().zstdCompressSync(plain, { chunkSize: bound, params: LEVEL_PARAMS }));
+  const params = { [zlib().constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
+  return asPlainArray(zlib().zstdCompressSync(plain, { chunkSize: bound, params }));
 }
 
 /**

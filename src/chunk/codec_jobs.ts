@@ -11,8 +11,8 @@ import {
   compressChunk,
   compressChunkTransient,
   decodeChunk,
-  hashChunk,
 } from "./codec.ts";
+import { hashChunk } from "./digest.ts";
 import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";

@@ -5,7 +5,7 @@
  */
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { SeedCopyJob, SeedItem } from "./codec_pool.ts";
-import { hashChunk } from "./codec.ts";
+import { hashChunk } from "./digest.ts";
 import { inputFile, outputFile, readAt, scratchOf, writeAt } from "./worker_io.ts";
 
 /**

@@ -5,8 +5,8 @@ import {
   compressChunk,
   decodeChunk,
   decompressChunk,
-  hashChunk,
 } from "../../src/chunk/codec.ts";
+import { hashChunk } from "../../src/chunk/digest.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { pseudoRandom } from "../helpers.ts";
 

@@ -4,7 +4,8 @@
  */
 import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
-import { compressChunk, hashChunk } from "../../src/chunk/codec.ts";
+import { compressChunk } from "../../src/chunk/codec.ts";
+import { hashChunk } from "../../src/chunk/digest.ts";
 import { ChunkInvalid, ChunkMissing } from "../../src/errors.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import type { Digest } from "../../src/format/index.ts";
