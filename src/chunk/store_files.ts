@@ -7,7 +7,7 @@ import { ChunkInvalid, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { chunkFilePath, chunkOfPath } from "../format/store_layout.ts";
 import { describeFsError, kindOf, tempName } from "../util/fs.ts";
-import process from "node:process";
+import { nodeFs } from "./node_builtins.ts";
 
 /** What kind of thing a non-regular store entry is, for messages (util/fs.ts's kindOf). */
 export const describeEntryKind = kindOf;
@@ -65,15 +65,12 @@ export function writeChunkFileSync(
   return true;
 }
 
-let nodeFs: typeof import("node:fs") | undefined;
-
 /**
  * Whether anything is at `path`, without the exception a failed Deno.statSync
- * throws: ~8 µs each, for every chunk a fresh store lacks. Loaded on first use.
+ * throws: ~8 µs each, for every chunk a fresh store lacks.
  */
 function entryExists(path: string): boolean {
-  nodeFs ??= process.getBuiltinModule("node:fs") as typeof import("node:fs");
-  return nodeFs.existsSync(path);
+  return nodeFs().existsSync(path);
 }
 
 /** Marks a file as used now (best effort: what was read or found is fine either way). */
