@@ -91,7 +91,7 @@ type Success = CodecReply & { ok: true };
 interface Pending {
   resolve(reply: Success): void;
   reject(error: unknown): void;
-  worker: number;
+  lane: number;
 }
 
 export interface EncodedChunk {
@@ -436,45 +436,45 @@ export class CodecPool {
     return reply.outcomes!.map(toOutcome);
   }
 
-  /** Closes the output files the workers hold open for `place`. */
+  /** Closes the output files the lanes hold open for `place`. */
   async closeFiles(): Promise<void> {
     await Promise.all(
-      this.#lanes.map((_, worker) => this.#run({ seq: 0, op: "close-files" }, [], worker)),
+      this.#lanes.map((_, lane) => this.#run({ seq: 0, op: "close-files" }, [], lane)),
     );
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const worker of this.#lanes) worker.terminate();
+    for (const lane of this.#lanes) lane.terminate();
     this.#failAll(new Error("codec pool closed"));
   }
 
-  #run(request: CodecRequest, transfer: ArrayBuffer[] = [], worker = this.#leastLoaded()) {
+  #run(request: CodecRequest, transfer: ArrayBuffer[] = [], lane = this.#leastLoaded()) {
     if (this.#closed) return Promise.reject(new Error("codec pool closed"));
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
     const seq = ++this.#seq;
     request.seq = seq;
-    this.#load[worker]++;
+    this.#load[lane]++;
     return new Promise<Success>((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject, worker });
-      this.#lanes[worker].postMessage(request, transfer);
+      this.#pending.set(seq, { resolve, reject, lane });
+      this.#lanes[lane].postMessage(request, transfer);
     });
   }
 
   #leastLoaded(): number {
-    let worker = 0;
+    let lane = 0;
     for (let i = 1; i < this.#load.length; i++) {
-      if (this.#load[i] < this.#load[worker]) worker = i;
+      if (this.#load[i] < this.#load[lane]) lane = i;
     }
-    return worker;
+    return lane;
   }
 
   #settle(reply: CodecReply) {
     const pending = this.#pending.get(reply.seq);
     if (!pending) return;
     this.#pending.delete(reply.seq);
-    this.#load[pending.worker]--;
+    this.#load[pending.lane]--;
     if (reply.ok) pending.resolve(reply);
     else if (reply.kind === "data") pending.reject(new ChunkDataError(reply.message));
     else pending.reject(new Error(reply.message));

@@ -33,11 +33,16 @@ const INDEX_CODEC_COMMANDS = new Set(["tar", "untar", "mtree"]);
  * raw arguments (`-i` may hide in a group such as `-ti`): a wrong one costs only time.
  */
 export function startsCodecWorkers(args: readonly string[]): boolean {
-  const command = args.find((arg) => !arg.startsWith("-"));
+  const command = commandOf(args);
   if (command === undefined) return false;
   if (CODEC_COMMANDS.has(command)) return true;
   return INDEX_CODEC_COMMANDS.has(command) &&
     args.some((arg) => arg === "--index" || /^-[a-zA-Z]*i/.test(arg));
+}
+
+/** The command `args` name, as far as the raw arguments tell: the first that is not an option. */
+function commandOf(args: readonly string[]): string | undefined {
+  return args.find((arg) => !arg.startsWith("-"));
 }
 
 /** Codec workers started before the command line is parsed (see prewarmCodecPool). */
@@ -51,9 +56,8 @@ let prewarmed: CodecPool | undefined;
  */
 export function prewarmCodecPool(args: readonly string[]): void {
   if (!startsCodecWorkers(args)) return;
-  const command = args.find((arg) => !arg.startsWith("-"));
   try {
-    prewarmed ??= new CodecPool(undefined, { inline: INLINE_LANE_COMMANDS.has(command!) });
+    prewarmed ??= new CodecPool(undefined, { inline: INLINE_LANE_COMMANDS.has(commandOf(args)!) });
   } catch {
     prewarmed = undefined;
   }
