@@ -50,9 +50,9 @@ try {
   if (["extract", "http", "ssh", "make", "update"].some((op) => only.includes(op))) {
     for (const data of dataSets) {
       await benchBlobs(bench, only, sizeMiB, data);
-      // Each data set starts from an empty directory (stores, outputs).
-      for (const entry of Deno.readDirSync(bench.dir)) {
-        await Deno.remove(`${bench.dir}/${entry.name}`, { recursive: true });
+      // Each data set starts from an empty directory (stores, outputs set aside).
+      for (const entry of [...Deno.readDirSync(bench.dir)]) {
+        if (entry.name !== ".discarded") await bench.discard(`${bench.dir}/${entry.name}`);
       }
     }
   }

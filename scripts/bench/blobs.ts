@@ -110,7 +110,7 @@ export async function benchBlobs(
   if (only.includes("make")) {
     const fresh = async () => {
       for (const store of ["c-fresh", "g-fresh", "d-fresh"]) {
-        await Deno.remove(`${dir}/${store}`, { recursive: true }).catch(() => {});
+        await bench.discard(`${dir}/${store}`);
       }
       await Deno.mkdir(`${dir}/g-fresh`); // Go desync wants it to exist
       await settle();

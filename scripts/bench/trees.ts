@@ -29,7 +29,7 @@ export async function benchTrees(bench: Bench) {
     `bench: tree of 20000 small files and 4 x 32 MiB (${(bytes / 1048576).toFixed(0)} MiB)`,
   );
   const fresh = (...paths: string[]) => async () => {
-    for (const path of paths) await Deno.remove(path, { recursive: true }).catch(() => {});
+    for (const path of paths) await bench.discard(path);
     if (GO_DESYNC) await Deno.mkdir(`${dir}/go-store`).catch(() => {}); // Go desync wants it
     await settle();
   };
