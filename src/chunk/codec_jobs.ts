@@ -15,7 +15,7 @@ import {
 import { hashChunk } from "./digest.ts";
 import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
-import type { ChunkId } from "../format/chunk_id.ts";
+import { CHUNK_ID_SIZE, type ChunkId, chunkIdToBytes } from "../format/chunk_id.ts";
 import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
@@ -117,6 +117,30 @@ async function unpackXz(stored: { data: Uint8Array; compressed: boolean }, size?
   }
 }
 
+/** `size` bytes of the file at `path` from `offset`, in the lane's scratch buffer. */
+function readPiece(path: string, offset: number, size: number): Uint8Array {
+  const plain = scratchOf(size);
+  if (readAt(inputFile(path), plain, offset) !== size) {
+    throw new Error(`${path}: file ends before offset ${offset + size}`);
+  }
+  return plain;
+}
+
+/**
+ * Compresses a piece and writes its chunk file unless the store has it (then
+ * the file is touched); the bytes written, 0 when none. Written here,
+ * synchronously: cheaper than handing the frame back for an async write.
+ */
+function storePiece(storeDir: string, id: ChunkId, plain: Uint8Array): number {
+  let written = 0;
+  writeChunkFileSync(storeDir, id, () => {
+    const frame = compressChunkTransient(plain);
+    written = frame.length;
+    return frame;
+  }, { touchExisting: true });
+  return written;
+}
+
 /** Writes a chunk's plain data at each of its offsets in `output`. */
 function writePlaced(
   item: { size: number; offsets: readonly number[] },
@@ -166,10 +190,7 @@ async function handle(
       return { reply: { seq: job.seq, ok: true }, transfer };
     }
     case "piece": {
-      const plain = scratchOf(job.size);
-      if (readAt(inputFile(job.path), plain, job.offset) !== job.size) {
-        throw new Error(`${job.path}: file ends before offset ${job.offset + job.size}`);
-      }
+      const plain = readPiece(job.path, job.offset, job.size);
       const id = hashChunk(plain, job.digest);
       if (job.expect && job.expect !== id) throw new ChunkDataError(`hashes to ${id}`);
       const reply: CodecReply = { seq: job.seq, ok: true, id };
@@ -177,14 +198,26 @@ async function handle(
         reply.data = compressChunk(plain);
         transfer.push(reply.data.buffer as ArrayBuffer);
       } else if (job.mode === "store") {
-        // Written here, synchronously: cheaper than handing the frame back for an async write.
-        writeChunkFileSync(job.storeDir!, id, () => {
-          const frame = compressChunkTransient(plain);
-          reply.written = frame.length;
-          return frame;
-        }, { touchExisting: true });
+        reply.written = storePiece(job.storeDir!, id, plain);
       }
       return { reply, transfer };
+    }
+    case "pieces": {
+      const { ends } = job;
+      const ids = new Uint8Array(ends.length * CHUNK_ID_SIZE);
+      const sizes = new Uint32Array(ends.length);
+      // One read for all the pieces: they are consecutive.
+      const whole = readPiece(job.path, job.start, (ends.at(-1) ?? job.start) - job.start);
+      let start = job.start;
+      for (let k = 0; k < ends.length; k++) {
+        const plain = whole.subarray(start - job.start, ends[k] - job.start);
+        const id = hashChunk(plain, job.digest);
+        chunkIdToBytes(id, ids, k * CHUNK_ID_SIZE);
+        if (job.mode === "store") sizes[k] = storePiece(job.storeDir!, id, plain);
+        start = ends[k];
+      }
+      transfer.push(ids.buffer, sizes.buffer);
+      return { reply: { seq: job.seq, ok: true, ids, sizes }, transfer };
     }
     case "store-plain": {
       const id = hashChunk(job.data, job.digest);

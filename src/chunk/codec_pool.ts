@@ -46,6 +46,7 @@ export type CodecRequest =
     copyTo?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
+  | ({ seq: number; op: "pieces" } & PiecesJob)
   | ({ seq: number; op: "store-plain" } & StorePlainJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
   | ({ seq: number; op: "fetch-place" } & FetchPlaceJob)
@@ -83,6 +84,10 @@ export type CodecReply =
     fetched?: (FetchProblem | null)[];
     /** For "store-plain": the bytes of the chunk file the worker wrote. */
     written?: number;
+    /** For "pieces": the IDs as bytes, CHUNK_ID_SIZE each. */
+    ids?: Uint8Array;
+    /** For "pieces": per piece, the bytes of the chunk file written (0: it was there). */
+    sizes?: Uint32Array;
   }
   | { seq: number; ok: false; kind: "data" | "other"; message: string };
 
@@ -146,6 +151,30 @@ export interface PieceResult {
   compressed?: Uint8Array;
   /** For mode "store": the size of the chunk file written, or undefined when it was there. */
   written?: number;
+}
+
+/**
+ * Consecutive pieces of a file, hashed (and stored) as PieceJob does each, in
+ * one message: per-piece messages, their promises and ID strings made most of
+ * make's main-thread garbage, and its heap grew with the blob.
+ */
+export interface PiecesJob {
+  path: string;
+  /** Where the first piece starts. */
+  start: number;
+  /** Where each piece ends (each starts where the one before ends). */
+  ends: Float64Array;
+  digest: Digest;
+  mode: "hash" | "store";
+  /** The local store directory, for mode "store". */
+  storeDir?: string;
+}
+
+export interface PiecesResult {
+  /** The pieces' IDs as bytes, CHUNK_ID_SIZE each. */
+  ids: Uint8Array;
+  /** Per piece, the size of the chunk file written, or 0 when it was there (or not stored). */
+  written: Uint32Array;
 }
 
 /**
@@ -325,6 +354,12 @@ export class CodecPool {
     return { id: reply.id!, compressed: reply.data, written: reply.written || undefined };
   }
 
+  /** Reads consecutive pieces of a file in a lane and hashes (and stores) each. */
+  async pieces(job: PiecesJob): Promise<PiecesResult> {
+    const reply = await this.#run({ seq: 0, op: "pieces", ...job }, transferable(job.ends));
+    return { ids: reply.ids!, written: reply.sizes! };
+  }
+
   /**
    * Hashes plain data and, when `storeDir` lacks the chunk, compresses it and
    * writes its file there. `data` is moved to the worker when it owns its whole
@@ -499,7 +534,7 @@ function toOutcome(outcome: string | null): PlaceOutcome {
 }
 
 /** A buffer can be moved (not copied) to a worker only when the view spans all of it. */
-function transferable(data: Uint8Array): ArrayBuffer[] {
+function transferable(data: ArrayBufferView): ArrayBuffer[] {
   return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
     ? [data.buffer as ArrayBuffer]
     : [];

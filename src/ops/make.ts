@@ -6,9 +6,14 @@
  * The blob is never held in memory as a whole.
  */
 import type { ChunkerParams } from "../chunk/chunker.ts";
-import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
 import { archiveFeatureFlags } from "../format/catar.ts";
-import type { ChunkId } from "../format/chunk_id.ts";
+import {
+  CHUNK_ID_SIZE,
+  type ChunkId,
+  chunkIdFromBytes,
+  chunkIdToBytes,
+} from "../format/chunk_id.ts";
 import {
   CASYNC_BLOB_FLAGS,
   type Digest,
@@ -22,7 +27,7 @@ import { blobSize, describeFsError } from "../util/fs.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { DesyncError, UsageError } from "../errors.ts";
-import { cutBlob, cutsUntil, type Span, spansOf } from "./cut_blob.ts";
+import { cutBlob, cutsUntil } from "./cut_blob.ts";
 
 export interface MakeOptions {
   blob: string;
@@ -63,55 +68,81 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
     : start < size
     ? await cutsUntil(codec, blob, size, start, size, params)
     : [];
-  const spans = spansOf(cuts, start);
-  const ids: ChunkId[] = new Array(spans.length);
   const stats: MakeStats = {
-    chunks: spans.length,
+    chunks: cuts.length,
     uniqueChunks: 0,
     storedChunks: 0,
     bytesIn: size - start,
     bytesStored: 0,
   };
+  // Per chunk only its ID's bytes and the size of the file this run wrote for
+  // it (0: none), not objects and strings: those made the heap grow with the blob.
+  const ids = new Uint8Array(cuts.length * CHUNK_ID_SIZE);
+  const written = new Uint32Array(cuts.length);
+  const startOf = (i: number) => i === 0 ? start : cuts[i - 1];
   // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk` only.
   const storeDir = workerStoreDir(store);
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
-  const storedIds = new Set<ChunkId>();
+  // Chunks handed to this thread for storing, so that one in two pieces is stored once.
+  const encodedIds = new Set<ChunkId>();
   const progress = progressBar("make", size - start, {
     enabled: options.progress,
-    chunks: spans.length,
+    chunks: cuts.length,
   });
   try {
-    await forEachLimited(spans.keys(), options.concurrency, async (i, signal) => {
-      const result = await codec.piece({ ...pieceJob(blob, spans[i], digest, mode), storeDir });
-      ids[i] = result.id;
-      // Stored now: written by the worker (local store), or compressed for us to store.
-      const stored = result.compressed?.length ?? result.written;
-      if (stored !== undefined && !storedIds.has(result.id)) {
-        // Two pieces may hold the same chunk: it is written, and counted, once.
-        storedIds.add(result.id);
-        if (result.compressed) {
-          await store!.storeChunk({ id: result.id, compressed: result.compressed }, signal);
+    // Compressed chunks come back to this thread one a job, as `concurrency` bounds them.
+    const batches = batchesOf(cuts, start, mode === "encode" ? 0 : BATCH_BYTES);
+    await forEachLimited(batches, options.concurrency, async ([first, end], signal) => {
+      if (mode === "encode") {
+        const offset = startOf(first);
+        const job = { path: blob, offset, size: cuts[first] - offset, digest, mode } as const;
+        const { id, compressed } = await codec.piece(job);
+        chunkIdToBytes(id, ids, first * CHUNK_ID_SIZE);
+        if (!encodedIds.has(id)) {
+          encodedIds.add(id);
+          await store!.storeChunk({ id, compressed: compressed! }, signal);
+          written[first] = compressed!.length;
         }
-        stats.storedChunks++;
-        stats.bytesStored += stored;
+      } else {
+        const ends = Float64Array.from({ length: end - first }, (_, k) => cuts[first + k]);
+        const done = await codec.pieces({
+          path: blob,
+          start: startOf(first),
+          ends,
+          digest,
+          mode,
+          storeDir,
+        });
+        ids.set(done.ids, first * CHUNK_ID_SIZE);
+        written.set(done.written, first);
       }
-      progress.add(spans[i].size, 1);
+      progress.add(cuts[end - 1] - startOf(first), end - first);
     }, options.signal);
   } finally {
     progress.done();
     await codec.closeFiles();
   }
-  stats.uniqueChunks = new Set(ids).size;
+  const chunks: IndexChunk[] = new Array(cuts.length);
+  const unique = new Set<ChunkId>();
+  // Two lanes may both write a chunk that two pieces hold: it is counted once.
+  const stored = new Set<ChunkId>();
+  for (let i = 0; i < cuts.length; i++) {
+    const id = chunkIdFromBytes(ids, i * CHUNK_ID_SIZE);
+    chunks[i] = { id, start: startOf(i), size: cuts[i] - startOf(i) };
+    unique.add(id);
+    if (written[i] > 0 && !stored.has(id)) {
+      stored.add(id);
+      stats.storedChunks++;
+      stats.bytesStored += written[i];
+    }
+  }
+  stats.uniqueChunks = unique.size;
   const index: Index = {
     featureFlags,
     chunkSizeMin: params.min,
     chunkSizeAvg: params.avg,
     chunkSizeMax: params.max,
-    chunks: spans.map((span, i): IndexChunk => ({
-      id: ids[i],
-      start: span.start,
-      size: span.size,
-    })),
+    chunks,
   };
   return { index, stats };
 }
@@ -145,6 +176,24 @@ async function indexFlagsFor(blob: string, digest: Digest): Promise<bigint> {
   return flags;
 }
 
-function pieceJob(path: string, span: Span, digest: Digest, mode: PieceJob["mode"]): PieceJob {
-  return { path, offset: span.start, size: span.size, digest, mode };
+/** About this many bytes of chunks go to a lane in one job (a chunk larger goes alone). */
+const BATCH_BYTES = 1 << 20;
+
+/**
+ * Runs of consecutive chunks, as [first, end) indexes into `cuts`, of about
+ * `bytes` each (one chunk each for 0).
+ */
+export function* batchesOf(
+  cuts: readonly number[],
+  start: number,
+  bytes: number,
+): Generator<[number, number]> {
+  let first = 0;
+  for (let i = 0; i < cuts.length; i++) {
+    const from = first === 0 ? start : cuts[first - 1];
+    if (cuts[i] - from >= bytes || i === cuts.length - 1) {
+      yield [first, i + 1];
+      first = i + 1;
+    }
+  }
 }
