@@ -27,8 +27,20 @@ import { FrameBatcher } from "./frame_batcher.ts";
 /** Chunks a local store's worker reads per message; enough to make messaging negligible. */
 const FILE_BATCH = 32;
 
-/** Chunks one HTTP worker job fetches; the worker keeps a few requests in flight. */
-const FETCH_BATCH = 16;
+/**
+ * Chunks one HTTP worker job fetches, at most; the worker keeps a few requests
+ * in flight. A job's last requests leave its connections idle until the next
+ * job arrives: 16 a job made a 256 MiB extract from nginx 7 % slower than 64.
+ */
+const FETCH_BATCH = 64;
+/** At least this many chunks a job, when a small extract spreads its chunks over the lanes. */
+const MIN_FETCH_BATCH = 8;
+
+/** Chunks per HTTP job: FETCH_BATCH, unless that would leave some lane without work. */
+export function fetchBatchSize(chunks: number, lanes: number): number {
+  const fair = Math.ceil(chunks / (4 * Math.max(1, lanes)));
+  return Math.max(MIN_FETCH_BATCH, Math.min(FETCH_BATCH, fair));
+}
 
 /**
  * Writes every chunk still needed from the stores, asked in order (a chunk
@@ -88,10 +100,11 @@ async function placeFromHttp(
 ): Promise<Need[]> {
   const { codec } = context;
   const missing: Need[] = [];
-  const batches: Need[][] = [];
-  for (let i = 0; i < needs.length; i += FETCH_BATCH) batches.push(needs.slice(i, i + FETCH_BATCH));
   // One batch per worker at a time, -n spread over them: never more than -n requests in flight.
   const workers = Math.min(codec.size, concurrency);
+  const batches: Need[][] = [];
+  const size = fetchBatchSize(needs.length, workers);
+  for (let i = 0; i < needs.length; i += size) batches.push(needs.slice(i, i + size));
   const perJob = Math.max(1, Math.floor(concurrency / workers));
   await forEachLimited(batches, workers, async (batch) => {
     const outcomes = await codec.fetchPlace({
