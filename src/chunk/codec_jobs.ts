@@ -20,6 +20,7 @@ import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts"
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
 import { fetchPlace } from "./fetch_place.ts";
+import { collectAfterPieces } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
 import { uncompressedPath } from "../format/store_layout.ts";
 import {
@@ -216,6 +217,7 @@ async function handle(
         if (job.mode === "store") sizes[k] = storePiece(job.storeDir!, id, plain);
         start = ends[k];
       }
+      collectAfterPieces(ends.length);
       transfer.push(ids.buffer, sizes.buffer);
       return { reply: { seq: job.seq, ok: true, ids, sizes }, transfer };
     }
