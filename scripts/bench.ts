@@ -20,7 +20,7 @@
  * `s3` (not in the default list) extracts from S3 on a throwaway Ceph cluster and
  * from nginx, at -n 10 and -n 32, and Go desync from the same bucket.
  */
-import { Bench } from "./bench/harness.ts";
+import { Bench, freeBytes } from "./bench/harness.ts";
 import { benchBlobs, type DataSet, makeBlob } from "./bench/blobs.ts";
 import { benchTrees } from "./bench/trees.ts";
 import { measureLimits } from "./bench/limits.ts";
@@ -45,7 +45,20 @@ console.error(
 );
 console.error(`bench: ${measureLimits()}`);
 let serverRows: ServerBenchRow[] = [];
-const bench = new Bench(await Deno.makeTempDir({ prefix: "desync-bench-" }), rounds);
+const benchDir = await Deno.makeTempDir({ prefix: "desync-bench-" });
+// What finished runs leave (stores, trees) is kept until the end (see Bench.discard):
+// make's rows alone leave each tool's store once a round, for both data sets.
+const keepNeeds = (6 * rounds * sizeMiB + 4096) * 1048576;
+const free = await freeBytes(benchDir);
+const keepDiscarded = free === undefined || free > keepNeeds;
+if (!keepDiscarded) {
+  console.error(
+    `bench: ${(free! / 2 ** 30).toFixed(1)} GiB free, keeping finished runs needs ` +
+      `${(keepNeeds / 2 ** 30).toFixed(1)}: they are deleted at once, and the make and tar rows ` +
+      `include the kernel's scan of recently freed inodes (ext4 without a journal)`,
+  );
+}
+const bench = new Bench(benchDir, rounds, keepDiscarded);
 try {
   if (["extract", "http", "ssh", "make", "update"].some((op) => only.includes(op))) {
     for (const data of dataSets) {

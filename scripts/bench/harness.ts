@@ -81,7 +81,8 @@ export class Bench {
   readonly rows: Row[] = [];
   #discarded = 0;
 
-  constructor(readonly dir: string, readonly rounds: number) {}
+  /** keepDiscarded false: what runs leave is deleted at once (too little disk to keep it). */
+  constructor(readonly dir: string, readonly rounds: number, readonly keepDiscarded = true) {}
 
   /**
    * Moves a finished run's store or tree out of the way instead of deleting it;
@@ -93,6 +94,7 @@ export class Bench {
    * casync's ratio swung from 1.1x to 1.7x with the order of the contenders.
    */
   async discard(path: string) {
+    if (!this.keepDiscarded) return await Deno.remove(path, { recursive: true }).catch(() => {});
     const trash = `${this.dir}/.discarded`;
     await Deno.mkdir(trash, { recursive: true });
     await Deno.rename(path, `${trash}/${this.#discarded++}`).catch((error) => {
@@ -195,5 +197,18 @@ export class Bench {
         console.log(`${op}: desync is ${ratio.toFixed(2)}x ${other.tool}'s speed`);
       }
     }
+  }
+}
+
+/** Bytes free on the file system holding `dir`, as df tells; undefined when it cannot. */
+export async function freeBytes(dir: string): Promise<number | undefined> {
+  try {
+    const { stdout } = await new Deno.Command("df", { args: ["-Pk", dir], stderr: "null" })
+      .output();
+    const fields = new TextDecoder().decode(stdout).trim().split("\n").at(-1)!.split(/\s+/);
+    const kib = Number(fields[3]);
+    return Number.isFinite(kib) ? kib * 1024 : undefined;
+  } catch {
+    return undefined;
   }
 }
