@@ -83,7 +83,7 @@ export async function make(options: MakeOptions): Promise<{ index: Index; stats:
   // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk` only.
   const storeDir = workerStoreDir(store);
   const mode = store ? (storeDir ? "store" : "encode") : "hash";
-  // Chunks handed to this thread for storing, so that one in two pieces is stored once.
+  // Chunks this thread has stored or is storing: a chunk that two pieces hold is stored once.
   const encodedIds = new Set<ChunkId>();
   const progress = progressBar("make", size - start, {
     enabled: options.progress,
