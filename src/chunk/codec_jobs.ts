@@ -204,13 +204,16 @@ async function handle(
       return { reply, transfer };
     }
     case "pieces": {
-      const { ends } = job;
+      const { ends, stop } = job;
+      const stopped = () => stop !== undefined && Atomics.load(stop, 0) !== 0;
+      if (stopped()) throw new Error("stopped");
       const ids = new Uint8Array(ends.length * CHUNK_ID_SIZE);
       const sizes = new Uint32Array(ends.length);
       // One read for all the pieces: they are consecutive.
       const whole = readPiece(job.path, job.start, (ends.at(-1) ?? job.start) - job.start);
       let start = job.start;
       for (let k = 0; k < ends.length; k++) {
+        if (stopped()) throw new Error("stopped");
         const plain = whole.subarray(start - job.start, ends[k] - job.start);
         const id = hashChunk(plain, job.digest);
         chunkIdToBytes(id, ids, k * CHUNK_ID_SIZE);

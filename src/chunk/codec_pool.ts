@@ -46,7 +46,7 @@ export type CodecRequest =
     copyTo?: string;
   }
   | ({ seq: number; op: "piece" } & PieceJob)
-  | ({ seq: number; op: "pieces" } & PiecesJob)
+  | ({ seq: number; op: "pieces"; stop?: Int32Array } & PiecesJob)
   | ({ seq: number; op: "store-plain" } & StorePlainJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
   | ({ seq: number; op: "fetch-place" } & FetchPlaceJob)
@@ -274,6 +274,19 @@ export class CodecPool {
   #closed = false;
   /** Why no job can run any more: a worker died or the command was stopped. */
   #broken: unknown;
+  /**
+   * Set (to 1) once no job can run any more: a "pieces" job that sees it
+   * stops before its next piece, so a stopped make is not kept waiting for
+   * the megabytes of pieces its lanes still hold.
+   */
+  readonly #stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  /**
+   * The "pieces" jobs that write into a store and have not replied, even if
+   * their callers were failed: a lane ended mid-write leaves a temporary chunk
+   * file in the store (see stop).
+   */
+  readonly #writing = new Set<number>();
+  #written?: () => void;
 
   /**
    * Starts `size` lanes: workers, except that with `inline` the first lane runs
@@ -356,7 +369,8 @@ export class CodecPool {
 
   /** Reads consecutive pieces of a file in a lane and hashes (and stores) each. */
   async pieces(job: PiecesJob): Promise<PiecesResult> {
-    const reply = await this.#run({ seq: 0, op: "pieces", ...job }, transferable(job.ends));
+    const request = { seq: 0, op: "pieces", ...job, stop: this.#stopFlag } as const;
+    const reply = await this.#run(request, transferable(job.ends), undefined, job.mode === "store");
     return { ids: reply.ids!, written: reply.sizes! };
   }
 
@@ -478,19 +492,46 @@ export class CodecPool {
     );
   }
 
+  /**
+   * close, once the lanes have finished the store writes they were given (a
+   * "pieces" job stops at its next piece), or after `waitMs` at most. close
+   * alone terminates a worker wherever it is, and exiting the process does
+   * too: between a chunk's write and its rename that leaves a temporary file
+   * in the store.
+   */
+  async stop(waitMs = 2_000): Promise<void> {
+    Atomics.store(this.#stopFlag, 0, 1);
+    if (!this.#closed && this.#writing.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#written = resolve),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, waitMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    this.close();
+  }
+
   close(): void {
     if (this.#closed) return;
+    Atomics.store(this.#stopFlag, 0, 1);
     this.#closed = true;
     for (const lane of this.#lanes) lane.terminate();
     this.#failAll(new Error("codec pool closed"));
   }
 
-  #run(request: CodecRequest, transfer: ArrayBuffer[] = [], lane = this.#leastLoaded()) {
+  #run(
+    request: CodecRequest,
+    transfer: ArrayBuffer[] = [],
+    lane = this.#leastLoaded(),
+    writes = false,
+  ) {
     if (this.#closed) return Promise.reject(new Error("codec pool closed"));
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
     const seq = ++this.#seq;
     request.seq = seq;
     this.#load[lane]++;
+    if (writes) this.#writing.add(seq);
     return new Promise<Success>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, lane });
       this.#lanes[lane].postMessage(request, transfer);
@@ -506,6 +547,7 @@ export class CodecPool {
   }
 
   #settle(reply: CodecReply) {
+    if (this.#writing.delete(reply.seq) && this.#writing.size === 0) this.#written?.();
     const pending = this.#pending.get(reply.seq);
     if (!pending) return;
     this.#pending.delete(reply.seq);
@@ -517,6 +559,7 @@ export class CodecPool {
 
   #failAll(error: unknown) {
     this.#broken ??= error;
+    Atomics.store(this.#stopFlag, 0, 1);
     for (const [seq, pending] of this.#pending) {
       this.#pending.delete(seq);
       pending.reject(error);

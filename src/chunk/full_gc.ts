@@ -6,7 +6,7 @@
  * with a full GC every 4096 pieces at 101-104; more often gained nothing more).
  * Where the runtime exposes gc() (the binary runs with --expose-gc, see
  * scripts/permissions.ts), a lane runs one every PIECES_PER_GC pieces it
- * stores; each takes ~8 ms, under 1 % of make.
+ * hashes (and stores, for make); each takes ~8 ms, under 1 % of make.
  * Extract does not: its main thread holds the index, whose heap a full GC
  * would walk each time, and its peak stays flat without.
  */

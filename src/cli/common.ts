@@ -79,7 +79,8 @@ export async function withRuntime<T>(
     if (controller.signal.aborted) throw controller.signal.reason;
     throw error;
   } finally {
-    codec?.close();
+    // stop, not close: lanes writing into a store finish the chunk at hand first.
+    await codec?.stop();
     release();
   }
 }

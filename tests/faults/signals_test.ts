@@ -6,7 +6,7 @@
  * concurrent run's temporary file is never removed.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { removeDir, REPO, tempDir } from "../helpers.ts";
+import { pseudoRandom, removeDir, REPO, tempDir } from "../helpers.ts";
 import { processesMatching } from "../interop/peers.ts";
 import { startFaultServer } from "./fault_server.ts";
 import {
@@ -141,6 +141,34 @@ for (const [name, signal] of SIGNALLED) {
     },
   );
 }
+
+Deno.test("faults: make of small chunks into a local store, SIGINT: exit 130 soon, no temporary file", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    // Chunks of ~256 bytes: the lanes spend their time writing chunk files when
+    // the signal comes. One lane runs on the main thread, which handles the
+    // signal only between jobs: jobs of a megabyte of such chunks (4096 files)
+    // kept it waiting 2-6 s.
+    await Deno.writeFile(`${dir}/blob`, pseudoRandom(4 << 20, 17));
+    const store = `${dir}/store`;
+    const args = ["make", "-m", "64B:256B:1024B", "-s", store, `${dir}/made.caibx`, `${dir}/blob`];
+    for (let round = 0; round < 2; round++) {
+      await Deno.remove(store, { recursive: true }).catch(() => {});
+      const running = startCli(args, FLAGS.local);
+      await until(() => exists(store) && [...Deno.readDirSync(store)].length >= 200, "chunks");
+      const sent = performance.now();
+      running.signal("SIGINT");
+      const run = await running.done;
+      const ms = performance.now() - sent;
+      assertFailure(run, /^desync: interrupted/, 130);
+      assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+      assertNoOutput(`${dir}/made.caibx`);
+      assertEquals(tempFiles(store), [], `no temporary file in the store (round ${round})`);
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});
 
 Deno.test("faults: extract killed (SIGKILL) leaves a temporary file the next run removes", async (t) => {
   await withSlowServer(t, async (f, url) => {

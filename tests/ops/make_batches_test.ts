@@ -17,6 +17,18 @@ Deno.test("batchesOf covers every chunk once, in order, in runs of about the byt
   // Chunking from an offset (chunk -S): the first chunk starts there, not at 0.
   assertEquals([...batchesOf(cuts, 5, 25)], [[0, 2], [2, 4], [4, 6]]);
   assertEquals([...batchesOf([], 0, 40)], []);
+  // A chunk that reaches the bytes ends its run, small chunks before it included.
+  assertEquals([...batchesOf([10, 5000, 5010], 0, 1000)], [[0, 2], [2, 3]]);
+});
+
+Deno.test("batchesOf: runs of small chunks end at the chunk count, whatever their bytes", () => {
+  const cuts = Array.from({ length: 10 }, (_, i) => (i + 1) * 4);
+  assertEquals([...batchesOf(cuts, 0, 1 << 20, 4)], [[0, 4], [4, 8], [8, 10]]);
+  // The default: 64 chunks at most, so a megabyte of 256-byte chunks is 64 runs.
+  const tiny = Array.from({ length: 4096 }, (_, i) => (i + 1) * 256);
+  const runs = [...batchesOf(tiny, 0, 1 << 20)];
+  assertEquals(runs.length, 64);
+  assertEquals(runs.every(([first, end]) => end - first === 64), true);
 });
 
 Deno.test({
