@@ -285,7 +285,7 @@ export class CodecPool {
    * their callers were failed: a lane ended mid-write leaves a temporary chunk
    * file in the store (see stop).
    */
-  readonly #writing = new Set<number>();
+  readonly #writing = new Map<number, number>(); // seq -> lane
   #written?: () => void;
 
   /**
@@ -308,8 +308,11 @@ export class CodecPool {
     for (let i = 0; i < workers; i++) {
       const worker = new Worker(new URL("./codec_worker.ts", import.meta.url), { type: "module" });
       worker.onmessage = (event: MessageEvent<CodecReply>) => this.#settle(event.data);
+      const lane = this.#lanes.length;
       worker.onerror = (event) => {
         event.preventDefault();
+        // A dead lane answers nothing: stop must not wait for its writes.
+        for (const [seq, at] of this.#writing) if (at === lane) this.#wrote(seq);
         this.#failAll(new WorkerStartError(`a codec worker died: ${event.message}`));
       };
       this.#lanes.push(worker);
@@ -531,7 +534,7 @@ export class CodecPool {
     const seq = ++this.#seq;
     request.seq = seq;
     this.#load[lane]++;
-    if (writes) this.#writing.add(seq);
+    if (writes) this.#writing.set(seq, lane);
     return new Promise<Success>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, lane });
       this.#lanes[lane].postMessage(request, transfer);
@@ -546,8 +549,12 @@ export class CodecPool {
     return lane;
   }
 
+  #wrote(seq: number) {
+    if (this.#writing.delete(seq) && this.#writing.size === 0) this.#written?.();
+  }
+
   #settle(reply: CodecReply) {
-    if (this.#writing.delete(reply.seq) && this.#writing.size === 0) this.#written?.();
+    this.#wrote(reply.seq);
     const pending = this.#pending.get(reply.seq);
     if (!pending) return;
     this.#pending.delete(reply.seq);
