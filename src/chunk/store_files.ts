@@ -50,9 +50,14 @@ export function writeChunkFileSync(
     return false;
   }
   const temp = tempName(path);
+  const prefix = path.slice(0, path.lastIndexOf("/"));
+  let step = `create directory ${prefix}`;
   try {
-    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    Deno.writeFileSync(temp, compressed());
+    Deno.mkdirSync(prefix, { recursive: true });
+    const data = compressed();
+    step = `write ${temp}`;
+    Deno.writeFileSync(temp, data);
+    step = `rename ${temp} to ${path}`;
     Deno.renameSync(temp, path);
   } catch (error) {
     try {
@@ -60,9 +65,16 @@ export function writeChunkFileSync(
     } catch {
       // nothing was written
     }
-    throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
+    throw chunkWriteError(dir, id, step, error);
   }
   return true;
+}
+
+/** A failed chunk write, naming the step that failed and its path. */
+export function chunkWriteError(store: string, id: ChunkId, step: string, error: unknown) {
+  return new StoreError(store, `writing chunk ${id}: cannot ${step}: ${describeFsError(error)}`, {
+    cause: error,
+  });
 }
 
 /**

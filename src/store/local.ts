@@ -24,7 +24,7 @@ import {
 import { describeFsError, tempName } from "../util/fs.ts";
 import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
 import { CHUNK_SUFFIX, chunkFilePath, uncompressedPath } from "../format/store_layout.ts";
-import { describeEntryKind } from "../chunk/store_files.ts";
+import { chunkWriteError, describeEntryKind } from "../chunk/store_files.ts";
 
 export {
   CHUNK_SUFFIX,
@@ -154,18 +154,19 @@ export class LocalStore
       : this.chunkPath(chunk.id);
     const dir = path.slice(0, path.lastIndexOf("/"));
     const temp = tempName(path);
+    let step = `create directory ${dir}`;
     try {
       if (!this.#madeDirs.has(dir)) {
         await Deno.mkdir(dir, { recursive: true });
         this.#madeDirs.add(dir);
       }
+      step = `write ${temp}`;
       await Deno.writeFile(temp, data);
+      step = `rename ${temp} to ${path}`;
       await Deno.rename(temp, path);
     } catch (error) {
       await Deno.remove(temp).catch(() => {});
-      throw new StoreError(this.name, `writing chunk ${chunk.id}: ${describeFsError(error)}`, {
-        cause: error,
-      });
+      throw chunkWriteError(this.name, chunk.id, step, error);
     }
   }
 

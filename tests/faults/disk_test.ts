@@ -114,7 +114,8 @@ tmpfsTest(
   async (f, small) => {
     const index = `${f.dir}/made.caibx`;
     const result = await runCli(["make", "-s", `${small}/store`, index, f.blob], FLAGS.local);
-    const pattern = `^desync: store ${small}/store: writing chunk [0-9a-f]{64}: ${NO_SPACE}$`;
+    const pattern = `^desync: store ${small}/store: writing chunk [0-9a-f]{64}: ` +
+      `cannot (create directory|write) ${small}/store/\\S+: ${NO_SPACE}$`;
     assertFailure(result, new RegExp(pattern));
     assertNoOutput(index);
     assertEquals(tempFiles(small), []);
@@ -126,7 +127,8 @@ tmpfsTest("cache onto a full disk names store and chunk", { size: "1m" }, async 
     ["cache", "-s", f.store, "-c", `${small}/cache`, f.index],
     FLAGS.local,
   );
-  const pattern = `^desync: store ${small}/cache: writing chunk [0-9a-f]{64}: ${NO_SPACE}$`;
+  const pattern = `^desync: store ${small}/cache: writing chunk [0-9a-f]{64}: ` +
+    `cannot (create directory|write) ${small}/cache/\\S+: ${NO_SPACE}$`;
   assertFailure(result, new RegExp(pattern));
   assertEquals(tempFiles(small), []);
 });

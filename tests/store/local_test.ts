@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../../src/errors.ts";
@@ -160,6 +161,61 @@ Deno.test({
       }
     } finally {
       codec.close();
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "local store: a file where a chunk's directory belongs is named with the step that failed",
+  sanitizeResources: false,
+  async fn() {
+    const dir = await tempDir();
+    const codec = new CodecPool(1);
+    try {
+      const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
+      const chunk = makeChunk(21);
+      const prefix = `${dir}/${chunk.id.slice(0, 4)}`;
+      await Deno.writeTextFile(prefix, "in the way");
+      const error = await assertRejects(() => store.storeChunk(chunk), StoreError);
+      assert(
+        error.message.includes(`writing chunk ${chunk.id}: cannot create directory ${prefix}:`),
+        error.message,
+      );
+      assertEquals(await Deno.readTextFile(prefix), "in the way");
+    } finally {
+      codec.close();
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "make: a file where a chunk's directory belongs fails with one line naming it",
+  async fn() {
+    const dir = await tempDir();
+    try {
+      // One chunk (below the minimum size): its ID, and so its directory, are sha512-256's.
+      const blob = new TextEncoder().encode("a blob of one small chunk\n");
+      await Deno.writeFile(`${dir}/blob`, blob);
+      const chunkId = createHash("sha512-256").update(blob).digest("hex");
+      await Deno.mkdir(`${dir}/store`);
+      const prefix = `${dir}/store/${chunkId.slice(0, 4)}`;
+      await Deno.writeTextFile(prefix, "in the way");
+      const result = await runCli([
+        "make",
+        "-s",
+        `${dir}/store`,
+        `${dir}/blob.caibx`,
+        `${dir}/blob`,
+      ]);
+      assertEquals(result.code, 1, result.stderr);
+      assertEquals(
+        result.stderr.trim(),
+        `desync: store ${dir}/store: writing chunk ${chunkId}: ` +
+          `cannot create directory ${prefix}: already exists`,
+      );
+    } finally {
       await removeDir(dir);
     }
   },
