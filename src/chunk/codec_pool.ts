@@ -281,11 +281,11 @@ export class CodecPool {
    */
   readonly #stopFlag = new Int32Array(new SharedArrayBuffer(4));
   /**
-   * The "pieces" jobs that write into a store and have not replied, even if
-   * their callers were failed: a lane ended mid-write leaves a temporary chunk
-   * file in the store (see stop).
+   * The jobs that write into a store ("pieces", "store-plain", copying
+   * "place-files") and have not replied, even if their callers were failed, by
+   * lane: a lane ended mid-write leaves a temporary chunk file in the store (see stop).
    */
-  readonly #writing = new Map<number, number>(); // seq -> lane
+  readonly #writing = new Map<number, number>();
   #written?: () => void;
 
   /**
@@ -383,7 +383,8 @@ export class CodecPool {
    * buffer: callers must not use it afterwards.
    */
   async storePlain(job: StorePlainJob): Promise<StorePlainResult> {
-    const reply = await this.#run({ seq: 0, op: "store-plain", ...job }, transferable(job.data));
+    const request = { seq: 0, op: "store-plain", ...job } as const;
+    const reply = await this.#run(request, transferable(job.data), undefined, true);
     return { id: reply.id!, written: reply.written };
   }
 
@@ -478,13 +479,14 @@ export class CodecPool {
     storeDir: string,
   ): Promise<PlaceOutcome[]> {
     const placeItems = items.map((item) => ({ ...item, size: 0, offsets: [] }));
-    const reply = await this.#run({
+    const request = {
       seq: 0,
       op: "place-files",
       items: placeItems,
       digests,
       copyTo: storeDir,
-    });
+    } as const;
+    const reply = await this.#run(request, [], undefined, true);
     return reply.outcomes!.map(toOutcome);
   }
 

@@ -170,6 +170,34 @@ Deno.test("faults: make of small chunks into a local store, SIGINT: exit 130 soo
   }
 });
 
+Deno.test("faults: cache of small chunks into a local cache, SIGINT: exit 130, no temporary file", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    // Thousands of ~256-byte chunks: the lanes are copying chunk files into the
+    // cache when the signal comes, and a lane ended between a write and its
+    // rename would leave a temporary file there.
+    await Deno.writeFile(`${dir}/blob`, pseudoRandom(2 << 20, 19));
+    const index = `${dir}/blob.caibx`;
+    const made = await runCli(
+      ["make", "-m", "64B:256B:1024B", "-s", `${dir}/store`, index, `${dir}/blob`],
+      FLAGS.local,
+    );
+    assertEquals(made.code, 0, made.stderr);
+    const cache = `${dir}/cache`;
+    for (let round = 0; round < 2; round++) {
+      await Deno.remove(cache, { recursive: true }).catch(() => {});
+      const running = startCli(["cache", "-s", `${dir}/store`, "-c", cache, index], FLAGS.local);
+      await until(() => exists(cache) && [...Deno.readDirSync(cache)].length >= 200, "chunks");
+      running.signal("SIGINT");
+      const run = await running.done;
+      assertFailure(run, /^desync: interrupted/, 130);
+      assertEquals(tempFiles(cache), [], `no temporary file in the cache (round ${round})`);
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});
+
 Deno.test("faults: extract killed (SIGKILL) leaves a temporary file the next run removes", async (t) => {
   await withSlowServer(t, async (f, url) => {
     const args = SUBJECTS.extract.args(f, url);
