@@ -46,7 +46,11 @@ export interface MakeOptions {
 export interface MakeStats {
   chunks: number;
   uniqueChunks: number;
-  /** Chunks that were not in the store before. */
+  /**
+   * Chunks this run wrote: into a compressed local store, those it lacked;
+   * any other store is sent every unique chunk (a PUT cannot tell whether the
+   * object was there), so for those this counts them all.
+   */
   storedChunks: number;
   bytesIn: number;
   /** Compressed bytes of the chunks this run wrote. */
