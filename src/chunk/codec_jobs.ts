@@ -22,7 +22,7 @@ import { seedCopy } from "./seed_copy.ts";
 import { fetchPlace } from "./fetch_place.ts";
 import { collectAfterPieces } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
-import { uncompressedPath } from "../format/store_layout.ts";
+import { CHUNK_SIZE_LIMIT, maxStoredChunkSize, uncompressedPath } from "../format/store_layout.ts";
 import {
   closeFiles,
   inputFile,
@@ -243,7 +243,8 @@ async function handle(
     case "place-files": {
       const outcomes: (string | null)[] = [];
       for (const item of job.items) {
-        const found = readChunkFile(item.path);
+        // The index's size bounds the file (a cache copy knows none: casync's largest chunk).
+        const found = readChunkFile(item.path, maxStoredChunkSize(item.size || CHUNK_SIZE_LIMIT));
         if (!found) {
           outcomes.push(MISSING);
           continue;

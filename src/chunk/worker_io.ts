@@ -31,26 +31,31 @@ export function scratchOf(size: number): Uint8Array {
 
 /**
  * Reads a chunk file, or failing that Go desync's uncompressed `<id>` beside it;
- * undefined when neither exists.
+ * undefined when neither exists. A file over `maxBytes` is no chunk, and is not read.
  */
-export function readChunkFile(path: string): { data: Uint8Array; compressed: boolean } | undefined {
-  const data = readWholeFile(path);
+export function readChunkFile(
+  path: string,
+  maxBytes: number,
+): { data: Uint8Array; compressed: boolean } | undefined {
+  const data = readWholeFile(path, maxBytes);
   if (data) return { data, compressed: true };
-  const plain = readWholeFile(uncompressedPath(path));
+  const plain = readWholeFile(uncompressedPath(path), maxBytes);
   return plain && { data: plain, compressed: false };
 }
 
 /**
  * Reads a whole small file into the scratch buffer; undefined when it does not
- * exist. Only a regular file is opened: opening a FIFO for reading would block
- * until some writer came along, and a directory cannot be read.
+ * exist. Only a regular file of at most `maxBytes` is opened: opening a FIFO for
+ * reading would block until some writer came along, a directory cannot be
+ * read, and a huge file would be read whole into memory.
  */
-function readWholeFile(path: string): Uint8Array | undefined {
+function readWholeFile(path: string, maxBytes: number): Uint8Array | undefined {
   let file: Deno.FsFile;
   let size: number;
   try {
     const info = Deno.statSync(path);
     if (!info.isFile) throw notAChunkFile(path, info);
+    if (info.size > maxBytes) throw tooLarge(path, maxBytes);
     size = info.size;
     file = Deno.openSync(path, { read: true });
   } catch (error) {
@@ -63,6 +68,7 @@ function readWholeFile(path: string): Uint8Array | undefined {
     let buffer = scratchOf(Math.max(scratch.length, size + 1));
     let done = 0;
     for (;;) {
+      if (done > maxBytes) throw tooLarge(path, maxBytes);
       if (done === buffer.length) {
         // The file grew since the stat: keep what was read.
         const bigger = new Uint8Array(buffer.length * 2);
@@ -75,6 +81,7 @@ function readWholeFile(path: string): Uint8Array | undefined {
     }
     return buffer.subarray(0, done);
   } catch (error) {
+    if (error instanceof NotAChunkFile) throw error;
     throw ioError(path, "read", error);
   } finally {
     file.close();
@@ -86,6 +93,10 @@ class NotAChunkFile extends Error {}
 
 function notAChunkFile(path: string, info: Deno.FileInfo): NotAChunkFile {
   return new NotAChunkFile(notAChunkFileMessage(path, describeEntryKind(info)));
+}
+
+function tooLarge(path: string, maxBytes: number): NotAChunkFile {
+  return new NotAChunkFile(notAChunkFileMessage(path, `larger than ${maxBytes} bytes`));
 }
 
 /** The blob (or output) file at `path`, opened once per worker and kept until closeFiles. */

@@ -7,6 +7,20 @@ import type { ChunkId } from "./chunk_id.ts";
 
 export const CHUNK_SUFFIX = ".cacnk";
 
+/** casync's largest chunk size (CA_CHUNK_SIZE_LIMIT_MAX): the bound when no index tells one. */
+export const CHUNK_SIZE_LIMIT = 128 << 20;
+
+/**
+ * The most bytes a store may send for a chunk of at most `maxChunkSize`
+ * plain bytes: zstd's worst case (ZSTD_COMPRESSBOUND) plus room for frame
+ * headers; gzip's and xz's worst cases are smaller. Anything longer is not a
+ * chunk, and is not read to the end.
+ */
+export function maxStoredChunkSize(maxChunkSize: number): number {
+  const blockSlack = maxChunkSize < 128 << 10 ? ((128 << 10) - maxChunkSize) >> 11 : 0;
+  return maxChunkSize + (maxChunkSize >> 8) + blockSlack + 1024;
+}
+
 /** Where a chunk lives below a store's root: `<4 hex>/<id>.cacnk`, or `<4 hex>/<id>` uncompressed. */
 export function chunkKey(id: string, uncompressed: boolean): string {
   return `${id.slice(0, 4)}/${id}${uncompressed ? "" : CHUNK_SUFFIX}`;

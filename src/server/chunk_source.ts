@@ -12,7 +12,8 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { CHUNK_SUFFIX } from "../store/local.ts";
 import { describeEntryKind } from "../chunk/store_files.ts";
-import { type Chunk, CHUNK_SIZE_LIMIT, maxStoredChunkSize, type Store } from "../store/store.ts";
+import { type Chunk, type Store } from "../store/store.ts";
+import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
 import { statRegularFileSync, UnfitFile } from "../util/regular_file.ts";
 
 export interface ServedChunk {

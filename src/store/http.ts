@@ -19,15 +19,14 @@ import { storedForm } from "./encode.ts";
 import { chunkKey } from "./settings.ts";
 import {
   type Chunk,
-  CHUNK_SIZE_LIMIT,
   type HttpChunkStore,
-  maxStoredChunkSize,
   type RawChunk,
   type RawChunkStore,
   type StorableChunk,
   type WorkerFetch,
   type WriteStore,
 } from "./store.ts";
+import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
 
 export interface HttpStoreOptions {
   codec: CodecPool;

@@ -11,9 +11,7 @@ import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import {
   type Chunk,
-  CHUNK_SIZE_LIMIT,
   type ChunkFileStore,
-  maxStoredChunkSize,
   type PruneStore,
   type RawChunk,
   type RawChunkStore,
@@ -23,7 +21,13 @@ import {
 } from "./store.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
 import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
-import { CHUNK_SUFFIX, chunkFilePath, uncompressedPath } from "../format/store_layout.ts";
+import {
+  CHUNK_SIZE_LIMIT,
+  CHUNK_SUFFIX,
+  chunkFilePath,
+  maxStoredChunkSize,
+  uncompressedPath,
+} from "../format/store_layout.ts";
 import { chunkWriteError, describeEntryKind } from "../chunk/store_files.ts";
 
 export {

@@ -15,14 +15,13 @@ import { parseS3Location, type S3Auth, S3Client } from "./s3_client.ts";
 import { chunkIdOfKey, chunkKey, type StoreSettings } from "./settings.ts";
 import {
   type Chunk,
-  CHUNK_SIZE_LIMIT,
-  maxStoredChunkSize,
   type PruneStore,
   type RawChunk,
   type RawChunkStore,
   type StorableChunk,
   type WriteStore,
 } from "./store.ts";
+import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
 
 export interface S3StoreOptions {
   codec: CodecPool;

@@ -22,14 +22,13 @@ import {
 } from "./sftp_connection.ts";
 import {
   type Chunk,
-  CHUNK_SIZE_LIMIT,
-  maxStoredChunkSize,
   type PruneStore,
   type RawChunk,
   type RawChunkStore,
   type StorableChunk,
   type WriteStore,
 } from "./store.ts";
+import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { sleep, untilAborted } from "../util/tasks.ts";
 

@@ -15,7 +15,18 @@ const ODD = {
     const made = await new Deno.Command("mkfifo", { args: [path] }).output();
     assert(made.success, "mkfifo");
   },
+  // Sparse: 3 GiB that must not be read (it was, whole, into memory).
+  "huge file": async (path: string) => {
+    using file = await Deno.open(path, { write: true, create: true });
+    await file.truncate(3 * 2 ** 30);
+  },
 } as const;
+
+const ARTICLES: Record<keyof typeof ODD, string> = {
+  directory: "a directory",
+  FIFO: "a FIFO",
+  "huge file": "larger than \\d+ bytes",
+};
 
 for (const subject of [EXTRACT, CAT, CACHE]) {
   for (const [kind, make] of Object.entries(ODD)) {
@@ -29,7 +40,7 @@ for (const subject of [EXTRACT, CAT, CACHE]) {
         await Deno.remove(path);
         await make(path);
         const run = await runCli(subject.args(f, f.store), FLAGS.local, { deadlineMs: 20_000 });
-        const article = kind === "directory" ? "a directory" : "a FIFO";
+        const article = ARTICLES[kind as keyof typeof ODD];
         assertFailure(
           run,
           new RegExp(

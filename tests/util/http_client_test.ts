@@ -3,7 +3,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { DesyncError } from "../../src/errors.ts";
 import { HttpBodyTooLarge, HttpTransport } from "../../src/util/http_client.ts";
 import { readIndex } from "../../src/ops/read_index.ts";
-import { maxStoredChunkSize } from "../../src/store/store.ts";
+import { maxStoredChunkSize } from "../../src/format/store_layout.ts";
 import { removeDir, tempDir } from "../helpers.ts";
 
 const OPTIONS = { timeoutMs: 5000, errorRetry: 2, retryBaseMs: 1 };
