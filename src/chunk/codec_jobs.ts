@@ -26,6 +26,7 @@ import { CHUNK_SIZE_LIMIT, maxStoredChunkSize, uncompressedPath } from "../forma
 import {
   closeFiles,
   inputFile,
+  NotAChunkFile,
   outputFile,
   readAt,
   readChunkFile,
@@ -171,6 +172,32 @@ async function handle(
       if (job.keepInput && plain.buffer !== job.data.buffer) {
         reply.input = job.data;
         transfer.push(job.data.buffer as ArrayBuffer);
+      }
+      return { reply, transfer };
+    }
+    case "read-chunk": {
+      let found;
+      try {
+        found = readChunkFile(job.path, job.maxBytes);
+      } catch (error) {
+        if (!(error instanceof NotAChunkFile)) throw error;
+        return { reply: { seq: job.seq, ok: true, outcomes: [error.detail] }, transfer };
+      }
+      if (!found) return { reply: { seq: job.seq, ok: true, outcomes: [MISSING] }, transfer };
+      let plain: Uint8Array;
+      try {
+        const stored = await unpackXz(found);
+        plain = decodeAny(stored.data, job.id, job.digests, stored.compressed);
+      } catch (error) {
+        if (!(error instanceof ChunkDataError)) throw error;
+        return { reply: { seq: job.seq, ok: true, outcomes: [error.message] }, transfer };
+      }
+      // Both live in buffers this lane reuses: what is sent away gets its own.
+      const reply: CodecReply = { seq: job.seq, ok: true, data: plain.slice() };
+      transfer.push(reply.data!.buffer as ArrayBuffer);
+      if (found.compressed && isZstd(found.data)) {
+        reply.input = found.data.slice();
+        transfer.push(reply.input.buffer as ArrayBuffer);
       }
       return { reply, transfer };
     }

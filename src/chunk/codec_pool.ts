@@ -45,6 +45,7 @@ export type CodecRequest =
     /** Also store each verified chunk into this local store directory (cache fills). */
     copyTo?: string;
   }
+  | ({ seq: number; op: "read-chunk" } & ReadChunkJob)
   | ({ seq: number; op: "piece" } & PieceJob)
   | ({ seq: number; op: "pieces"; stop?: Int32Array } & PiecesJob)
   | ({ seq: number; op: "store-plain" } & StorePlainJob)
@@ -152,6 +153,22 @@ export interface PieceResult {
   /** For mode "store": the size of the chunk file written, or undefined when it was there. */
   written?: number;
 }
+
+/** A local store's chunk file, read, decoded and verified in a lane (see CodecPool.readChunk). */
+export interface ReadChunkJob {
+  /** The `.cacnk` path; the uncompressed `<id>` beside it is read when it is missing. */
+  path: string;
+  id: ChunkId;
+  digests: readonly Digest[];
+  /** A larger file is no chunk, and is not read. */
+  maxBytes: number;
+}
+
+/** What readChunk found: the chunk, MISSING, or why the file is not the chunk. */
+export type ReadChunkResult =
+  | { plain: Uint8Array; zstd?: Uint8Array }
+  | typeof MISSING
+  | { invalid: string };
 
 /**
  * Consecutive pieces of a file, hashed (and stored) as PieceJob does each, in
@@ -345,6 +362,19 @@ export class CodecPool {
     const request = { seq: 0, op: "decode", data, id, digests, compressed, keepInput } as const;
     const reply = await this.#run(request, transferable(data));
     return { plain: reply.data!, input: reply.input };
+  }
+
+  /**
+   * Reads a local store's chunk file in a lane, decodes and verifies it: the
+   * plain data, and the file's bytes when they are a zstd frame (for caches).
+   * The main thread does no file I/O for it (four async operations a chunk, the
+   * better part of untar -i's time on its own thread).
+   */
+  async readChunk(job: ReadChunkJob): Promise<ReadChunkResult> {
+    const reply = await this.#run({ seq: 0, op: "read-chunk", ...job });
+    if (reply.outcomes?.[0] === MISSING) return MISSING;
+    if (typeof reply.outcomes?.[0] === "string") return { invalid: reply.outcomes[0] };
+    return { plain: reply.data!, zstd: reply.input };
   }
 
   /** Hashes and compresses plain data; `plain` stays usable by the caller. */

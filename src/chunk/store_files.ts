@@ -18,8 +18,13 @@ export const describeEntryKind = kindOf;
  */
 export function notAChunkFileMessage(path: string, kind: string): string {
   const chunk = chunkOfPath(path);
-  const detail = `${path} is ${kind}, not a chunk file`;
+  const detail = notAChunkFileDetail(path, kind);
   return chunk ? new ChunkInvalid(chunk.id, chunk.store, detail).message : detail;
+}
+
+/** What a store entry under a chunk's name is instead of a chunk file, as ChunkInvalid's detail. */
+export function notAChunkFileDetail(path: string, kind: string): string {
+  return `${path} is ${kind}, not a chunk file`;
 }
 
 /**

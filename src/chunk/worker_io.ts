@@ -4,7 +4,7 @@
  * two workers share a file offset).
  */
 import { chunkOfPath, uncompressedPath } from "../format/store_layout.ts";
-import { describeEntryKind, notAChunkFileMessage } from "./store_files.ts";
+import { describeEntryKind, notAChunkFileDetail, notAChunkFileMessage } from "./store_files.ts";
 import { describeFsError } from "../util/fs.ts";
 
 const openFiles = new Map<string, Deno.FsFile>();
@@ -88,15 +88,25 @@ function readWholeFile(path: string, maxBytes: number): Uint8Array | undefined {
   }
 }
 
-/** A store entry with a chunk's name that is not a regular file. */
-class NotAChunkFile extends Error {}
+/**
+ * A store entry with a chunk's name that is no chunk file (not a regular file,
+ * or too large): the message names chunk and store; `detail` is what it is.
+ */
+export class NotAChunkFile extends Error {
+  readonly detail: string;
+
+  constructor(path: string, what: string) {
+    super(notAChunkFileMessage(path, what));
+    this.detail = notAChunkFileDetail(path, what);
+  }
+}
 
 function notAChunkFile(path: string, info: Deno.FileInfo): NotAChunkFile {
-  return new NotAChunkFile(notAChunkFileMessage(path, describeEntryKind(info)));
+  return new NotAChunkFile(path, describeEntryKind(info));
 }
 
 function tooLarge(path: string, maxBytes: number): NotAChunkFile {
-  return new NotAChunkFile(notAChunkFileMessage(path, `larger than ${maxBytes} bytes`));
+  return new NotAChunkFile(path, `larger than ${maxBytes} bytes`);
 }
 
 /** The blob (or output) file at `path`, opened once per worker and kept until closeFiles. */

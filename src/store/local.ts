@@ -3,9 +3,8 @@
  * one zstd frame. Writes go to a temporary file in the same directory and are
  * renamed into place, so no reader ever sees a partial chunk.
  */
-import type { CodecPool } from "../chunk/codec_pool.ts";
+import { type CodecPool, MISSING } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
-import { decodeStoredChunk } from "./decode.ts";
 import { storedForm } from "./encode.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
@@ -103,9 +102,17 @@ export class LocalStore
     return chunkFilePath(this.#dir, id);
   }
 
+  /** Read, decoded and verified by a codec lane, which also does the file I/O. */
   async getChunk(id: ChunkId): Promise<Chunk> {
-    const raw = await this.getRawChunk(id);
-    return await decodeStoredChunk(this.#codec, this.name, id, this.#digests, raw);
+    const found = await this.#codec.readChunk({
+      path: this.chunkPath(id),
+      id,
+      digests: this.#digests,
+      maxBytes: MAX_CHUNK_FILE_SIZE,
+    });
+    if (found === MISSING) throw new ChunkMissing(id, this.name);
+    if ("invalid" in found) throw new ChunkInvalid(id, this.name, found.invalid);
+    return { id, plain: found.plain, compressed: found.zstd };
   }
 
   /** The chunk file's bytes as stored, neither decoded nor verified. */
