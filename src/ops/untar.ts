@@ -278,13 +278,24 @@ class TreeWriter {
     if (node.kind !== "file") return;
     const file = this.#file!;
     this.#file = undefined;
+    const shown = this.#shown(node);
     let current: Deno.FileInfo;
+    // Its time can be set now, through the descriptor: owner, mode and attributes,
+    // set after it, leave the modification time as it is.
+    const setTime = timeGranularityNs(node.entry.featureFlags) !== undefined &&
+      this.#fs.setOpenFileModificationTime;
     try {
       current = file.handle.statSync();
-    } finally {
-      file.handle.close();
+      if (setTime) {
+        this.#guard(shown, "set the time", () => setTime(file.handle, current, node.entry.mtimeNs));
+      }
+    } catch (error) {
+      this.#file = file;
+      this.abandon(); // closes it, and removes a temporary name
+      throw error;
     }
-    await this.#finish(node, file.path, file.final, this.#shown(node), current);
+    file.handle.close();
+    await this.#finish(node, file.path, file.final, shown, current, !setTime);
   }
 
   /** Sets a node's metadata and moves it from its temporary name into place. */
@@ -294,9 +305,10 @@ class TreeWriter {
     path: string,
     shown: string,
     current?: Deno.FileInfo,
+    setTime = true,
   ) {
     try {
-      this.#metadata(node, temp, shown, current);
+      this.#metadata(node, temp, shown, current, setTime);
       if (temp !== path) await rename(temp, path, shown);
     } catch (error) {
       if (temp !== path) await Deno.remove(temp).catch(() => {});
@@ -358,7 +370,13 @@ class TreeWriter {
    * a file just written (`current`), an owner or mode it already has is not set
    * again, as casync does.
    */
-  #metadata(node: ArchiveNode, path: string, shown: string, current?: Deno.FileInfo) {
+  #metadata(
+    node: ArchiveNode,
+    path: string,
+    shown: string,
+    current?: Deno.FileInfo,
+    setTime = true,
+  ) {
     const { entry } = node;
     const flags = entry.featureFlags;
     let chowned = false;
@@ -394,7 +412,7 @@ class TreeWriter {
         () => this.#fs.xattrs!.set(path, FCAPS_XATTR, node.fcaps!),
       );
     }
-    if (timeGranularityNs(flags) !== undefined) {
+    if (setTime && timeGranularityNs(flags) !== undefined) {
       this.#guard(shown, "set the time", () => this.#fs.setModificationTime(path, entry.mtimeNs));
     }
   }

@@ -45,6 +45,16 @@ export interface TreeFs {
   makeSymlink(target: Uint8Array, path: string): void;
   /** Sets the modification time (to `timeResolutionNs`), not following a symlink. */
   setModificationTime(path: string, mtimeNs: bigint): void;
+  /**
+   * setModificationTime for a regular file still open (`info` its fstat), through
+   * its descriptor; absent where the path is as cheap. Deno checks a path's
+   * permission on every call by resolving it component by component.
+   */
+  readonly setOpenFileModificationTime?: (
+    file: Deno.FsFile,
+    info: Deno.FileInfo,
+    mtimeNs: bigint,
+  ) => void;
   /** chown(2), not following a symlink. */
   changeOwner(path: string, uid: number, gid: number): void;
   /** mknod(2) for device nodes, FIFOs and sockets; absent where they cannot be made. */
@@ -174,6 +184,9 @@ export const denoTreeFs: TreeFs = {
     // A Date is taken as whole milliseconds; a number of seconds would go through a float.
     const mtime = new Date(Number(mtimeNs / NS_PER_MS));
     call("set the modification time of", path, () => lutimesSync(path, atime, mtime));
+  },
+  setOpenFileModificationTime(file, info, mtimeNs) {
+    file.utimeSync(info.atime ?? new Date(), new Date(Number(mtimeNs / NS_PER_MS)));
   },
   changeOwner(path, uid, gid) {
     call("change the owner of", path, () => lchownSync(path, uid, gid));
