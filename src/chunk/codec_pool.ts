@@ -298,9 +298,9 @@ export class CodecPool {
    */
   readonly #stopFlag = new Int32Array(new SharedArrayBuffer(4));
   /**
-   * The jobs that write into a store ("pieces", "store-plain", copying
-   * "place-files") and have not replied, even if their callers were failed, by
-   * lane: a lane ended mid-write leaves a temporary chunk file in the store (see stop).
+   * The jobs that write into a store (writesToStore) and have not replied, even
+   * if their callers were failed, by lane: a lane ended mid-write leaves a
+   * temporary chunk file in the store (see stop).
    */
   readonly #writing = new Map<number, number>();
   #written?: () => void;
@@ -403,7 +403,7 @@ export class CodecPool {
   /** Reads consecutive pieces of a file in a lane and hashes (and stores) each. */
   async pieces(job: PiecesJob): Promise<PiecesResult> {
     const request = { seq: 0, op: "pieces", ...job, stop: this.#stopFlag } as const;
-    const reply = await this.#run(request, transferable(job.ends), undefined, job.mode === "store");
+    const reply = await this.#run(request, transferable(job.ends));
     return { ids: reply.ids!, written: reply.sizes! };
   }
 
@@ -413,8 +413,7 @@ export class CodecPool {
    * buffer: callers must not use it afterwards.
    */
   async storePlain(job: StorePlainJob): Promise<StorePlainResult> {
-    const request = { seq: 0, op: "store-plain", ...job } as const;
-    const reply = await this.#run(request, transferable(job.data), undefined, true);
+    const reply = await this.#run({ seq: 0, op: "store-plain", ...job }, transferable(job.data));
     return { id: reply.id!, written: reply.written };
   }
 
@@ -509,14 +508,13 @@ export class CodecPool {
     storeDir: string,
   ): Promise<PlaceOutcome[]> {
     const placeItems = items.map((item) => ({ ...item, size: 0, offsets: [] }));
-    const request = {
+    const reply = await this.#run({
       seq: 0,
       op: "place-files",
       items: placeItems,
       digests,
       copyTo: storeDir,
-    } as const;
-    const reply = await this.#run(request, [], undefined, true);
+    });
     return reply.outcomes!.map(toOutcome);
   }
 
@@ -555,18 +553,13 @@ export class CodecPool {
     this.#failAll(new Error("codec pool closed"));
   }
 
-  #run(
-    request: CodecRequest,
-    transfer: ArrayBuffer[] = [],
-    lane = this.#leastLoaded(),
-    writes = false,
-  ) {
+  #run(request: CodecRequest, transfer: ArrayBuffer[] = [], lane = this.#leastLoaded()) {
     if (this.#closed) return Promise.reject(new Error("codec pool closed"));
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
     const seq = ++this.#seq;
     request.seq = seq;
     this.#load[lane]++;
-    if (writes) this.#writing.set(seq, lane);
+    if (writesToStore(request)) this.#writing.set(seq, lane);
     return new Promise<Success>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, lane });
       this.#lanes[lane].postMessage(request, transfer);
@@ -613,6 +606,21 @@ function toOutcome(outcome: string | null): PlaceOutcome {
   if (outcome === null) return { ok: true };
   if (outcome === MISSING) return { ok: false, missing: true };
   return { ok: false, missing: false, error: new ChunkDataError(outcome) };
+}
+
+/** Whether a job writes chunk files into a store (stop waits for those, see CodecPool.stop). */
+function writesToStore(request: CodecRequest): boolean {
+  switch (request.op) {
+    case "piece":
+    case "pieces":
+      return request.mode === "store";
+    case "store-plain":
+      return true;
+    case "place-files":
+      return request.copyTo !== undefined;
+    default:
+      return false;
+  }
 }
 
 /** A buffer can be moved (not copied) to a worker only when the view spans all of it. */
