@@ -20,30 +20,40 @@ storeConformance("local store", async (codec, digest) => {
   };
 }, { writable: true, prunable: true });
 
-Deno.test({
-  name: "local store: layout is <dir>/<4 hex>/<id>.cacnk and no temporary files remain",
-  sanitizeResources: false,
-  async fn() {
-    const dir = await tempDir();
-    const codec = new CodecPool(1);
-    try {
-      const store = await LocalStore.open(`${dir}/new`, {
-        codec,
-        digests: ["sha512-256"],
-        create: true,
-      });
-      const chunk = makeChunk(20);
-      await store.storeChunk(chunk);
-      const names = [...Deno.readDirSync(`${dir}/new/${chunk.id.slice(0, 4)}`)].map((e) => e.name);
-      assertEquals(names, [`${chunk.id}.cacnk`]);
-      const bytes = await Deno.readFile(`${dir}/new/${chunk.id.slice(0, 4)}/${chunk.id}.cacnk`);
-      assertEquals(Array.from(bytes.subarray(0, 4)), [0x28, 0xb5, 0x2f, 0xfd]);
-    } finally {
-      codec.close();
-      await removeDir(dir);
-    }
+/** A test with a fresh directory and a one-lane codec pool, both gone after it. */
+function localStoreTest(name: string, fn: (dir: string, codec: CodecPool) => Promise<void>) {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    async fn() {
+      const dir = await tempDir();
+      const codec = new CodecPool(1);
+      try {
+        await fn(dir, codec);
+      } finally {
+        codec.close();
+        await removeDir(dir);
+      }
+    },
+  });
+}
+
+localStoreTest(
+  "local store: layout is <dir>/<4 hex>/<id>.cacnk and no temporary files remain",
+  async (dir, codec) => {
+    const store = await LocalStore.open(`${dir}/new`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+    });
+    const chunk = makeChunk(20);
+    await store.storeChunk(chunk);
+    const names = [...Deno.readDirSync(`${dir}/new/${chunk.id.slice(0, 4)}`)].map((e) => e.name);
+    assertEquals(names, [`${chunk.id}.cacnk`]);
+    const bytes = await Deno.readFile(`${dir}/new/${chunk.id.slice(0, 4)}/${chunk.id}.cacnk`);
+    assertEquals(Array.from(bytes.subarray(0, 4)), [0x28, 0xb5, 0x2f, 0xfd]);
   },
-});
+);
 
 Deno.test({
   name: "local store: a missing directory is a StoreError naming it",
@@ -120,75 +130,59 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "local store: raw chunks are the files as stored; a FIFO or a huge file is ChunkInvalid",
-  sanitizeResources: false,
-  async fn() {
-    const dir = await tempDir();
-    const codec = new CodecPool(1);
-    try {
-      const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
-      const plainStore = await LocalStore.open(dir, {
-        codec,
-        digests: ["sha512-256"],
-        uncompressed: true,
-      });
-      const [packed, plain, fifo, huge] = [40, 41, 42, 43].map((seed) => makeChunk(seed));
-      await store.storeChunk(packed);
-      await plainStore.storeChunk(plain);
-      const raw = await store.getRawChunk(packed.id);
-      assertEquals([raw.data, raw.compressed], [packed.compressed, true]);
-      const rawPlain = await store.getRawChunk(plain.id);
-      assertEquals([rawPlain.data, rawPlain.compressed], [plain.plain, false]);
-      await assertRejects(() => store.getRawChunk(fifo.id), ChunkMissing);
+localStoreTest(
+  "local store: raw chunks are the files as stored; a FIFO or a huge file is ChunkInvalid",
+  async (dir, codec) => {
+    const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
+    const plainStore = await LocalStore.open(dir, {
+      codec,
+      digests: ["sha512-256"],
+      uncompressed: true,
+    });
+    const [packed, plain, fifo, huge] = [40, 41, 42, 43].map((seed) => makeChunk(seed));
+    await store.storeChunk(packed);
+    await plainStore.storeChunk(plain);
+    const raw = await store.getRawChunk(packed.id);
+    assertEquals([raw.data, raw.compressed], [packed.compressed, true]);
+    const rawPlain = await store.getRawChunk(plain.id);
+    assertEquals([rawPlain.data, rawPlain.compressed], [plain.plain, false]);
+    await assertRejects(() => store.getRawChunk(fifo.id), ChunkMissing);
 
-      await Deno.mkdir(`${dir}/${fifo.id.slice(0, 4)}`, { recursive: true });
-      const made = await new Deno.Command("mkfifo", { args: [store.chunkPath(fifo.id)] }).output();
-      assert(made.success, "mkfifo");
-      // Sparse: 129 MiB named like a chunk, more than casync's largest chunk compressed.
-      await Deno.mkdir(`${dir}/${huge.id.slice(0, 4)}`, { recursive: true });
-      await Deno.writeFile(store.chunkPath(huge.id), new Uint8Array());
-      await Deno.truncate(store.chunkPath(huge.id), 129 << 20);
-      const cases: [ChunkId, string][] = [[fifo.id, "a FIFO"], [huge.id, "larger than \\d+ bytes"]];
-      for (const [id, kind] of cases) {
-        for (const read of [() => store.getRawChunk(id), () => store.getChunk(id)]) {
-          const error = await assertRejects(read, ChunkInvalid);
-          assert(
-            new RegExp(`${store.chunkPath(id)} is ${kind}, not a chunk file`).test(error.message),
-            error.message,
-          );
-        }
+    await Deno.mkdir(`${dir}/${fifo.id.slice(0, 4)}`, { recursive: true });
+    const made = await new Deno.Command("mkfifo", { args: [store.chunkPath(fifo.id)] }).output();
+    assert(made.success, "mkfifo");
+    // Sparse: 129 MiB named like a chunk, more than casync's largest chunk compressed.
+    await Deno.mkdir(`${dir}/${huge.id.slice(0, 4)}`, { recursive: true });
+    await Deno.writeFile(store.chunkPath(huge.id), new Uint8Array());
+    await Deno.truncate(store.chunkPath(huge.id), 129 << 20);
+    const cases: [ChunkId, string][] = [[fifo.id, "a FIFO"], [huge.id, "larger than \\d+ bytes"]];
+    for (const [id, kind] of cases) {
+      for (const read of [() => store.getRawChunk(id), () => store.getChunk(id)]) {
+        const error = await assertRejects(read, ChunkInvalid);
+        assert(
+          new RegExp(`${store.chunkPath(id)} is ${kind}, not a chunk file`).test(error.message),
+          error.message,
+        );
       }
-    } finally {
-      codec.close();
-      await removeDir(dir);
     }
   },
-});
+);
 
-Deno.test({
-  name: "local store: a file where a chunk's directory belongs is named with the step that failed",
-  sanitizeResources: false,
-  async fn() {
-    const dir = await tempDir();
-    const codec = new CodecPool(1);
-    try {
-      const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
-      const chunk = makeChunk(21);
-      const prefix = `${dir}/${chunk.id.slice(0, 4)}`;
-      await Deno.writeTextFile(prefix, "in the way");
-      const error = await assertRejects(() => store.storeChunk(chunk), StoreError);
-      assert(
-        error.message.includes(`writing chunk ${chunk.id}: cannot create directory ${prefix}:`),
-        error.message,
-      );
-      assertEquals(await Deno.readTextFile(prefix), "in the way");
-    } finally {
-      codec.close();
-      await removeDir(dir);
-    }
+localStoreTest(
+  "local store: a file where a chunk's directory belongs is named with the step that failed",
+  async (dir, codec) => {
+    const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
+    const chunk = makeChunk(21);
+    const prefix = `${dir}/${chunk.id.slice(0, 4)}`;
+    await Deno.writeTextFile(prefix, "in the way");
+    const error = await assertRejects(() => store.storeChunk(chunk), StoreError);
+    assert(
+      error.message.includes(`writing chunk ${chunk.id}: cannot create directory ${prefix}:`),
+      error.message,
+    );
+    assertEquals(await Deno.readTextFile(prefix), "in the way");
   },
-});
+);
 
 Deno.test({
   name: "make: a file where a chunk's directory belongs fails with one line naming it",
