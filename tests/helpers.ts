@@ -199,3 +199,14 @@ export function blobStoreTest(
     }
   });
 }
+
+/** Every file under `dir`, as paths relative to it, sorted. */
+export function filesUnder(dir: string, prefix = ""): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    const name = `${prefix}${entry.name}`;
+    if (entry.isDirectory) found.push(...filesUnder(`${dir}/${entry.name}`, `${name}/`));
+    else found.push(name);
+  }
+  return found.sort();
+}

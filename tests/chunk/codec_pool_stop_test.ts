@@ -4,18 +4,7 @@ import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { chunkFilePath } from "../../src/format/store_layout.ts";
-import { mustRun, pseudoRandom, removeDir, tempDir } from "../helpers.ts";
-
-/** Every file under `dir`, as paths relative to it. */
-function filesUnder(dir: string, prefix = ""): string[] {
-  const found: string[] = [];
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = `${prefix}${entry.name}`;
-    if (entry.isDirectory) found.push(...filesUnder(`${dir}/${entry.name}`, `${path}/`));
-    else found.push(path);
-  }
-  return found;
-}
+import { filesUnder, mustRun, pseudoRandom, removeDir, tempDir } from "../helpers.ts";
 
 Deno.test({
   name: "stop during a pieces job, then exit: the worker ends at its next piece, no temporary file",

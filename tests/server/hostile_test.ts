@@ -9,7 +9,7 @@ import { compressChunk } from "../../src/chunk/codec.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { startChunkServer } from "../../src/server/chunk_server.ts";
 import { startIndexServer } from "../../src/server/index_server.ts";
-import { codecTest, pseudoRandom } from "../helpers.ts";
+import { codecTest, filesUnder, pseudoRandom } from "../helpers.ts";
 import { makeChunk } from "../store/conformance.ts";
 
 /** Sends raw bytes; returns the status of the first answer (0 if the server just closed). */
@@ -35,17 +35,6 @@ async function rawStatus(
   } finally {
     conn.close();
   }
-}
-
-/** Every file under `dir`, relative, sorted. */
-function filesUnder(dir: string, prefix = ""): string[] {
-  const found: string[] = [];
-  for (const entry of Deno.readDirSync(dir)) {
-    const name = `${prefix}${entry.name}`;
-    if (entry.isDirectory) found.push(...filesUnder(`${dir}/${entry.name}`, `${name}/`));
-    else found.push(name);
-  }
-  return found.sort();
 }
 
 const get = (path: string, extra = "") =>
