@@ -15,6 +15,7 @@ import { describeEntryKind } from "../chunk/store_files.ts";
 import { type Chunk, type Store } from "../store/store.ts";
 import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
 import { statRegularFileSync, UnfitFile } from "../util/regular_file.ts";
+import { untilAborted } from "../util/tasks.ts";
 
 export interface ServedChunk {
   /** The bytes to send: the zstd frame, or the plain data when serving uncompressed. */
@@ -151,12 +152,7 @@ export class ChunkSource {
       fetching = this.#options.chain.getChunk(id).finally(() => this.#fetching.delete(id));
       this.#fetching.set(id, fetching);
     }
-    if (!signal) return fetching;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      fetching.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    return untilAborted(fetching, signal);
   }
 
   #path(dir: string, id: ChunkId): string {
