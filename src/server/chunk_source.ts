@@ -10,10 +10,9 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { CHUNK_SUFFIX } from "../store/local.ts";
 import { describeEntryKind } from "../chunk/store_files.ts";
 import { type Chunk, type Store } from "../store/store.ts";
-import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
+import { CHUNK_SIZE_LIMIT, chunkKey, maxStoredChunkSize } from "../format/store_layout.ts";
 import { statRegularFileSync, UnfitFile } from "../util/regular_file.ts";
 import { untilAborted } from "../util/tasks.ts";
 
@@ -156,8 +155,7 @@ export class ChunkSource {
   }
 
   #path(dir: string, id: ChunkId): string {
-    const name = this.#options.uncompressed ? id : `${id}${CHUNK_SUFFIX}`;
-    return `${dir}/${id.slice(0, 4)}/${name}`;
+    return `${dir}/${chunkKey(id, this.#options.uncompressed)}`;
   }
 }
 
