@@ -10,7 +10,6 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { describeEntryKind } from "../chunk/store_files.ts";
 import { type Chunk, type Store } from "../store/store.ts";
 import { CHUNK_SIZE_LIMIT, chunkKey, maxStoredChunkSize } from "../format/store_layout.ts";
 import { statRegularFileSync, UnfitFile } from "../util/regular_file.ts";
@@ -175,11 +174,7 @@ function regularFileInfo(dir: string, path: string, id: ChunkId): Deno.FileInfo 
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     if (error instanceof UnfitFile) {
-      throw new ChunkInvalid(
-        id,
-        dir,
-        `${path} is ${error.what(describeEntryKind)}, not a chunk file`,
-      );
+      throw new ChunkInvalid(id, dir, `${path} is ${error.what()}, not a chunk file`);
     }
     throw error;
   }
