@@ -15,7 +15,7 @@ import {
 import { configureHelp, document } from "./help.ts";
 import { normalizeBoolFlags } from "./go_args.ts";
 
-export const VERSION = denoConfig.version;
+const VERSION = denoConfig.version;
 
 type Register = (program: Command) => void;
 

@@ -22,7 +22,7 @@ const MAX_PART = 32 << 20;
  * does, see chunk/inline_lane.ts), where a job runs to its end before a signal
  * is handled: a part of a 4 GiB blob in one job kept Ctrl-C waiting for seconds.
  */
-export const CUTS_STEP = 16 << 20;
+const CUTS_STEP = 16 << 20;
 
 export async function cutBlob(
   codec: CodecPool,

@@ -10,11 +10,10 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { CHUNK_SUFFIX } from "../store/local.ts";
-import { describeEntryKind } from "../chunk/store_files.ts";
 import { type Chunk, type Store } from "../store/store.ts";
-import { CHUNK_SIZE_LIMIT, maxStoredChunkSize } from "../format/store_layout.ts";
+import { CHUNK_SIZE_LIMIT, chunkKey, maxStoredChunkSize } from "../format/store_layout.ts";
 import { statRegularFileSync, UnfitFile } from "../util/regular_file.ts";
+import { untilAborted } from "../util/tasks.ts";
 
 export interface ServedChunk {
   /** The bytes to send: the zstd frame, or the plain data when serving uncompressed. */
@@ -151,17 +150,11 @@ export class ChunkSource {
       fetching = this.#options.chain.getChunk(id).finally(() => this.#fetching.delete(id));
       this.#fetching.set(id, fetching);
     }
-    if (!signal) return fetching;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      fetching.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    return untilAborted(fetching, signal);
   }
 
   #path(dir: string, id: ChunkId): string {
-    const name = this.#options.uncompressed ? id : `${id}${CHUNK_SUFFIX}`;
-    return `${dir}/${id.slice(0, 4)}/${name}`;
+    return `${dir}/${chunkKey(id, this.#options.uncompressed)}`;
   }
 }
 
@@ -181,11 +174,7 @@ function regularFileInfo(dir: string, path: string, id: ChunkId): Deno.FileInfo 
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     if (error instanceof UnfitFile) {
-      throw new ChunkInvalid(
-        id,
-        dir,
-        `${path} is ${error.what(describeEntryKind)}, not a chunk file`,
-      );
+      throw new ChunkInvalid(id, dir, `${path} is ${error.what()}, not a chunk file`);
     }
     throw error;
   }

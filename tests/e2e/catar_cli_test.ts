@@ -8,6 +8,7 @@ import { COMMAND_PERMISSIONS } from "../../scripts/permissions.ts";
 import { buildArchive, directory, file } from "../format/catar_builder.ts";
 import { casyncMtree, makeTree, PLAIN_TREE, WITH_FFI } from "../interop/catar_tree.ts";
 import { CASYNC_MISSING } from "../interop/casync_fixture.ts";
+import { servePuts } from "../fixtures/put_server.ts";
 import { makeNode, makeSymlink, setXattr } from "../../src/util/posix.ts";
 
 /** The README's flags: without FFI. */
@@ -239,22 +240,17 @@ e2e("make on a catar keeps its feature flags, and its digest must agree", async 
 e2e("tar -i writes its index where make would: here with PUT to an HTTP URL", async (dir) => {
   await Deno.mkdir(`${dir}/tree`);
   await makeTree(`${dir}/tree`, PLAIN_TREE);
-  const received = new Map<string, Uint8Array>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    if (request.method !== "PUT") return new Response("no", { status: 405 });
-    received.set(new URL(request.url).pathname, new Uint8Array(await request.arrayBuffer()));
-    return new Response(null, { status: 201 });
-  });
+  const server = servePuts();
   try {
-    const url = `http://127.0.0.1:${server.addr.port}/indexes/t.caidx`;
+    const url = `${server.url}/indexes/t.caidx`;
     const flags = [...TAR, "--allow-net=127.0.0.1"];
     const remote = await runCli(["tar", "-i", url, `${dir}/tree`], flags);
     assertEquals(remote.code, 0, remote.stderr);
     const local = await runCli(["tar", "-i", `${dir}/t.caidx`, `${dir}/tree`], TAR);
     assertEquals(local.code, 0, local.stderr);
-    assertEquals(received.get("/indexes/t.caidx"), await Deno.readFile(`${dir}/t.caidx`));
+    assertEquals(server.received.get("/indexes/t.caidx"), await Deno.readFile(`${dir}/t.caidx`));
   } finally {
-    await server.shutdown();
+    await server.close();
   }
 });
 
