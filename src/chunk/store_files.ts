@@ -6,11 +6,8 @@
 import { ChunkInvalid, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { chunkFilePath, chunkOfPath } from "../format/store_layout.ts";
-import { describeFsError, kindOf, tempName } from "../util/fs.ts";
+import { describeFsError, tempName } from "../util/fs.ts";
 import { nodeFs } from "./node_builtins.ts";
-
-/** What kind of thing a non-regular store entry is, for messages (util/fs.ts's kindOf). */
-export const describeEntryKind = kindOf;
 
 /**
  * The message for a chunk's name taken by something that is not a chunk file,

@@ -4,8 +4,8 @@
  * two workers share a file offset).
  */
 import { chunkOfPath, uncompressedPath } from "../format/store_layout.ts";
-import { describeEntryKind, notAChunkFileDetail, notAChunkFileMessage } from "./store_files.ts";
-import { describeFsError } from "../util/fs.ts";
+import { notAChunkFileDetail, notAChunkFileMessage } from "./store_files.ts";
+import { describeFsError, kindOf } from "../util/fs.ts";
 
 const openFiles = new Map<string, Deno.FsFile>();
 /** The path each open file was opened by, so an error in a read or write can name it. */
@@ -102,7 +102,7 @@ export class NotAChunkFile extends Error {
 }
 
 function notAChunkFile(path: string, info: Deno.FileInfo): NotAChunkFile {
-  return new NotAChunkFile(path, describeEntryKind(info));
+  return new NotAChunkFile(path, kindOf(info));
 }
 
 function tooLarge(path: string, maxBytes: number): NotAChunkFile {

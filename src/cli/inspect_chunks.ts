@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ChunkAdditionalInfo } from "../ops/info.ts";
 import { locationKind } from "../store/location.ts";
-import { chunkFilePath } from "../store/local.ts";
+import { chunkFilePath } from "../format/store_layout.ts";
 import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
 import { StoreError, UsageError } from "../errors.ts";
 import { addCacheRepairOption, addConcurrencyOption, loadIndex } from "./common.ts";

@@ -18,7 +18,7 @@ import {
   type TouchStore,
   type WriteStore,
 } from "./store.ts";
-import { describeFsError, tempName } from "../util/fs.ts";
+import { describeFsError, kindOf, tempName } from "../util/fs.ts";
 import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
 import {
   CHUNK_SIZE_LIMIT,
@@ -27,19 +27,7 @@ import {
   maxStoredChunkSize,
   uncompressedPath,
 } from "../format/store_layout.ts";
-import { chunkWriteError, describeEntryKind } from "../chunk/store_files.ts";
-
-export {
-  CHUNK_SUFFIX,
-  chunkFilePath,
-  chunkOfPath,
-  uncompressedPath,
-} from "../format/store_layout.ts";
-export {
-  describeEntryKind,
-  notAChunkFileMessage,
-  writeChunkFileSync,
-} from "../chunk/store_files.ts";
+import { chunkWriteError } from "../chunk/store_files.ts";
 
 export interface LocalStoreOptions {
   codec: CodecPool;
@@ -128,7 +116,7 @@ export class LocalStore
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) continue;
         if (error instanceof UnfitFile) {
-          const detail = `${path} is ${error.what(describeEntryKind)}, not a chunk file`;
+          const detail = `${path} is ${error.what()}, not a chunk file`;
           throw new ChunkInvalid(id, this.name, detail);
         }
         throw new StoreError(this.name, `reading chunk ${id}: ${describeFsError(error)}`, {
@@ -284,7 +272,7 @@ export interface StoreEntry {
  */
 function entryProblem(path: string, entry: Deno.DirEntry, root: string): string | undefined {
   if (!entry.isSymlink) {
-    return `${path} is ${describeEntryKind(Deno.lstatSync(path))}, not a chunk file`;
+    return `${path} is ${kindOf(Deno.lstatSync(path))}, not a chunk file`;
   }
   let target: string;
   try {
@@ -298,5 +286,5 @@ function entryProblem(path: string, entry: Deno.DirEntry, root: string): string 
   const info = Deno.statSync(target);
   return info.isFile
     ? undefined
-    : `${path} is a symbolic link to ${describeEntryKind(info)}, not a chunk file`;
+    : `${path} is a symbolic link to ${kindOf(info)}, not a chunk file`;
 }

@@ -13,17 +13,17 @@ export class UnfitFile extends Error {
     readonly info: Deno.FileInfo,
     readonly maxBytes: number,
   ) {
-    super(`${path} is ${unfitness(info, maxBytes, kindOf)}`);
+    super(`${path} is ${unfitness(info, maxBytes)}`);
   }
 
-  /** What the file is, for "PATH is WHAT, not a …" messages; `kind` words a non-regular one. */
-  what(kind: (info: Deno.FileInfo) => string = kindOf): string {
-    return unfitness(this.info, this.maxBytes, kind);
+  /** What the file is, for "PATH is WHAT, not a …" messages. */
+  what(): string {
+    return unfitness(this.info, this.maxBytes);
   }
 }
 
-function unfitness(info: Deno.FileInfo, maxBytes: number, kind: (info: Deno.FileInfo) => string) {
-  return info.isFile ? `larger than ${maxBytes} bytes` : kind(info);
+function unfitness(info: Deno.FileInfo, maxBytes: number) {
+  return info.isFile ? `larger than ${maxBytes} bytes` : kindOf(info);
 }
 
 /** The stat of a regular file of at most `maxBytes`; Deno's NotFound when there is none. */
