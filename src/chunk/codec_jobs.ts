@@ -20,6 +20,7 @@ import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts"
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
 import { fetchPlace } from "./fetch_place.ts";
+import { isZstdFrame } from "./zstd_frame.ts";
 import { collectAfterPieces } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
 import { CHUNK_SIZE_LIMIT, maxStoredChunkSize, uncompressedPath } from "../format/store_layout.ts";
@@ -100,11 +101,6 @@ function findCuts(
       filled += n;
     }
   }
-}
-
-function isZstd(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f &&
-    bytes[3] === 0xfd;
 }
 
 /** casync's xz chunk files need an asynchronous decoder: inflate them up front. */
@@ -195,7 +191,7 @@ async function handle(
       // Both live in buffers this lane reuses: what is sent away gets its own.
       const reply: CodecReply = { seq: job.seq, ok: true, data: plain.slice() };
       transfer.push(reply.data!.buffer as ArrayBuffer);
-      if (found.compressed && isZstd(found.data)) {
+      if (found.compressed && isZstdFrame(found.data)) {
         reply.input = found.data.slice();
         transfer.push(reply.input.buffer as ArrayBuffer);
       }
@@ -283,7 +279,7 @@ async function handle(
           if (job.touch) touchFile(found.compressed ? item.path : uncompressedPath(item.path));
           if (job.copyTo !== undefined) {
             // A zstd file is copied as it is; other encodings are stored as zstd, like every write.
-            const frame = stored.compressed && isZstd(stored.data) ? stored.data : undefined;
+            const frame = stored.compressed && isZstdFrame(stored.data) ? stored.data : undefined;
             writeChunkFileSync(job.copyTo, item.id, () => frame ?? compressChunkTransient(plain));
           }
           outcomes.push(null);
@@ -335,7 +331,9 @@ async function handle(
 
 /**
  * Runs one job; `signal` ends a job that waits on the network (an inline lane's
- * when its pool closes: a worker's job ends with the worker). A failure becomes an error reply (a data error says so, for ChunkDataError). */
+ * when its pool closes: a worker's job ends with the worker). A failure becomes
+ * an error reply (a data error says so, for ChunkDataError).
+ */
 export async function respond(
   job: CodecRequest,
   signal?: AbortSignal,

@@ -7,6 +7,12 @@
  */
 
 const ZSTD_MAGIC = 0xfd2fb528;
+
+/** Whether `bytes` start with zstd's frame magic number. */
+export function isZstdFrame(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 &&
+    new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === ZSTD_MAGIC;
+}
 const BLOCK_RAW = 0;
 const BLOCK_RLE = 1;
 

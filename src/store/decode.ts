@@ -1,17 +1,11 @@
 /** Turning the bytes a store holds into a verified Chunk, the same way for every backend. */
 import { ChunkDataError } from "../chunk/errors.ts";
+import { isZstdFrame } from "../chunk/zstd_frame.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import type { Chunk, RawChunk } from "./store.ts";
-
-/** zstd's frame magic number, 0xFD2FB528, as it appears in a file. */
-const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-
-function isZstdFrame(data: Uint8Array): boolean {
-  return ZSTD_MAGIC.every((byte, i) => data[i] === byte);
-}
 
 /**
  * Decompresses (when compressed) and verifies a chunk in the codec pool; bad

@@ -1,6 +1,6 @@
 import zlib from "node:zlib";
 import { assert, assertBytesEqual, assertEquals } from "../assert.ts";
-import { storedFrameContent } from "../../src/chunk/zstd_frame.ts";
+import { isZstdFrame, storedFrameContent } from "../../src/chunk/zstd_frame.ts";
 import { pseudoRandom } from "../helpers.ts";
 
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -73,4 +73,15 @@ Deno.test("RLE blocks that claim more than the limit are measured, never made", 
   for (let i = 0; i < 1000; i++) blocks.push(...blockHeader(i === 999 ? 1 : 0, 1, 1 << 20), 0x41);
   const frame = new Uint8Array([...MAGIC, 0x00, 0x58, ...blocks]);
   assertEquals(storedFrameContent(frame, 256 << 10), { size: 1000 << 20 });
+});
+
+Deno.test("isZstdFrame: zstd's magic number at the view's start, nothing shorter", () => {
+  const frame = new Uint8Array(zlib.zstdCompressSync(new Uint8Array(100)));
+  assertEquals(isZstdFrame(frame), true);
+  const shifted = new Uint8Array(frame.length + 3);
+  shifted.set(frame, 3);
+  assertEquals(isZstdFrame(shifted.subarray(3)), true);
+  assertEquals(isZstdFrame(shifted), false);
+  assertEquals(isZstdFrame(frame.subarray(0, 3)), false);
+  assertEquals(isZstdFrame(new Uint8Array(zlib.gzipSync(new Uint8Array(100)))), false);
 });
