@@ -125,11 +125,11 @@ function readPiece(path: string, offset: number, size: number): Uint8Array {
 }
 
 /**
- * Compresses a piece and writes its chunk file unless the store has it (then
- * the file is touched); the bytes written, 0 when none. Written here,
+ * Compresses plain chunk data and writes its chunk file unless the store has
+ * it (then the file is touched); the bytes written, 0 when none. Written here,
  * synchronously: cheaper than handing the frame back for an async write.
  */
-function storePiece(storeDir: string, id: ChunkId, plain: Uint8Array): number {
+function storeChunkData(storeDir: string, id: ChunkId, plain: Uint8Array): number {
   let written = 0;
   writeChunkFileSync(storeDir, id, () => {
     const frame = compressChunkTransient(plain);
@@ -222,7 +222,7 @@ async function handle(
         reply.data = compressChunk(plain);
         transfer.push(reply.data.buffer as ArrayBuffer);
       } else if (job.mode === "store") {
-        reply.written = storePiece(job.storeDir!, id, plain);
+        reply.written = storeChunkData(job.storeDir!, id, plain);
       }
       return { reply, transfer };
     }
@@ -240,7 +240,7 @@ async function handle(
         const plain = whole.subarray(start - job.start, ends[k] - job.start);
         const id = hashChunk(plain, job.digest);
         chunkIdToBytes(id, ids, k * CHUNK_ID_SIZE);
-        if (job.mode === "store") sizes[k] = storePiece(job.storeDir!, id, plain);
+        if (job.mode === "store") sizes[k] = storeChunkData(job.storeDir!, id, plain);
         start = ends[k];
       }
       collectAfterPieces(ends.length);
@@ -249,13 +249,8 @@ async function handle(
     }
     case "store-plain": {
       const id = hashChunk(job.data, job.digest);
-      const reply: CodecReply = { seq: job.seq, ok: true, id };
-      writeChunkFileSync(job.storeDir, id, () => {
-        const frame = compressChunkTransient(job.data);
-        reply.written = frame.length;
-        return frame;
-      }, { touchExisting: true });
-      return { reply, transfer };
+      const written = storeChunkData(job.storeDir, id, job.data);
+      return { reply: { seq: job.seq, ok: true, id, written }, transfer };
     }
     case "cuts": {
       const cuts = Float64Array.from(

@@ -414,7 +414,7 @@ export class CodecPool {
    */
   async storePlain(job: StorePlainJob): Promise<StorePlainResult> {
     const reply = await this.#run({ seq: 0, op: "store-plain", ...job }, transferable(job.data));
-    return { id: reply.id!, written: reply.written };
+    return { id: reply.id!, written: reply.written || undefined };
   }
 
   /**
