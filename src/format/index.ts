@@ -61,6 +61,9 @@ function u64(view: DataView, offset: number): bigint {
   return view.getBigUint64(offset, true);
 }
 
+/** The largest high 32-bit half of a safe integer (2^53 - 1). */
+const MAX_SAFE_HIGH = 2 ** 21 - 1;
+
 function safeNumber(value: bigint, what: string, file: string, at: number): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new IndexFormatError(file, `${what} ${value} at byte ${at} is too large`);
@@ -100,7 +103,10 @@ export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
   let start = 0;
   for (let i = 0; i < count; i++) {
     const at = HEADER_SIZE + TABLE_HEADER_SIZE + i * ITEM_SIZE;
-    const end = safeNumber(u64(view, at), "chunk end offset", file, at);
+    // Two 32-bit halves, not a BigInt: this loop runs once per chunk before any work starts.
+    const high = view.getUint32(at + 4, true);
+    if (high > MAX_SAFE_HIGH) safeNumber(u64(view, at), "chunk end offset", file, at);
+    const end = high * 2 ** 32 + view.getUint32(at, true);
     if (end <= start) fail(`chunk ${i} at byte ${at}: end offset ${end} not after ${start}`);
     const size = end - start;
     if (size > chunkSizeMax) {

@@ -108,9 +108,23 @@ Deno.test("malformed indexes are rejected with what and where", () => {
     ["too big", corrupt((_, v) => v.setBigUint64(40, 90000n, true)), "exceeds the maximum"],
     ["tail", corrupt((_, v) => v.setBigUint64(144 + 24, 1n, true)), "bad table tail"],
     ["marker", corrupt((b) => b[b.length - 1]++), "tail marker"],
+    ["unsafe offset", corrupt((_, v) => v.setBigUint64(64, 2n ** 53n, true)), "too large"],
   ];
   for (const [what, bytes, message] of cases) {
     const error = assertThrows(() => decodeIndex(bytes, "x.caibx"), IndexFormatError, message);
     assert(error.message.startsWith("x.caibx: invalid index:"), `${what}: ${error.message}`);
   }
+});
+
+Deno.test("end offsets past 4 GiB are read exactly (both 32-bit halves)", () => {
+  const bytes = corrupt((_, view) => {
+    view.setBigUint64(40, 2n ** 40n, true); // chunk size max
+    view.setBigUint64(64, 2n ** 32n + 100000n, true);
+    view.setBigUint64(104, 2n ** 32n + 150000n, true);
+  });
+  const { chunks } = decodeIndex(bytes);
+  assertEquals(chunks.map(({ start, size }) => [start, size]), [
+    [0, 2 ** 32 + 100000],
+    [2 ** 32 + 100000, 50000],
+  ]);
 });
