@@ -18,7 +18,7 @@
  * a symlink target that is not UTF-8) fails naming it and --allow-ffi, rather
  * than being left out or left bare.
  */
-import { ArchiveFormatError, DesyncError } from "../errors.ts";
+import { DesyncError } from "../errors.ts";
 import {
   FCAPS_XATTR,
   S_IFDIR,
@@ -215,9 +215,10 @@ class TreeWriter {
     try {
       name = strictUtf8.decode(node.name);
     } catch {
-      throw new ArchiveFormatError(
-        this.#shownRoot,
-        `entry "${node.path}" has a name that is not UTF-8, which Deno cannot create`,
+      // A valid name (casync makes it); Deno's file-system calls take only UTF-8 paths.
+      throw new DesyncError(
+        `${this.#shown(node)}: cannot create: its name is not UTF-8, which Deno cannot pass ` +
+          "to the file system",
       );
     }
     return `${this.#dirs[node.depth - 1]}/${name}`;
