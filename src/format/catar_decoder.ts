@@ -72,7 +72,7 @@ export interface Xattr {
 
 /** A node of the tree, with everything its records said. */
 export interface ArchiveNode {
-  /** Path from the root for messages ("." for the root), decoded leniently. */
+  /** Path from the root for messages ("." for the root), decoded leniently, controls escaped. */
   readonly path: string;
   /** The node's name as stored (empty for the root). */
   readonly name: Uint8Array;
@@ -193,6 +193,22 @@ const TYPE_NAMES: ReadonlyMap<bigint, string> = new Map([
 const XATTR_BYTES_MAX = 16 << 20;
 
 const lenient = new TextDecoder();
+
+/**
+ * A name as messages show it: decoded leniently, its control characters (C0,
+ * DEL, C1) written as \xNN, so that a name holding a newline or a terminal
+ * escape cannot forge a line of output or drive the terminal.
+ */
+function printable(name: Uint8Array): string {
+  let out = "";
+  for (const c of lenient.decode(name)) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || (code >= 0x7f && code <= 0x9f)
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : c;
+  }
+  return out;
+}
 
 function typeName(type: bigint): string {
   return TYPE_NAMES.get(type) ?? (OTHER_NAMES.has(type) ? "ACL" : `0x${type.toString(16)}`);
@@ -596,9 +612,9 @@ export class CatarDecoder {
   #filename(record: Uint8Array, start: number) {
     const dir = this.#dirs.at(-1)!;
     const name = this.#string(record, "file name");
-    const shown = lenient.decode(name);
+    const shown = printable(name);
     const fail = (detail: string): never =>
-      this.#fail(`directory "${dir.node.path}": entry ${JSON.stringify(shown)} ${detail}`);
+      this.#fail(`directory "${dir.node.path}": entry "${shown}" ${detail}`);
     if (name.length === 0) fail("has an empty name");
     if (name.includes(0x2f)) fail("contains a slash, so it would land outside its directory");
     if (shown === "." || shown === "..") fail("is not a name but a reference to a directory");

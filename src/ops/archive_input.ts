@@ -8,6 +8,7 @@ import { DesyncError } from "../errors.ts";
 import type { Index } from "../format/index.ts";
 import type { Store } from "../store/store.ts";
 import { describeFsError } from "../util/fs.ts";
+import { untilAborted } from "../util/tasks.ts";
 import { cat } from "./cat.ts";
 
 export type Push = (bytes: Uint8Array) => Promise<void>;
@@ -35,7 +36,8 @@ export function fileFeed(path: string, signal?: AbortSignal): Feed {
         signal?.throwIfAborted();
         let n: number | null;
         try {
-          n = await reader.read(buffer);
+          // A pipe can stall with its writer open; a stop signal must not wait for it.
+          n = await untilAborted(reader.read(buffer), signal);
         } catch (error) {
           throw new DesyncError(`${path}: cannot read: ${describeFsError(error)}`, {
             cause: error,

@@ -18,7 +18,7 @@
  * a symlink target that is not UTF-8) fails naming it and --allow-ffi, rather
  * than being left out or left bare.
  */
-import { ArchiveFormatError, DesyncError } from "../errors.ts";
+import { DesyncError } from "../errors.ts";
 import {
   FCAPS_XATTR,
   S_IFDIR,
@@ -33,6 +33,7 @@ import {
 } from "../format/catar.ts";
 import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/catar_decoder.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
+import { onForcedExit } from "../util/shutdown.ts";
 import { ENOENT, type FileStat, SystemCallError } from "../util/posix.ts";
 import { selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
 import type { UserDb } from "../util/user_db.ts";
@@ -96,6 +97,13 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
   }
   const writer = new TreeWriter(root, target, !existing, options);
   const decoder = new CatarDecoder(options.source);
+  let placed = false;
+  const abandon = () => {
+    writer.abandon();
+    if (!existing && !placed) removeTree(root);
+  };
+  // A second stop signal exits without unwinding: the half-made tree goes then too.
+  using _cleanup = onForcedExit(abandon);
   try {
     await options.feed(async (bytes) => {
       options.signal?.throwIfAborted();
@@ -103,9 +111,9 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
     });
     decoder.end();
     if (!existing) await rename(root, target, target);
+    placed = true;
   } catch (error) {
-    writer.abandon();
-    if (!existing) await removeTree(root);
+    abandon();
     throw error;
   }
   return { entries: writer.entries, bytes: decoder.offset };
@@ -113,11 +121,12 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
 
 /**
  * Removes a half-made tree. Directories already given a read-only mode are made
- * writable first, or a user other than root could not empty them.
+ * writable first, or a user other than root could not empty them. Synchronous,
+ * so that it can run as the process is made to exit.
  */
-async function removeTree(root: string) {
+function removeTree(root: string) {
   try {
-    await Deno.remove(root, { recursive: true });
+    Deno.removeSync(root, { recursive: true });
     return;
   } catch {
     // below
@@ -132,7 +141,11 @@ async function removeTree(root: string) {
     }
   };
   unlock(root);
-  await Deno.remove(root, { recursive: true }).catch(() => {});
+  try {
+    Deno.removeSync(root, { recursive: true });
+  } catch {
+    // what cannot be removed stays
+  }
 }
 
 async function rename(from: string, to: string, shown: string) {
@@ -202,9 +215,10 @@ class TreeWriter {
     try {
       name = strictUtf8.decode(node.name);
     } catch {
-      throw new ArchiveFormatError(
-        this.#shownRoot,
-        `entry "${node.path}" has a name that is not UTF-8, which Deno cannot create`,
+      // A valid name (casync makes it); Deno's file-system calls take only UTF-8 paths.
+      throw new DesyncError(
+        `${this.#shown(node)}: cannot create: its name is not UTF-8, which Deno cannot pass ` +
+          "to the file system",
       );
     }
     return `${this.#dirs[node.depth - 1]}/${name}`;
