@@ -474,11 +474,11 @@ function bodyTarget(length: number, maxBytes: number, into: BodyBuffer | undefin
 }
 
 /** A body of unknown length, bounded by maxBytes. */
-class GrowingBody {
+export class GrowingBody {
   #bytes: Uint8Array;
   #length = 0;
 
-  constructor(readonly maxBytes: number, into: BodyBuffer | undefined) {
+  constructor(readonly maxBytes: number, into?: BodyBuffer) {
     const buffer = lent(into, maxBytes);
     this.#bytes = buffer ? new Uint8Array(buffer) : new Uint8Array(Math.min(maxBytes, 64 << 10));
   }

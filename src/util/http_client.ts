@@ -13,7 +13,7 @@ import {
   HttpFinalError,
   HttpNetworkError,
 } from "./http_errors.ts";
-import { Http1Client, noProxyConfigured } from "./http1.ts";
+import { GrowingBody, Http1Client, noProxyConfigured } from "./http1.ts";
 
 export { type BodyBuffer, HttpBodyTooLarge, HttpFinalError, HttpNetworkError };
 import { describeNotCapable } from "./fs.ts";
@@ -250,7 +250,10 @@ async function readInto(
 }
 
 async function readBody(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
+  // fetch() decodes a gzip (or other) body but keeps its encoded length: that bounds nothing.
+  const declared = response.headers.has("content-encoding")
+    ? NaN
+    : Number(response.headers.get("content-length") ?? NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
     throw new HttpBodyTooLarge(maxBytes);
@@ -263,14 +266,10 @@ async function readBody(response: Response, maxBytes: number): Promise<Uint8Arra
     if (body.length > maxBytes) throw new HttpBodyTooLarge(maxBytes);
     return body;
   }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const part of response.body) {
-    total += part.length;
-    if (total > maxBytes) throw new HttpBodyTooLarge(maxBytes); // leaving the loop cancels
-    parts.push(part);
-  }
-  return parts.length === 1 ? parts[0] : concatBytes(parts);
+  // Copied, not kept: a part may be a small view of a much larger buffer (decoded ones are).
+  const sink = new GrowingBody(maxBytes);
+  for await (const part of response.body) sink.append(part); // a throw cancels the stream
+  return sink.bytes();
 }
 
 function nodeRequest(
