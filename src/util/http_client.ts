@@ -201,10 +201,15 @@ export class HttpTransport {
         await response.body?.cancel();
         return { status: response.status, body: new Uint8Array() };
       }
+      const declared = declaredLength(response);
+      if (declared > maxBytes) {
+        await response.body?.cancel();
+        throw new HttpBodyTooLarge(maxBytes);
+      }
       if (into && response.body && into.buffer.byteLength > maxBytes) {
         return { status: response.status, body: await readInto(response.body, into, maxBytes) };
       }
-      return { status: response.status, body: await readBody(response, maxBytes) };
+      return { status: response.status, body: await readBody(response, declared, maxBytes) };
     } catch (error) {
       if (timedOut && !signal?.aborted) {
         throw new HttpNetworkError(`timed out after ${this.#options.timeoutMs} ms`);
@@ -249,15 +254,19 @@ async function readInto(
   return new Uint8Array(into.buffer, 0, length);
 }
 
-async function readBody(response: Response, maxBytes: number): Promise<Uint8Array> {
+/** The body's length as declared, NaN when unknown. */
+function declaredLength(response: Response): number {
   // fetch() decodes a gzip (or other) body but keeps its encoded length: that bounds nothing.
-  const declared = response.headers.has("content-encoding")
-    ? NaN
-    : Number(response.headers.get("content-length") ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new HttpBodyTooLarge(maxBytes);
-  }
+  if (response.headers.has("content-encoding")) return NaN;
+  return Number(response.headers.get("content-length") ?? NaN);
+}
+
+/** Reads a body of `declared` length (NaN: unknown), at most maxBytes (declared ≤ maxBytes). */
+async function readBody(
+  response: Response,
+  declared: number,
+  maxBytes: number,
+): Promise<Uint8Array> {
   if (!response.body) return new Uint8Array();
   if (Number.isSafeInteger(declared)) {
     // A length within bounds was declared: one native read, no stream of small parts
