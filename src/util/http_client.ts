@@ -13,7 +13,7 @@ import {
   HttpFinalError,
   HttpNetworkError,
 } from "./http_errors.ts";
-import { GrowingBody, Http1Client, noProxyConfigured } from "./http1.ts";
+import { GrowingBody, Http1Client, isSuccess, noProxyConfigured } from "./http1.ts";
 
 export { type BodyBuffer, HttpBodyTooLarge, HttpFinalError, HttpNetworkError };
 import { describeNotCapable } from "./fs.ts";
@@ -201,15 +201,19 @@ export class HttpTransport {
         await response.body?.cancel();
         return { status: response.status, body: new Uint8Array() };
       }
-      const declared = declaredLength(response);
-      if (declared > maxBytes) {
-        await response.body?.cancel();
-        throw new HttpBodyTooLarge(maxBytes);
+      try {
+        const declared = declaredLength(response);
+        if (declared > maxBytes) throw new HttpBodyTooLarge(maxBytes);
+        if (into && response.body && into.buffer.byteLength > maxBytes) {
+          return { status: response.status, body: await readInto(response.body, into, maxBytes) };
+        }
+        return { status: response.status, body: await readBody(response, declared, maxBytes) };
+      } catch (error) {
+        await response.body?.cancel().catch(() => {});
+        // The bound is on what a success holds: an error page past it is still its status.
+        if (!(error instanceof HttpBodyTooLarge) || isSuccess(response.status)) throw error;
+        return { status: response.status, body: new Uint8Array() };
       }
-      if (into && response.body && into.buffer.byteLength > maxBytes) {
-        return { status: response.status, body: await readInto(response.body, into, maxBytes) };
-      }
-      return { status: response.status, body: await readBody(response, declared, maxBytes) };
     } catch (error) {
       if (timedOut && !signal?.aborted) {
         throw new HttpNetworkError(`timed out after ${this.#options.timeoutMs} ms`);
@@ -298,7 +302,10 @@ function nodeRequest(
         total += part.length;
         if (total > maxBytes) {
           request.destroy();
-          reject(new HttpBodyTooLarge(maxBytes));
+          const status = response.statusCode ?? 0;
+          // The bound is on what a success holds: an error page past it is still its status.
+          if (isSuccess(status)) reject(new HttpBodyTooLarge(maxBytes));
+          else resolve({ status, body: new Uint8Array() });
         } else {
           parts.push(part);
         }
