@@ -266,7 +266,14 @@ export class Http1Client {
         this.#viaFetch.add(origin);
         return "fallback";
       }
-      const body = await readBody(connection, head, maxBytes, into);
+      let body: Uint8Array;
+      try {
+        body = await readBody(connection, head, maxBytes, into);
+      } catch (error) {
+        // The bound is on what a success holds: an error page past it is still its status.
+        if (!(error instanceof HttpBodyTooLarge) || isSuccess(head.status)) throw error;
+        return { status: head.status, body: new Uint8Array() };
+      }
       reusable = head.keepAlive && connection.start === connection.end;
       return { status: head.status, body };
     } catch (error) {
@@ -279,6 +286,11 @@ export class Http1Client {
       else connection.close();
     }
   }
+}
+
+/** A 2xx status: only then is the body what was asked for. */
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -474,11 +486,11 @@ function bodyTarget(length: number, maxBytes: number, into: BodyBuffer | undefin
 }
 
 /** A body of unknown length, bounded by maxBytes. */
-class GrowingBody {
+export class GrowingBody {
   #bytes: Uint8Array;
   #length = 0;
 
-  constructor(readonly maxBytes: number, into: BodyBuffer | undefined) {
+  constructor(readonly maxBytes: number, into?: BodyBuffer) {
     const buffer = lent(into, maxBytes);
     this.#bytes = buffer ? new Uint8Array(buffer) : new Uint8Array(Math.min(maxBytes, 64 << 10));
   }

@@ -13,7 +13,7 @@ import {
   HttpFinalError,
   HttpNetworkError,
 } from "./http_errors.ts";
-import { Http1Client, noProxyConfigured } from "./http1.ts";
+import { GrowingBody, Http1Client, isSuccess, noProxyConfigured } from "./http1.ts";
 
 export { type BodyBuffer, HttpBodyTooLarge, HttpFinalError, HttpNetworkError };
 import { describeNotCapable } from "./fs.ts";
@@ -201,10 +201,19 @@ export class HttpTransport {
         await response.body?.cancel();
         return { status: response.status, body: new Uint8Array() };
       }
-      if (into && response.body && into.buffer.byteLength > maxBytes) {
-        return { status: response.status, body: await readInto(response.body, into, maxBytes) };
+      try {
+        const declared = declaredLength(response);
+        if (declared > maxBytes) throw new HttpBodyTooLarge(maxBytes);
+        if (into && response.body && into.buffer.byteLength > maxBytes) {
+          return { status: response.status, body: await readInto(response.body, into, maxBytes) };
+        }
+        return { status: response.status, body: await readBody(response, declared, maxBytes) };
+      } catch (error) {
+        await response.body?.cancel().catch(() => {});
+        // The bound is on what a success holds: an error page past it is still its status.
+        if (!(error instanceof HttpBodyTooLarge) || isSuccess(response.status)) throw error;
+        return { status: response.status, body: new Uint8Array() };
       }
-      return { status: response.status, body: await readBody(response, maxBytes) };
     } catch (error) {
       if (timedOut && !signal?.aborted) {
         throw new HttpNetworkError(`timed out after ${this.#options.timeoutMs} ms`);
@@ -249,12 +258,19 @@ async function readInto(
   return new Uint8Array(into.buffer, 0, length);
 }
 
-async function readBody(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new HttpBodyTooLarge(maxBytes);
-  }
+/** The body's length as declared, NaN when unknown. */
+function declaredLength(response: Response): number {
+  // fetch() decodes a gzip (or other) body but keeps its encoded length: that bounds nothing.
+  if (response.headers.has("content-encoding")) return NaN;
+  return Number(response.headers.get("content-length") ?? NaN);
+}
+
+/** Reads a body of `declared` length (NaN: unknown), at most maxBytes (declared ≤ maxBytes). */
+async function readBody(
+  response: Response,
+  declared: number,
+  maxBytes: number,
+): Promise<Uint8Array> {
   if (!response.body) return new Uint8Array();
   if (Number.isSafeInteger(declared)) {
     // A length within bounds was declared: one native read, no stream of small parts
@@ -263,14 +279,10 @@ async function readBody(response: Response, maxBytes: number): Promise<Uint8Arra
     if (body.length > maxBytes) throw new HttpBodyTooLarge(maxBytes);
     return body;
   }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const part of response.body) {
-    total += part.length;
-    if (total > maxBytes) throw new HttpBodyTooLarge(maxBytes); // leaving the loop cancels
-    parts.push(part);
-  }
-  return parts.length === 1 ? parts[0] : concatBytes(parts);
+  // Copied, not kept: a part may be a small view of a much larger buffer (decoded ones are).
+  const sink = new GrowingBody(maxBytes);
+  for await (const part of response.body) sink.append(part); // a throw cancels the stream
+  return sink.bytes();
 }
 
 function nodeRequest(
@@ -290,7 +302,10 @@ function nodeRequest(
         total += part.length;
         if (total > maxBytes) {
           request.destroy();
-          reject(new HttpBodyTooLarge(maxBytes));
+          const status = response.statusCode ?? 0;
+          // The bound is on what a success holds: an error page past it is still its status.
+          if (isSuccess(status)) reject(new HttpBodyTooLarge(maxBytes));
+          else resolve({ status, body: new Uint8Array() });
         } else {
           parts.push(part);
         }
