@@ -193,7 +193,7 @@ export function addRemoteOptions(program: Command): Command {
       "--http-auth <value>",
       "Authorization header for HTTP stores (or $DESYNC_HTTP_AUTH)",
     ),
-    new Option("-e, --error-retry <n>", "retries after a network error or a 5xx answer")
+    new Option("-e, --error-retry <n>", "retries after a network error, a 5xx or a 408 answer")
       .argParser(parseCount("-e"))
       .default(3),
     new Option(

@@ -21,7 +21,7 @@ import { describeNotCapable } from "./fs.ts";
 export interface HttpOptions {
   /** Per request, in milliseconds. */
   timeoutMs: number;
-  /** Extra attempts after a network error or a 5xx answer. */
+  /** Extra attempts after a network error, a 5xx or a 408 answer. */
   errorRetry: number;
   /** Attempt k waits k × this many milliseconds. */
   retryBaseMs: number;
@@ -137,7 +137,10 @@ export class HttpTransport {
         }
         outcome = new HttpNetworkError(describeNetworkError(error));
       }
-      const retryable = outcome instanceof HttpNetworkError || outcome.status >= 500;
+      // 408: the server gave up waiting for the request (often on a kept-alive connection that
+      // fetch() reused as it closed): asking again is what RFC 9110 allows for it.
+      const retryable = outcome instanceof HttpNetworkError || outcome.status >= 500 ||
+        outcome.status === 408;
       if (!retryable || attempt >= errorRetry) {
         if (outcome instanceof HttpNetworkError) throw outcome;
         return outcome;

@@ -90,3 +90,21 @@ Deno.test("an index larger than the bound is refused before it is read", async (
     await removeDir(dir);
   }
 });
+
+Deno.test("http: a 408 (the server gave up waiting for the request) is retried like a 5xx", async () => {
+  let requests = 0;
+  await withServer(() => {
+    requests++;
+    return requests === 1
+      ? new Response("request timeout", { status: 408 })
+      : new Response(new Uint8Array(10));
+  }, async (url) => {
+    const transport = new HttpTransport({ ...OPTIONS, errorRetry: 1 });
+    try {
+      const answer = await transport.request("GET", `${url}chunk`);
+      assertEquals([answer.status, answer.body.length, requests], [200, 10, 2]);
+    } finally {
+      transport.close();
+    }
+  });
+});
