@@ -1,10 +1,12 @@
 /**
  * servePull against clients that push the protocol's limits, driven in memory:
- * the largest REQUEST a message can carry.
+ * the largest REQUEST a message can carry, and an ABORT whose reason carries
+ * control characters.
  */
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { CHUNK_ID_SIZE } from "../../src/format/chunk_id.ts";
 import {
+  encodeAbort,
   encodeHello,
   encodeMessage,
   Feature,
@@ -13,7 +15,7 @@ import {
   MessageReader,
   MessageType,
 } from "../../src/protocol/messages.ts";
-import { servePull } from "../../src/protocol/pull_server.ts";
+import { ClientAborted, servePull } from "../../src/protocol/pull_server.ts";
 
 /** Runs one session on `messages`; returns the types of the messages sent back, and the outcome. */
 async function session(messages: Uint8Array[]) {
@@ -44,4 +46,14 @@ Deno.test("servePull: a REQUEST of a whole message's worth of IDs is answered ID
   ]);
   assertEquals(outcome, undefined);
   assertEquals(counts.get(MessageType.MISSING), count);
+});
+
+Deno.test("servePull: a client's ABORT reason is shown with its control characters escaped", async () => {
+  const { counts, outcome } = await session([
+    encodeHello(Feature.PULL_CHUNKS),
+    encodeAbort("bye\ndesync: forged line\x1b[31m\x9b", 5n),
+  ]);
+  assert(outcome instanceof ClientAborted, `outcome: ${outcome}`);
+  assertEquals(outcome.message, "the client aborted: bye\\x0adesync: forged line\\x1b[31m\\x9b");
+  assertEquals(counts.get(MessageType.ABORT), undefined, "no ABORT is sent back to an ABORT");
 });
