@@ -143,12 +143,20 @@ export function encodeAbort(reason: string, error = 0n): Uint8Array {
   return encodeMessage(MessageType.ABORT, body);
 }
 
+/**
+ * The reason is the peer's text, shown in our messages: its control characters
+ * (C0, DEL, C1) come back as \xNN, so that it cannot forge a line of output or
+ * drive the terminal.
+ */
 export function decodeAbort(body: Uint8Array): { error: bigint; reason: string } {
   if (body.length < 8) throw new ProtocolError(`ABORT of ${body.length + HEADER_SIZE} bytes`);
   let text = body.subarray(8);
   const nul = text.indexOf(0);
   if (nul >= 0) text = text.subarray(0, nul);
-  return { error: readU64(body), reason: new TextDecoder().decode(text) };
+  const reason = new TextDecoder().decode(text)
+    // deno-lint-ignore no-control-regex
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return { error: readU64(body), reason };
 }
 
 /** Splits a byte stream into messages; `next()` is undefined at a clean end of stream. */

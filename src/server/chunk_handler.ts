@@ -14,7 +14,7 @@ import type { AccessLog } from "./access_log.ts";
 import type { ChunkSource, ServedChunk } from "./chunk_source.ts";
 import type { Handler } from "./http_server.ts";
 import { Semaphore } from "../util/semaphore.ts";
-import { BodyTooLarge, logWhenDone, readBody, replier, sendText } from "./respond.ts";
+import { BodyTooLarge, ClientGone, logWhenDone, readBody, replier, sendText } from "./respond.ts";
 
 export interface ChunkHandlerOptions {
   source: ChunkSource;
@@ -73,7 +73,7 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
   const slots = new Semaphore(PUT_SLOTS);
   const { source, uncompressed, authorized, log } = options;
   const fail = (request: http.IncomingMessage, response: http.ServerResponse, error: unknown) => {
-    if (response.destroyed) return;
+    if (response.destroyed || error instanceof ClientGone) return; // nobody to answer
     options.report(`${request.method} ${request.url}: ${describe(error)}`);
     sendText(response, 502, "the store failed to answer; see the server's log");
   };

@@ -26,7 +26,7 @@ import {
   startHttpServer,
   type TlsConfig,
 } from "./http_server.ts";
-import { BodyTooLarge, logWhenDone, readBody, replier } from "./respond.ts";
+import { BodyTooLarge, ClientGone, logWhenDone, readBody, replier } from "./respond.ts";
 
 export interface IndexServerOptions {
   /** A directory or an http(s):// base URL. */
@@ -317,7 +317,9 @@ function indexHandler(
       });
       response.end(bytes);
     })().catch((error) => {
-      if (response.destroyed || gone.signal.aborted) return; // nobody to answer
+      if (response.destroyed || gone.signal.aborted || error instanceof ClientGone) {
+        return; // nobody to answer
+      }
       console.error(
         `desync: index-server: ${request.method} ${request.url}: ${(error as Error).message}`,
       );

@@ -6,6 +6,13 @@ import { concatBytes } from "../util/bytes.ts";
 /** A request body over the limit (413). */
 export class BodyTooLarge extends Error {}
 
+/** The client closed its connection before its request body was read: nobody to answer. */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client went away");
+  }
+}
+
 /** A short text answer: status, text, extra headers, and whether to close the connection. */
 export type Reply = (
   status: number,
@@ -52,7 +59,7 @@ export function readBody(request: http.IncomingMessage, limit: number): Promise<
     return Promise.reject(new BodyTooLarge(`body of ${declared} bytes, at most ${limit} allowed`));
   }
   // A client gone already would never send the events waited for below.
-  if (request.destroyed) return Promise.reject(new Error("the client went away"));
+  if (request.destroyed) return Promise.reject(new ClientGone());
   return new Promise((resolve, reject) => {
     const parts: Uint8Array[] = [];
     let total = 0;
@@ -73,7 +80,7 @@ export function readBody(request: http.IncomingMessage, limit: number): Promise<
       cleanup();
       reject(error);
     };
-    const onAborted = () => onError(new Error("the client went away"));
+    const onAborted = () => onError(new ClientGone());
     const cleanup = () => {
       request.off("data", onData).off("end", onEnd).off("error", onError);
       request.off("aborted", onAborted);
