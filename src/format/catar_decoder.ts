@@ -12,6 +12,7 @@
  * through another (a symlink, say) that the archive made earlier.
  */
 import { ArchiveFormatError } from "../errors.ts";
+import { escapeControls } from "../util/printable.ts";
 import {
   ACL_ENTRY_SIZE_MAX,
   CA_FORMAT_ACL_DEFAULT,
@@ -193,22 +194,6 @@ const TYPE_NAMES: ReadonlyMap<bigint, string> = new Map([
 const XATTR_BYTES_MAX = 16 << 20;
 
 const lenient = new TextDecoder();
-
-/**
- * A name as messages show it: decoded leniently, its control characters (C0,
- * DEL, C1) written as \xNN, so that a name holding a newline or a terminal
- * escape cannot forge a line of output or drive the terminal.
- */
-function printable(name: Uint8Array): string {
-  let out = "";
-  for (const c of lenient.decode(name)) {
-    const code = c.charCodeAt(0);
-    out += code < 0x20 || (code >= 0x7f && code <= 0x9f)
-      ? `\\x${code.toString(16).padStart(2, "0")}`
-      : c;
-  }
-  return out;
-}
 
 function typeName(type: bigint): string {
   return TYPE_NAMES.get(type) ?? (OTHER_NAMES.has(type) ? "ACL" : `0x${type.toString(16)}`);
@@ -612,7 +597,7 @@ export class CatarDecoder {
   #filename(record: Uint8Array, start: number) {
     const dir = this.#dirs.at(-1)!;
     const name = this.#string(record, "file name");
-    const shown = printable(name);
+    const shown = escapeControls(lenient.decode(name));
     const fail = (detail: string): never =>
       this.#fail(`directory "${dir.node.path}": entry "${shown}" ${detail}`);
     if (name.length === 0) fail("has an empty name");

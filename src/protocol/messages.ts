@@ -8,6 +8,7 @@ import {
   chunkIdFromBytes,
   chunkIdToBytes,
 } from "../format/chunk_id.ts";
+import { escapeControls } from "../util/printable.ts";
 
 export const MessageType = {
   HELLO: 0x3c71d0948ca5fbeen,
@@ -153,10 +154,7 @@ export function decodeAbort(body: Uint8Array): { error: bigint; reason: string }
   let text = body.subarray(8);
   const nul = text.indexOf(0);
   if (nul >= 0) text = text.subarray(0, nul);
-  const reason = new TextDecoder().decode(text)
-    // deno-lint-ignore no-control-regex
-    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-  return { error: readU64(body), reason };
+  return { error: readU64(body), reason: escapeControls(new TextDecoder().decode(text)) };
 }
 
 /** Splits a byte stream into messages; `next()` is undefined at a clean end of stream. */

@@ -6,6 +6,7 @@
 import type http from "node:http";
 import { DesyncError } from "../errors.ts";
 import { describeFsError } from "../util/fs.ts";
+import { hexEscape } from "../util/printable.ts";
 
 export interface AccessLog {
   (request: http.IncomingMessage, status: number, bytes: number): void;
@@ -27,9 +28,10 @@ export function commonLogLine(
   const pad = (n: number) => String(n).padStart(2, "0");
   const date = `${pad(when.getUTCDate())}/${MONTHS[when.getUTCMonth()]}/${when.getUTCFullYear()}:` +
     `${pad(when.getUTCHours())}:${pad(when.getUTCMinutes())}:${pad(when.getUTCSeconds())} +0000`;
-  // Keep control characters and quotes out of the log: the target comes from the client.
+  // The target comes from the client: control characters, quotes, backslashes and bytes past
+  // ASCII are written as nginx writes them (\xHH), so a line stays one line and reads back.
   // deno-lint-ignore no-control-regex
-  const safe = target.replace(/[\x00-\x1f\x7f"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+  const safe = target.replace(/[\x00-\x1f\x7f-\xff"\\]/g, hexEscape);
   return `${host} - - [${date}] "${method} ${safe} HTTP/${version}" ${status} ${bytes || "-"}\n`;
 }
 

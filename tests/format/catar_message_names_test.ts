@@ -34,7 +34,7 @@ Deno.test("catar: a name's control characters are escaped in the decoder's messa
     ArchiveFormatError,
   );
   assertPrintable(error.message);
-  assert(error.message.includes('inside "d/evil\\x0adesync: all good\\x1b[2J'), error.message);
+  assert(error.message.includes('inside "d/evil\\x0Adesync: all good\\x1B[2J'), error.message);
 });
 
 Deno.test("catar: untar's messages escape a name's control characters", async (t) => {
@@ -54,7 +54,7 @@ Deno.test("catar: untar's messages escape a name's control characters", async (t
     assertPrintable(error.message);
     assertEquals(
       error.message.split(":")[0],
-      `${dir}/t/evil\\x0adesync`,
+      `${dir}/t/evil\\x0Adesync`,
       "the name is shown, escaped",
     );
   } finally {

@@ -54,6 +54,6 @@ Deno.test("servePull: a client's ABORT reason is shown with its control characte
     encodeAbort("bye\ndesync: forged line\x1b[31m\x9b", 5n),
   ]);
   assert(outcome instanceof ClientAborted, `outcome: ${outcome}`);
-  assertEquals(outcome.message, "the client aborted: bye\\x0adesync: forged line\\x1b[31m\\x9b");
+  assertEquals(outcome.message, "the client aborted: bye\\x0Adesync: forged line\\x1B[31m\\x9B");
   assertEquals(counts.get(MessageType.ABORT), undefined, "no ABORT is sent back to an ABORT");
 });

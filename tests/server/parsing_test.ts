@@ -80,7 +80,12 @@ Deno.test("access log: the common log format, client text escaped", () => {
   );
   assertEquals(
     commonLogLine("::1", "GET", '/x"\n', "1.1", 404, 0, when),
-    '::1 - - [05/Nov/2026:07:08:09 +0000] "GET /x\\x22\\xa HTTP/1.1" 404 -\n',
+    '::1 - - [05/Nov/2026:07:08:09 +0000] "GET /x\\x22\\x0A HTTP/1.1" 404 -\n',
+  );
+  // nginx 1.22 logged this target (é sent as its UTF-8 bytes) as /x\x22\x01\x5Cy\xC3\xA9.
+  assertEquals(
+    commonLogLine("::1", "GET", '/x"\x01\\y\xc3\xa9', "1.1", 400, 0, when),
+    '::1 - - [05/Nov/2026:07:08:09 +0000] "GET /x\\x22\\x01\\x5Cy\\xC3\\xA9 HTTP/1.1" 400 -\n',
   );
 });
 
