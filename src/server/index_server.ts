@@ -51,9 +51,15 @@ const SSH_SESSIONS = 8;
 const INDEX_PATH =
   /^\/((?:[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\/)*[A-Za-z0-9_+@=-][A-Za-z0-9._+@=-]*\.ca(?:ibx|idx))$/;
 
+/** Longest name a file system takes for one path component (Linux's NAME_MAX). */
+const NAME_MAX = 255;
+
 /** The index name a request path names (without the leading slash), or undefined. */
 export function indexNameFromPath(target: string): string | undefined {
-  return INDEX_PATH.exec(target.split("?")[0])?.[1];
+  const name = INDEX_PATH.exec(target.split("?")[0])?.[1];
+  // A name no directory can hold is the client's mistake (400), not the store's failure (502).
+  if (name?.split("/").some((part) => part.length > NAME_MAX)) return undefined;
+  return name;
 }
 
 /** Where index files are read and written. */

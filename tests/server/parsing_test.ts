@@ -70,6 +70,11 @@ Deno.test("index paths: names and directories of plain segments, never dot-led",
   ) {
     assertEquals(indexNameFromPath(bad), undefined, bad);
   }
+  // Linux's NAME_MAX is 255 bytes a path component: longer cannot exist (ENAMETOOLONG).
+  const longest = `${"n".repeat(249)}.caibx`;
+  assertEquals(indexNameFromPath(`/${longest}`), longest);
+  assertEquals(indexNameFromPath(`/d/n${longest}`), undefined);
+  assertEquals(indexNameFromPath(`/${"d".repeat(256)}/a.caibx`), undefined);
 });
 
 Deno.test("access log: the common log format, client text escaped", () => {
