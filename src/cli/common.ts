@@ -8,7 +8,7 @@ import { checkLocation, openStoreChain, type StoreContext } from "../store/locat
 import type { Store } from "../store/store.ts";
 import type { IndexContext } from "../store/index_store.ts";
 import { readIndex } from "../ops/read_index.ts";
-import { UsageError } from "../errors.ts";
+import { type StoreError, UsageError } from "../errors.ts";
 import { REMOTE_OPTIONS } from "./help.ts";
 import { trapStopSignals } from "../util/shutdown.ts";
 import type { Digest, Index } from "../format/index.ts";
@@ -450,6 +450,11 @@ export function addStoreOptions(command: Command, cache = true): Command {
   return command;
 }
 
+/** A cache that cannot take a chunk costs only the next fetch of it: the command goes on. */
+function warnCacheWrite(error: StoreError) {
+  warnOnce(`${error.message}; going on without caching what the cache cannot take`);
+}
+
 /**
  * Runs `work` with the codec pool, the Ctrl-C signal and the store chain
  * (`stores` in order, behind `cache`) opened for `indexes`; closes it afterwards.
@@ -469,6 +474,7 @@ export async function withStoreChain<T>(
     const context = await storeContext(command, codec, digestsOf(indexes), largestChunk(indexes));
     const store = await openStoreChain(locations.store, locations.cache, context, {
       cacheRepair: locations.cacheRepair,
+      onCacheWriteError: warnCacheWrite,
     });
     verbose(`stores: ${store.name}`);
     try {
