@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { takePrewarmedPool } from "./prewarm.ts";
 import type { HttpOptions } from "../util/http_client.ts";
-import { describeFsError } from "../util/fs.ts";
+import { describeFsError, stdoutError } from "../util/fs.ts";
 import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
 import type { IndexContext } from "../store/index_store.ts";
@@ -86,7 +86,11 @@ export async function withRuntime<T>(
 }
 
 export function print(line: string) {
-  console.log(line);
+  try {
+    console.log(line);
+  } catch (error) {
+    throw stdoutError(error);
+  }
 }
 
 /** The units `-m/--chunk-size` takes; a bare number is KiB, as Go desync's `-m`. */
