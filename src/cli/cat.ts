@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { cat, catSource } from "../ops/cat.ts";
 import { indexLength } from "../format/index.ts";
-import { statOutput, writeAll, writeAtomically } from "../util/fs.ts";
+import { statOutput, stdout, writeAll, writeAtomically } from "../util/fs.ts";
 import { quietWhenReaderLeaves, refuseOverwritingIndex } from "./output.ts";
 import { progressBar } from "../util/progress.ts";
 import { resolveSeeds } from "../ops/seeds.ts";
@@ -73,7 +73,7 @@ export function registerCat(program: Command) {
           signal,
         });
       if (output === undefined || output === "-") {
-        await quietWhenReaderLeaves(() => run((bytes) => writeAll(Deno.stdout, bytes)));
+        await quietWhenReaderLeaves(() => run((bytes) => writeAll(stdout, bytes)));
         return;
       }
       const rest = Math.max(0, indexLength(index) - opts.offset);

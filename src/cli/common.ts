@@ -3,12 +3,12 @@ import { type Command, Option } from "commander";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { takePrewarmedPool } from "./prewarm.ts";
 import type { HttpOptions } from "../util/http_client.ts";
-import { describeFsError } from "../util/fs.ts";
+import { describeFsError, stdoutError } from "../util/fs.ts";
 import { checkLocation, openStoreChain, type StoreContext } from "../store/location.ts";
 import type { Store } from "../store/store.ts";
 import type { IndexContext } from "../store/index_store.ts";
 import { readIndex } from "../ops/read_index.ts";
-import { UsageError } from "../errors.ts";
+import { type StoreError, UsageError } from "../errors.ts";
 import { REMOTE_OPTIONS } from "./help.ts";
 import { trapStopSignals } from "../util/shutdown.ts";
 import type { Digest, Index } from "../format/index.ts";
@@ -86,7 +86,11 @@ export async function withRuntime<T>(
 }
 
 export function print(line: string) {
-  console.log(line);
+  try {
+    console.log(line);
+  } catch (error) {
+    throw stdoutError(error);
+  }
 }
 
 /** The units `-m/--chunk-size` takes; a bare number is KiB, as Go desync's `-m`. */
@@ -450,6 +454,11 @@ export function addStoreOptions(command: Command, cache = true): Command {
   return command;
 }
 
+/** A cache that cannot take a chunk costs only the next fetch of it: the command goes on. */
+function warnCacheWrite(error: StoreError) {
+  warnOnce(`${error.message}; going on without caching what the cache cannot take`);
+}
+
 /**
  * Runs `work` with the codec pool, the Ctrl-C signal and the store chain
  * (`stores` in order, behind `cache`) opened for `indexes`; closes it afterwards.
@@ -469,6 +478,7 @@ export async function withStoreChain<T>(
     const context = await storeContext(command, codec, digestsOf(indexes), largestChunk(indexes));
     const store = await openStoreChain(locations.store, locations.cache, context, {
       cacheRepair: locations.cacheRepair,
+      onCacheWriteError: warnCacheWrite,
     });
     verbose(`stores: ${store.name}`);
     try {

@@ -6,7 +6,7 @@
 import { Argument, type Command } from "commander";
 import { type CommandSpec, commandSpecs, type OptionSpec, rootOptions } from "./command_tree.ts";
 import { document } from "./help.ts";
-import { writeAll } from "../util/fs.ts";
+import { stdout, writeAll } from "../util/fs.ts";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
 type Shell = typeof SHELLS[number];
@@ -26,7 +26,7 @@ export function registerCompletion(program: Command) {
   });
   command.action(async (shell: Shell) => {
     const script = completionScript(program, shell);
-    await writeAll(Deno.stdout, new TextEncoder().encode(script));
+    await writeAll(stdout, new TextEncoder().encode(script));
   });
 }
 

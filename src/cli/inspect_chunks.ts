@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { ChunkAdditionalInfo } from "../ops/info.ts";
 import { locationKind } from "../store/location.ts";
 import { chunkFilePath } from "../format/store_layout.ts";
-import { describeFsError, writeAll, writeAtomically } from "../util/fs.ts";
+import { describeFsError, stdout, writeAll, writeAtomically } from "../util/fs.ts";
 import { StoreError, UsageError } from "../errors.ts";
 import { addCacheRepairOption, addConcurrencyOption, loadIndex } from "./common.ts";
 import { document } from "./help.ts";
@@ -59,7 +59,7 @@ export function registerInspectChunks(program: Command) {
     // Go desync writes `null` for an index without chunks.
     const text = JSON.stringify(entries.length ? entries : null, null, 2) + "\n";
     const bytes = new TextEncoder().encode(text);
-    if (output === undefined || output === "-") await writeAll(Deno.stdout, bytes);
+    if (output === undefined || output === "-") await writeAll(stdout, bytes);
     else await writeAtomically(output, (file) => writeAll(file, bytes));
   });
 }

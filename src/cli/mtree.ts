@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { writeAll } from "../util/fs.ts";
+import { stdout, writeAll } from "../util/fs.ts";
 import { document } from "./help.ts";
 import { quietWhenReaderLeaves } from "./output.ts";
 import { addArchiveSourceOptions, withArchiveSource } from "./archive_source.ts";
@@ -7,7 +7,7 @@ import { addArchiveSourceOptions, withArchiveSource } from "./archive_source.ts"
 const encoder = new TextEncoder();
 
 async function print(text: string) {
-  await writeAll(Deno.stdout, encoder.encode(text));
+  await writeAll(stdout, encoder.encode(text));
 }
 
 export function registerMtree(program: Command) {

@@ -1,7 +1,7 @@
 /** Writing command output: lines to stdout in blocks, and guarding what must not be overwritten. */
 import { UsageError } from "../errors.ts";
 import { fileIdentity } from "../ops/seeds.ts";
-import { writeAll } from "../util/fs.ts";
+import { stdout, writeAll } from "../util/fs.ts";
 
 /**
  * Runs `write`, which writes to stdout: a reader that went away (`desync … | head`)
@@ -23,7 +23,7 @@ export async function writeLines(lines: Iterable<string>): Promise<void> {
     if (batch.length === 0) return;
     const bytes = encoder.encode(batch.join("\n") + "\n");
     batch = [];
-    await writeAll(Deno.stdout, bytes);
+    await writeAll(stdout, bytes);
   };
   for (const line of lines) {
     batch.push(line);

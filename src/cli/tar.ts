@@ -4,7 +4,7 @@ import { SHA512_256 } from "../format/catar.ts";
 import { writeIndex } from "../ops/write_index.ts";
 import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
-import { writeAtomically } from "../util/fs.ts";
+import { stdout, writeAtomically } from "../util/fs.ts";
 import { pathMatcher } from "../util/glob.ts";
 import { userDb } from "../util/user_db.ts";
 import {
@@ -21,7 +21,7 @@ import { quietWhenReaderLeaves } from "./output.ts";
 /** Writes a catar to `output` (a temporary renamed into place) or to stdout for "-". */
 async function writeArchive(output: string, produce: (out: BufferedWriter) => Promise<void>) {
   if (output === "-") {
-    const out = new BufferedWriter(Deno.stdout);
+    const out = new BufferedWriter(stdout);
     await produce(out);
     await out.flush();
     return;

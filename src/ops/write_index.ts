@@ -11,7 +11,7 @@ import {
   isStoreIndexLocation,
   writeRemoteIndex,
 } from "../store/index_store.ts";
-import { writeAll, writeAtomically } from "../util/fs.ts";
+import { stdout, writeAll, writeAtomically } from "../util/fs.ts";
 import { indexOverHttp } from "./index_http.ts";
 
 export async function writeIndex(
@@ -22,7 +22,7 @@ export async function writeIndex(
   remote: IndexContext = {},
 ): Promise<void> {
   const bytes = encodeIndex(index);
-  if (location === "-") return await writeAll(Deno.stdout, bytes);
+  if (location === "-") return await writeAll(stdout, bytes);
   if (isStoreIndexLocation(location)) {
     return await writeRemoteIndex(location, bytes, remote, signal);
   }

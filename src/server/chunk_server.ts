@@ -58,7 +58,14 @@ export async function startChunkServer(
     writeStore = await openWriteStore(options.stores[0], context);
     chain = writeStore;
   } else {
-    chain = await openStoreChain(options.stores, options.cache, context);
+    // A cache that cannot take a chunk (disk full) must not fail the request for it.
+    chain = await openStoreChain(options.stores, options.cache, context, {
+      onCacheWriteError: (error) =>
+        console.error(
+          `desync: chunk-server: warning: ${error.message}; ` +
+            "serving without caching what the cache cannot take",
+        ),
+    });
   }
   let log: AccessLog | undefined;
   const release = async () => {

@@ -4,8 +4,12 @@
  * An invalid chunk in the cache is fetched again and replaced when `repair` is
  * set (Go desync's default, `--cache-repair`); otherwise it fails loudly
  * (`verify -r` repairs the cache).
+ *
+ * A chunk the cache cannot take (a full disk, a read-only cache) is still
+ * returned when `onWriteError` is given: the stores had it, and the cache only
+ * saves fetching it again. The first such failure is passed to `onWriteError`.
  */
-import { ChunkInvalid, ChunkMissing } from "../errors.ts";
+import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import {
   type CachedSource,
@@ -19,14 +23,17 @@ export class CachedStore implements CachedSource {
   readonly name: string;
   /** Whether an invalid cached chunk is replaced from upstream rather than an error. */
   readonly repair: boolean;
+  readonly #onWriteError?: (error: StoreError) => void;
+  #writeFailed = false;
 
   constructor(
     readonly cache: WriteStore,
     readonly upstream: Store,
-    options: { repair?: boolean } = {},
+    options: { repair?: boolean; onWriteError?: (error: StoreError) => void } = {},
   ) {
     this.name = `${upstream.name} (cache ${cache.name})`;
     this.repair = options.repair === true;
+    this.#onWriteError = options.onWriteError;
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
@@ -42,7 +49,13 @@ export class CachedStore implements CachedSource {
       if (!(error instanceof ChunkMissing) && !(error instanceof ChunkInvalid)) throw error;
     }
     const chunk = await this.upstream.getChunk(id, signal);
-    await this.cache.storeChunk(chunk, signal);
+    try {
+      await this.cache.storeChunk(chunk, signal);
+    } catch (error) {
+      if (!(error instanceof StoreError) || !this.#onWriteError || signal?.aborted) throw error;
+      if (!this.#writeFailed) this.#onWriteError(error);
+      this.#writeFailed = true;
+    }
     return chunk;
   }
 

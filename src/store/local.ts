@@ -237,17 +237,18 @@ export class LocalStore
   async removeChunk(id: ChunkId, options: { unlessUsedSince?: Date } = {}): Promise<boolean> {
     const since = options.unlessUsedSince?.getTime();
     for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
+      let step = `stat ${path}`;
       try {
         // A chunk a concurrent make wrote or reused after prune began is no longer unused.
         if (since !== undefined && ((await Deno.stat(path)).mtime?.getTime() ?? 0) >= since) {
           return false;
         }
+        step = `remove ${path}`;
         await Deno.remove(path);
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
-          throw new StoreError(this.name, `removing chunk ${id}: ${describeFsError(error)}`, {
-            cause: error,
-          });
+          const detail = `removing chunk ${id}: cannot ${step}: ${describeFsError(error)}`;
+          throw new StoreError(this.name, detail, { cause: error });
         }
       }
     }

@@ -1,6 +1,6 @@
 /** Turns the store locations users type (`-s`, `-c`) into Store objects. */
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { UsageError } from "../errors.ts";
+import { type StoreError, UsageError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import { CachedStore } from "./cache.ts";
 import { LocalStore } from "./local.ts";
@@ -156,12 +156,16 @@ export async function openPruneStore(location: string, context: StoreContext): P
   return store;
 }
 
-/** The `-s` stores in order, behind the `-c` cache when one is given. */
+/**
+ * The `-s` stores in order, behind the `-c` cache when one is given. With
+ * `onCacheWriteError`, a cache that cannot be written fails nothing: the first
+ * failure is passed to it, and the chunks are used uncached.
+ */
 export async function openStoreChain(
   locations: readonly string[],
   cacheLocation: string | undefined,
   context: StoreContext,
-  options: { cacheRepair?: boolean } = {},
+  options: { cacheRepair?: boolean; onCacheWriteError?: (error: StoreError) => void } = {},
 ): Promise<Store> {
   if (locations.length === 0) throw new UsageError("at least one store (-s) is required");
   const stores: Store[] = [];
@@ -170,7 +174,10 @@ export async function openStoreChain(
     const router = stores.length === 1 ? stores[0] : new StoreRouter(stores);
     if (cacheLocation === undefined) return router;
     const cache = await openWriteStore(cacheLocation, context);
-    return new CachedStore(cache, router, { repair: options.cacheRepair });
+    return new CachedStore(cache, router, {
+      repair: options.cacheRepair,
+      onWriteError: options.onCacheWriteError,
+    });
   } catch (error) {
     await Promise.allSettled(stores.map((store) => store.close()));
     throw error;

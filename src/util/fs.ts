@@ -199,6 +199,28 @@ export async function statOutput(path: string): Promise<Deno.FileInfo | undefine
   }
 }
 
+/**
+ * Why writing standard output failed, naming it (`desync … > file` on a full
+ * disk); a reader that went away stays BrokenPipe, which callers treat as the end.
+ */
+export function stdoutError(error: unknown): unknown {
+  if (error instanceof Deno.errors.BrokenPipe || error instanceof DesyncError) return error;
+  return new DesyncError(`standard output: cannot write: ${describeFsError(error)}`, {
+    cause: error,
+  });
+}
+
+/** Standard output, for writeAll and writers: its write errors name it. */
+export const stdout = {
+  async write(bytes: Uint8Array): Promise<number> {
+    try {
+      return await Deno.stdout.write(bytes);
+    } catch (error) {
+      throw stdoutError(error);
+    }
+  },
+};
+
 /** Writes all of `bytes` (a write may take only part). */
 export async function writeAll(
   file: { write(bytes: Uint8Array): Promise<number> },

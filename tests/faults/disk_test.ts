@@ -6,81 +6,8 @@
  */
 import { assertEquals } from "../assert.ts";
 import { removeDir, REPO, tempDir } from "../helpers.ts";
-import {
-  assertFailure,
-  assertNoOutput,
-  type Fixture,
-  FLAGS,
-  makeFixture,
-  runCli,
-  tempFiles,
-} from "./harness.ts";
-
-/** Why tmpfs tests cannot run here, or false when a small tmpfs can be mounted. */
-async function tmpfsMissing(): Promise<string | false> {
-  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return "needs root on Linux to mount a tmpfs";
-  const dir = await Deno.makeTempDir();
-  try {
-    const mount = await run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir]);
-    if (!mount) return "cannot mount a tmpfs here (no CAP_SYS_ADMIN?)";
-    await run("umount", [dir]);
-    return false;
-  } finally {
-    await Deno.remove(dir).catch(() => {});
-  }
-}
-
-async function run(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
-const TMPFS_MISSING = await tmpfsMissing();
-
-/** Runs `fn` with a tmpfs of `size` mounted at `${fixture.dir}/small` (read-only if asked). */
-function tmpfsTest(
-  name: string,
-  options: { size: string; readOnly?: boolean },
-  fn: (f: Fixture, small: string) => Promise<void>,
-) {
-  Deno.test({
-    name: `faults: ${name}`,
-    ignore: Boolean(TMPFS_MISSING),
-    async fn(t) {
-      const dir = await tempDir(t);
-      const small = `${dir}/small`;
-      await Deno.mkdir(small);
-      const opts = `size=${options.size}${options.readOnly ? ",ro" : ""}`;
-      if (!(await run("mount", ["-t", "tmpfs", "-o", opts, "tmpfs", small]))) {
-        throw new Error(`mount tmpfs on ${small} failed`);
-      }
-      try {
-        await fn(await makeFixture(dir), small);
-      } finally {
-        await run("umount", ["-l", small]);
-        await removeDir(dir);
-      }
-    },
-  });
-}
-
-/** Fills a file system to the last byte. */
-async function fill(dir: string) {
-  const file = await Deno.open(`${dir}/filler`, { write: true, create: true });
-  try {
-    for (;;) await file.write(new Uint8Array(4096));
-  } catch {
-    // full
-  } finally {
-    file.close();
-  }
-}
-
-const NO_SPACE = "no space left on device";
+import { assertFailure, assertNoOutput, FLAGS, makeFixture, runCli, tempFiles } from "./harness.ts";
+import { fill, NO_SPACE, tmpfsTest } from "./tmpfs.ts";
 
 tmpfsTest("extract onto a full disk names the output", { size: "1m" }, async (f, small) => {
   const out = `${small}/blob`;
