@@ -231,7 +231,6 @@ export class SshSession {
     try {
       while (this.#pending.size > 0 && this.#broken === undefined) {
         const message = await this.#receive();
-        this.#armSilence();
         this.#answer(message.type, message.body);
       }
     } catch (error) {
@@ -258,7 +257,8 @@ export class SshSession {
     const waiter = this.#pending.get(id);
     if (!waiter) throw this.#fail(`answered ${what} ${id}, which was not asked for`);
     this.#pending.delete(id);
-    if (this.#pending.size === 0) clearTimeout(this.#silence);
+    // Only an answer is a sign of life: messages that answer nothing must not hold requests forever.
+    this.#armSilence();
     return waiter;
   }
 
