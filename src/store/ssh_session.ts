@@ -19,7 +19,7 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
-import { spawnSshPull, type SshLocation } from "./ssh_location.ts";
+import { remoteText, spawnSshPull, type SshLocation } from "./ssh_location.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 import { concatBytes } from "../util/bytes.ts";
 
@@ -344,7 +344,7 @@ export class SshSession {
     if (!message) throw this.#fail("the remote ended the session");
     if (message.type === MessageType.ABORT) {
       const { reason } = decodeAbort(message.body);
-      throw this.#fail(`the remote aborted: ${reason}`);
+      throw this.#fail(`the remote aborted: ${remoteText(reason)}`);
     }
     return message;
   }
@@ -362,8 +362,9 @@ export class SshSession {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#child.status, new Promise((r) => timer = setTimeout(r, 200))]);
     clearTimeout(timer);
-    const said = this.#stderr.trim().split("\n").filter(Boolean).at(-1);
-    return new StoreError(this.#store, said ? `${base} (remote said: ${said})` : base, {
+    // The last line as a terminal would show it (after its last carriage return).
+    const said = this.#stderr.split(/[\r\n]/).filter((line) => line.trim()).at(-1)?.trim();
+    return new StoreError(this.#store, said ? `${base} (remote said: ${remoteText(said)})` : base, {
       cause: error,
     });
   }

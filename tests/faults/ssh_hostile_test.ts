@@ -61,6 +61,15 @@ const CASES: Case[] = [
     mode: "eof-flood",
     expect: `the request for chunk ${ID}: no answer within 2 s \\(--timeout\\).*`,
   },
+  // What the remote says is shown on one line, control characters escaped, bounded.
+  {
+    mode: "abort-multiline",
+    expect: "the remote aborted: first line\\\\x0asecond line\\\\x1b\\[31m red\\\\x0dx+…",
+  },
+  {
+    mode: "stderr-garbage",
+    expect: "the remote ended the session \\(remote said: last words\\\\x07\\)",
+  },
 ];
 
 function escape(text: string): string {
