@@ -336,7 +336,14 @@ export class SshSession {
   }
 
   async #send(bytes: Uint8Array) {
-    await this.#writer.write(bytes);
+    try {
+      await this.#writer.write(bytes);
+    } catch (error) {
+      // A remote that exits while written to may end a read (EOF) or a write (EPIPE) first:
+      // both say the same, whichever wins the race.
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      throw new StoreError(this.#store, "the remote ended the session", { cause: error });
+    }
   }
 
   async #receive() {

@@ -51,6 +51,9 @@ const CASES: Case[] = [
     expect: `chunk ${ID} in store STORE is invalid: cannot decompress: .*`,
     whole: true,
   },
+  { mode: "exit-after-one", expect: "the remote ended the session" },
+  // A write the remote does not read (EPIPE) says the same, not "Broken pipe".
+  { mode: "stdin-closed", expect: "the remote ended the session" },
   { mode: "cut-mid-message", expect: "protocol error: stream ended inside a message" },
   {
     mode: "stall-mid-message",
@@ -85,7 +88,9 @@ for (const c of CASES) {
       const ssh = `${dir}/fake-ssh`;
       await Deno.writeTextFile(
         ssh,
-        `#!/bin/sh\nexport HOSTILE_REMOTE=${c.mode}\nexec '${Deno.execPath()}' run --quiet ` +
+        `#!/bin/sh\nexport HOSTILE_REMOTE=${c.mode}\n${
+          c.mode === "stdin-closed" ? "exec 0<&-\n" : ""
+        }exec '${Deno.execPath()}' run --quiet ` +
           `--allow-env --allow-read '${REPO}tests/fixtures/hostile_casync_remote.ts' "$@"\n`,
       );
       await Deno.chmod(ssh, 0o755);
