@@ -110,6 +110,10 @@ function decodeXml(text: string): string {
 
 /** One page of a ListObjectsV2 answer. */
 export function parseListPage(xml: string): { keys: string[]; next?: string } {
+  // Anything else (a proxy's HTML page, say) would read as an empty store.
+  if (!/<ListBucketResult[\s>]/.test(xml)) {
+    throw new Error("the answer is not a ListObjectsV2 result");
+  }
   const keys: string[] = [];
   for (const match of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
     const key = xmlText(match[1], "Key");
