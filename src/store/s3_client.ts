@@ -215,6 +215,10 @@ export class S3Client {
         throw new StoreError(this.name, `listing: ${(error as Error).message}`);
       }
       yield* page.keys;
+      // The same page asked for again would be listed again, for ever.
+      if (page.next !== undefined && page.next === token) {
+        throw new StoreError(this.name, "listing: the server repeats its continuation token");
+      }
       token = page.next;
     } while (token);
   }

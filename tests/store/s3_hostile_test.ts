@@ -3,7 +3,7 @@
  * fake): listings that are not ListObjectsV2 results or never end, error codes
  * that would break a message's line.
  */
-import { assertRejects } from "../assert.ts";
+import { assertEquals, assertRejects } from "../assert.ts";
 import { StoreError } from "../../src/errors.ts";
 import { parseS3Location, S3Client } from "../../src/store/s3_client.ts";
 import { send, withRawServer } from "../fixtures/raw_http_server.ts";
@@ -45,6 +45,33 @@ Deno.test("S3 listing: a 200 answer that is no ListObjectsV2 result is an error,
         StoreError,
         `store s3+${base}/bucket/store: listing: the answer is not a ListObjectsV2 result`,
       );
+    } finally {
+      s3.close();
+    }
+  });
+});
+
+Deno.test("S3 listing: a server repeating its continuation token fails instead of listing for ever", async () => {
+  const key = `store/0000/${"0".repeat(64)}.cacnk`;
+  await withRawServer(async (conn) => {
+    await send(
+      conn,
+      answer(
+        200,
+        `<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>${key}</Key></Contents>` +
+          `<NextContinuationToken>again</NextContinuationToken></ListBucketResult>`,
+      ),
+    );
+    return "keep";
+  }, async ({ base, stats }) => {
+    const s3 = client(base);
+    try {
+      await assertRejects(
+        () => listAll(s3),
+        StoreError,
+        "listing: the server repeats its continuation token",
+      );
+      assertEquals(stats.requests, 2, "the first page and the one asked for with its token");
     } finally {
       s3.close();
     }
