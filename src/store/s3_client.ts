@@ -306,8 +306,13 @@ export async function signS3Request(
   return Object.fromEntries(signed.headers);
 }
 
-/** The `<Code>` of an S3 error answer (absent for HEAD, which has no body). */
+/**
+ * The `<Code>` of an S3 error answer (absent for HEAD, which has no body).
+ * S3's codes are words (`AccessDenied`, `SlowDown`): anything else is no code,
+ * and cannot put a line break or a terminal escape into a message.
+ */
 function s3Code(response: HttpResponse): string | undefined {
   if (response.body.length === 0 || response.body.length > 65536) return undefined;
-  return xmlText(new TextDecoder().decode(response.body), "Code");
+  const code = xmlText(new TextDecoder().decode(response.body), "Code");
+  return code !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(code) ? code : undefined;
 }

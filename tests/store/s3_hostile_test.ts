@@ -77,3 +77,42 @@ Deno.test("S3 listing: a server repeating its continuation token fails instead o
     }
   });
 });
+
+Deno.test("S3 errors: a <Code> holding a line break or an escape is not quoted into the message", async () => {
+  await withRawServer(async (conn) => {
+    await send(
+      conn,
+      answer(500, "<Error><Code>Internal&#10;desync: forged\x1b[2J</Code></Error>"),
+    );
+    return "keep";
+  }, async ({ base }) => {
+    const s3 = client(base);
+    try {
+      const error = await assertRejects(
+        () => s3.getObject("store/k", "chunk k", undefined, 1024),
+        StoreError,
+      );
+      assertEquals(error.message, `store s3+${base}/bucket/store: GET chunk k: HTTP status 500`);
+    } finally {
+      s3.close();
+    }
+  });
+});
+
+Deno.test("S3 errors: a 403 names the store and S3's code", async () => {
+  await withRawServer(async (conn) => {
+    await send(conn, answer(403, "<Error><Code>AccessDenied</Code><Message>no</Message></Error>"));
+    return "keep";
+  }, async ({ base }) => {
+    const s3 = client(base);
+    try {
+      await assertRejects(
+        () => s3.getObject("store/k", "chunk k", undefined, 1024),
+        StoreError,
+        `store s3+${base}/bucket/store: GET chunk k: HTTP status 403 AccessDenied: the S3 credentials were refused`,
+      );
+    } finally {
+      s3.close();
+    }
+  });
+});
