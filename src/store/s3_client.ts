@@ -110,6 +110,10 @@ function decodeXml(text: string): string {
 
 /** One page of a ListObjectsV2 answer. */
 export function parseListPage(xml: string): { keys: string[]; next?: string } {
+  // Anything else (a proxy's HTML page, say) would read as an empty store.
+  if (!/<ListBucketResult[\s>]/.test(xml)) {
+    throw new Error("the answer is not a ListObjectsV2 result");
+  }
   const keys: string[] = [];
   for (const match of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
     const key = xmlText(match[1], "Key");
@@ -211,6 +215,10 @@ export class S3Client {
         throw new StoreError(this.name, `listing: ${(error as Error).message}`);
       }
       yield* page.keys;
+      // The same page asked for again would be listed again, for ever.
+      if (page.next !== undefined && page.next === token) {
+        throw new StoreError(this.name, "listing: the server repeats its continuation token");
+      }
       token = page.next;
     } while (token);
   }
@@ -298,8 +306,13 @@ export async function signS3Request(
   return Object.fromEntries(signed.headers);
 }
 
-/** The `<Code>` of an S3 error answer (absent for HEAD, which has no body). */
+/**
+ * The `<Code>` of an S3 error answer (absent for HEAD, which has no body).
+ * S3's codes are words (`AccessDenied`, `SlowDown`): anything else is no code,
+ * and cannot put a line break or a terminal escape into a message.
+ */
 function s3Code(response: HttpResponse): string | undefined {
   if (response.body.length === 0 || response.body.length > 65536) return undefined;
-  return xmlText(new TextDecoder().decode(response.body), "Code");
+  const code = xmlText(new TextDecoder().decode(response.body), "Code");
+  return code !== undefined && /^[A-Za-z0-9._-]{1,64}$/.test(code) ? code : undefined;
 }

@@ -1,6 +1,6 @@
 /**
  * `ssh://` store locations, quoting for the remote shell ssh hands commands
- * to, and starting the remote's `pull`.
+ * to, starting the remote's `pull`, and quoting what the remote says back.
  */
 import { UsageError } from "../errors.ts";
 import { describeNotCapable } from "../util/fs.ts";
@@ -73,4 +73,21 @@ export function spawnSshPull(
       : (error as Error).message;
     throw new Error(`cannot run ${options.sshPath}: ${why}`, { cause: error });
   }
+}
+
+/** Longest text from the remote a message quotes. */
+const REMOTE_TEXT_MAX = 200;
+
+/**
+ * Text from the remote as a message may quote it: control characters (C0, DEL,
+ * C1) written as \xNN so that it cannot forge lines or drive the terminal,
+ * and cut short.
+ */
+export function remoteText(text: string): string {
+  const shown = text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return shown.length > REMOTE_TEXT_MAX ? `${shown.slice(0, REMOTE_TEXT_MAX)}…` : shown;
 }

@@ -19,7 +19,7 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
-import { spawnSshPull, type SshLocation } from "./ssh_location.ts";
+import { remoteText, spawnSshPull, type SshLocation } from "./ssh_location.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 import { concatBytes } from "../util/bytes.ts";
 
@@ -231,7 +231,6 @@ export class SshSession {
     try {
       while (this.#pending.size > 0 && this.#broken === undefined) {
         const message = await this.#receive();
-        this.#armSilence();
         this.#answer(message.type, message.body);
       }
     } catch (error) {
@@ -258,7 +257,8 @@ export class SshSession {
     const waiter = this.#pending.get(id);
     if (!waiter) throw this.#fail(`answered ${what} ${id}, which was not asked for`);
     this.#pending.delete(id);
-    if (this.#pending.size === 0) clearTimeout(this.#silence);
+    // Only an answer is a sign of life: messages that answer nothing must not hold requests forever.
+    this.#armSilence();
     return waiter;
   }
 
@@ -336,7 +336,14 @@ export class SshSession {
   }
 
   async #send(bytes: Uint8Array) {
-    await this.#writer.write(bytes);
+    try {
+      await this.#writer.write(bytes);
+    } catch (error) {
+      // A remote that exits while written to may end a read (EOF) or a write (EPIPE) first:
+      // both say the same, whichever wins the race.
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      throw new StoreError(this.#store, "the remote ended the session", { cause: error });
+    }
   }
 
   async #receive() {
@@ -344,7 +351,7 @@ export class SshSession {
     if (!message) throw this.#fail("the remote ended the session");
     if (message.type === MessageType.ABORT) {
       const { reason } = decodeAbort(message.body);
-      throw this.#fail(`the remote aborted: ${reason}`);
+      throw this.#fail(`the remote aborted: ${remoteText(reason)}`);
     }
     return message;
   }
@@ -362,8 +369,9 @@ export class SshSession {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#child.status, new Promise((r) => timer = setTimeout(r, 200))]);
     clearTimeout(timer);
-    const said = this.#stderr.trim().split("\n").filter(Boolean).at(-1);
-    return new StoreError(this.#store, said ? `${base} (remote said: ${said})` : base, {
+    // The last line as a terminal would show it (after its last carriage return).
+    const said = this.#stderr.split(/[\r\n]/).filter((line) => line.trim()).at(-1)?.trim();
+    return new StoreError(this.#store, said ? `${base} (remote said: ${remoteText(said)})` : base, {
       cause: error,
     });
   }
