@@ -16,7 +16,12 @@ import {
 } from "../protocol/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { SshOptions } from "../store/ssh.ts";
-import { spawnSshPull, type SshLocation } from "../store/ssh_location.ts";
+import {
+  lastRemoteLine,
+  spawnSshPull,
+  type SshLocation,
+  stderrTail,
+} from "../store/ssh_location.ts";
 
 /** The index's bytes, or undefined when the remote has no such file. */
 export async function readIndexOverSsh(
@@ -32,7 +37,7 @@ export async function readIndexOverSsh(
   } catch (error) {
     throw new DesyncError((error as Error).message, { cause: error });
   }
-  const stderrRead = new Response(child.stderr).text().catch(() => "");
+  const stderrRead = stderrTail(child.stderr);
   // A grandchild (an ssh control master, say) may hold stderr open: waited for 1 s at most.
   const stderr = () => settleWithin(stderrRead, 1000, "");
   const writer = child.stdin.getWriter();
@@ -63,7 +68,7 @@ export async function readIndexOverSsh(
       if (!message) {
         // The remote quit: casync and our pull both say why on stderr, e.g. a missing file.
         await exitsWithin(child, 5000);
-        const said = (await stderr()).trim().split("\n").filter(Boolean).at(-1) ?? "";
+        const said = lastRemoteLine(await stderr()) ?? "";
         if (/no such file/i.test(said)) return undefined;
         throw new DesyncError(
           `the remote ended the session${said ? ` (remote said: ${said})` : ""}`,

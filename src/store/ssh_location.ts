@@ -4,6 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { describeNotCapable } from "../util/fs.ts";
+import { escapeControls } from "../util/printable.ts";
 
 export interface SshLocation {
   user?: string;
@@ -78,16 +79,28 @@ export function spawnSshPull(
 /** Longest text from the remote a message quotes. */
 const REMOTE_TEXT_MAX = 200;
 
-/**
- * Text from the remote as a message may quote it: control characters (C0, DEL,
- * C1) written as \xNN so that it cannot forge lines or drive the terminal,
- * and cut short.
- */
+/** Text from the remote as a message may quote it: control characters escaped, cut short. */
 export function remoteText(text: string): string {
-  const shown = text.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  const shown = escapeControls(text);
   return shown.length > REMOTE_TEXT_MAX ? `${shown.slice(0, REMOTE_TEXT_MAX)}…` : shown;
+}
+
+/** The remote's last stderr line as a terminal shows it (after its last carriage return), quoted. */
+export function lastRemoteLine(stderr: string): string | undefined {
+  const line = stderr.split(/[\r\n]/).filter((text) => text.trim()).at(-1)?.trim();
+  return line === undefined ? undefined : remoteText(line);
+}
+
+/** What a remote writes on stderr, to its end; only the last `max` characters are kept. */
+export async function stderrTail(stream: ReadableStream<Uint8Array>, max = 4096): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for await (const part of stream) {
+      text = (text + decoder.decode(part, { stream: true })).slice(-max);
+    }
+  } catch {
+    // the stream ends with the process
+  }
+  return text;
 }

@@ -19,7 +19,7 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
-import { remoteText, spawnSshPull, type SshLocation } from "./ssh_location.ts";
+import { lastRemoteLine, remoteText, spawnSshPull, type SshLocation } from "./ssh_location.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 import { concatBytes } from "../util/bytes.ts";
 
@@ -369,9 +369,8 @@ export class SshSession {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#child.status, new Promise((r) => timer = setTimeout(r, 200))]);
     clearTimeout(timer);
-    // The last line as a terminal would show it (after its last carriage return).
-    const said = this.#stderr.split(/[\r\n]/).filter((line) => line.trim()).at(-1)?.trim();
-    return new StoreError(this.#store, said ? `${base} (remote said: ${remoteText(said)})` : base, {
+    const said = lastRemoteLine(this.#stderr);
+    return new StoreError(this.#store, said ? `${base} (remote said: ${said})` : base, {
       cause: error,
     });
   }

@@ -67,7 +67,7 @@ const CASES: Case[] = [
   // What the remote says is shown on one line, control characters escaped, bounded.
   {
     mode: "abort-multiline",
-    expect: "the remote aborted: first line\\\\x0asecond line\\\\x1b\\[31m red\\\\x0dx+…",
+    expect: "the remote aborted: first line\\\\x0Asecond line\\\\x1B\\[31m red\\\\x0Dx+…",
   },
   {
     mode: "stderr-garbage",
