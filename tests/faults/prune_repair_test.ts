@@ -1,0 +1,53 @@
+/**
+ * What prune and verify -r may delete: only chunk files, never a directory or
+ * FIFO under a chunk's other name, never the valid other form of a chunk whose
+ * `.cacnk` is bad; and how prune ends when it removed nothing (every
+ * unreferenced chunk was used since it began) or is interrupted at its prompt.
+ */
+import { createHash } from "node:crypto";
+import { assert, assertEquals } from "../assert.ts";
+import { compressChunk } from "../../src/chunk/codec.ts";
+import type { ChunkId } from "../../src/format/chunk_id.ts";
+import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
+import { chunkFile, exists, FLAGS, makeFixture, runCli } from "./harness.ts";
+
+/** Writes `count` chunks no index of the fixture refers to; returns their IDs. */
+async function addUnreferenced(store: string, count: number): Promise<ChunkId[]> {
+  const ids: ChunkId[] = [];
+  for (let i = 0; i < count; i++) {
+    const plain = pseudoRandom(4096, 500 + i);
+    const id = createHash("sha512-256").update(plain).digest("hex") as ChunkId;
+    await Deno.mkdir(`${store}/${id.slice(0, 4)}`, { recursive: true });
+    await Deno.writeFile(chunkFile(store, id), compressChunk(plain));
+    ids.push(id);
+  }
+  return ids;
+}
+
+Deno.test("faults: prune removes chunk files only, never a directory or FIFO under the bare name", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const f = await makeFixture(dir);
+    const [withDir, withFifo, plainOld] = await addUnreferenced(f.store, 3);
+    const bareDir = chunkFile(f.store, withDir).slice(0, -".cacnk".length);
+    await Deno.mkdir(bareDir);
+    await Deno.writeTextFile(`${bareDir}/keep`, "not a chunk");
+    const bareFifo = chunkFile(f.store, withFifo).slice(0, -".cacnk".length);
+    const made = await new Deno.Command("mkfifo", { args: [bareFifo] }).output();
+    assert(made.success, "mkfifo");
+
+    const run = await runCli(["prune", "-y", "-s", f.store, f.index], FLAGS.local, {
+      deadlineMs: 20_000,
+    });
+    assertEquals(run.code, 0, run.stderr);
+    assertEquals(run.stderr, "");
+    for (const id of [withDir, withFifo, plainOld]) {
+      assert(!exists(chunkFile(f.store, id)), `unreferenced ${id} removed`);
+    }
+    assertEquals(await Deno.readTextFile(`${bareDir}/keep`), "not a chunk");
+    assert(Deno.lstatSync(bareFifo).isFifo, "the FIFO is left alone");
+    for (const id of f.ids) assert(exists(chunkFile(f.store, id)), `referenced ${id} kept`);
+  } finally {
+    await removeDir(dir);
+  }
+});
