@@ -235,20 +235,28 @@ export class LocalStore
   }
 
   /**
-   * Removes a chunk's files (both forms) and returns true, or false when it was
-   * used since `unlessUsedSince` and stays. Only regular files go (a symbolic
-   * link itself, never what it leads to): a directory or FIFO under a chunk's
-   * name is no chunk file, and is left alone.
+   * Removes a chunk's files (both forms, or with `firstFormOnly` the one a read
+   * finds first) and returns true, or false when it stays (used since
+   * `unlessUsedSince`). Only regular files go (a symbolic link itself, never what
+   * it leads to): a directory or FIFO under a chunk's name is no chunk file, and
+   * is left alone.
    */
-  async removeChunk(id: ChunkId, options: { unlessUsedSince?: Date } = {}): Promise<boolean> {
+  async removeChunk(
+    id: ChunkId,
+    options: { unlessUsedSince?: Date; firstFormOnly?: boolean } = {},
+  ): Promise<boolean> {
     const since = options.unlessUsedSince?.getTime();
     for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
       try {
         const info = await Deno.stat(path);
-        if (!info.isFile) continue;
+        if (!info.isFile) {
+          if (options.firstFormOnly) return false;
+          continue;
+        }
         // A chunk a concurrent make wrote or reused after prune began is no longer unused.
         if (since !== undefined && (info.mtime?.getTime() ?? 0) >= since) return false;
         await Deno.remove(path);
+        if (options.firstFormOnly) return true;
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
           throw new StoreError(this.name, `removing chunk ${id}: ${describeFsError(error)}`, {

@@ -5,11 +5,11 @@
  * unreferenced chunk was used since it began) or is interrupted at its prompt.
  */
 import { createHash } from "node:crypto";
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { compressChunk } from "../../src/chunk/codec.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
-import { chunkFile, exists, FLAGS, makeFixture, runCli } from "./harness.ts";
+import { assertBlob, chunkFile, exists, FLAGS, makeFixture, runCli } from "./harness.ts";
 
 /** Writes `count` chunks no index of the fixture refers to; returns their IDs. */
 async function addUnreferenced(store: string, count: number): Promise<ChunkId[]> {
@@ -47,6 +47,36 @@ Deno.test("faults: prune removes chunk files only, never a directory or FIFO und
     assertEquals(await Deno.readTextFile(`${bareDir}/keep`), "not a chunk");
     assert(Deno.lstatSync(bareFifo).isFifo, "the FIFO is left alone");
     for (const id of f.ids) assert(exists(chunkFile(f.store, id)), `referenced ${id} kept`);
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+Deno.test("faults: verify -r removes a bad .cacnk but not the valid uncompressed chunk beside it", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const f = await makeFixture(dir);
+    const victim = f.ids[5];
+    const start = 5 * (64 << 10);
+    const bare = chunkFile(f.store, victim).slice(0, -".cacnk".length);
+    await Deno.writeFile(bare, f.data.slice(start, start + (64 << 10)));
+    await Deno.writeFile(chunkFile(f.store, victim), new TextEncoder().encode("junk"));
+
+    const repaired = await runCli(["verify", "-r", "-s", f.store], FLAGS.local, {
+      deadlineMs: 20_000,
+    });
+    assertEquals(repaired.code, 1, repaired.stderr);
+    assertMatch(repaired.stdout, new RegExp(`^chunk ${victim} in store .* is invalid`));
+    assertMatch(repaired.stderr, /^desync: store .*: 1 of \d+ chunks invalid, 1 removed\n$/);
+    assert(!exists(chunkFile(f.store, victim)), "the bad .cacnk is removed");
+    assert(exists(bare), "the valid uncompressed form is kept");
+
+    const clean = await runCli(["verify", "-s", f.store], ["--allow-read"]);
+    assertEquals(clean.code, 0, clean.stdout + clean.stderr);
+    const out = `${dir}/out`;
+    const extracted = await runCli(["extract", "-s", f.store, f.index, out], FLAGS.local);
+    assertEquals(extracted.code, 0, extracted.stderr);
+    await assertBlob(out, f);
   } finally {
     await removeDir(dir);
   }
