@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { compressChunk } from "../../src/chunk/codec.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
-import { pseudoRandom, removeDir, tempDir } from "../helpers.ts";
+import { MAIN, pseudoRandom, removeDir, tempDir } from "../helpers.ts";
 import { assertBlob, chunkFile, exists, FLAGS, makeFixture, runCli } from "./harness.ts";
 
 /** Writes `count` chunks no index of the fixture refers to; returns their IDs. */
@@ -77,6 +77,68 @@ Deno.test("faults: verify -r removes a bad .cacnk but not the valid uncompressed
     const extracted = await runCli(["extract", "-s", f.store, f.index, out], FLAGS.local);
     assertEquals(extracted.code, 0, extracted.stderr);
     await assertBlob(out, f);
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+Deno.test("faults: prune -y that finds every unreferenced chunk in use succeeds, not 'cancelled'", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const f = await makeFixture(dir);
+    const unreferenced = await addUnreferenced(f.store, 2);
+    // Used after prune begins (a concurrent make, or a clock ahead of ours): spared.
+    const later = new Date(Date.now() + 3_600_000);
+    for (const id of unreferenced) await Deno.utime(chunkFile(f.store, id), later, later);
+
+    const run = await runCli(["prune", "-y", "-s", f.store, f.index], FLAGS.local);
+    assertEquals(run.code, 0, run.stderr);
+    assertEquals(run.stderr, "");
+    for (const id of unreferenced) assert(exists(chunkFile(f.store, id)), `${id} spared`);
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+Deno.test("faults: SIGINT at prune's prompt exits 130 and removes nothing", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const f = await makeFixture(dir);
+    const unreferenced = await addUnreferenced(f.store, 2);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...FLAGS.local, MAIN, "prune", "-s", f.store, f.index],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const deadline = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    try {
+      // Wait for the question, then interrupt instead of answering.
+      const reader = child.stderr.getReader();
+      let asked = "";
+      while (!asked.includes("[y/N]")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        asked += new TextDecoder().decode(value);
+      }
+      assertMatch(asked, /Remove 2 unreferenced chunks from store .*\? \[y\/N\] $/);
+      child.kill("SIGINT");
+      let rest = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += new TextDecoder().decode(value);
+      }
+      const status = await child.status;
+      await child.stdout.cancel();
+      await child.stdin.close().catch(() => {});
+      assertEquals(status.code, 130, rest);
+      assertEquals(rest.trim().split("\n").length, 1, rest);
+      assertMatch(rest.trim(), /^desync: /);
+      for (const id of unreferenced) assert(exists(chunkFile(f.store, id)), `${id} kept`);
+    } finally {
+      clearTimeout(deadline);
+    }
   } finally {
     await removeDir(dir);
   }
