@@ -27,7 +27,7 @@ import {
   maxStoredChunkSize,
   uncompressedPath,
 } from "../format/store_layout.ts";
-import { chunkWriteError } from "../chunk/store_files.ts";
+import { chunkWriteError, isChunkFile } from "../chunk/store_files.ts";
 
 export interface LocalStoreOptions {
   codec: CodecPool;
@@ -130,7 +130,7 @@ export class LocalStore
   async hasChunk(id: ChunkId): Promise<boolean> {
     for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
       try {
-        if ((await Deno.stat(path)).isFile) return true;
+        if (isChunkFile(await Deno.stat(path))) return true;
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
           throw new StoreError(this.name, describeFsError(error), { cause: error });

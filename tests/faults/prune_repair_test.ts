@@ -8,8 +8,18 @@ import { createHash } from "node:crypto";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { compressChunk } from "../../src/chunk/codec.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
+import { decodeIndex } from "../../src/format/index.ts";
 import { MAIN, pseudoRandom, removeDir, tempDir } from "../helpers.ts";
-import { assertBlob, chunkFile, exists, FLAGS, makeFixture, runCli } from "./harness.ts";
+import {
+  assertBlob,
+  chunkFile,
+  exists,
+  type Fixture,
+  FLAGS,
+  makeFixture,
+  runCli,
+  tempFiles,
+} from "./harness.ts";
 
 /** Writes `count` chunks no index of the fixture refers to; returns their IDs. */
 async function addUnreferenced(store: string, count: number): Promise<ChunkId[]> {
@@ -143,3 +153,37 @@ Deno.test("faults: SIGINT at prune's prompt exits 130 and removes nothing", asyn
     await removeDir(dir);
   }
 });
+
+// A crash before a new chunk file's data reached the disk can leave it empty
+// (renamed, never written back); no chunk is empty, so writers replace it.
+for (
+  const [name, args] of [
+    ["make", (f: Fixture) => ["make", "-s", f.store, `${f.dir}/made.caibx`, f.blob]],
+    ["chop", (f: Fixture) => ["chop", "-s", f.store, f.index, f.blob]],
+    ["cache", (f: Fixture) => ["cache", "-s", `${f.dir}/source`, "-c", f.store, f.index]],
+  ] as const
+) {
+  Deno.test(`faults: ${name} replaces an empty chunk file in the store with the chunk`, async (t) => {
+    const dir = await tempDir(t);
+    try {
+      const f = await makeFixture(dir);
+      await Deno.mkdir(`${dir}/source`);
+      await new Deno.Command("cp", { args: ["-a", `${f.store}/.`, `${dir}/source`] }).output();
+      // make cuts its own chunks: a first run tells which, and puts them in the store.
+      const first = await runCli(args(f), FLAGS.local, { deadlineMs: 20_000 });
+      assertEquals(first.code, 0, first.stderr);
+      const index = name === "make" ? `${dir}/made.caibx` : f.index;
+      const victim = decodeIndex(await Deno.readFile(index)).chunks[2].id;
+      await Deno.writeFile(chunkFile(f.store, victim), new Uint8Array());
+
+      const run = await runCli(args(f), FLAGS.local, { deadlineMs: 20_000 });
+      assertEquals(run.code, 0, run.stderr);
+      assert(Deno.statSync(chunkFile(f.store, victim)).size > 0, "the empty file is replaced");
+      const clean = await runCli(["verify", "-s", f.store], ["--allow-read"]);
+      assertEquals(clean.code, 0, clean.stdout + clean.stderr);
+      assertEquals(tempFiles(f.store), []);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+}
