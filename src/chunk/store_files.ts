@@ -40,7 +40,7 @@ export function writeChunkFileSync(
   let present: boolean;
   try {
     // Only what exists is stat'ed (a directory or FIFO under the name is not a chunk).
-    present = entryExists(path) && Deno.statSync(path).isFile;
+    present = entryExists(path) && isChunkFile(Deno.statSync(path));
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) {
       throw new StoreError(dir, `writing chunk ${id}: ${describeFsError(error)}`, { cause: error });
@@ -70,6 +70,15 @@ export function writeChunkFileSync(
     throw chunkWriteError(dir, id, step, error);
   }
   return true;
+}
+
+/**
+ * Whether a store entry can be a chunk file: a regular file that is not empty
+ * (no chunk is: an empty one is what a crash can leave of a new file whose data
+ * never reached the disk, and writers replace it).
+ */
+export function isChunkFile(info: Deno.FileInfo): boolean {
+  return info.isFile && info.size > 0;
 }
 
 /** A failed chunk write, naming the step that failed and its path. */

@@ -33,6 +33,8 @@ async function askYesNo(question: string, signal: AbortSignal): Promise<boolean>
     signal.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
+  // Interrupted, not declined: the signal's exit code, not "cancelled".
+  signal.throwIfAborted();
   return /^\s*y(es)?\s*$/i.test(answer.split("\n")[0]);
 }
 
@@ -57,6 +59,7 @@ export function registerPrune(program: Command) {
   command
     .action(async (indexPaths: string[], opts, command: Command) => {
       const indexes = await Promise.all(indexPaths.map((path) => loadIndex(path, command)));
+      let declined = false;
       const stats = await withRuntime(async ({ codec, signal }) => {
         const store = await openPruneStore(
           opts.store,
@@ -69,10 +72,11 @@ export function registerPrune(program: Command) {
             dryRun: opts.dryRun,
             concurrency: opts.concurrency,
             signal,
-            confirm: opts.yes
-              ? undefined
-              : (count) =>
-                askYesNo(`Remove ${count} unreferenced chunks from store ${opts.store}?`, signal),
+            confirm: opts.yes ? undefined : async (count) => {
+              const question = `Remove ${count} unreferenced chunks from store ${opts.store}?`;
+              declined = !(await askYesNo(question, signal));
+              return !declined;
+            },
           });
         } finally {
           await store.close();
@@ -82,7 +86,8 @@ export function registerPrune(program: Command) {
         await writeLines(stats.unreferenced);
         return;
       }
-      if (stats.unreferenced.length > 0 && stats.removed === 0) {
+      // Not when every unreferenced chunk was spared (used since prune began).
+      if (declined) {
         throw new DesyncError(`prune of store ${opts.store} cancelled; nothing was removed`);
       }
       verbose(`store ${opts.store}: removed ${stats.removed} chunks, kept ${stats.kept}`);

@@ -53,8 +53,8 @@ export async function verifyStore(options: VerifyOptions): Promise<VerifyStats> 
         stats.checked++;
         stats.invalid.push(id);
         options.onInvalid?.(error);
-        if (options.repair) {
-          await store.removeChunk(id);
+        // Only the file that was read: the chunk's other form may be valid.
+        if (options.repair && (await store.removeChunk(id, { firstFormOnly: true })) !== false) {
           stats.removed++;
         }
         return;
@@ -70,13 +70,10 @@ async function verifyLocal(options: VerifyOptions & { store: LocalStore }): Prom
   const { store, codec } = options;
   const stats: VerifyStats = { checked: 0, invalid: [], removed: 0 };
   const inFlight = Math.max(1, Math.min(options.concurrency, 2 * codec.size));
-  const invalid = async (id: ChunkId, detail: string, remove: () => Promise<void>) => {
+  const invalid = async (id: ChunkId, detail: string, remove: () => Promise<boolean | void>) => {
     stats.invalid.push(id);
     options.onInvalid?.(new ChunkInvalid(id, store.name, detail));
-    if (options.repair) {
-      await remove();
-      stats.removed++;
-    }
+    if (options.repair && (await remove()) !== false) stats.removed++;
   };
   /** Chunk files for the workers; entries no worker could read are reported here. */
   async function* chunkFiles(): AsyncIterable<ChunkId> {
@@ -102,9 +99,12 @@ async function verifyLocal(options: VerifyOptions & { store: LocalStore }): Prom
         stats.checked++;
         progress.add(1);
         if (outcome.ok) continue;
-        await invalid(ids[i], outcome.error.message, async () => {
-          await store.removeChunk(ids[i]);
-        });
+        // Only the file the worker read: the chunk's other form may be valid.
+        await invalid(
+          ids[i],
+          outcome.error.message,
+          () => store.removeChunk(ids[i], { firstFormOnly: true }),
+        );
       }
     }, options.signal);
   } finally {

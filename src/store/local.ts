@@ -27,7 +27,7 @@ import {
   maxStoredChunkSize,
   uncompressedPath,
 } from "../format/store_layout.ts";
-import { chunkWriteError } from "../chunk/store_files.ts";
+import { chunkWriteError, isChunkFile } from "../chunk/store_files.ts";
 
 export interface LocalStoreOptions {
   codec: CodecPool;
@@ -130,7 +130,7 @@ export class LocalStore
   async hasChunk(id: ChunkId): Promise<boolean> {
     for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
       try {
-        if ((await Deno.stat(path)).isFile) return true;
+        if (isChunkFile(await Deno.stat(path))) return true;
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
           throw new StoreError(this.name, describeFsError(error), { cause: error });
@@ -234,17 +234,31 @@ export class LocalStore
     }
   }
 
-  async removeChunk(id: ChunkId, options: { unlessUsedSince?: Date } = {}): Promise<boolean> {
+  /**
+   * Removes a chunk's files (both forms, or with `firstFormOnly` the one a read
+   * finds first) and returns true, or false when it stays (used since
+   * `unlessUsedSince`). Only regular files go (a symbolic link itself, never what
+   * it leads to): a directory or FIFO under a chunk's name is no chunk file, and
+   * is left alone.
+   */
+  async removeChunk(
+    id: ChunkId,
+    options: { unlessUsedSince?: Date; firstFormOnly?: boolean } = {},
+  ): Promise<boolean> {
     const since = options.unlessUsedSince?.getTime();
     for (const path of [this.chunkPath(id), uncompressedPath(this.chunkPath(id))]) {
       let step = `stat ${path}`;
       try {
-        // A chunk a concurrent make wrote or reused after prune began is no longer unused.
-        if (since !== undefined && ((await Deno.stat(path)).mtime?.getTime() ?? 0) >= since) {
-          return false;
+        const info = await Deno.stat(path);
+        if (!info.isFile) {
+          if (options.firstFormOnly) return false;
+          continue;
         }
+        // A chunk a concurrent make wrote or reused after prune began is no longer unused.
+        if (since !== undefined && (info.mtime?.getTime() ?? 0) >= since) return false;
         step = `remove ${path}`;
         await Deno.remove(path);
+        if (options.firstFormOnly) return true;
       } catch (error) {
         if (!(error instanceof Deno.errors.NotFound)) {
           const detail = `removing chunk ${id}: cannot ${step}: ${describeFsError(error)}`;

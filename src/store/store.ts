@@ -43,9 +43,14 @@ export interface PruneStore extends ListStore {
   /**
    * Removes a chunk. With `unlessUsedSince`, a store that records use times
    * (local directories: the file's mtime, which writers and `make` refresh)
-   * keeps a chunk used since then and returns false.
+   * keeps a chunk used since then and returns false. With `firstFormOnly`, only
+   * the file a read finds first goes (`<id>.cacnk`, else Go desync's bare `<id>`):
+   * verify -r found that one invalid, and the other form may be a valid chunk.
    */
-  removeChunk(id: ChunkId, options?: { unlessUsedSince?: Date }): Promise<boolean | void>;
+  removeChunk(
+    id: ChunkId,
+    options?: { unlessUsedSince?: Date; firstFormOnly?: boolean },
+  ): Promise<boolean | void>;
 }
 
 /** A store that can record that a chunk was just used (cache expiry by age). */
