@@ -92,8 +92,10 @@ export class S3Store implements WriteStore, PruneStore, RawChunkStore {
     }
   }
 
-  async removeChunk(id: ChunkId): Promise<void> {
-    for (const uncompressed of [false, true]) {
+  /** Both forms, or with `firstFormOnly` the one this store reads (verify -r found it invalid). */
+  async removeChunk(id: ChunkId, options: { firstFormOnly?: boolean } = {}): Promise<void> {
+    const forms = options.firstFormOnly ? [this.#uncompressed] : [false, true];
+    for (const uncompressed of forms) {
       await this.#client.deleteObject(this.#key(id, uncompressed), `chunk ${id}`);
     }
   }

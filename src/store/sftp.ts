@@ -226,10 +226,11 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
     return [...ids].sort();
   }
 
-  async removeChunk(id: ChunkId): Promise<void> {
+  /** Both forms, or with `firstFormOnly` the one this store reads (verify -r found it invalid). */
+  async removeChunk(id: ChunkId, options: { firstFormOnly?: boolean } = {}): Promise<void> {
+    const forms = options.firstFormOnly ? [this.#uncompressed] : [false, true];
     await this.#sessions.run(`removing chunk ${id}`, async (connection) => {
-      await connection.unlink(this.#path(id, false));
-      await connection.unlink(this.#path(id, true));
+      for (const uncompressed of forms) await connection.unlink(this.#path(id, uncompressed));
     });
   }
 

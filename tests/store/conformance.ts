@@ -135,5 +135,9 @@ export function storeConformance(
     await store.removeChunk(chunks[0].id);
     assertEquals(await store.hasChunk(chunks[0].id), false);
     assert(await store.hasChunk(chunks[1].id));
+    // verify -r's removal: the form the store reads is the one that goes.
+    await store.removeChunk(chunks[1].id, { firstFormOnly: true });
+    assertEquals(await store.hasChunk(chunks[1].id), false);
+    assert(await store.hasChunk(chunks[2].id));
   }, options.prunable ?? false);
 }
