@@ -7,7 +7,7 @@ import type { CodecPool } from "../chunk/codec_pool.ts";
 import { chunkerParams } from "../chunk/chunker.ts";
 import { ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import { digestOf, type Index } from "../format/index.ts";
+import { digestOf, type Index, type IndexChunk } from "../format/index.ts";
 import type { Chunk, Store } from "../store/store.ts";
 import { describeFsError } from "../util/fs.ts";
 import { indexFileSeed } from "./copy_seeds.ts";
@@ -23,12 +23,22 @@ export class SeedStore implements Store {
   readonly name = "seeds";
   readonly #locations = new Map<ChunkId, Location>();
   readonly #dropped = new Set<Seed>();
+  /** Index seeds being re-chunked (the "regenerate" policy), so each is re-chunked once. */
+  readonly #regenerated = new Map<Seed, Promise<void>>();
+  readonly digest: ReturnType<typeof digestOf>;
+  readonly #wanted: ReadonlySet<ChunkId>;
+  readonly #sizes: ReadonlySet<number>;
 
   private constructor(
     readonly codec: CodecPool,
-    readonly digest: ReturnType<typeof digestOf>,
+    readonly target: Index,
     readonly policy: InvalidSeedPolicy,
-  ) {}
+    readonly signal?: AbortSignal,
+  ) {
+    this.digest = digestOf(target);
+    this.#wanted = new Set(target.chunks.map((chunk) => chunk.id));
+    this.#sizes = new Set(target.chunks.map((chunk) => chunk.size));
+  }
 
   /** Finds where the seeds hold the target's chunks (file seeds are chunked and hashed). */
   static async open(
@@ -38,24 +48,41 @@ export class SeedStore implements Store {
     policy: InvalidSeedPolicy = "fail",
     signal?: AbortSignal,
   ): Promise<SeedStore> {
-    const store = new SeedStore(codec, digestOf(target), policy);
-    const wanted = new Set(target.chunks.map((chunk) => chunk.id));
-    const sizes = new Set(target.chunks.map((chunk) => chunk.size));
+    const store = new SeedStore(codec, target, policy, signal);
     for (const seed of seeds) {
-      const chunks = seed.kind === "index" ? seed.index!.chunks : await indexFileSeed(
-        codec,
-        seed,
-        chunkerParams(target.chunkSizeMin, target.chunkSizeAvg, target.chunkSizeMax),
-        store.digest,
-        sizes,
-        signal,
-      );
-      for (const chunk of chunks) {
-        if (!wanted.has(chunk.id) || store.#locations.has(chunk.id)) continue;
-        store.#locations.set(chunk.id, { seed, at: chunk.start, size: chunk.size });
-      }
+      const chunks = seed.kind === "index" ? seed.index!.chunks : await store.#chunksOfFile(seed);
+      store.#locate(seed, chunks);
     }
     return store;
+  }
+
+  /** A file seed's chunks among the target's sizes: its data cut the target's way and hashed. */
+  #chunksOfFile(seed: Seed): Promise<IndexChunk[]> {
+    const { chunkSizeMin, chunkSizeAvg, chunkSizeMax } = this.target;
+    const params = chunkerParams(chunkSizeMin, chunkSizeAvg, chunkSizeMax);
+    return indexFileSeed(this.codec, seed, params, this.digest, this.#sizes, this.signal);
+  }
+
+  /** Records where `seed` holds wanted chunks that no seed (still in use) holds already. */
+  #locate(seed: Seed, chunks: readonly IndexChunk[]) {
+    for (const chunk of chunks) {
+      if (!this.#wanted.has(chunk.id)) continue;
+      const known = this.#locations.get(chunk.id);
+      if (known && !this.#dropped.has(known.seed)) continue;
+      this.#locations.set(chunk.id, { seed, at: chunk.start, size: chunk.size });
+    }
+  }
+
+  /** Drops an index seed found invalid and uses its data as a file seed instead. */
+  #regenerate(seed: Seed): Promise<void> {
+    let done = this.#regenerated.get(seed);
+    if (!done) {
+      this.#dropped.add(seed);
+      const asFile: Seed = { ...seed, kind: "file", index: undefined };
+      done = this.#chunksOfFile(asFile).then((chunks) => this.#locate(asFile, chunks));
+      this.#regenerated.set(seed, done);
+    }
+    return done;
   }
 
   /** How many distinct chunks of the target the seeds hold, and their bytes. */
@@ -97,6 +124,11 @@ export class SeedStore implements Store {
         `chunk ${id} at offset ${at} does not match its data ${seed.dataPath} ` +
           `(changed since it was indexed? see --skip-invalid-seeds)`,
       );
+    }
+    if (seed.kind === "index" && this.policy === "regenerate") {
+      await this.#regenerate(seed);
+      // Now from the seed's data chunked anew (a file seed), or from elsewhere.
+      return await this.getChunk(id);
     }
     this.#dropped.add(seed);
     throw new ChunkMissing(id, this.name);

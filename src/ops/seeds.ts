@@ -106,7 +106,8 @@ export async function resolveSeeds(options: SeedOptions): Promise<Seed[]> {
     }
   }
   if (options.seedOutput && !options.inPlace && output && output.isFile && output.size > 0) {
-    if (wanted(options.output!, outputId!)) {
+    // Nobody asked for this seed: an output this user may replace but not read is merely not one.
+    if (await readable(options.output!) && wanted(options.output!, outputId!)) {
       add({ name: options.output!, kind: "output", dataPath: options.output!, size: output.size });
     }
   }
@@ -222,6 +223,16 @@ async function usableFile(path: string): Promise<Deno.FileInfo | undefined> {
       return undefined;
     }
     throw new DesyncError(`${path}: cannot stat: ${describeFsError(error)}`, { cause: error });
+  }
+}
+
+/** Whether the regular file at `path` can be opened for reading. */
+async function readable(path: string): Promise<boolean> {
+  try {
+    (await Deno.open(path, { read: true })).close();
+    return true;
+  } catch {
+    return false;
   }
 }
 
