@@ -73,3 +73,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "casync interop: averages from 8.9 MiB on, where casync's discriminator divisor is negative",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      const blob = `${dir}/blob`;
+      await Deno.writeFile(blob, pseudoRandomFast(4 << 20, 13));
+      // Below and above the average where -1.42888852e-7 * avg + 1.33237515 crosses 0.
+      for (const sizes of ["1K:8M:16M", "64:9324560:9324560", "1K:16M:64M", "4M:12M:12M"]) {
+        const theirs = `${dir}/casync.caibx`;
+        await mustRun("casync", ["make", `--chunk-size=${sizes}`, theirs, blob]);
+        const ours = `${dir}/ours.caibx`;
+        const made = await runCli(["make", "-m", withUnits(sizes), ours, blob]);
+        assertEquals(made.code, 0, `${sizes}: ${made.stderr}`);
+        // The chunk counts first: a diff of two long indexes would take minutes to print.
+        const [a, b] = [await Deno.readFile(ours), await Deno.readFile(theirs)];
+        assertEquals((a.length - 104) / 40, (b.length - 104) / 40, `${sizes}: chunks`);
+        assertEquals(a, b, sizes);
+      }
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
