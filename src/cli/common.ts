@@ -104,19 +104,29 @@ const SIZE_UNITS: Record<string, number> = {
   m: 1 << 20,
   mb: 1 << 20,
   mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1 << 30,
+  gib: 1 << 30,
 };
 
-/** One `-m` size: KiB when bare (Go desync), or with a unit (`1000B`, `16K`, `1M`, casync style). */
+/**
+ * One `-m` size: KiB when bare (Go desync), or with a unit (`1000B`, `16K`, `1M`,
+ * casync style). With a unit, a decimal fraction counts as casync counts it:
+ * `1.1K` is 1024 + floor(0.1 * 1024) = 1126 bytes.
+ */
 function parseSize(part: string, value: string): number {
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(part.trim());
-  const scale = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
-  if (!match || scale === undefined) {
+  const match = /^(\d+)(?:\.(\d{1,9}))?\s*([a-z]*)$/i.exec(part.trim());
+  const scale = match ? SIZE_UNITS[match[3].toLowerCase()] : undefined;
+  // A bare fraction has no meaning in either tool: Go takes whole KiB, casync bytes.
+  if (!match || scale === undefined || (match[2] !== undefined && match[3] === "")) {
     throw new UsageError(
       `-m/--chunk-size wants MIN:AVG:MAX in KiB (16:64:256) or with units (16K:64K:256K, ` +
-        `1000B:4000B:16000B), got "${value}"`,
+        `1000B:4000B:16000B, 1.5K), got "${value}"`,
     );
   }
-  return Number(match[1]) * scale;
+  const fraction = match[2] ?? "";
+  return Number(match[1]) * scale +
+    Math.floor(Number(fraction || "0") * scale / 10 ** fraction.length);
 }
 
 /**

@@ -29,7 +29,7 @@ Deno.test("cli: -m refuses what casync or Go desync refuse, naming the rule", ()
     const [value, why] of [
       ["2B:4B:8B", /maximum under 48 bytes needs fixed-size chunks/],
       ["0B:4B:8B", /minimum must be at least 1 byte/],
-      ["1G", /MIN:AVG:MAX in KiB/],
+      ["1G", /average is over 134217728 bytes/],
       ["64:16:256", /minimum is larger than the average/],
       ["16:64:32", /average is larger than the maximum/],
       ["1K:64K:129M", /maximum is over 134217728 bytes/],

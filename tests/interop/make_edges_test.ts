@@ -47,6 +47,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "casync interop: sizes with a fraction and a unit count as casync counts them",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      const blob = `${dir}/blob`;
+      await Deno.writeFile(blob, pseudoRandomFast(200_000, 14));
+      for (const sizes of ["1.1K", "0.3K", "1.999K", "100.7B:300.2B:4.5K", "0.1G"]) {
+        const theirs = `${dir}/casync.caibx`;
+        await mustRun("casync", ["make", `--chunk-size=${sizes}`, theirs, blob]);
+        const ours = `${dir}/ours.caibx`;
+        const made = await runCli(["make", "-m", sizes, ours, blob]);
+        assertEquals(made.code, 0, `${sizes}: ${made.stderr}`);
+        assertEquals(await Deno.readFile(ours), await Deno.readFile(theirs), sizes);
+      }
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
   name: "casync interop: a maximum under the 48-byte window without fixed sizes is refused",
   ignore: Boolean(CASYNC_MISSING),
   async fn(t) {
