@@ -63,10 +63,15 @@ export interface ChunkerParams {
   readonly discriminator: number;
 }
 
-/** The discriminator casync derives from the average, kept within [min, max]. */
+/**
+ * The discriminator casync derives from the average, kept within [min, max].
+ * The formula's divisor turns negative for averages from about 8.9 MiB on; casync
+ * (x86-64) converts that negative quotient to a huge size_t, which its clamp turns
+ * into the maximum, not the minimum.
+ */
 export function discriminatorFor(min: number, avg: number, max: number): number {
   const raw = Math.trunc(avg / (-1.42888852e-7 * avg + 1.33237515));
-  return Math.min(max, Math.max(min, raw));
+  return raw < 0 ? max : Math.min(max, Math.max(min, raw));
 }
 
 /** Validated chunker settings, with casync's rules and messages a user can act on. */

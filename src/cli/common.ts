@@ -17,6 +17,7 @@ import { configureProgress } from "../util/progress.ts";
 import { setVerbose, verbose, warnOnce } from "./log.ts";
 import {
   CHUNK_SIZE_LIMIT_MAX,
+  CHUNK_SIZE_LIMIT_MIN,
   type ChunkerParams,
   chunkerParams,
   WINDOW_SIZE,
@@ -103,26 +104,39 @@ const SIZE_UNITS: Record<string, number> = {
   m: 1 << 20,
   mb: 1 << 20,
   mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1 << 30,
+  gib: 1 << 30,
 };
 
-/** One `-m` size: KiB when bare (Go desync), or with a unit (`1000B`, `16K`, `1M`, casync style). */
+/**
+ * One `-m` size: KiB when bare (Go desync), or with a unit (`1000B`, `16K`, `1M`,
+ * casync style). With a unit, a decimal fraction counts as casync counts it:
+ * `1.1K` is 1024 + floor(0.1 * 1024) = 1126 bytes.
+ */
 function parseSize(part: string, value: string): number {
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(part.trim());
-  const scale = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
-  if (!match || scale === undefined) {
+  const match = /^(\d+)(?:\.(\d{1,9}))?\s*([a-z]*)$/i.exec(part.trim());
+  const scale = match ? SIZE_UNITS[match[3].toLowerCase()] : undefined;
+  // A bare fraction has no meaning in either tool: Go takes whole KiB, casync bytes.
+  if (!match || scale === undefined || (match[2] !== undefined && match[3] === "")) {
     throw new UsageError(
       `-m/--chunk-size wants MIN:AVG:MAX in KiB (16:64:256) or with units (16K:64K:256K, ` +
-        `1000B:4000B:16000B), got "${value}"`,
+        `1000B:4000B:16000B, 1.5K), got "${value}"`,
     );
   }
-  return Number(match[1]) * scale;
+  const fraction = match[2] ?? "";
+  return Number(match[1]) * scale +
+    Math.floor(Number(fraction || "0") * scale / 10 ** fraction.length);
 }
 
 /**
  * Parses `-m/--chunk-size`: `MIN:AVG:MAX` (or a single AVG, casync style: min =
- * avg/4, max = avg*4), each in KiB unless it carries a unit. Refuses what casync
- * or Go desync refuse: a min below the 48-byte hash window, min > avg, avg > max,
- * sizes over 128 MiB.
+ * avg/4, at least 1, and max = avg*4, at most 128 MiB), each in KiB unless it
+ * carries a unit. Accepts and refuses what `casync --chunk-size` does: sizes of
+ * 1 byte to 128 MiB with min <= avg <= max. casync cuts nothing before its
+ * 48-byte hash window is full, so a maximum under 48 bytes works only for
+ * fixed-size chunks (min = avg = max); casync fails on the first chunk
+ * otherwise, we refuse it up front.
  */
 export function parseChunkSizes(value: string): ChunkerParams {
   const parts = value.split(":");
@@ -130,17 +144,25 @@ export function parseChunkSizes(value: string): ChunkerParams {
     throw new UsageError(`-m/--chunk-size wants MIN:AVG:MAX or AVG, got "${value}"`);
   }
   const sizes = parts.map((part) => parseSize(part, value));
-  const [min, avg, max] = sizes.length === 3
-    ? sizes
-    : [Math.floor(sizes[0] / 4), sizes[0], sizes[0] * 4];
+  const [min, avg, max] = sizes.length === 3 ? sizes : [
+    Math.max(CHUNK_SIZE_LIMIT_MIN, Math.floor(sizes[0] / 4)),
+    sizes[0],
+    Math.min(CHUNK_SIZE_LIMIT_MAX, sizes[0] * 4),
+  ];
   const say = (detail: string) =>
     new UsageError(`-m/--chunk-size ${value} (${min}:${avg}:${max} bytes): ${detail}`);
-  if (min < WINDOW_SIZE) {
-    throw say(`the minimum must be at least the ${WINDOW_SIZE}-byte rolling-hash window`);
-  }
+  if (avg < CHUNK_SIZE_LIMIT_MIN) throw say("the average must be at least 1 byte");
+  if (avg > CHUNK_SIZE_LIMIT_MAX) throw say(`the average is over ${CHUNK_SIZE_LIMIT_MAX} bytes`);
+  if (min < CHUNK_SIZE_LIMIT_MIN) throw say("the minimum must be at least 1 byte");
+  if (max > CHUNK_SIZE_LIMIT_MAX) throw say(`the maximum is over ${CHUNK_SIZE_LIMIT_MAX} bytes`);
   if (min > avg) throw say("the minimum is larger than the average");
   if (avg > max) throw say("the average is larger than the maximum");
-  if (max > CHUNK_SIZE_LIMIT_MAX) throw say(`the maximum is over ${CHUNK_SIZE_LIMIT_MAX} bytes`);
+  if (max < WINDOW_SIZE && min !== max) {
+    throw say(
+      `no chunk is cut before the ${WINDOW_SIZE}-byte rolling-hash window is full, so a ` +
+        `maximum under ${WINDOW_SIZE} bytes needs fixed-size chunks (min = avg = max)`,
+    );
+  }
   return chunkerParams(min, avg, max);
 }
 

@@ -31,7 +31,13 @@ export async function cat(options: CatOptions): Promise<number> {
   const total = indexLength(index);
   const offset = options.offset ?? 0;
   if (offset > total) throw new UsageError(`--offset ${offset} is past the blob's end (${total})`);
-  const end = options.length === undefined ? total : Math.min(total, offset + options.length);
+  // Go desync fails on a range running past the end too (after writing what there is).
+  if (options.length !== undefined && offset + options.length > total) {
+    throw new UsageError(
+      `--offset ${offset} --length ${options.length} runs past the blob's end (${total})`,
+    );
+  }
+  const end = options.length === undefined ? total : offset + options.length;
   const wanted = chunksIn(index.chunks, offset, end);
   const controller = new AbortController();
   const signal = options.signal

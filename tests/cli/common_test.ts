@@ -15,16 +15,21 @@ Deno.test("cli: -m takes KiB like Go desync, and units like casync", () => {
   assertEquals(sizes("16KiB:64kb:256k"), [16384, 65536, 262144]);
   assertEquals(sizes("1000B:4000B:16000B"), [1000, 4000, 16000]);
   assertEquals(sizes("48B:48B:48B"), [48, 48, 48]);
+  // casync takes a minimum under its 48-byte window, and fixed sizes under it.
+  assertEquals(sizes("47B:64B:256B"), [47, 64, 256]);
+  assertEquals(sizes("1B:1B:1B"), [1, 1, 1]);
   // A single average, as casync takes it: a quarter and four times.
   assertEquals(sizes("64"), [16384, 65536, 262144]);
   assertEquals(sizes("1M"), [262144, 1048576, 4194304]);
+  assertEquals(sizes("128M"), [33554432, 134217728, 134217728]);
 });
 
 Deno.test("cli: -m refuses what casync or Go desync refuse, naming the rule", () => {
   for (
     const [value, why] of [
-      ["2B:4B:8B", /at least the 48-byte rolling-hash window/],
-      ["47B:64B:256B", /at least the 48-byte/],
+      ["2B:4B:8B", /maximum under 48 bytes needs fixed-size chunks/],
+      ["0B:4B:8B", /minimum must be at least 1 byte/],
+      ["1G", /average is over 134217728 bytes/],
       ["64:16:256", /minimum is larger than the average/],
       ["16:64:32", /average is larger than the maximum/],
       ["1K:64K:129M", /maximum is over 134217728 bytes/],

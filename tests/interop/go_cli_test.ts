@@ -296,6 +296,18 @@ const CASES: Case[] = [
     stores: ["cache"],
   },
   { args: ["cat", "blob.caibx"], fails: true, differs: ["usageExit"] },
+  // a range past the blob's end (3 MiB) fails under both
+  {
+    args: ["cat", "-s", "store", "-o", "3145000", "-l", "1000", "blob.caibx"],
+    fails: true,
+    differs: ["usageExit"],
+  },
+  {
+    args: ["cat", "-s", "store", "-o", "3145729", "blob.caibx"],
+    fails: true,
+    differs: ["usageExit"],
+  },
+  { args: ["cat", "-s", "store", "-o", "3145000", "-l", "728", "blob.caibx"] },
   // cache
   {
     args: ["cache", "-s", "store", "-c", "new", "blob.caibx", "v2.caibx"],
