@@ -12,6 +12,7 @@
  * millisecond granularity) and no attributes. ACLs, SELinux labels, chattr(1)
  * flags and project quota IDs are never read, so their flags are never set.
  */
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { ChunkerParams } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { DesyncError } from "../errors.ts";
@@ -360,9 +361,11 @@ class Walker {
   /** Streams a file's contents; it must still be the file we stat'ed and as long. */
   async #payload(path: string, info: FileStat) {
     if (info.size === 0) return;
-    let file: Deno.FsFile;
+    // Without O_NONBLOCK, a FIFO put in the file's place after its stat would
+    // block the open until some writer came. Deno's own open takes no such flag.
+    let fd: number;
     try {
-      file = Deno.openSync(path, { read: true });
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
       throw new DesyncError(`${shown(path)}: cannot open: ${describeFsError(error)}`, {
         cause: error,
@@ -380,24 +383,26 @@ class Walker {
       }
     };
     try {
-      // Deno cannot open with O_NOFOLLOW: check that the path still names the same file.
-      const opened = read(() => file.statSync());
-      if (opened.ino !== null && BigInt(opened.ino) !== info.ino) {
+      // Deno follows symlinks when it opens (it resolves them to check its
+      // permissions), and a freed inode number is soon reused: the open file
+      // must be a regular file with the inode we stat'ed.
+      const opened = read(() => fstatSync(fd, { bigint: true }));
+      if (!opened.isFile() || opened.ino !== info.ino) {
         throw new DesyncError(`${shown(path)}: replaced while being archived`);
       }
       const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER);
       let left = info.size;
       while (left > 0) {
         this.#options.signal?.throwIfAborted();
-        const n = read(() => file.readSync(buffer.subarray(0, Math.min(left, READ_BUFFER))));
-        if (n === null || n === 0) {
+        const n = read(() => readSync(fd, buffer, 0, Math.min(left, READ_BUFFER), null));
+        if (n === 0) {
           throw new DesyncError(`${shown(path)}: shrank while being archived`);
         }
         await this.#emit(buffer.subarray(0, n));
         left -= n;
       }
     } finally {
-      file.close();
+      closeSync(fd);
     }
   }
 }

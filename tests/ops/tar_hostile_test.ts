@@ -1,11 +1,13 @@
 /**
  * tar against hostile trees: a failure is one line whose path cannot forge
- * another line or drive the terminal.
+ * another line or drive the terminal, and a file swapped for another kind of
+ * node after its stat is refused at once instead of being followed or waited on.
  */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { SHA512_256 } from "../../src/format/catar.ts";
 import { DesyncError } from "../../src/errors.ts";
 import { tar, tarFeatures } from "../../src/ops/tar.ts";
+import { makeNode } from "../../src/util/posix.ts";
 import { denoTreeFs, type TreeFs } from "../../src/util/tree_fs.ts";
 import { tempDirTest } from "../helpers.ts";
 
@@ -46,3 +48,68 @@ tempDirTest("tar hostile: a system call's failure escapes the name as well", asy
   const error = await assertRejects(() => archive(`${dir}/tree`, failing), DesyncError);
   assertEquals(error.message, `${dir}/tree/x\\x0Ay-gone: cannot stat: No such file or directory`);
 });
+
+tempDirTest(
+  "tar hostile: a file replaced by a FIFO after its stat is refused, not waited on",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/tree`);
+    const path = `${dir}/tree/swapped`;
+    await Deno.writeTextFile(path, "contents");
+    // The race made certain: the file is stat'ed, then a FIFO takes its name.
+    const swapping: TreeFs = {
+      ...denoTreeFs,
+      stat(at, follow) {
+        const info = denoTreeFs.stat(at, follow);
+        if (at === path) {
+          Deno.removeSync(path);
+          makeNode(path, 0o010644);
+        }
+        return info;
+      },
+    };
+    // A writer that opens the FIFO only later: an open that waits for one would
+    // return only after it, and the archive would go on with the writer's bytes.
+    const writer = new Deno.Command("sh", {
+      args: ["-c", 'sleep 10; exec 3>"$1"', "sh", path],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let writerDone = false;
+    const waited = writer.status.then(() => writerDone = true);
+    try {
+      const error = await assertRejects(() => archive(`${dir}/tree`, swapping), DesyncError);
+      assertEquals(error.message, `${path}: replaced while being archived`);
+      assert(!writerDone, "tar returned before anything opened the FIFO");
+    } finally {
+      try {
+        writer.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await waited;
+    }
+  },
+);
+
+tempDirTest(
+  "tar hostile: a file replaced by a symlink after its stat is not followed",
+  async (dir) => {
+    await Deno.mkdir(`${dir}/tree`);
+    await Deno.writeTextFile(`${dir}/secret`, "not part of the tree");
+    const path = `${dir}/tree/swapped`;
+    await Deno.writeTextFile(path, "contents");
+    const swapping: TreeFs = {
+      ...denoTreeFs,
+      stat(at, follow) {
+        const info = denoTreeFs.stat(at, follow);
+        if (at === path) {
+          Deno.removeSync(path);
+          Deno.symlinkSync(`${dir}/secret`, path);
+        }
+        return info;
+      },
+    };
+    const error = await assertRejects(() => archive(`${dir}/tree`, swapping), DesyncError);
+    assertEquals(error.message, `${path}: replaced while being archived`);
+  },
+);
