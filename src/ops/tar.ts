@@ -12,6 +12,7 @@
  * millisecond granularity) and no attributes. ACLs, SELinux labels, chattr(1)
  * flags and project quota IDs are never read, so their flags are never set.
  */
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { ChunkerParams } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { DesyncError } from "../errors.ts";
@@ -66,6 +67,7 @@ import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
 import type { PathMatcher } from "../util/glob.ts";
 import { ENOENT, type FileStat, SystemCallError } from "../util/posix.ts";
+import { escapeControls } from "../util/printable.ts";
 import { selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
 import type { UserDb } from "../util/user_db.ts";
 import { StreamChunker } from "./chunk_stream.ts";
@@ -136,10 +138,13 @@ export async function tar(options: TarOptions): Promise<TarStats> {
   const source = options.source.length > 1 ? options.source.replace(/\/+$/, "") : options.source;
   const walker = new Walker(options, fs);
   const root = stat(fs, source, true);
-  if ((root.mode & S_IFMT) !== S_IFDIR) throw new DesyncError(`${source}: not a directory`);
+  if ((root.mode & S_IFMT) !== S_IFDIR) throw new DesyncError(`${shown(source)}: not a directory`);
   await walker.node(source, "", root, 0);
   return { entries: walker.entries, bytes: walker.offset };
 }
+
+/** A path in a message: a name's newline or escape sequence cannot forge a line or drive a terminal. */
+const shown = escapeControls;
 
 function stat(fs: TreeFs, path: string, follow = false): FileStat {
   return posixCall(() => {
@@ -148,7 +153,7 @@ function stat(fs: TreeFs, path: string, follow = false): FileStat {
     } catch (error) {
       if (error instanceof SystemCallError && error.errno === ENOENT && path.includes("\uFFFD")) {
         throw new DesyncError(
-          `${path}: the name is not valid UTF-8, and Deno can only open UTF-8 names`,
+          `${shown(path)}: the name is not valid UTF-8, and Deno can only open UTF-8 names`,
         );
       }
       throw error;
@@ -161,7 +166,11 @@ function posixCall<T>(call: () => T): T {
   try {
     return call();
   } catch (error) {
-    if (error instanceof SystemCallError) throw new DesyncError(error.message, { cause: error });
+    if (error instanceof SystemCallError) {
+      throw new DesyncError(`${shown(error.path)}: cannot ${error.operation}: ${error.reason}`, {
+        cause: error,
+      });
+    }
     throw error;
   }
 }
@@ -220,10 +229,12 @@ class Walker {
         await this.#emit(concatBytes(records));
         break;
       default:
-        throw new DesyncError(`${path}: unknown file type (mode 0o${info.mode.toString(8)})`);
+        throw new DesyncError(
+          `${shown(path)}: unknown file type (mode 0o${info.mode.toString(8)})`,
+        );
     }
     if (depth >= DEPTH_MAX) {
-      throw new DesyncError(`${path}: nested more than ${DEPTH_MAX} directories deep`);
+      throw new DesyncError(`${shown(path)}: nested more than ${DEPTH_MAX} directories deep`);
     }
     const children: GoodbyeChild[] = [];
     for (const name of this.#children(path)) {
@@ -246,7 +257,7 @@ class Walker {
     let gid = 0;
     if (flags & (WITH_16BIT_UIDS | WITH_32BIT_UIDS)) {
       if ((flags & WITH_16BIT_UIDS) && (info.uid > 0xffff || info.gid > 0xffff)) {
-        throw new DesyncError(`${path}: owner ${info.uid}:${info.gid} does not fit 16 bits`);
+        throw new DesyncError(`${shown(path)}: owner ${info.uid}:${info.gid} does not fit 16 bits`);
       }
       uid = info.uid;
       gid = info.gid;
@@ -254,7 +265,7 @@ class Walker {
     let mtimeNs = 0n;
     if (this.#granularity !== undefined) {
       if (info.mtimeNs < 0n) {
-        throw new DesyncError(`${path}: a modification time before 1970 cannot be archived`);
+        throw new DesyncError(`${shown(path)}: a modification time before 1970 cannot be archived`);
       }
       mtimeNs = info.mtimeNs / this.#granularity * this.#granularity;
     }
@@ -332,9 +343,12 @@ class Walker {
     try {
       names = Array.from(Deno.readDirSync(path), (entry) => entry.name);
     } catch (error) {
-      throw new DesyncError(`${path}: cannot read the directory: ${describeFsError(error)}`, {
-        cause: error,
-      });
+      throw new DesyncError(
+        `${shown(path)}: cannot read the directory: ${describeFsError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return names.map((text) => ({ text, bytes: encoder.encode(text) }))
       .sort((a, b) => compareBytes(a.bytes, b.bytes));
@@ -347,11 +361,15 @@ class Walker {
   /** Streams a file's contents; it must still be the file we stat'ed and as long. */
   async #payload(path: string, info: FileStat) {
     if (info.size === 0) return;
-    let file: Deno.FsFile;
+    // Without O_NONBLOCK, a FIFO put in the file's place after its stat would
+    // block the open until some writer came. Deno's own open takes no such flag.
+    let fd: number;
     try {
-      file = Deno.openSync(path, { read: true });
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
-      throw new DesyncError(`${path}: cannot open: ${describeFsError(error)}`, { cause: error });
+      throw new DesyncError(`${shown(path)}: cannot open: ${describeFsError(error)}`, {
+        cause: error,
+      });
     }
     // Only the file's own calls fail as "cannot read": an error writing the
     // archive (a full disk, a reader gone from a pipe) passes through as it is.
@@ -359,28 +377,32 @@ class Walker {
       try {
         return call();
       } catch (error) {
-        throw new DesyncError(`${path}: cannot read: ${describeFsError(error)}`, { cause: error });
+        throw new DesyncError(`${shown(path)}: cannot read: ${describeFsError(error)}`, {
+          cause: error,
+        });
       }
     };
     try {
-      // Deno cannot open with O_NOFOLLOW: check that the path still names the same file.
-      const opened = read(() => file.statSync());
-      if (opened.ino !== null && BigInt(opened.ino) !== info.ino) {
-        throw new DesyncError(`${path}: replaced while being archived`);
+      // Deno follows symlinks when it opens (it resolves them to check its
+      // permissions), and a freed inode number is soon reused: the open file
+      // must be a regular file with the inode we stat'ed.
+      const opened = read(() => fstatSync(fd, { bigint: true }));
+      if (!opened.isFile() || opened.ino !== info.ino) {
+        throw new DesyncError(`${shown(path)}: replaced while being archived`);
       }
       const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER);
       let left = info.size;
       while (left > 0) {
         this.#options.signal?.throwIfAborted();
-        const n = read(() => file.readSync(buffer.subarray(0, Math.min(left, READ_BUFFER))));
-        if (n === null || n === 0) {
-          throw new DesyncError(`${path}: shrank while being archived`);
+        const n = read(() => readSync(fd, buffer, 0, Math.min(left, READ_BUFFER), null));
+        if (n === 0) {
+          throw new DesyncError(`${shown(path)}: shrank while being archived`);
         }
         await this.#emit(buffer.subarray(0, n));
         left -= n;
       }
     } finally {
-      file.close();
+      closeSync(fd);
     }
   }
 }

@@ -4,6 +4,8 @@ import { onForcedExit } from "./shutdown.ts";
 
 /** Short reasons for the OS errors Deno reports only as "… (os error N)" with no class. */
 const OS_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
   ENOSPC: "no space left on device",
   EDQUOT: "disk quota exceeded",
   EROFS: "read-only file system",
