@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import type { ListenAddress, ServerLimits, TlsConfig } from "../server/http_server.ts";
+import { certificatesProblem, keyPairProblem } from "../util/tls_files.ts";
 import { collect, optionalEnv, parseDuration, readPem } from "./common.ts";
 
 export function addServerOptions(command: Command): Command {
@@ -50,6 +51,7 @@ export async function serverSettings(
     key: await readPem(opts.key as string, "--key"),
     clientCa: opts.mutualTls ? await readPem(opts.clientCa as string, "--client-ca") : undefined,
   };
+  if (tls) checkTls(tls, opts);
   const timeout = opts.clientTimeout as number | undefined;
   return {
     listen,
@@ -61,6 +63,17 @@ export async function serverSettings(
       requestTimeoutMs: timeout * 2,
     },
   };
+}
+
+/**
+ * Refuses certificate files the server could not use: node:https parses them
+ * only when a client connects, so it would listen and then drop every client.
+ */
+function checkTls(tls: TlsConfig, opts: Record<string, unknown>) {
+  const pair = keyPairProblem(tls.cert, tls.key);
+  if (pair) throw new UsageError(`--cert ${opts.cert} --key ${opts.key}: ${pair}`);
+  const clientCa = tls.clientCa === undefined ? undefined : certificatesProblem(tls.clientCa);
+  if (clientCa) throw new UsageError(`--client-ca ${opts.clientCa}: ${clientCa}`);
 }
 
 /** The line a server prints on stderr for each address, so scripts can find the port. */

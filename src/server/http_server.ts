@@ -154,6 +154,9 @@ function createServer(handler: Handler, limits: ServerLimits, tls?: TlsConfig): 
       ...common,
       cert: tls.cert,
       key: tls.key,
+      // A client that stalls in the handshake is not yet an HTTP client: the timeouts above
+      // start only after it, so without this one it would hold its connection for 120 s.
+      handshakeTimeout: limits.headersTimeoutMs,
       ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     }, handler)
     : http.createServer(common, handler);

@@ -17,6 +17,7 @@ import { GrowingBody, Http1Client, isSuccess, noProxyConfigured } from "./http1.
 
 export { type BodyBuffer, HttpBodyTooLarge, HttpFinalError, HttpNetworkError };
 import { describeNotCapable } from "./fs.ts";
+import { certificatesProblem, keyPairProblem } from "./tls_files.ts";
 
 export interface HttpOptions {
   /** Per request, in milliseconds. */
@@ -73,6 +74,7 @@ export class HttpTransport {
 
   constructor(options: HttpOptions = DEFAULT_HTTP_OPTIONS) {
     this.#options = options;
+    checkTlsFiles(options);
     if (options.insecure) {
       this.#agent = import("node:https").then((https) => ({
         agent: new https.Agent({
@@ -321,6 +323,24 @@ function nodeRequest(
     request.on("error", reject);
     request.end(body);
   });
+}
+
+/**
+ * Refuses CA files without a certificate (Deno's TLS would skip them: every
+ * server then fails as untrusted), and a client certificate and key that do
+ * not go together (which node:https, for -t, finds only in each handshake).
+ */
+function checkTlsFiles(options: HttpOptions) {
+  for (const pem of options.caCerts ?? []) {
+    const problem = certificatesProblem(pem);
+    if (problem) throw new HttpNetworkError(`TLS settings rejected: CA certificates: ${problem}`);
+  }
+  if (options.clientCert && options.clientKey) {
+    const problem = keyPairProblem(options.clientCert, options.clientKey);
+    if (problem) {
+      throw new HttpNetworkError(`TLS settings rejected: client certificate: ${problem}`);
+    }
+  }
 }
 
 function describeNetworkError(error: unknown): string {

@@ -10,8 +10,9 @@ tempDirTest("cli: --cert and --key files are read, an unreadable one named", asy
   await Deno.writeTextFile(`${dir}/cert.pem`, "CERT");
   await Deno.writeTextFile(`${dir}/key.pem`, "KEY");
   const base = { listen: ["127.0.0.1:0"], cert: `${dir}/cert.pem`, key: `${dir}/key.pem` };
-  const settings = await serverSettings(base, listen);
-  assertEquals(settings.tls, { cert: "CERT", key: "KEY", clientCa: undefined });
+  // Contents that are no certificate are refused too (server_tls_files_test.ts has the rest).
+  const garbage = await assertRejects(() => serverSettings(base, listen), UsageError);
+  assertEquals(garbage.message.endsWith("no PEM certificate in the certificate file"), true);
   const missing = await assertRejects(
     () => serverSettings({ ...base, key: `${dir}/none.pem` }, listen),
     UsageError,
