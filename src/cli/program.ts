@@ -51,6 +51,15 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   },
 };
 
+/**
+ * A parser error as one line: "desync: " for commander's "error: ", and its
+ * suggestion ("\n(Did you mean --verbose?)") joined to the line.
+ */
+function parserMessage(message: string): string {
+  return message.trimEnd().replace(/^error: /, "desync: ")
+    .replace(/\n\(Did you mean ([^)]*)\)$/, " (did you mean $1)");
+}
+
 /** Commands that describe the others, so they need the whole tree. */
 const WHOLE_TREE = new Set(["completion", "manpage"]);
 
@@ -73,7 +82,7 @@ export async function buildProgram(command?: string): Promise<Command> {
       getOutHasColors: () => false,
       getErrHasColors: () => false,
       // Every error line starts with "desync:", the parser's too.
-      outputError: (message, write) => write(message.replace(/^error: /, "desync: ")),
+      outputError: (message, write) => write(`${parserMessage(message)}\n`),
     })
     .hook("preAction", (_, action) => {
       applyGlobalSettings(action);
