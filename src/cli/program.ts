@@ -110,13 +110,28 @@ export async function buildProgram(command?: string): Promise<Command> {
   return program;
 }
 
+/**
+ * `help NAME` for a name that is no command: commander prints the whole help on
+ * stderr for it; parsed as `NAME`, it is one line naming it (with a suggestion).
+ * `help help` is the root's help, as `help` alone.
+ */
+function helpTopic(args: string[], program: Command): string[] {
+  const [first, name] = args;
+  if (first !== "help" || name === undefined) return args;
+  if (name === "help") return ["help"];
+  const known = program.commands.some((c) => c.name() === name || c.aliases().includes(name));
+  return known ? args : [name, ...args.slice(2)];
+}
+
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
   try {
     // A command named first is the one run: only it is built. Anything else (help, global
     // options first, a mistyped name) gets the whole tree, which says what is wrong.
     const program = await buildProgram(args[0]);
-    await program.parseAsync(normalizeBoolFlags(args, program), { from: "user" });
+    await program.parseAsync(normalizeBoolFlags(helpTopic(args, program), program), {
+      from: "user",
+    });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -19,3 +19,13 @@ Deno.test("cli: a mistyped option or command, and its suggestion, are one line",
   const command = await runCli(["extrakt"], PERMISSIONS.readOnly);
   assertOneLine(command, 2, /unknown command 'extrakt' \(did you mean extract\?\)/);
 });
+
+Deno.test("cli: help of a command that does not exist is one line, exit 2", async () => {
+  const unknown = await runCli(["help", "nosuch"], PERMISSIONS.readOnly);
+  assertOneLine(unknown, 2, /unknown command 'nosuch'/);
+  const mistyped = await runCli(["help", "extrakt"], PERMISSIONS.readOnly);
+  assertOneLine(mistyped, 2, /unknown command 'extrakt' \(did you mean extract\?\)/);
+  const help = await runCli(["help", "help"], PERMISSIONS.readOnly);
+  assertEquals(help.code, 0, help.stderr);
+  assertMatch(help.stdout, /^Usage: desync /);
+});
