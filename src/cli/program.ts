@@ -14,6 +14,7 @@ import {
 } from "./common.ts";
 import { configureHelp, document } from "./help.ts";
 import { normalizeBoolFlags } from "./go_args.ts";
+import { escapeControls } from "../util/printable.ts";
 
 const VERSION = denoConfig.version;
 
@@ -52,12 +53,15 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 /**
- * A parser error as one line: "desync: " for commander's "error: ", and its
- * suggestion ("\n(Did you mean --verbose?)") joined to the line.
+ * A parser error as one line: "desync: " for commander's "error: ", its
+ * suggestion ("\n(Did you mean --verbose?)") joined to the line, and control
+ * characters of what the user typed escaped.
  */
 function parserMessage(message: string): string {
-  return message.trimEnd().replace(/^error: /, "desync: ")
-    .replace(/\n\(Did you mean ([^)]*)\)$/, " (did you mean $1)");
+  return escapeControls(
+    message.trimEnd().replace(/^error: /, "desync: ")
+      .replace(/\n\(Did you mean ([^)]*)\)$/, " (did you mean $1)"),
+  );
 }
 
 /** Commands that describe the others, so they need the whole tree. */
@@ -123,6 +127,15 @@ function helpTopic(args: string[], program: Command): string[] {
   return known ? args : [name, ...args.slice(2)];
 }
 
+/**
+ * The one line a failure prints. Messages carry names from outside (file
+ * names, a config file's text in JSON.parse's words): a newline or a terminal
+ * escape in them must not break the line or drive the terminal.
+ */
+function fail(message: string) {
+  console.error(`desync: ${escapeControls(message)}`);
+}
+
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
   try {
@@ -139,14 +152,14 @@ export async function run(args: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof DesyncError) {
-      console.error(`desync: ${error.message}`);
+      fail(error.message);
       return error.exitCode;
     }
     if (error instanceof Deno.errors.NotCapable) {
-      console.error(`desync: ${error.message} (see the README for the permission flags)`);
+      fail(`${error.message} (see the README for the permission flags)`);
       return 1;
     }
-    console.error(`desync: ${error instanceof Error ? error.message : String(error)}`);
+    fail(error instanceof Error ? error.message : String(error));
     return 1;
   }
 }

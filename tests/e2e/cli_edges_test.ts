@@ -4,7 +4,7 @@
  * line on stderr starting "desync:".
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { PERMISSIONS, type RunResult, runCli, tempDirTest } from "../helpers.ts";
+import { PERMISSIONS, runCli, type RunResult, tempDirTest } from "../helpers.ts";
 
 /** Fails unless the run failed with `code` and exactly one stderr line starting "desync:". */
 function assertOneLine(result: RunResult, code: number, pattern: RegExp) {
@@ -29,3 +29,19 @@ Deno.test("cli: help of a command that does not exist is one line, exit 2", asyn
   assertEquals(help.code, 0, help.stderr);
   assertMatch(help.stdout, /^Usage: desync /);
 });
+
+tempDirTest(
+  "cli: a newline or an escape in a name or a config file stays in one line",
+  async (dir) => {
+    const named = await runCli(["list-chunks", `${dir}/a\nb\x1b[2J.caibx`], PERMISSIONS.readOnly);
+    assertOneLine(named, 1, /a\\x0Ab\\x1B\[2J\.caibx: cannot read index/);
+    await Deno.writeTextFile(`${dir}/config.json`, "hello\nworld\n");
+    const config = await runCli(
+      ["--config", `${dir}/config.json`, "list-chunks", "x.caibx"],
+      PERMISSIONS.readOnly,
+    );
+    assertOneLine(config, 2, /config\.json: not valid JSON: .*hello\\x0Aworld/);
+    const option = await runCli(["list-chunks", "--a\nb", "x.caibx"], PERMISSIONS.readOnly);
+    assertOneLine(option, 2, /unknown option '--a\\x0Ab'/);
+  },
+);
