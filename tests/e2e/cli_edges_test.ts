@@ -4,7 +4,8 @@
  * line on stderr starting "desync:".
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { PERMISSIONS, runCli, type RunResult, tempDirTest } from "../helpers.ts";
+import { PERMISSIONS, pseudoRandom, runCli, type RunResult, tempDirTest } from "../helpers.ts";
+import { startFaultServer } from "../faults/fault_server.ts";
 
 /** Fails unless the run failed with `code` and exactly one stderr line starting "desync:". */
 function assertOneLine(result: RunResult, code: number, pattern: RegExp) {
@@ -43,5 +44,56 @@ tempDirTest(
     assertOneLine(config, 2, /config\.json: not valid JSON: .*hello\\x0Aworld/);
     const option = await runCli(["list-chunks", "--a\nb", "x.caibx"], PERMISSIONS.readOnly);
     assertOneLine(option, 2, /unknown option '--a\\x0Ab'/);
+  },
+);
+
+tempDirTest(
+  "cli: a timeout longer than a timer can wait (1000h, in flags or config) still waits",
+  async (dir) => {
+    await Deno.writeFile(`${dir}/blob`, pseudoRandom(256 << 10, 7));
+    const made = await runCli(["make", "-s", `${dir}/store`, `${dir}/blob.caibx`, `${dir}/blob`]);
+    assertEquals(made.code, 0, made.stderr);
+    // Each answer comes after a pause a timer cut to 1 ms would not wait for.
+    const server = startFaultServer(`${dir}/store`, () => ({ kind: "slow", ms: 30 }));
+    try {
+      const net = [...PERMISSIONS.local, "--allow-net=127.0.0.1"];
+      const flags = await runCli(
+        [
+          "extract",
+          "--timeout",
+          "1000h",
+          "-b",
+          "1000h",
+          "-s",
+          server.url,
+          `${dir}/blob.caibx`,
+          `${dir}/a`,
+        ],
+        net,
+      );
+      assertEquals(flags.code, 0, flags.stderr);
+      assertEquals(flags.stderr, "");
+      await Deno.writeTextFile(
+        `${dir}/config.json`,
+        JSON.stringify({ "store-options": { [server.url]: { timeout: 3_600_000_000_000_000 } } }),
+      );
+      const config = await runCli(
+        [
+          "--config",
+          `${dir}/config.json`,
+          "extract",
+          "-s",
+          server.url,
+          `${dir}/blob.caibx`,
+          `${dir}/b`,
+        ],
+        net,
+      );
+      assertEquals(config.code, 0, config.stderr);
+      assertEquals(config.stderr, "");
+      assert(server.requests.length > 0, "the store was asked");
+    } finally {
+      await server.close();
+    }
   },
 );
