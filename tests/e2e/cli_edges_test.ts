@@ -97,3 +97,19 @@ tempDirTest(
     }
   },
 );
+
+tempDirTest(
+  "cli: a server without --allow-net says so in one line, no stack trace",
+  async (dir) => {
+    const chunks = await runCli(
+      ["chunk-server", "-s", dir, "-l", "127.0.0.1:0"],
+      PERMISSIONS.readOnly,
+    );
+    assertOneLine(chunks, 1, /cannot listen on 127\.0\.0\.1:0: not permitted: needs --allow-net/);
+    const indexes = await runCli(["index-server", "-s", dir, "-l", "[::1]:8080"], [
+      "--allow-read",
+      "--allow-net=127.0.0.1",
+    ]);
+    assertOneLine(indexes, 1, /cannot listen on \[::1\]:8080: .*needs --allow-net=\[::1\]:8080/);
+  },
+);
