@@ -4,8 +4,16 @@
  * line on stderr starting "desync:".
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { PERMISSIONS, pseudoRandom, runCli, type RunResult, tempDirTest } from "../helpers.ts";
+import {
+  MAIN,
+  PERMISSIONS,
+  pseudoRandom,
+  runCli,
+  type RunResult,
+  tempDirTest,
+} from "../helpers.ts";
 import { startFaultServer } from "../faults/fault_server.ts";
+import { RUNTIME_FLAGS } from "../../scripts/permissions.ts";
 
 /** Fails unless the run failed with `code` and exactly one stderr line starting "desync:". */
 function assertOneLine(result: RunResult, code: number, pattern: RegExp) {
@@ -111,5 +119,53 @@ tempDirTest(
       "--allow-net=127.0.0.1",
     ]);
     assertOneLine(indexes, 1, /cannot listen on \[::1\]:8080: .*needs --allow-net=\[::1\]:8080/);
+  },
+);
+
+/** Runs the CLI with its stdout closed before it writes anything: every write fails (EPIPE). */
+async function runReaderGone(args: string[], permissions: readonly string[]): Promise<RunResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...permissions, ...RUNTIME_FLAGS, MAIN, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await child.stdout.cancel();
+  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+  return { code: (await child.status).code, stdout: "", stderr };
+}
+
+tempDirTest(
+  "cli: every command that prints stops quietly when its reader goes away",
+  async (dir) => {
+    await Deno.writeFile(`${dir}/blob`, pseudoRandom(512 << 10, 9));
+    const made = await runCli(
+      ["make", "-m", "1:2:8", "-s", `${dir}/store`, `${dir}/blob.caibx`, `${dir}/blob`],
+    );
+    assertEquals(made.code, 0, made.stderr);
+    await Deno.writeFile(`${dir}/other`, pseudoRandom(64 << 10, 10));
+    const other = await runCli([
+      "make",
+      "-s",
+      `${dir}/store`,
+      `${dir}/other.caibx`,
+      `${dir}/other`,
+    ]);
+    assertEquals(other.code, 0, other.stderr);
+    const index = `${dir}/blob.caibx`;
+    const cases: [string[], readonly string[]][] = [
+      [["list-chunks", index], PERMISSIONS.readOnly],
+      [["chunk", "-m", "1:2:8", `${dir}/blob`], PERMISSIONS.readOnly],
+      [["inspect-chunks", "-s", `${dir}/store`, index], PERMISSIONS.readOnly],
+      [["prune", "--dry-run", "-s", `${dir}/store`, `${dir}/other.caibx`], PERMISSIONS.local],
+      [["make", "-m", "1:2:8", "-", `${dir}/blob`], PERMISSIONS.readOnly],
+      [["cat", "-s", `${dir}/store`, index], PERMISSIONS.readOnly],
+      [["info", "-s", `${dir}/store`, index], PERMISSIONS.readOnly],
+      [["config"], PERMISSIONS.readOnly],
+    ];
+    for (const [args, permissions] of cases) {
+      const result = await runReaderGone(args, permissions);
+      assertEquals([result.code, result.stderr], [0, ""], args.join(" "));
+    }
   },
 );
