@@ -169,3 +169,33 @@ tempDirTest(
     }
   },
 );
+
+tempDirTest(
+  "cli: prune's question left unanswered (end of input) is followed by one desync: line",
+  async (dir) => {
+    await Deno.writeFile(`${dir}/a`, pseudoRandom(64 << 10, 11));
+    await Deno.writeFile(`${dir}/b`, pseudoRandom(64 << 10, 12));
+    for (const name of ["a", "b"]) {
+      const made = await runCli([
+        "make",
+        "-s",
+        `${dir}/store`,
+        `${dir}/${name}.caibx`,
+        `${dir}/${name}`,
+      ]);
+      assertEquals(made.code, 0, made.stderr);
+    }
+    const result = await runCli(
+      ["prune", "-s", `${dir}/store`, `${dir}/a.caibx`],
+      PERMISSIONS.local,
+      {
+        stdin: new Uint8Array(0),
+      },
+    );
+    assertEquals(result.code, 1, result.stderr);
+    const [question, answer, ...rest] = result.stderr.split("\n");
+    assertMatch(question, /^Remove \d+ unreferenced chunks from store .*\? \[y\/N\] $/);
+    assertMatch(answer, /^desync: prune of store .* cancelled; nothing was removed$/);
+    assertEquals(rest, [""]);
+  },
+);
