@@ -421,8 +421,9 @@ export async function storeContext(
     http,
     ...(await remoteContext(command, http)),
     ssh: {
-      sshPath: optionalEnv("CASYNC_SSH_PATH") ?? "ssh",
-      remotePath: optionalEnv("CASYNC_REMOTE_PATH") ?? "casync",
+      // Set but empty counts as unset, as in Go desync and casync (${CASYNC_SSH_PATH:-ssh}).
+      sshPath: optionalEnv("CASYNC_SSH_PATH") || "ssh",
+      remotePath: optionalEnv("CASYNC_REMOTE_PATH") || "casync",
       sessions: opts.concurrency ?? DEFAULT_CONCURRENCY,
       timeoutMs: opts.timeout,
     },

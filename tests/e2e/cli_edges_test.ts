@@ -199,3 +199,31 @@ tempDirTest(
     assertEquals(rest, [""]);
   },
 );
+
+tempDirTest(
+  "cli: CASYNC_SSH_PATH and CASYNC_REMOTE_PATH set but empty mean ssh and casync, as in Go",
+  async (dir) => {
+    await Deno.writeFile(`${dir}/blob`, pseudoRandom(64 << 10, 13));
+    const made = await runCli(["make", `${dir}/blob.caibx`, `${dir}/blob`]);
+    assertEquals(made.code, 0, made.stderr);
+    // An `ssh` found on PATH that records how it was called and fails.
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.writeTextFile(`${dir}/bin/ssh`, `#!/bin/sh\nprintf '%s\\n' "$@" > '${dir}/args'\n`);
+    await Deno.chmod(`${dir}/bin/ssh`, 0o755);
+    const result = await runCli(
+      ["extract", "-s", "ssh://host/srv/store", `${dir}/blob.caibx`, `${dir}/out`],
+      [...PERMISSIONS.local, "--allow-run", "--allow-env=CASYNC_SSH_PATH,CASYNC_REMOTE_PATH"],
+      {
+        env: {
+          CASYNC_SSH_PATH: "",
+          CASYNC_REMOTE_PATH: "",
+          PATH: `${dir}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+        },
+      },
+    );
+    assertOneLine(result, 1, /store ssh:\/\/host\/srv\/store: /);
+    const args = (await Deno.readTextFile(`${dir}/args`)).split("\n");
+    assertEquals(args[0], "host");
+    assertMatch(args.slice(1).join(" "), /^casync pull - - - .*\/srv\/store/);
+  },
+);
