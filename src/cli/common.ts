@@ -178,12 +178,22 @@ export function addChunkSizeOption(command: Command): Command {
   );
 }
 
-/** Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds) to ms. */
+/**
+ * The longest wait a timer takes (2^31 - 1 ms, about 24.8 days): Deno, as
+ * Node, fires a longer one after 1 ms. A longer timeout means "no limit" in
+ * practice, so it is cut to this rather than refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds) to ms,
+ * at most MAX_TIMER_MS.
+ */
 export function parseDuration(value: string, flag = "duration"): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   if (!match) throw new UsageError(`${flag} wants a duration like 500ms, 2s or 1m, got "${value}"`);
   const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"]!;
-  return Number(match[1]) * scale;
+  return Math.min(Number(match[1]) * scale, MAX_TIMER_MS);
 }
 
 /** A whole number of bytes (offsets, lengths). */
@@ -411,8 +421,9 @@ export async function storeContext(
     http,
     ...(await remoteContext(command, http)),
     ssh: {
-      sshPath: optionalEnv("CASYNC_SSH_PATH") ?? "ssh",
-      remotePath: optionalEnv("CASYNC_REMOTE_PATH") ?? "casync",
+      // Set but empty counts as unset, as in Go desync and casync (${CASYNC_SSH_PATH:-ssh}).
+      sshPath: optionalEnv("CASYNC_SSH_PATH") || "ssh",
+      remotePath: optionalEnv("CASYNC_REMOTE_PATH") || "casync",
       sessions: opts.concurrency ?? DEFAULT_CONCURRENCY,
       timeoutMs: opts.timeout,
     },

@@ -31,8 +31,9 @@ export function registerIndexServer(program: Command) {
         writable: opts.writable,
         http: await httpOptionsOf(command),
         ssh: {
-          sshPath: optionalEnv("CASYNC_SSH_PATH") ?? "ssh",
-          remotePath: optionalEnv("CASYNC_REMOTE_PATH") ?? "casync",
+          // Set but empty counts as unset, as in Go desync.
+          sshPath: optionalEnv("CASYNC_SSH_PATH") || "ssh",
+          remotePath: optionalEnv("CASYNC_REMOTE_PATH") || "casync",
         },
       });
       await serveUntilStopped(() => announce("index-server", server.urls), () => server.close());

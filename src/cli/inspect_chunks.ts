@@ -6,6 +6,7 @@ import { describeFsError, stdout, writeAll, writeAtomically } from "../util/fs.t
 import { StoreError, UsageError } from "../errors.ts";
 import { addCacheRepairOption, addConcurrencyOption, loadIndex } from "./common.ts";
 import { document } from "./help.ts";
+import { quietWhenReaderLeaves } from "./output.ts";
 
 export function registerInspectChunks(program: Command) {
   const command = program.command("inspect-chunks")
@@ -59,7 +60,8 @@ export function registerInspectChunks(program: Command) {
     // Go desync writes `null` for an index without chunks.
     const text = JSON.stringify(entries.length ? entries : null, null, 2) + "\n";
     const bytes = new TextEncoder().encode(text);
-    if (output === undefined || output === "-") await writeAll(stdout, bytes);
-    else await writeAtomically(output, (file) => writeAll(file, bytes));
+    if (output === undefined || output === "-") {
+      await quietWhenReaderLeaves(() => writeAll(stdout, bytes));
+    } else await writeAtomically(output, (file) => writeAll(file, bytes));
   });
 }

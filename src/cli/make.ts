@@ -10,6 +10,7 @@ import {
   withRuntime,
 } from "./common.ts";
 import { document } from "./help.ts";
+import { quietWhenReaderLeaves } from "./output.ts";
 
 export function registerMake(program: Command) {
   const command = program.command("make")
@@ -60,7 +61,9 @@ export function registerMake(program: Command) {
           concurrency: opts.concurrency,
           signal,
         });
-        await writeIndex(indexPath, made.index, context.http, signal, context);
+        const write = () => writeIndex(indexPath, made.index, context.http, signal, context);
+        // To stdout, a reader that went away ends it quietly, as it ends tar's and cat's.
+        await (indexPath === "-" ? quietWhenReaderLeaves(write) : write());
         return made;
       } finally {
         await store?.close();

@@ -15,8 +15,15 @@ export async function quietWhenReaderLeaves(write: () => Promise<unknown>): Prom
   }
 }
 
-/** Writes many lines to stdout in large blocks rather than one write per line. */
-export async function writeLines(lines: Iterable<string>): Promise<void> {
+/**
+ * Writes many lines to stdout in large blocks rather than one write per line;
+ * a reader that went away ends the listing quietly (see quietWhenReaderLeaves).
+ */
+export function writeLines(lines: Iterable<string>): Promise<void> {
+  return quietWhenReaderLeaves(() => writeBlocks(lines));
+}
+
+async function writeBlocks(lines: Iterable<string>): Promise<void> {
   const encoder = new TextEncoder();
   let batch: string[] = [];
   const flush = async () => {

@@ -14,6 +14,7 @@ import {
 } from "./common.ts";
 import { configureHelp, document } from "./help.ts";
 import { normalizeBoolFlags } from "./go_args.ts";
+import { escapeControls } from "../util/printable.ts";
 
 const VERSION = denoConfig.version;
 
@@ -51,6 +52,18 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   },
 };
 
+/**
+ * A parser error as one line: "desync: " for commander's "error: ", its
+ * suggestion ("\n(Did you mean --verbose?)") joined to the line, and control
+ * characters of what the user typed escaped.
+ */
+function parserMessage(message: string): string {
+  return escapeControls(
+    message.trimEnd().replace(/^error: /, "desync: ")
+      .replace(/\n\(Did you mean ([^)]*)\)$/, " (did you mean $1)"),
+  );
+}
+
 /** Commands that describe the others, so they need the whole tree. */
 const WHOLE_TREE = new Set(["completion", "manpage"]);
 
@@ -73,7 +86,7 @@ export async function buildProgram(command?: string): Promise<Command> {
       getOutHasColors: () => false,
       getErrHasColors: () => false,
       // Every error line starts with "desync:", the parser's too.
-      outputError: (message, write) => write(message.replace(/^error: /, "desync: ")),
+      outputError: (message, write) => write(`${parserMessage(message)}\n`),
     })
     .hook("preAction", (_, action) => {
       applyGlobalSettings(action);
@@ -101,13 +114,37 @@ export async function buildProgram(command?: string): Promise<Command> {
   return program;
 }
 
+/**
+ * `help NAME` for a name that is no command: commander prints the whole help on
+ * stderr for it; parsed as `NAME`, it is one line naming it (with a suggestion).
+ * `help help` is the root's help, as `help` alone.
+ */
+function helpTopic(args: string[], program: Command): string[] {
+  const [first, name] = args;
+  if (first !== "help" || name === undefined) return args;
+  if (name === "help") return ["help"];
+  const known = program.commands.some((c) => c.name() === name || c.aliases().includes(name));
+  return known ? args : [name, ...args.slice(2)];
+}
+
+/**
+ * The one line a failure prints. Messages carry names from outside (file
+ * names, a config file's text in JSON.parse's words): a newline or a terminal
+ * escape in them must not break the line or drive the terminal.
+ */
+function fail(message: string) {
+  console.error(`desync: ${escapeControls(message)}`);
+}
+
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
   try {
     // A command named first is the one run: only it is built. Anything else (help, global
     // options first, a mistyped name) gets the whole tree, which says what is wrong.
     const program = await buildProgram(args[0]);
-    await program.parseAsync(normalizeBoolFlags(args, program), { from: "user" });
+    await program.parseAsync(normalizeBoolFlags(helpTopic(args, program), program), {
+      from: "user",
+    });
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -115,14 +152,14 @@ export async function run(args: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof DesyncError) {
-      console.error(`desync: ${error.message}`);
+      fail(error.message);
       return error.exitCode;
     }
     if (error instanceof Deno.errors.NotCapable) {
-      console.error(`desync: ${error.message} (see the README for the permission flags)`);
+      fail(`${error.message} (see the README for the permission flags)`);
       return 1;
     }
-    console.error(`desync: ${error instanceof Error ? error.message : String(error)}`);
+    fail(error instanceof Error ? error.message : String(error));
     return 1;
   }
 }

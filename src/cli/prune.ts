@@ -33,6 +33,8 @@ async function askYesNo(question: string, signal: AbortSignal): Promise<boolean>
     signal.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
+  // No answer ended the line (end of input, a signal): what follows starts a line of its own.
+  if (!answer.includes("\n")) await Deno.stderr.write(new TextEncoder().encode("\n"));
   // Interrupted, not declined: the signal's exit code, not "cancelled".
   signal.throwIfAborted();
   return /^\s*y(es)?\s*$/i.test(answer.split("\n")[0]);

@@ -1,6 +1,6 @@
 /** Flags chunk-server and index-server share: listening, TLS, authorization, logging, timeouts. */
 import type { Command } from "commander";
-import { UsageError } from "../errors.ts";
+import { DesyncError, UsageError } from "../errors.ts";
 import type { ListenAddress, ServerLimits, TlsConfig } from "../server/http_server.ts";
 import { certificatesProblem, keyPairProblem } from "../util/tls_files.ts";
 import { collect, optionalEnv, parseDuration, readPem } from "./common.ts";
@@ -30,6 +30,21 @@ export interface ServerSettings {
   limits: Partial<ServerLimits>;
 }
 
+/**
+ * Listening needs --allow-net for the address. Asked up front: refused, the
+ * server's threads would die of an uncaught error with a stack trace.
+ */
+function checkListenPermission({ hostname, port }: ListenAddress) {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const target = port === 0 ? host : `${host}:${port}`;
+  const state = Deno.permissions.querySync({ name: "net", host: `${host}:${port}` }).state;
+  if (state !== "granted") {
+    throw new DesyncError(
+      `cannot listen on ${host}:${port}: not permitted: needs --allow-net=${target}`,
+    );
+  }
+}
+
 /** Reads the shared server flags; files are read now, so mistakes are usage errors. */
 export async function serverSettings(
   opts: Record<string, unknown>,
@@ -37,6 +52,7 @@ export async function serverSettings(
 ): Promise<ServerSettings> {
   const listen = (opts.listen as string[]).map(parseListen);
   if (listen.length === 0) throw new UsageError("give at least one address to listen on (-l)");
+  listen.forEach(checkListenPermission);
   if ((opts.cert === undefined) !== (opts.key === undefined)) {
     throw new UsageError("--cert and --key go together");
   }

@@ -17,7 +17,7 @@ import {
 import type { StoreSettings } from "../store/settings.ts";
 import type { SftpOptions } from "../store/sftp_connection.ts";
 import { describeFsError } from "../util/fs.ts";
-import { DEFAULT_CONCURRENCY, optionalEnv } from "./common.ts";
+import { DEFAULT_CONCURRENCY, MAX_TIMER_MS, optionalEnv } from "./common.ts";
 
 /** Options for the config file and SFTP stores (declared on the root command). */
 export function addConfigOptions(program: Command): Command {
@@ -108,10 +108,12 @@ async function settingsFor(
 ): Promise<StoreSettings> {
   const entry = storeOptionsFor(config, location, currentDir());
   const http: HttpOptions = { ...base };
-  if (!given(command, "timeout") && entry.timeoutNs) http.timeoutMs = entry.timeoutNs / 1e6;
+  // Go's durations are nanoseconds and may be longer than a timer can wait (see MAX_TIMER_MS).
+  const ms = (ns: number) => Math.min(ns / 1e6, MAX_TIMER_MS);
+  if (!given(command, "timeout") && entry.timeoutNs) http.timeoutMs = ms(entry.timeoutNs);
   if (!given(command, "errorRetry")) http.errorRetry = entry.errorRetry;
   if (!given(command, "errorRetryBaseInterval")) {
-    http.retryBaseMs = entry.errorRetryBaseIntervalNs / 1e6;
+    http.retryBaseMs = ms(entry.errorRetryBaseIntervalNs);
   }
   http.insecure = base.insecure || entry.trustInsecure || false;
   const key = `store-options["${location}"]`;
