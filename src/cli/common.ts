@@ -14,6 +14,7 @@ import { trapStopSignals } from "../util/shutdown.ts";
 import type { Digest, Index } from "../format/index.ts";
 import { digestOf, indexLength } from "../format/index.ts";
 import { configureProgress } from "../util/progress.ts";
+import { MAX_TIMER_MS } from "../util/tasks.ts";
 import { setVerbose, verbose, warnOnce } from "./log.ts";
 import {
   CHUNK_SIZE_LIMIT_MAX,
@@ -177,13 +178,6 @@ export function addChunkSizeOption(command: Command): Command {
       .default(chunkerParams(), "16:64:256"),
   );
 }
-
-/**
- * The longest wait a timer takes (2^31 - 1 ms, about 24.8 days): Deno, as
- * Node, fires a longer one after 1 ms. A longer timeout means "no limit" in
- * practice, so it is cut to this rather than refused.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Parses a duration such as `500ms`, `2s`, `1.5m` or `1h` (a bare number is seconds) to ms,

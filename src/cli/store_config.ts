@@ -17,7 +17,8 @@ import {
 import type { StoreSettings } from "../store/settings.ts";
 import type { SftpOptions } from "../store/sftp_connection.ts";
 import { describeFsError } from "../util/fs.ts";
-import { DEFAULT_CONCURRENCY, MAX_TIMER_MS, optionalEnv } from "./common.ts";
+import { DEFAULT_CONCURRENCY, optionalEnv } from "./common.ts";
+import { MAX_TIMER_MS } from "../util/tasks.ts";
 
 /** Options for the config file and SFTP stores (declared on the root command). */
 export function addConfigOptions(program: Command): Command {

@@ -68,14 +68,21 @@ export async function forEachLimited<T>(
   await group.wait();
 }
 
-/** Waits `ms`; an abort of `signal` ends the wait at once with its reason. */
+/**
+ * The longest wait a timer takes (2^31 - 1 ms, about 24.8 days): Deno, as
+ * Node, fires a longer one after 1 ms. A longer timeout means "no limit" in
+ * practice, so it is cut to this rather than refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Waits `ms` (at most MAX_TIMER_MS); an abort of `signal` ends the wait at once with its reason. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);

@@ -72,3 +72,14 @@ Deno.test("sleep and untilAborted end as soon as the signal aborts", async () =>
   assert(performance.now() - started < 2000, "neither waited");
   assertEquals(await untilAborted(Promise.resolve(7), new AbortController().signal), 7);
 });
+
+Deno.test("sleep: a wait longer than a timer takes is cut to the longest, not fired at once", async () => {
+  const stop = new AbortController();
+  let settled = false;
+  // Retry k waits k × -b: a large -b passes 2^31 - 1 ms, which a timer fires after 1 ms.
+  const waiting = abortableSleep(2 ** 33, stop.signal).then(() => settled = true, () => {});
+  await sleep(30);
+  assertEquals(settled, false, "still waiting after 30 ms");
+  stop.abort();
+  await waiting;
+});
