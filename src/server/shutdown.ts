@@ -1,10 +1,11 @@
 /**
- * Servers stop on SIGINT or SIGTERM: they stop accepting, let requests in
- * flight finish for a bounded time, and the command exits 0. (Kept here rather
- * than in the commands' shared Ctrl-C handling, which turns a signal into an
- * interrupted, failed command.)
+ * Servers stop on SIGINT, SIGTERM or SIGHUP (the terminal went away): they stop
+ * accepting, let requests in flight finish for a bounded time (an upload's
+ * temporary file is then renamed or removed, not left), and the command exits 0.
+ * (Kept here rather than in the commands' shared Ctrl-C handling, which turns a
+ * signal into an interrupted, failed command.)
  */
-const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+const STOP_SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Resolves with the signal that asked the server to stop; `dispose` removes the listeners. */
 function stopSignal(): { signal: Promise<Deno.Signal>; dispose(): void } {
