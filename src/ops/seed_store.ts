@@ -98,7 +98,13 @@ export class SeedStore implements Store {
   }
 
   async getChunk(id: ChunkId): Promise<Chunk> {
-    const location = this.#locations.get(id);
+    let location = this.#locations.get(id);
+    const regenerating = location && this.#regenerated.get(location.seed);
+    if (regenerating) {
+      // Its seed is being chunked anew (another read found it invalid): where is the chunk now?
+      await regenerating;
+      location = this.#locations.get(id);
+    }
     if (!location || this.#dropped.has(location.seed)) throw new ChunkMissing(id, this.name);
     const { seed, at, size } = location;
     const plain = new Uint8Array(size);
