@@ -31,17 +31,36 @@ export interface ServerSettings {
 }
 
 /**
- * Listening needs --allow-net for the address. Asked up front: refused, the
- * server's threads would die of an uncaught error with a stack trace.
+ * Listening needs --allow-net for the address, and for a host name also for
+ * the addresses it resolves to (node:http looks the name up, then listens on
+ * what it found). Asked up front: refused, the server's threads would die of
+ * an uncaught error with a stack trace.
  */
-function checkListenPermission({ hostname, port }: ListenAddress) {
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const target = port === 0 ? host : `${host}:${port}`;
-  const state = Deno.permissions.querySync({ name: "net", host: `${host}:${port}` }).state;
-  if (state !== "granted") {
+async function checkListenPermission({ hostname, port }: ListenAddress) {
+  const bracketed = (host: string) => host.includes(":") ? `[${host}]` : host;
+  const missing = (await listenHosts(hostname)).map(bracketed).filter((host) =>
+    Deno.permissions.querySync({ name: "net", host: `${host}:${port}` }).state !== "granted"
+  );
+  if (missing.length > 0) {
+    const targets = missing.map((host) => port === 0 ? host : `${host}:${port}`).join(",");
     throw new DesyncError(
-      `cannot listen on ${host}:${port}: not permitted: needs --allow-net=${target}`,
+      `cannot listen on ${
+        bracketed(hostname)
+      }:${port}: not permitted: needs --allow-net=${targets}`,
     );
+  }
+}
+
+/** The host as given and, for a name, the addresses it resolves to (when it may be looked up). */
+async function listenHosts(hostname: string): Promise<string[]> {
+  if (/^[\d.]+$/.test(hostname) || hostname.includes(":")) return [hostname];
+  try {
+    const { lookup } = await import("node:dns/promises");
+    const found = await lookup(hostname, { all: true });
+    return [hostname, ...new Set(found.map((entry) => entry.address))];
+  } catch {
+    // Not permitted to look it up (then the name itself is missing), or no such name (listen says).
+    return [hostname];
   }
 }
 
@@ -52,7 +71,7 @@ export async function serverSettings(
 ): Promise<ServerSettings> {
   const listen = (opts.listen as string[]).map(parseListen);
   if (listen.length === 0) throw new UsageError("give at least one address to listen on (-l)");
-  listen.forEach(checkListenPermission);
+  for (const address of listen) await checkListenPermission(address);
   if ((opts.cert === undefined) !== (opts.key === undefined)) {
     throw new UsageError("--cert and --key go together");
   }

@@ -119,6 +119,16 @@ tempDirTest(
       "--allow-net=127.0.0.1",
     ]);
     assertOneLine(indexes, 1, /cannot listen on \[::1\]:8080: .*needs --allow-net=\[::1\]:8080/);
+    // A name is looked up, then its address listened on: both need the permission.
+    const named = await runCli(["chunk-server", "-s", dir, "-l", "localhost:0"], [
+      "--allow-read",
+      "--allow-net=localhost",
+    ]);
+    assertOneLine(
+      named,
+      1,
+      /cannot listen on localhost:0: not permitted: needs --allow-net=.*127\.0\.0\.1/,
+    );
   },
 );
 
