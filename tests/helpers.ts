@@ -210,3 +210,18 @@ export function filesUnder(dir: string, prefix = ""): string[] {
   }
   return found.sort();
 }
+
+/**
+ * The bytes of `blob` with its first two chunks swapped: as a seed, its index
+ * (the blob's) is wrong from offset 0 on, while chunking it anew finds every chunk.
+ */
+export function swapFirstTwoChunks(
+  blob: Uint8Array,
+  [first, second]: readonly { start: number; size: number }[],
+): Uint8Array {
+  const swapped = new Uint8Array(blob.length);
+  swapped.set(blob.subarray(second.start, second.start + second.size), 0);
+  swapped.set(blob.subarray(first.start, first.start + first.size), second.size);
+  swapped.set(blob.subarray(second.start + second.size), first.size + second.size);
+  return swapped;
+}

@@ -1,22 +1,18 @@
 /** --regenerate-invalid-seeds in cat as in extract: an invalid index seed's data is re-chunked. */
 import { assertEquals, assertMatch } from "../assert.ts";
 import { readIndex } from "../../src/ops/read_index.ts";
-import { blobStoreTest, runCli, sha256sum } from "../helpers.ts";
+import { blobStoreTest, runCli, sha256sum, swapFirstTwoChunks } from "../helpers.ts";
 
 blobStoreTest(
   "cli seeds: cat and extract re-chunk an index seed whose data no longer matches",
   22,
   async (dir) => {
     await Deno.mkdir(`${dir}/empty-store`);
-    // The seed's data holds every chunk of the blob, its first two swapped: its index (the
-    // blob's) is wrong from offset 0, while chunking the data anew finds every chunk.
-    const [first, second] = (await readIndex(`${dir}/blob.caibx`)).chunks;
-    const blob = await Deno.readFile(`${dir}/blob`);
-    const swapped = new Uint8Array(blob.length);
-    swapped.set(blob.subarray(second.start, second.start + second.size), 0);
-    swapped.set(blob.subarray(first.start, first.start + first.size), second.size);
-    swapped.set(blob.subarray(second.start + second.size), first.size + second.size);
-    await Deno.writeFile(`${dir}/seed`, swapped);
+    const { chunks } = await readIndex(`${dir}/blob.caibx`);
+    await Deno.writeFile(
+      `${dir}/seed`,
+      swapFirstTwoChunks(await Deno.readFile(`${dir}/blob`), chunks),
+    );
     await Deno.copyFile(`${dir}/blob.caibx`, `${dir}/seed.caibx`);
     const args = ["-s", `${dir}/empty-store`, "--seed", `${dir}/seed.caibx`, `${dir}/blob.caibx`];
     const want = await sha256sum(`${dir}/blob`);
