@@ -49,6 +49,21 @@ tempDirTest("tar hostile: a system call's failure escapes the name as well", asy
   assertEquals(error.message, `${dir}/tree/x\\x0Ay-gone: cannot stat: No such file or directory`);
 });
 
+/** A file system on which `path` is replaced (removed, then `replace`d) right after its stat. */
+function swapAfterStat(path: string, replace: () => void): TreeFs {
+  return {
+    ...denoTreeFs,
+    stat(at, follow) {
+      const info = denoTreeFs.stat(at, follow);
+      if (at === path) {
+        Deno.removeSync(path);
+        replace();
+      }
+      return info;
+    },
+  };
+}
+
 tempDirTest(
   "tar hostile: a file replaced by a FIFO after its stat is refused, not waited on",
   async (dir) => {
@@ -56,17 +71,7 @@ tempDirTest(
     const path = `${dir}/tree/swapped`;
     await Deno.writeTextFile(path, "contents");
     // The race made certain: the file is stat'ed, then a FIFO takes its name.
-    const swapping: TreeFs = {
-      ...denoTreeFs,
-      stat(at, follow) {
-        const info = denoTreeFs.stat(at, follow);
-        if (at === path) {
-          Deno.removeSync(path);
-          makeNode(path, 0o010644);
-        }
-        return info;
-      },
-    };
+    const swapping = swapAfterStat(path, () => makeNode(path, 0o010644));
     // A writer that opens the FIFO only later: an open that waits for one would
     // return only after it, and the archive would go on with the writer's bytes.
     const writer = new Deno.Command("sh", {
@@ -98,17 +103,7 @@ tempDirTest(
     await Deno.writeTextFile(`${dir}/secret`, "not part of the tree");
     const path = `${dir}/tree/swapped`;
     await Deno.writeTextFile(path, "contents");
-    const swapping: TreeFs = {
-      ...denoTreeFs,
-      stat(at, follow) {
-        const info = denoTreeFs.stat(at, follow);
-        if (at === path) {
-          Deno.removeSync(path);
-          Deno.symlinkSync(`${dir}/secret`, path);
-        }
-        return info;
-      },
-    };
+    const swapping = swapAfterStat(path, () => Deno.symlinkSync(`${dir}/secret`, path));
     const error = await assertRejects(() => archive(`${dir}/tree`, swapping), DesyncError);
     assertEquals(error.message, `${path}: replaced while being archived`);
   },
