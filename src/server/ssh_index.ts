@@ -20,7 +20,7 @@ import {
   lastRemoteLine,
   spawnSshPull,
   type SshLocation,
-  stderrTail,
+  StderrTail,
 } from "../store/ssh_location.ts";
 
 /** The index's bytes, or undefined when the remote has no such file. */
@@ -37,9 +37,12 @@ export async function readIndexOverSsh(
   } catch (error) {
     throw new DesyncError((error as Error).message, { cause: error });
   }
-  const stderrRead = stderrTail(child.stderr);
+  const stderrTail = new StderrTail(child.stderr);
   // A grandchild (an ssh control master, say) may hold stderr open: waited for 1 s at most.
-  const stderr = () => settleWithin(stderrRead, 1000, "");
+  const stderr = async () => {
+    await settleWithin(stderrTail.done, 1000, undefined);
+    return stderrTail.text;
+  };
   const writer = child.stdin.getWriter();
   const reader = new MessageReader(child.stdout);
   let timedOut = false;

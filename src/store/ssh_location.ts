@@ -91,16 +91,36 @@ export function lastRemoteLine(stderr: string): string | undefined {
   return line === undefined ? undefined : remoteText(line);
 }
 
-/** What a remote writes on stderr, to its end; only the last `max` characters are kept. */
-export async function stderrTail(stream: ReadableStream<Uint8Array>, max = 4096): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for await (const part of stream) {
-      text = (text + decoder.decode(part, { stream: true })).slice(-max);
-    }
-  } catch {
-    // the stream ends with the process
+/**
+ * What a remote writes on stderr, read as it comes: only the last `max`
+ * characters are kept, so a remote flooding it costs nothing more.
+ */
+export class StderrTail {
+  text = "";
+  /** Resolves at the end of the stream (or when cancel stops the reading). */
+  readonly done: Promise<void>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(stream: ReadableStream<Uint8Array>, readonly max = 4096) {
+    this.#reader = stream.getReader();
+    this.done = this.#read();
   }
-  return text;
+
+  /** Stops reading: something the process started may hold stderr open after it exits. */
+  cancel() {
+    this.#reader.cancel().catch(() => {});
+  }
+
+  async #read() {
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        this.text = (this.text + decoder.decode(value, { stream: true })).slice(-this.max);
+      }
+    } catch {
+      // the stream ends with the process
+    }
+  }
 }

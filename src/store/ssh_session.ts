@@ -19,7 +19,13 @@ import {
   MessageType,
 } from "../protocol/messages.ts";
 import type { SshOptions } from "./ssh.ts";
-import { lastRemoteLine, remoteText, spawnSshPull, type SshLocation } from "./ssh_location.ts";
+import {
+  lastRemoteLine,
+  remoteText,
+  spawnSshPull,
+  type SshLocation,
+  StderrTail,
+} from "./ssh_location.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 import { concatBytes } from "../util/bytes.ts";
 
@@ -47,9 +53,7 @@ export class SshSession {
   readonly #store: string;
   readonly #closeTimeoutMs: number;
   readonly #timeoutMs: number;
-  #stderr = "";
-  readonly #stderrReader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #stderrDone: Promise<void>;
+  readonly #stderr: StderrTail;
   #exited = false;
   #escalation: ReturnType<typeof setTimeout> | undefined;
   readonly #asked = new Set<ChunkId>();
@@ -67,8 +71,7 @@ export class SshSession {
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#writer = child.stdin.getWriter();
     this.#reader = new MessageReader(child.stdout);
-    this.#stderrReader = child.stderr.getReader();
-    this.#stderrDone = this.#collectStderr();
+    this.#stderr = new StderrTail(child.stderr);
     // If the process is made to exit, the ssh process must not outlive it.
     const cleanup = onForcedExit(() => this.#signal("SIGKILL"));
     child.status.then(() => {
@@ -196,7 +199,7 @@ export class SshSession {
       if (error instanceof ChunkInvalid) throw error;
       const explained = await this.#explain(error);
       // casync checks chunks before sending them and quits with EBADMSG on a bad one.
-      if (/Bad message/.test(this.#stderr)) {
+      if (/Bad message/.test(this.#stderr.text)) {
         throw new ChunkInvalid(
           id,
           this.#store,
@@ -312,9 +315,9 @@ export class SshSession {
     await this.#child.status;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, STDERR_GRACE_MS));
-    await Promise.race([this.#stderrDone, grace]);
+    await Promise.race([this.#stderr.done, grace]);
     clearTimeout(timer);
-    this.#stderrReader.cancel().catch(() => {});
+    this.#stderr.cancel();
   }
 
   /** Ends the process: SIGTERM, and SIGKILL if it is still there after a grace. */
@@ -369,23 +372,10 @@ export class SshSession {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#child.status, new Promise((r) => timer = setTimeout(r, 200))]);
     clearTimeout(timer);
-    const said = lastRemoteLine(this.#stderr);
+    const said = lastRemoteLine(this.#stderr.text);
     return new StoreError(this.#store, said ? `${base} (remote said: ${said})` : base, {
       cause: error,
     });
-  }
-
-  async #collectStderr() {
-    const decoder = new TextDecoder();
-    try {
-      for (;;) {
-        const { value, done } = await this.#stderrReader.read();
-        if (done) break;
-        this.#stderr = (this.#stderr + decoder.decode(value, { stream: true })).slice(-4096);
-      }
-    } catch {
-      // the stream closes with the process
-    }
   }
 }
 

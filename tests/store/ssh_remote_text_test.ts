@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { lastRemoteLine, remoteText, stderrTail } from "../../src/store/ssh_location.ts";
+import { lastRemoteLine, remoteText, StderrTail } from "../../src/store/ssh_location.ts";
 
 Deno.test("remoteText: control characters are escaped, so text from a remote stays one line", () => {
   assertEquals(remoteText("a\nb\r\x1b[2J\x07\x7f\x85 ü"), "a\\x0Ab\\x0D\\x1B[2J\\x07\\x7F\\x85 ü");
@@ -18,7 +18,7 @@ Deno.test("lastRemoteLine: the last non-empty line as a terminal shows it, quote
   assertEquals(lastRemoteLine(" \n\n"), undefined);
 });
 
-Deno.test("stderrTail: a remote flooding stderr costs its last 4 KiB, not all it wrote", async () => {
+Deno.test("StderrTail: a remote flooding stderr costs its last 4 KiB, not all it wrote", async () => {
   const megabyte = new TextEncoder().encode("x".repeat(1 << 20));
   let sent = 0;
   const stream = new ReadableStream<Uint8Array>({
@@ -30,7 +30,8 @@ Deno.test("stderrTail: a remote flooding stderr costs its last 4 KiB, not all it
       }
     },
   });
-  const tail = await stderrTail(stream);
-  assertEquals(tail.length, 4096);
-  assertEquals(lastRemoteLine(tail), "last words");
+  const tail = new StderrTail(stream);
+  await tail.done;
+  assertEquals(tail.text.length, 4096);
+  assertEquals(lastRemoteLine(tail.text), "last words");
 });
