@@ -41,6 +41,7 @@ export async function readIndexOverSsh(
   // A grandchild (an ssh control master, say) may hold stderr open: waited for 1 s at most.
   const stderr = async () => {
     await settleWithin(stderrTail.done, 1000, undefined);
+    stderrTail.cancel(); // no read left pending on a pipe a grandchild keeps open
     return stderrTail.text;
   };
   const writer = child.stdin.getWriter();
