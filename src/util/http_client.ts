@@ -137,7 +137,7 @@ export class HttpTransport {
         if (error instanceof Deno.errors.NotCapable) {
           throw new HttpFinalError(describeNotCapable(error), { cause: error });
         }
-        outcome = new HttpNetworkError(describeNetworkError(error));
+        outcome = new HttpNetworkError(describeNetworkError(error, url));
       }
       // 408: the server gave up waiting for the request (often on a kept-alive connection that
       // fetch() reused as it closed): asking again is what RFC 9110 allows for it.
@@ -343,7 +343,7 @@ function checkTlsFiles(options: HttpOptions) {
   }
 }
 
-function describeNetworkError(error: unknown): string {
+function describeNetworkError(error: unknown, url: string): string {
   if (error instanceof HttpNetworkError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   // fetch wraps the cause: "error sending request for url (…): client error (Connect): …"
@@ -356,6 +356,26 @@ function describeNetworkError(error: unknown): string {
     return "the server's certificate is a CA certificate (CA:TRUE) used as its own server " +
       "certificate, which Deno's TLS refuses even with --ca-cert: re-create it with " +
       "`openssl req -x509 … -addext basicConstraints=critical,CA:FALSE` or have a CA sign it";
+  }
+  return url.startsWith("https:") ? withTlsHint(text) : text;
+}
+
+/**
+ * A refused client is told only by the server's alert, or by a connection cut
+ * without one (which rustls words with a link to its manual, and node as
+ * "socket hang up"; Go desync says "EOF"): say what usually causes it.
+ */
+function withTlsHint(text: string): string {
+  if (text.includes("CertificateRequired")) {
+    return `${text} (the server requires a client certificate: see --client-cert and --client-key)`;
+  }
+  if (/fatal alert: (UnknownCA|BadCertificate|CertificateUnknown|AccessDenied)/.test(text)) {
+    return `${text} (the server refused the client certificate given)`;
+  }
+  if (text.includes("without sending TLS close_notify") || text === "socket hang up") {
+    return text.replace(/: https:\/\/docs\.rs\/\S*$/, "") +
+      " (a server that requires client certificates does this when none is given or it does " +
+      "not trust the one given: see --client-cert and --client-key)";
   }
   return text;
 }

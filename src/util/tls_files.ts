@@ -46,5 +46,10 @@ function describeKeyPairError(message: string, key: string): string {
     return "no PEM certificate in the certificate file";
   }
   if (message.includes("BadEncoding")) return "the certificate does not parse";
+  if (message.includes("UnsupportedCertVersion")) {
+    return "the certificate is X.509 version 1, which Deno's TLS refuses: have it signed with " +
+      "version 3 extensions (`openssl x509 -req … -extfile FILE`, FILE holding for example " +
+      "`extendedKeyUsage=clientAuth`)";
+  }
   return message;
 }
