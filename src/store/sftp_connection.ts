@@ -313,7 +313,9 @@ export class SftpConnection {
       }
       return new Uint8Array(data.buffer, data.byteOffset, data.length);
     } finally {
-      await this.#call((cb) => this.#sftp.close(handle, cb)).catch(() => {});
+      const closing = this.#call((cb) => this.#sftp.close(handle, cb)).catch(() => {});
+      // Once stopped, a stalled server must not hold the caller up for a handle it frees anyway.
+      if (!signal?.aborted) await closing;
     }
   }
 
