@@ -13,6 +13,7 @@ import {
   assertBlob,
   assertFailure,
   assertNoOutput,
+  exists,
   type Fixture,
   makeFixture,
   type Run,
@@ -92,6 +93,20 @@ hostileTest("a server that stalls mid-read: Ctrl-C exits 130 at once, no output"
   assertNoOutput(out);
 });
 
+hostileTest("a server that stalls on rename: Ctrl-C during make exits 130 at once", async (h) => {
+  await h.mode("stall-rename");
+  const store = `${h.fixture.dir}/made`;
+  const running = h.start(["make", "-s", `${h.url}/made`, `${store}.caibx`, h.fixture.blob]);
+  await interruptAfter(running, 1500, 2500);
+  assert(!exists(`${store}.caibx`), "no index");
+  // The server stalls, so its temporary files may stay; none is under a chunk's name.
+  for (const prefix of Deno.readDirSync(store)) {
+    for (const file of Deno.readDirSync(`${store}/${prefix.name}`)) {
+      assert(file.name.endsWith(".tmp"), `${file.name} is a temporary file`);
+    }
+  }
+});
+
 interface Case {
   mode: string;
   /** What stderr's one line says after `desync: store STORE: reading chunk ID: ` (else success). */
@@ -137,6 +152,18 @@ hostileTest(
     );
     assertFailure(run, new RegExp(`store sftp://.*/ro: writing chunk ${ID}: Permission denied$`));
     assertNoOutput(`${h.fixture.dir}/ro.caibx`);
+    assertEquals(tempFiles(h.fixture.dir), []);
+  },
+);
+
+hostileTest(
+  "a slow server: Ctrl-C during make exits 130, its temporary files removed",
+  async (h) => {
+    await h.mode("slow");
+    const store = `${h.fixture.dir}/made`;
+    const running = h.start(["make", "-s", `${h.url}/made`, `${store}.caibx`, h.fixture.blob]);
+    await interruptAfter(running, 1500, 2500);
+    assert(!exists(`${store}.caibx`), "no index");
     assertEquals(tempFiles(h.fixture.dir), []);
   },
 );
