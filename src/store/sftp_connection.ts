@@ -300,7 +300,10 @@ export class SftpConnection {
       throw error;
     }
     try {
-      const { size } = await this.#call<Ssh2Stats>((cb) => this.#sftp.fstat(handle, cb), signal);
+      const stats = await this.#call<Ssh2Stats>((cb) => this.#sftp.fstat(handle, cb), signal);
+      // A directory opens, and its first read says only "Failure".
+      if (!stats.isFile()) throw new SftpStatusError(0, `${path} is not a regular file`);
+      const { size } = stats;
       if (size > maxBytes) {
         throw new SftpStatusError(0, `${path} has ${size} bytes, more than ${maxBytes}`);
       }

@@ -13,6 +13,7 @@ import {
   assertBlob,
   assertFailure,
   assertNoOutput,
+  chunkFile,
   exists,
   type Fixture,
   makeFixture,
@@ -165,5 +166,19 @@ hostileTest(
     await interruptAfter(running, 1500, 2500);
     assert(!exists(`${store}.caibx`), "no index");
     assertEquals(tempFiles(h.fixture.dir), []);
+  },
+);
+
+hostileTest(
+  "a chunk file that is a directory is named as such, not as a bare Failure",
+  async (h) => {
+    const id = h.fixture.ids[1];
+    const path = chunkFile(h.fixture.store, id);
+    await Deno.remove(path);
+    await Deno.mkdir(path);
+    const out = `${h.fixture.dir}/out`;
+    const run = await h.run(["extract", "-s", `${h.url}/store`, h.fixture.index, out]);
+    assertFailure(run, new RegExp(`reading chunk ${id}: .*/${id}\\.cacnk is not a regular file$`));
+    assertNoOutput(out);
   },
 );
