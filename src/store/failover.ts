@@ -3,9 +3,10 @@
  * chunks, one of them active. Requests go to the active member; when it fails
  * with anything but "chunk missing", the next member becomes active for this
  * and all later requests, round the group, until each member has failed once
- * for the request. A missing chunk is final: the members are copies.
+ * for the request. A missing chunk is final: the members are copies. When every
+ * member failed, the error names the group and the last member's reason.
  */
-import { ChunkMissing } from "../errors.ts";
+import { ChunkMissing, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import {
   type Chunk,
@@ -63,6 +64,14 @@ export class FailoverGroup implements Store {
         // Concurrent requests may have failed over already; move on from this member only once.
         if (this.#active === index) this.#active = (index + 1) % this.members.length;
       }
+    }
+    // Name the group, so the last member's reason does not read as the only one tried.
+    if (this.members.length > 1 && lastError instanceof StoreError) {
+      throw new StoreError(
+        this.name,
+        `all ${this.members.length} members failed, the last with: ${lastError.message}`,
+        { cause: lastError },
+      );
     }
     throw lastError;
   }

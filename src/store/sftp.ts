@@ -116,7 +116,10 @@ export class SftpSessions {
       this.#settings.http.timeoutMs,
     );
     this.#connection = opening;
-    opening.catch(() => {});
+    // Those waiting now share the failure; a later attempt (a retry) connects afresh.
+    opening.catch(() => {
+      if (this.#connection === opening) this.#connection = undefined;
+    });
     return opening;
   }
 

@@ -79,6 +79,9 @@ export class SftpStatusError extends Error {
 
 const NO_SUCH_FILE = 2;
 
+/** How long a stopped write waits for the server to remove its temporary file. */
+const STOPPED_CLEANUP_MS = 1_000;
+
 // The parts of npm:ssh2 used here (it ships no types of its own).
 interface Ssh2Stats {
   size: number;
@@ -297,7 +300,10 @@ export class SftpConnection {
       throw error;
     }
     try {
-      const { size } = await this.#call<Ssh2Stats>((cb) => this.#sftp.fstat(handle, cb), signal);
+      const stats = await this.#call<Ssh2Stats>((cb) => this.#sftp.fstat(handle, cb), signal);
+      // A directory opens, and its first read says only "Failure".
+      if (!stats.isFile()) throw new SftpStatusError(0, `${path} is not a regular file`);
+      const { size } = stats;
       if (size > maxBytes) {
         throw new SftpStatusError(0, `${path} has ${size} bytes, more than ${maxBytes}`);
       }
@@ -313,7 +319,9 @@ export class SftpConnection {
       }
       return new Uint8Array(data.buffer, data.byteOffset, data.length);
     } finally {
-      await this.#call((cb) => this.#sftp.close(handle, cb)).catch(() => {});
+      const closing = this.#call((cb) => this.#sftp.close(handle, cb)).catch(() => {});
+      // Once stopped, a stalled server must not hold the caller up for a handle it frees anyway.
+      if (!signal?.aborted) await closing;
     }
   }
 
@@ -328,18 +336,22 @@ export class SftpConnection {
       await this.mkdirs(path.slice(0, path.lastIndexOf("/")), signal);
       handle = await this.#call<Uint8Array>((cb) => this.#sftp.open(temp, "w", cb), signal);
     }
+    let open = true;
     try {
-      try {
-        if (data.length) {
-          const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
-          await this.#call((cb) => this.#sftp.write(handle, buffer, 0, data.length, 0, cb), signal);
-        }
-      } finally {
-        await this.#call((cb) => this.#sftp.close(handle, cb));
+      if (data.length) {
+        const buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
+        await this.#call((cb) => this.#sftp.write(handle, buffer, 0, data.length, 0, cb), signal);
       }
+      open = false;
+      await this.#call((cb) => this.#sftp.close(handle, cb));
       await this.#call((cb) => this.#sftp.ext_openssh_rename(temp, path, cb), signal);
     } catch (error) {
-      await this.#call((cb) => this.#sftp.unlink(temp, cb)).catch(() => {});
+      // Close and removal go out together; once stopped, a stalled server gets only a moment.
+      const limit = signal?.aborted ? STOPPED_CLEANUP_MS : this.#timeoutMs;
+      await Promise.allSettled([
+        open && this.#call((cb) => this.#sftp.close(handle, cb), undefined, limit),
+        this.#call((cb) => this.#sftp.unlink(temp, cb), undefined, limit),
+      ]);
       throw error;
     }
   }
@@ -392,7 +404,11 @@ export class SftpConnection {
   }
 
   /** Runs one request with the timeout and the signal; a timeout drops the connection. */
-  #call<T = void>(start: (callback: Callback<T>) => void, signal?: AbortSignal): Promise<T> {
+  #call<T = void>(
+    start: (callback: Callback<T>) => void,
+    signal?: AbortSignal,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<T> {
     if (this.#dead) return Promise.reject(new SftpConnectionError("the connection closed"));
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -400,8 +416,8 @@ export class SftpConnection {
       const timer = setTimeout(() => {
         this.#dead = true;
         this.#client.destroy();
-        finish(() => reject(new SftpConnectionError(`no answer within ${this.#timeoutMs} ms`)));
-      }, this.#timeoutMs);
+        finish(() => reject(new SftpConnectionError(`no answer within ${timeoutMs} ms`)));
+      }, timeoutMs);
       let settled = false;
       const finish = (settle: () => void) => {
         if (settled) return;

@@ -160,8 +160,13 @@ export interface SshdPeer extends Peer {
   settledSessions(): Promise<number[]>;
 }
 
-/** An OpenSSH server on a free loopback port, run in the foreground (-D). */
-export async function startSshd(): Promise<SshdPeer> {
+/**
+ * An OpenSSH server on a free loopback port, run in the foreground (-D);
+ * `sftpSubsystem` replaces internal-sftp (a command line run by the user's shell).
+ */
+export async function startSshd(
+  options: { sftpSubsystem?: string } = {},
+): Promise<SshdPeer> {
   const dir = await Deno.makeTempDir({ prefix: "desync-sshd-" });
   const port = freePort();
   for (const key of ["hostkey", "userkey"]) {
@@ -189,7 +194,7 @@ export async function startSshd(): Promise<SshdPeer> {
       "UsePAM no",
       "PermitRootLogin prohibit-password",
       `PidFile ${dir}/sshd.pid`,
-      "Subsystem sftp internal-sftp",
+      `Subsystem sftp ${options.sftpSubsystem ?? "internal-sftp"}`,
       "",
     ].join("\n"),
   );
