@@ -127,6 +127,7 @@ async function openSingleStore(
         ...context,
         settings: await settingsOf(location, context),
         sftp: context.sftp ?? DEFAULT_SFTP_OPTIONS,
+        create,
       });
   }
 }

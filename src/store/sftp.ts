@@ -39,6 +39,11 @@ export interface SftpStoreOptions {
   sftp: SftpOptions;
   /** The largest plain chunk that can be asked for; bounds what a read may take. */
   maxChunkSize?: number;
+  /**
+   * The store is written to (make, a cache) and its directory made when needed.
+   * Otherwise a missing directory is the store's failure, not a missing chunk.
+   */
+  create?: boolean;
 }
 
 /** A connection to one SFTP server, made on first use and again after it breaks. */
@@ -130,6 +135,9 @@ export class SftpSessions {
   }
 }
 
+/** The store's directory is not there: every read would be "missing". */
+class MissingRoot extends StoreError {}
+
 export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
   readonly name: string;
   readonly #sessions: SftpSessions;
@@ -139,6 +147,9 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
   readonly #uncompressed: boolean;
   readonly #concurrency: number;
   readonly #maxFile: number;
+  readonly #create: boolean;
+  /** Whether the store's directory exists, asked on the first missing chunk. */
+  #rootChecked?: Promise<void>;
 
   constructor(location: string, options: SftpStoreOptions) {
     this.name = location;
@@ -150,6 +161,32 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
     this.#uncompressed = options.settings.uncompressed;
     this.#concurrency = Math.max(1, options.sftp.concurrency);
     this.#maxFile = maxStoredChunkSize(options.maxChunkSize ?? CHUNK_SIZE_LIMIT);
+    this.#create = options.create ?? false;
+  }
+
+  /**
+   * A mistyped store path makes every chunk missing, and with several stores
+   * one passes for "not here": as a local store (and Go desync) does, say the
+   * directory is missing instead.
+   */
+  async #checkRoot(signal?: AbortSignal): Promise<void> {
+    if (this.#create) return;
+    const root = this.#root || "/";
+    this.#rootChecked ??= this.#sessions.run(
+      "checking the store directory",
+      (connection) => connection.stat(root, signal),
+      signal,
+    ).then((kind) => {
+      if (kind !== "directory") throw new MissingRoot(this.name, `no directory ${root}`);
+    });
+    const checked = this.#rootChecked;
+    // A check cut short (Ctrl-C, a broken connection) is asked again next time.
+    checked.catch((error) => {
+      if (!(error instanceof MissingRoot) && this.#rootChecked === checked) {
+        this.#rootChecked = undefined;
+      }
+    });
+    await checked;
   }
 
   #path(id: ChunkId, uncompressed = this.#uncompressed): string {
@@ -162,7 +199,10 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
       (connection) => connection.readFile(this.#path(id), this.#maxFile, signal),
       signal,
     );
-    if (data === undefined) throw new ChunkMissing(id, this.name);
+    if (data === undefined) {
+      await this.#checkRoot(signal);
+      throw new ChunkMissing(id, this.name);
+    }
     return { data, compressed: !this.#uncompressed };
   }
 
@@ -177,6 +217,7 @@ export class SftpStore implements WriteStore, PruneStore, RawChunkStore {
       (connection) => connection.stat(this.#path(id), signal),
       signal,
     );
+    if (kind === undefined) await this.#checkRoot(signal);
     return kind === "file";
   }
 

@@ -182,3 +182,29 @@ hostileTest(
     assertNoOutput(out);
   },
 );
+
+hostileTest(
+  "a store path that does not exist is named, not reported as a missing chunk",
+  async (h) => {
+    const out = `${h.fixture.dir}/out`;
+    const typo = `${h.url}/no-such-store`;
+    const run = await h.run(["extract", "-s", typo, h.fixture.index, out]);
+    // Go desync: "failed to stat '…/no-such-store/': file does not exist".
+    assertFailure(
+      run,
+      /^desync: store sftp:\/\/.*\/no-such-store: no directory \/.*\/no-such-store$/,
+    );
+    assertNoOutput(out);
+    // Also when it is the first of several stores: a typo does not pass for "not here".
+    const routed = await h.run([
+      "extract",
+      "-s",
+      typo,
+      "-s",
+      h.fixture.store,
+      h.fixture.index,
+      out,
+    ]);
+    assertFailure(routed, /no-such-store: no directory/);
+  },
+);

@@ -40,6 +40,8 @@ for (const uncompressed of [false, true]) {
     `sftp store (OpenSSH)${uncompressed ? " (uncompressed)" : ""}`,
     async (codec, digest) => {
       const root = await tempDir();
+      // A store read from must exist: a missing directory is the store's failure.
+      await Deno.mkdir(`${root}/store`);
       const sshd = await startSshd();
       const store = new SftpStore(`sftp://root@127.0.0.1:${sshd.port}${root}/store`, {
         codec,
