@@ -18,7 +18,8 @@ import { DEFAULT_LIMITS, type ListenAddress } from "./http_server.ts";
 import type { StoreContext } from "../store/location.ts";
 import { groupMembers } from "../store/failover.ts";
 import type { StoreSettings } from "../store/settings.ts";
-import { isS3Location, type S3Auth } from "../store/s3_client.ts";
+import type { S3Auth } from "../store/s3_client.ts";
+import { isS3Location } from "../store/s3_location.ts";
 
 /**
  * What a server thread needs to open its own store chain (no codec pool: it

@@ -5,9 +5,9 @@
  * those of the directory the index is in (its location up to the last `/`).
  */
 import { DesyncError, StoreError, UsageError } from "../errors.ts";
-import { isS3Location, parseS3Location, type S3Auth, S3Client } from "./s3_client.ts";
+import type { S3Auth } from "./s3_client.ts";
+import { isS3Location, parseS3Location } from "./s3_location.ts";
 import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "./settings.ts";
-import { SftpSessions } from "./sftp.ts";
 import {
   DEFAULT_SFTP_OPTIONS,
   isSftpLocation,
@@ -43,12 +43,15 @@ async function s3Object(location: string, context: IndexContext) {
   if (!key) throw new UsageError(`${location}: no index file name after the bucket`);
   const auth = context.s3Auth ? await context.s3Auth(location) : { region: "us-east-1" };
   const settings = await indexSettings(location, context);
+  // Loaded when asked for: most runs read no index from S3, and the signer costs start-up time.
+  const { S3Client } = await import("./s3_client.ts");
   return { client: new S3Client(location, parsed, auth, settings.http), key };
 }
 
 async function sftpFile(location: string, context: IndexContext) {
   const parsed = parseSftpLocation(location);
   const settings = await indexSettings(location, context);
+  const { SftpSessions } = await import("./sftp.ts");
   const sessions = new SftpSessions(
     location,
     parsed,

@@ -6,7 +6,7 @@ import { CachedStore } from "./cache.ts";
 import { LocalStore } from "./local.ts";
 import { HttpStore } from "./http.ts";
 import { DEFAULT_HTTP_OPTIONS, type HttpOptions } from "../util/http_client.ts";
-import { DEFAULT_SSH_OPTIONS, type SshOptions, SshStore } from "./ssh.ts";
+import type { SshOptions } from "./ssh.ts";
 import { StoreRouter } from "./router.ts";
 import { parseHttpLocation } from "./http_location.ts";
 import { parseSshLocation } from "./ssh_location.ts";
@@ -18,15 +18,14 @@ import {
   type WriteStore,
 } from "./store.ts";
 import { failoverGroup, groupMembers } from "./failover.ts";
-import { isS3Location, parseS3Location, type S3Auth } from "./s3_client.ts";
-import { S3Store } from "./s3.ts";
+import type { S3Auth } from "./s3_client.ts";
+import { isS3Location, parseS3Location } from "./s3_location.ts";
 import {
   DEFAULT_SFTP_OPTIONS,
   isSftpLocation,
   parseSftpLocation,
   type SftpOptions,
 } from "./sftp_connection.ts";
-import { SftpStore } from "./sftp.ts";
 import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "./settings.ts";
 
 export interface StoreContext {
@@ -114,21 +113,28 @@ async function openSingleStore(
     }
     case "http":
       return new HttpStore(location, { ...context, ...(await settingsOf(location, context)) });
-    case "ssh":
+    // The remote kinds' modules are loaded when such a store is opened: most runs use none.
+    case "ssh": {
+      const { DEFAULT_SSH_OPTIONS, SshStore } = await import("./ssh.ts");
       return SshStore.open(location, { ...context, ssh: context.ssh ?? DEFAULT_SSH_OPTIONS });
-    case "s3":
+    }
+    case "s3": {
+      const { S3Store } = await import("./s3.ts");
       return new S3Store(location, {
         ...context,
         settings: await settingsOf(location, context),
         auth: context.s3Auth ? await context.s3Auth(location) : { region: "us-east-1" },
       });
-    case "sftp":
+    }
+    case "sftp": {
+      const { SftpStore } = await import("./sftp.ts");
       return new SftpStore(location, {
         ...context,
         settings: await settingsOf(location, context),
         sftp: context.sftp ?? DEFAULT_SFTP_OPTIONS,
         create,
       });
+    }
   }
 }
 

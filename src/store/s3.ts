@@ -11,7 +11,8 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import { storedForm } from "./encode.ts";
-import { parseS3Location, type S3Auth, S3Client } from "./s3_client.ts";
+import { type S3Auth, S3Client } from "./s3_client.ts";
+import { parseS3Location } from "./s3_location.ts";
 import { chunkIdOfKey, chunkKey, type StoreSettings } from "./settings.ts";
 import {
   type Chunk,

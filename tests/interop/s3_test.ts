@@ -11,7 +11,8 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { S3_ENV } from "../../scripts/permissions.ts";
 import { DEFAULT_HTTP_OPTIONS } from "../../src/util/http_client.ts";
 import { S3Store } from "../../src/store/s3.ts";
-import { parseS3Location, S3Client } from "../../src/store/s3_client.ts";
+import { S3Client } from "../../src/store/s3_client.ts";
+import { parseS3Location } from "../../src/store/s3_location.ts";
 import { chunkKey } from "../../src/store/settings.ts";
 import {
   mustRun,

@@ -1,11 +1,7 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { UsageError } from "../../src/errors.ts";
-import {
-  parseListPage,
-  parseS3Location,
-  S3Client,
-  signS3Request,
-} from "../../src/store/s3_client.ts";
+import { parseListPage, S3Client, signS3Request } from "../../src/store/s3_client.ts";
+import { parseS3Location } from "../../src/store/s3_location.ts";
 import { DEFAULT_HTTP_OPTIONS } from "../../src/util/http_client.ts";
 
 // The example requests and signatures of AWS's S3 API reference ("Signature
@@ -114,7 +110,6 @@ Deno.test("ListObjectsV2 pages: keys with XML entities, continuation tokens", ()
 
 Deno.test("store URLs with a bad %-escape are usage errors naming the store", async () => {
   const { parseSftpLocation } = await import("../../src/store/sftp_connection.ts");
-  const { parseS3Location } = await import("../../src/store/s3_client.ts");
   assertThrows(
     () => parseS3Location("s3+http://h/b%zz/"),
     UsageError,

@@ -5,7 +5,8 @@
  */
 import { assertEquals, assertRejects } from "../assert.ts";
 import { StoreError } from "../../src/errors.ts";
-import { parseS3Location, S3Client } from "../../src/store/s3_client.ts";
+import { S3Client } from "../../src/store/s3_client.ts";
+import { parseS3Location } from "../../src/store/s3_location.ts";
 import { send, withRawServer } from "../fixtures/raw_http_server.ts";
 
 function answer(status: number, body: string): string {
