@@ -41,7 +41,7 @@ import {
   type Entry,
   ENTRY_SIZE,
   FCAPS_SIZE_MAX,
-  FEATURE_FLAGS_MAX,
+  featureFlagsProblem,
   FILENAME_SIZE_MAX,
   GOODBYE_ITEM_SIZE,
   type GoodbyeChild,
@@ -483,9 +483,8 @@ export class CatarDecoder {
     const path = this.#node?.path ?? ".";
     const fail = (detail: string): never => this.#fail(`entry "${path}": ${detail}`);
     if (this.#featureFlags === undefined) {
-      if (flags & ~FEATURE_FLAGS_MAX) {
-        fail(`feature flags 0x${flags.toString(16)} include bits casync does not know`);
-      }
+      const problem = featureFlagsProblem(flags);
+      if (problem) fail(`feature flags 0x${flags.toString(16)} ${problem}`);
       this.#featureFlags = flags;
     } else if (flags !== this.#featureFlags) {
       fail(
