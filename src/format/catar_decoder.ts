@@ -13,6 +13,7 @@
  */
 import { ArchiveFormatError } from "../errors.ts";
 import { escapeControls } from "../util/printable.ts";
+import { INDEX_MAGIC } from "./index.ts";
 import {
   ACL_ENTRY_SIZE_MAX,
   CA_FORMAT_ACL_DEFAULT,
@@ -319,6 +320,9 @@ export class CatarDecoder {
     const size = view.getBigUint64(0, true);
     const type = view.getBigUint64(8, true);
     const where = `${typeName(type)} record at byte ${this.#offset}`;
+    if (this.#phase === "root" && type === INDEX_MAGIC) {
+      this.#fail("this is a casync index (.caidx, .caibx), not an archive");
+    }
     if (size < BigInt(HEADER_SIZE) || size > BigInt(Number.MAX_SAFE_INTEGER)) {
       this.#fail(`${where} has an impossible size ${size}`);
     }
