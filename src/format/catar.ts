@@ -9,11 +9,26 @@
  * them. Pure: bytes in, bytes out.
  */
 import {
-  FLAG_EXCLUDE_FILE as EXCLUDE_FILE,
-  FLAG_EXCLUDE_NODUMP as EXCLUDE_NODUMP,
-  FLAG_EXCLUDE_SUBMOUNTS as EXCLUDE_SUBMOUNTS,
-  FLAG_SHA512_256 as SHA512_256,
-} from "./index.ts";
+  FEATURE_FLAGS_MAX,
+  WITH_16BIT_UIDS,
+  WITH_2SEC_TIME,
+  WITH_32BIT_UIDS,
+  WITH_ACL,
+  WITH_DEVICE_NODES,
+  WITH_FCAPS,
+  WITH_FIFOS,
+  WITH_NSEC_TIME,
+  WITH_PERMISSIONS,
+  WITH_QUOTA_PROJID,
+  WITH_READ_ONLY,
+  WITH_SEC_TIME,
+  WITH_SELINUX,
+  WITH_SOCKETS,
+  WITH_SYMLINKS,
+  WITH_USEC_TIME,
+  WITH_USER_NAMES,
+  WITH_XATTRS,
+} from "./feature_flags.ts";
 import { siphash24 } from "./siphash.ts";
 
 export const CA_FORMAT_ENTRY = 0x1396fabcea5bbb51n;
@@ -36,35 +51,7 @@ export const CA_FORMAT_FILENAME = 0x6dbb6ebcb3161f0bn;
 export const CA_FORMAT_GOODBYE = 0xdfd35c5e8327c403n;
 export const CA_FORMAT_GOODBYE_TAIL_MARKER = 0x57446fa533702943n;
 
-/** Feature flags: what an archive records. Every ENTRY carries the archive's set. */
-export const WITH_16BIT_UIDS = 0x1n;
-export const WITH_32BIT_UIDS = 0x2n;
-export const WITH_USER_NAMES = 0x4n;
-export const WITH_SEC_TIME = 0x8n;
-export const WITH_USEC_TIME = 0x10n;
-export const WITH_NSEC_TIME = 0x20n;
-export const WITH_2SEC_TIME = 0x40n;
-export const WITH_READ_ONLY = 0x80n;
-export const WITH_PERMISSIONS = 0x100n;
-export const WITH_SYMLINKS = 0x200n;
-export const WITH_DEVICE_NODES = 0x400n;
-export const WITH_FIFOS = 0x800n;
-export const WITH_SOCKETS = 0x1000n;
-/** FAT attributes (hidden, system, archive) and chattr(1) flags: 0x2000 through 0x2000000. */
-export const WITH_FAT_ATTRS = 0xe000n;
-export const WITH_CHATTR = 0x3ff0000n;
-export const WITH_SUBVOLUME = 0x4000000n;
-export const WITH_SUBVOLUME_RO = 0x8000000n;
-export const WITH_XATTRS = 0x10000000n;
-export const WITH_ACL = 0x20000000n;
-export const WITH_SELINUX = 0x40000000n;
-export const WITH_FCAPS = 0x80000000n;
-export const WITH_QUOTA_PROJID = 0x100000000n;
-/** The high bits an index shares with its archive's root entry (format/index.ts). */
-export { EXCLUDE_FILE, EXCLUDE_NODUMP, EXCLUDE_SUBMOUNTS, SHA512_256 };
-/** Every bit casync knows; an archive with any other bit set is from a newer format. */
-export const FEATURE_FLAGS_MAX = 0x1ffffffffn | EXCLUDE_FILE | SHA512_256 | EXCLUDE_SUBMOUNTS |
-  EXCLUDE_NODUMP;
+export * from "./feature_flags.ts";
 
 /** The names casync's `--with=`/`--without=` take for single feature bits. */
 export const FEATURE_NAMES: ReadonlyMap<string, bigint> = new Map([
@@ -341,21 +328,6 @@ export const TIME_GRANULARITIES: readonly (readonly [bigint, bigint])[] = [
 /** The time granularity in nanoseconds a feature set records, or undefined when none. */
 export function timeGranularityNs(flags: bigint): bigint | undefined {
   return TIME_GRANULARITIES.find(([bit]) => flags & bit)?.[1];
-}
-
-/**
- * A feature set with the redundant bits dropped, as casync normalises it before
- * writing it (the finer time granularity wins, 32-bit uids cover 16-bit ones,
- * full permissions cover the read-only bit).
- */
-export function normalizeFeatureFlags(flags: bigint): bigint {
-  let f = flags;
-  if (f & WITH_32BIT_UIDS) f &= ~WITH_16BIT_UIDS;
-  if (f & WITH_NSEC_TIME) f &= ~(WITH_USEC_TIME | WITH_SEC_TIME | WITH_2SEC_TIME);
-  if (f & WITH_USEC_TIME) f &= ~(WITH_SEC_TIME | WITH_2SEC_TIME);
-  if (f & WITH_SEC_TIME) f &= ~WITH_2SEC_TIME;
-  if (f & WITH_PERMISSIONS) f &= ~WITH_READ_ONLY;
-  return f;
 }
 
 /** The mode an archive records for a file, given what its feature set keeps. */

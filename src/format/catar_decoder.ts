@@ -13,6 +13,7 @@
  */
 import { ArchiveFormatError } from "../errors.ts";
 import { escapeControls } from "../util/printable.ts";
+import { INDEX_MAGIC } from "./index.ts";
 import {
   ACL_ENTRY_SIZE_MAX,
   CA_FORMAT_ACL_DEFAULT,
@@ -41,7 +42,7 @@ import {
   type Entry,
   ENTRY_SIZE,
   FCAPS_SIZE_MAX,
-  FEATURE_FLAGS_MAX,
+  featureFlagsProblem,
   FILENAME_SIZE_MAX,
   GOODBYE_ITEM_SIZE,
   type GoodbyeChild,
@@ -319,6 +320,9 @@ export class CatarDecoder {
     const size = view.getBigUint64(0, true);
     const type = view.getBigUint64(8, true);
     const where = `${typeName(type)} record at byte ${this.#offset}`;
+    if (this.#phase === "root" && type === INDEX_MAGIC) {
+      this.#fail("this is a casync index (.caidx, .caibx), not an archive");
+    }
     if (size < BigInt(HEADER_SIZE) || size > BigInt(Number.MAX_SAFE_INTEGER)) {
       this.#fail(`${where} has an impossible size ${size}`);
     }
@@ -483,9 +487,8 @@ export class CatarDecoder {
     const path = this.#node?.path ?? ".";
     const fail = (detail: string): never => this.#fail(`entry "${path}": ${detail}`);
     if (this.#featureFlags === undefined) {
-      if (flags & ~FEATURE_FLAGS_MAX) {
-        fail(`feature flags 0x${flags.toString(16)} include bits casync does not know`);
-      }
+      const problem = featureFlagsProblem(flags);
+      if (problem) fail(`feature flags 0x${flags.toString(16)} ${problem}`);
       this.#featureFlags = flags;
     } else if (flags !== this.#featureFlags) {
       fail(

@@ -5,18 +5,28 @@
  */
 import { IndexFormatError } from "../errors.ts";
 import { type ChunkId, chunkIdFromBytes, chunkIdToBytes } from "./chunk_id.ts";
+import {
+  EXCLUDE_FILE,
+  EXCLUDE_NODUMP,
+  EXCLUDE_SUBMOUNTS,
+  featureFlagsProblem,
+  SHA512_256,
+} from "./feature_flags.ts";
+import { CHUNK_SIZE_LIMIT } from "./store_layout.ts";
 
 export const INDEX_MAGIC = 0x96824d9c7b129ff9n;
 export const TABLE_MAGIC = 0xe75b9e112f17417dn;
 export const TABLE_TAIL_MARKER = 0x4b4f050e5549ecd1n;
 export const TABLE_HEADER_SIZE_FIELD = 0xffffffffffffffffn;
 
-export const FLAG_EXCLUDE_FILE = 0x1000000000000000n;
-export const FLAG_SHA512_256 = 0x2000000000000000n;
-export const FLAG_EXCLUDE_SUBMOUNTS = 0x4000000000000000n;
-export const FLAG_EXCLUDE_NODUMP = 0x8000000000000000n;
+export {
+  EXCLUDE_FILE as FLAG_EXCLUDE_FILE,
+  EXCLUDE_NODUMP as FLAG_EXCLUDE_NODUMP,
+  EXCLUDE_SUBMOUNTS as FLAG_EXCLUDE_SUBMOUNTS,
+  SHA512_256 as FLAG_SHA512_256,
+};
 /** What `casync make` writes into a `.caibx`. */
-export const CASYNC_BLOB_FLAGS = FLAG_EXCLUDE_NODUMP | FLAG_EXCLUDE_FILE | FLAG_SHA512_256;
+export const CASYNC_BLOB_FLAGS = EXCLUDE_NODUMP | EXCLUDE_FILE | SHA512_256;
 
 /**
  * The largest index read: 512 MiB, 13 million chunks, a blob of 800 GiB at
@@ -48,7 +58,7 @@ export interface Index {
 }
 
 export function digestOf(index: Pick<Index, "featureFlags">): Digest {
-  return (index.featureFlags & FLAG_SHA512_256) !== 0n ? "sha512-256" : "sha256";
+  return (index.featureFlags & SHA512_256) !== 0n ? "sha512-256" : "sha256";
 }
 
 /** The blob size the index describes. */
@@ -83,9 +93,19 @@ export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
   if (u64(view, 0) !== BigInt(HEADER_SIZE)) fail(`header size ${u64(view, 0)} at byte 0, want 48`);
   if (u64(view, 8) !== INDEX_MAGIC) fail(`bad magic 0x${u64(view, 8).toString(16)} at byte 8`);
   const featureFlags = u64(view, 16);
-  const chunkSizeMin = safeNumber(u64(view, 24), "chunk size min", file, 24);
-  const chunkSizeAvg = safeNumber(u64(view, 32), "chunk size avg", file, 32);
-  const chunkSizeMax = safeNumber(u64(view, 40), "chunk size max", file, 40);
+  const flagsProblem = featureFlagsProblem(featureFlags);
+  if (flagsProblem) fail(`feature flags 0x${featureFlags.toString(16)} at byte 16 ${flagsProblem}`);
+  const [chunkSizeMin, chunkSizeAvg, chunkSizeMax] = (["min", "avg", "max"] as const).map(
+    (name, i) => {
+      const at = 24 + 8 * i;
+      const size = u64(view, at);
+      // casync's limit: no chunk can be larger, and a zero chunk of the maximum is hashed.
+      if (size > BigInt(CHUNK_SIZE_LIMIT)) {
+        fail(`chunk size ${name} ${size} at byte ${at} exceeds casync's ${CHUNK_SIZE_LIMIT}`);
+      }
+      return Number(size);
+    },
+  );
   if (!(chunkSizeMin >= 1 && chunkSizeMin <= chunkSizeAvg && chunkSizeAvg <= chunkSizeMax)) {
     fail(
       `chunk sizes min ${chunkSizeMin} / avg ${chunkSizeAvg} / max ${chunkSizeMax} out of order`,

@@ -286,11 +286,15 @@ function sourcesLine(stats: ExtractStats): string {
 /**
  * IDs of all-zero chunks of the sizes zero runs produce: runs of zeros have no
  * boundaries, so they are cut at the maximum size, plus whatever the blob ends with.
+ * The maximum only when a chunk has it: the header alone may say 128 MiB.
  */
 export function zeroChunkIds(index: Index): Map<number, ChunkId> {
-  const sizes = new Set<number>([index.chunkSizeMax]);
+  const sizes = new Set<number>();
   const last = index.chunks.at(-1);
   if (last) sizes.add(last.size);
+  if (index.chunks.some((chunk) => chunk.size === index.chunkSizeMax)) {
+    sizes.add(index.chunkSizeMax);
+  }
   const digest = digestOf(index);
   const ids = new Map<number, ChunkId>();
   // Hashed here, not by a worker: planning need not wait for the workers to start.
