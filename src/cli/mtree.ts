@@ -63,7 +63,8 @@ export function registerMtree(program: Command) {
       .argument("<archive>", "catar file (- for stdin), an index with -i, or a directory"),
   )
     .action(async (archive: string, opts, command: Command) => {
-      if (!opts.index && archive !== "-" && await isDirectory(archive)) {
+      const plain = !opts.index && opts.store.length === 0 && opts.cache === undefined;
+      if (plain && archive !== "-" && await isDirectory(archive)) {
         await listDirectory(archive, command);
         return;
       }
