@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
 import {
+  addCacheRepairOption,
   addConcurrencyOption,
   addStoreOptions,
   loadIndex,
@@ -13,11 +14,12 @@ import {
   withStoreChain,
 } from "./common.ts";
 
-/** Adds -s, -c, -i and -n (chunks fetched ahead with -i). */
+/** Adds -s, -c, -i, -n (chunks fetched ahead with -i) and -r. */
 export function addArchiveSourceOptions(command: Command): Command {
   addStoreOptions(command)
     .option("-i, --index", "the archive is an index (.caidx); its chunks come from -s", false);
-  return addConcurrencyOption(command, "chunks fetched ahead");
+  addConcurrencyOption(command, "chunks fetched ahead");
+  return addCacheRepairOption(command);
 }
 
 export interface ArchiveSource {
@@ -34,7 +36,7 @@ export async function withArchiveSource(
   work: (input: ArchiveSource) => Promise<void>,
 ): Promise<void> {
   const opts = command.opts<
-    { index: boolean; store: string[]; cache?: string; concurrency: number }
+    { index: boolean; store: string[]; cache?: string; concurrency: number; cacheRepair: boolean }
   >();
   if (!opts.index && (opts.store.length > 0 || opts.cache !== undefined)) {
     throw new UsageError("-s and -c go with -i");

@@ -1,4 +1,5 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import { UsageError } from "../errors.ts";
 import { document } from "./help.ts";
 import { addStoreOptions, explicitDigest, parseConcurrency, storeContext } from "./common.ts";
 import { addServerOptions, announce, serverSettings } from "./server_options.ts";
@@ -30,7 +31,31 @@ export function registerChunkServer(program: Command) {
       "threads serving requests on the same port (default: one per core)",
       parseConcurrency,
     )
+    // Go desync's switches for verifying chunks, both on by default there. Written chunks are
+    // always verified here; local stores' files are served as stored, others verified.
+    .addOption(
+      new Option(
+        "--skip-verify-read",
+        "accepted as in Go desync: local store files are served " +
+          "as stored (the client verifies), other stores' chunks are verified",
+      ).default(true),
+    )
+    .addOption(new Option("--no-skip-verify-read").hideHelp())
+    .addOption(
+      new Option(
+        "--skip-verify-write",
+        "accepted as in Go desync: written chunks are verified " +
+          "all the same",
+      ).default(true),
+    )
+    .addOption(new Option("--no-skip-verify-write").hideHelp())
     .action(async (opts, command: Command) => {
+      if (!opts.skipVerifyRead) {
+        throw new UsageError(
+          "--skip-verify-read=false is not supported: local store files are served as stored " +
+            "(the client verifies them)",
+        );
+      }
       // Loaded here so other commands do not pay for the server's modules at start-up.
       const { parseListenAddress } = await import("../server/http_server.ts");
       const { startServerThreads, threadContext } = await import("../server/threads.ts");
@@ -50,7 +75,6 @@ export function registerChunkServer(program: Command) {
           ...settings,
           stores: opts.store,
           cache: opts.cache,
-          writable: opts.writable,
           uncompressed: opts.uncompressed,
         };
         const locations = [...opts.store, ...(opts.cache === undefined ? [] : [opts.cache])];

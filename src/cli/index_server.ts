@@ -1,6 +1,6 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { document } from "./help.ts";
-import { httpOptionsOf, optionalEnv } from "./common.ts";
+import { httpOptionsOf, optionalEnv, parseConcurrency } from "./common.ts";
 import { addServerOptions, announce, serverSettings } from "./server_options.ts";
 
 export function registerIndexServer(program: Command) {
@@ -18,7 +18,9 @@ export function registerIndexServer(program: Command) {
       .requiredOption(
         "-s, --store <location>",
         "directory, http(s):// or ssh:// URL of the indexes",
-      ),
+      )
+      // Go desync's index-server takes -n; one index at a time needs no limit here.
+      .addOption(new Option("-n, --concurrency <n>").argParser(parseConcurrency).hideHelp()),
   )
     .action(async (opts, command: Command) => {
       const { parseListenAddress } = await import("../server/http_server.ts");
@@ -28,7 +30,6 @@ export function registerIndexServer(program: Command) {
       const server = await startIndexServer({
         ...settings,
         store: opts.store,
-        writable: opts.writable,
         http: await httpOptionsOf(command),
         ssh: {
           // Set but empty counts as unset, as in Go desync.

@@ -138,6 +138,8 @@ function fail(message: string) {
 
 /** Runs the CLI on `args`; returns the exit code instead of exiting, for tests. */
 export async function run(args: string[]): Promise<number> {
+  // Bare `desync` is a request for help, as in Go desync: on stdout, exit 0.
+  if (args.length === 0) args = ["--help"];
   try {
     // A command named first is the one run: only it is built. Anything else (help, global
     // options first, a mistyped name) gets the whole tree, which says what is wrong.

@@ -1,14 +1,27 @@
 /** Flags chunk-server and index-server share: listening, TLS, authorization, logging, timeouts. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { DesyncError, UsageError } from "../errors.ts";
 import type { ListenAddress, ServerLimits, TlsConfig } from "../server/http_server.ts";
 import { certificatesProblem, keyPairProblem } from "../util/tls_files.ts";
-import { collect, optionalEnv, parseDuration, readPem } from "./common.ts";
+import { addCacheRepairOption, collect, optionalEnv, parseDuration, readPem } from "./common.ts";
+
+/** Go desync's default address: every interface, port 80. */
+const DEFAULT_LISTEN = ":http";
+
+/** Port names Go desync's -l takes besides numbers (Go resolves them as services). */
+const PORT_NAMES: Record<string, number> = { http: 80, https: 443 };
 
 export function addServerOptions(command: Command): Command {
-  return command
-    .option("-l, --listen <address>", "[HOST]:PORT to listen on (repeatable)", collect, [])
+  command
+    .option(
+      "-l, --listen <address>",
+      `[HOST]:PORT to listen on (repeatable; PORT may be http or https) (default: ${DEFAULT_LISTEN})`,
+      collect,
+      [],
+    )
     .option("-w, --writable", "accept PUT requests", false)
+    // Go desync's spelling of -w.
+    .addOption(new Option("--writeable").hideHelp())
     .option("--cert <file>", "PEM certificate: serve HTTPS (with --key)")
     .option("--key <file>", "PEM key of the certificate")
     .option("--mutual-tls", "require a client certificate signed by --client-ca", false)
@@ -20,10 +33,21 @@ export function addServerOptions(command: Command): Command {
       "time a client has to send a request's headers, and its body; also the keep-alive time",
       (v: string) => parseDuration(v, "--client-timeout"),
     );
+  // Go desync's servers take -r (the chunk server does not repair its cache: see the README).
+  return addCacheRepairOption(command);
+}
+
+/** `HOST:http` and `HOST:https` as Go desync takes them, with the port's number. */
+function namedPort(value: string): string {
+  const match = /^(.*):([a-z]+)$/.exec(value.trim());
+  const port = match ? PORT_NAMES[match[2]] : undefined;
+  return port === undefined ? value : `${match![1]}:${port}`;
 }
 
 export interface ServerSettings {
   listen: ListenAddress[];
+  /** Accepts PUT requests (-w, or Go desync's --writeable). */
+  writable: boolean;
   tls?: TlsConfig;
   authorization?: string;
   log?: string;
@@ -69,8 +93,8 @@ export async function serverSettings(
   opts: Record<string, unknown>,
   parseListen: (value: string) => ListenAddress,
 ): Promise<ServerSettings> {
-  const listen = (opts.listen as string[]).map(parseListen);
-  if (listen.length === 0) throw new UsageError("give at least one address to listen on (-l)");
+  const given = opts.listen as string[];
+  const listen = (given.length > 0 ? given : [DEFAULT_LISTEN]).map(namedPort).map(parseListen);
   for (const address of listen) await checkListenPermission(address);
   if ((opts.cert === undefined) !== (opts.key === undefined)) {
     throw new UsageError("--cert and --key go together");
@@ -90,6 +114,7 @@ export async function serverSettings(
   const timeout = opts.clientTimeout as number | undefined;
   return {
     listen,
+    writable: Boolean(opts.writable || opts.writeable),
     tls,
     authorization: (opts.authorization as string | undefined) ?? optionalEnv("DESYNC_HTTP_AUTH"),
     log: opts.log as string | undefined,

@@ -5,9 +5,11 @@ import { writeIndex } from "../ops/write_index.ts";
 import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
 import { stdout, writeAtomically } from "../util/fs.ts";
-import { pathMatcher } from "../util/glob.ts";
+import { type PathMatcher, pathMatcher } from "../util/glob.ts";
+import type { TreeFs } from "../util/tree_fs.ts";
 import { userDb } from "../util/user_db.ts";
 import {
+  addCacheRepairOption,
   addChunkSizeOption,
   addConcurrencyOption,
   collect,
@@ -17,6 +19,34 @@ import {
 import { document } from "./help.ts";
 import { verbose } from "./log.ts";
 import { quietWhenReaderLeaves } from "./output.ts";
+
+/** `fs` with every modification time read as 0 unless `time` (Go desync's `--no-time`). */
+function treeFsFor(fs: TreeFs, time: boolean): TreeFs {
+  if (time) return fs;
+  const zeroed: TreeFs = Object.create(fs);
+  Object.defineProperty(zeroed, "stat", {
+    value: (path: string, follow?: boolean) => ({ ...fs.stat(path, follow), mtimeNs: 0n }),
+  });
+  return zeroed;
+}
+
+/**
+ * `-x`: an entry on another file system than the source (a mount point) is
+ * left out with everything below it, as Go desync does; so are `patterns`.
+ */
+function otherFileSystems(
+  fs: TreeFs,
+  source: string,
+  patterns: PathMatcher | undefined,
+): PathMatcher {
+  let root: { devMajor: number; devMinor: number } | undefined;
+  return (relative, name) => {
+    if (patterns?.(relative, name)) return true;
+    root ??= fs.stat(source, true);
+    const info = fs.stat(`${source}/${relative}`);
+    return info.devMajor !== root.devMajor || info.devMinor !== root.devMinor;
+  };
+}
 
 /** Writes a catar to `output` (a temporary renamed into place) or to stdout for "-". */
 async function writeArchive(output: string, produce: (out: BufferedWriter) => Promise<void>) {
@@ -47,9 +77,13 @@ export function registerTar(program: Command) {
     .option("-i, --index", "write an index (.caidx) and store the archive's chunks", false)
     .option("-s, --store <location>", "store for the chunks (with -i; none: index only)")
     .option("--no-same-owner", "record no owners (uid and gid 0, no names)")
-    .option("--exclude <glob>", "leave out entries matching the pattern (repeatable)", collect, []);
+    .option("--exclude <glob>", "leave out entries matching the pattern (repeatable)", collect, [])
+    .option("--no-time", "record every modification time as 0 (Go desync's)")
+    .option("-x, --one-file-system", "leave out what is on other file systems than the source");
   addChunkSizeOption(command);
   addConcurrencyOption(command);
+  // Go desync's tar takes -r too; with no cache it has no effect.
+  addCacheRepairOption(command);
   document(command, {
     stores: true,
     digest: true,
@@ -68,9 +102,9 @@ export function registerTar(program: Command) {
       if (!opts.index && (opts.store !== undefined || sizesGiven)) {
         throw new UsageError("-s and -m/--chunk-size go with -i");
       }
-      let exclude;
+      let patterns;
       try {
-        exclude = pathMatcher(opts.exclude);
+        patterns = pathMatcher(opts.exclude);
       } catch (error) {
         throw new UsageError(`--exclude: ${(error as Error).message}`);
       }
@@ -79,7 +113,8 @@ export function registerTar(program: Command) {
       // Loaded here: the tree walker pulls in node:fs, which other commands need not load.
       const { OWNER_FEATURES, tar, tarFeatures, tarIndex } = await import("../ops/tar.ts");
       const { selectTreeFs } = await import("../util/tree_fs.ts");
-      const fs = selectTreeFs();
+      const fs = treeFsFor(selectTreeFs(), opts.time);
+      const exclude = opts.oneFileSystem ? otherFileSystems(fs, source, patterns) : patterns;
       const features = tarFeatures(fs);
       const featureFlags = (opts.sameOwner ? features : features & ~OWNER_FEATURES) |
         (digest === "sha512-256" ? SHA512_256 : 0n);

@@ -1,7 +1,7 @@
 /**
  * mtree: describe an archive's tree in mtree(5) format, one line per entry:
- * path, type, mode, owner, size, modification time, link target and the file
- * contents' digest (SHA-512/256 or SHA-256, as the archive's feature flags say).
+ * path, type, mode, link target or device, owner, size, modification time and
+ * the file contents' digest (SHA-512/256 or SHA-256, as the archive's feature flags say).
  * Paths escape "\", "#", space, and bytes outside printable ASCII as \ooo, as
  * mtree(5) and Go desync do, so a hostile name cannot inject keywords.
  */
@@ -75,17 +75,17 @@ export class MtreeFormatter {
       path,
       `type=${type}`,
       `mode=${(entry.mode & 0o7777).toString(8).padStart(4, "0")}`,
-      `uid=${entry.uid}`,
-      `gid=${entry.gid}`,
     ];
+    // Right after the mode, where casync puts them (and Go desync its `target=`).
+    if (node.kind === "symlink") fields.push(`link=${mtreeEscape(node.target!)}`);
+    if (node.kind === "device") fields.push(`device=linux,${node.major},${node.minor}`);
+    fields.push(`uid=${entry.uid}`, `gid=${entry.gid}`);
     if (node.user !== undefined) fields.push(`uname=${mtreeEscape(encoder.encode(node.user))}`);
     if (node.group !== undefined) fields.push(`gname=${mtreeEscape(encoder.encode(node.group))}`);
     if (node.kind === "file") fields.push(`size=${node.size}`);
     const seconds = entry.mtimeNs / 1_000_000_000n;
     const nanos = entry.mtimeNs % 1_000_000_000n;
     fields.push(`time=${seconds}.${nanos.toString().padStart(9, "0")}`);
-    if (node.kind === "symlink") fields.push(`link=${mtreeEscape(node.target!)}`);
-    if (node.kind === "device") fields.push(`device=linux,${node.major},${node.minor}`);
     return fields;
   }
 }
