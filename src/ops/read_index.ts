@@ -10,6 +10,7 @@ import {
   readStoreIndex,
 } from "../store/index_store.ts";
 import { describeFsError } from "../util/fs.ts";
+import { readRegularFile, UnfitFile } from "../util/regular_file.ts";
 import { indexOverHttp } from "./index_http.ts";
 
 export interface ReadIndexOptions {
@@ -62,13 +63,15 @@ async function readIndexBytes(
     return await fetchIndex(location, settings, maxBytes, options);
   }
   try {
-    // Only a regular file: a FIFO would block, and a huge file is not an index.
-    const info = await Deno.stat(location);
-    if (!info.isFile) throw new DesyncError(`${location}: cannot read index: not a regular file`);
-    if (info.size > maxBytes) throw tooLarge(location);
-    return await Deno.readFile(location);
+    // Only a regular file: a FIFO would block, and a huge file (or one growing as it is read)
+    // is not an index.
+    return await readRegularFile(location, maxBytes);
   } catch (error) {
-    if (error instanceof DesyncError) throw error;
+    if (error instanceof UnfitFile) {
+      throw error.info.isFile
+        ? tooLarge(location)
+        : new DesyncError(`${location}: cannot read index: not a regular file`);
+    }
     throw new DesyncError(`${location}: cannot read index: ${describeFsError(error)}`, {
       cause: error,
     });
