@@ -256,15 +256,40 @@ export interface TestPki {
   clientKey: string;
 }
 
+async function openssl(...args: string[]) {
+  const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
+    .output();
+  if (out.code !== 0) {
+    throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/**
+ * Signs a request with makeTestPki's CA (in `dir`); without `extfile` the
+ * certificate is X.509 version 1, which rustls refuses.
+ */
+export async function signWithTestCa(dir: string, csr: string, out: string, extfile?: string) {
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    `${dir}/ca.pem`,
+    "-CAkey",
+    `${dir}/ca.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    out,
+    ...(extfile ? ["-extfile", extfile] : []),
+  );
+}
+
 /** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate. */
 export async function makeTestPki(dir: string): Promise<TestPki> {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" })
-      .output();
-    if (out.code !== 0) {
-      throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
-    }
-  };
+  const run = openssl;
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   await run(
     "req",
@@ -293,23 +318,7 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
       "-subj",
       `/CN=${who}`,
     );
-    await run(
-      "x509",
-      "-req",
-      "-in",
-      `${dir}/${who}.csr`,
-      "-CA",
-      `${dir}/ca.pem`,
-      "-CAkey",
-      `${dir}/ca.key`,
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-out",
-      `${dir}/${who}.pem`,
-      "-extfile",
-      `${dir}/${who}.ext`,
-    );
+    await signWithTestCa(dir, `${dir}/${who}.csr`, `${dir}/${who}.pem`, `${dir}/${who}.ext`);
   }
   return {
     ca: `${dir}/ca.pem`,

@@ -1,8 +1,8 @@
 /** What keyPairProblem says of certificate and key files Deno's TLS would refuse. */
 import { assertEquals, assertMatch } from "../assert.ts";
 import { keyPairProblem } from "../../src/util/tls_files.ts";
-import { mustRun, removeDir, tempDir } from "../helpers.ts";
-import { makeTestPki, OPENSSL_MISSING } from "../interop/peers.ts";
+import { removeDir, tempDir } from "../helpers.ts";
+import { makeTestPki, OPENSSL_MISSING, signWithTestCa } from "../interop/peers.ts";
 
 Deno.test({
   name: "tls_files: a version 1 client certificate and a key of another certificate are named",
@@ -22,21 +22,7 @@ Deno.test({
       );
       // Signed without extensions, openssl makes an X.509 version 1 certificate.
       const v1 = `${dir}/v1.pem`;
-      await mustRun("openssl", [
-        "x509",
-        "-req",
-        "-in",
-        `${dir}/client.csr`,
-        "-CA",
-        pki.ca,
-        "-CAkey",
-        `${dir}/ca.key`,
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-out",
-        v1,
-      ]);
+      await signWithTestCa(dir, `${dir}/client.csr`, v1);
       const text = await new Deno.Command("openssl", {
         args: ["x509", "-in", v1, "-noout", "-text"],
         stdout: "piped",
