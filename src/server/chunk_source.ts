@@ -1,10 +1,12 @@
 /**
  * Where a chunk server's answers come from. Local store directories at the head
- * of the chain are read directly into reusable buffers and served as stored
- * (the client verifies, as it would behind nginx); anything else goes through
- * the store chain, which verifies every chunk fetched upstream before it is
- * served or written to the cache. Concurrent requests for the same chunk share
- * one upstream fetch.
+ * of the chain (`-s`) are read directly into reusable buffers and served as
+ * stored (the client verifies, as it would behind nginx, and as Go desync's
+ * default `--skip-verify-read` does); anything else, a cache (`-c`) included,
+ * goes through the store chain, which verifies every chunk before it is served
+ * (a local store decodes and hashes in a codec lane) and, for a cache, replaces
+ * an invalid one from the stores. Concurrent requests for the same chunk share
+ * one fetch.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
@@ -23,16 +25,19 @@ export interface ServedChunk {
 }
 
 export interface ChunkSourceOptions {
-  /** Local store directories read directly, in order, before the chain is asked. */
+  /** Local store directories read directly and served unverified, in order, before the chain. */
   localDirs: readonly string[];
+  /**
+   * Local directories of the chain (the cache, local stores), as their stores are named: an
+   * invalid chunk from one of them is reported with the path of its file.
+   */
+  chainDirs?: readonly string[];
   /** The store chain (cache and stores), asked when no local file has the chunk. */
   chain: Store;
   codec: CodecPool;
   digests: readonly Digest[];
   /** Serve plain chunk data (`-u`) instead of zstd frames. */
   uncompressed: boolean;
-  /** The first local directory is a cache: refresh the time of the files served from it. */
-  touchFirst?: boolean;
 }
 
 const POOLED_SIZE = 256 * 1024;
@@ -57,6 +62,7 @@ export class ChunkSource {
       chunk = await this.#fetch(id, signal);
     } catch (error) {
       if (error instanceof ChunkMissing) return undefined;
+      if (error instanceof ChunkInvalid) throw this.#naming(error, id);
       throw error;
     }
     const body = this.#options.uncompressed ? chunk.plain : chunk.compressed ??
@@ -80,7 +86,7 @@ export class ChunkSource {
    * allocating a buffer per response dominates.
    */
   readLocal(id: ChunkId): ServedChunk | undefined {
-    const { localDirs, touchFirst } = this.#options;
+    const { localDirs } = this.#options;
     for (let i = 0; i < localDirs.length; i++) {
       const path = this.#path(localDirs[i], id);
       // Checked before opening: opening a FIFO would block this thread until a writer came.
@@ -94,12 +100,7 @@ export class ChunkSource {
         throw error;
       }
       try {
-        const served = this.#readFile(file, info.size, localDirs[i], path, id);
-        if (i === 0 && touchFirst) {
-          const now = new Date();
-          Deno.utime(path, now, now).catch(() => {});
-        }
-        return served;
+        return this.#readFile(file, info.size, localDirs[i], path, id);
       } finally {
         file.close();
       }
@@ -153,12 +154,37 @@ export class ChunkSource {
     return untilAborted(fetching, signal);
   }
 
+  /** The error naming the chunk's file when it came from a local directory of the chain. */
+  #naming(error: ChunkInvalid, id: ChunkId): ChunkInvalid {
+    if (!this.#options.chainDirs?.includes(error.store)) return error;
+    const detail = `${chunkFileIn(error.store, id)}: ${error.detail}`;
+    return new ChunkInvalid(error.id, error.store, detail);
+  }
+
   #path(dir: string, id: ChunkId): string {
     return `${dir}/${chunkKey(id, this.#options.uncompressed)}`;
   }
 }
 
 function doNothing() {}
+
+/** The file a local store reads for a chunk: `<id>.cacnk`, else a plain `<id>` found instead. */
+function chunkFileIn(dir: string, id: ChunkId): string {
+  const base = dir.replace(/\/+$/, "") || "/";
+  const compressed = `${base}/${chunkKey(id, false)}`;
+  const plain = `${base}/${chunkKey(id, true)}`;
+  try {
+    Deno.lstatSync(compressed);
+  } catch {
+    try {
+      Deno.lstatSync(plain);
+      return plain;
+    } catch {
+      // Neither is there (any more): the one it would be.
+    }
+  }
+  return compressed;
+}
 
 /** The largest chunk file served: anything longer is no chunk (casync's largest, compressed). */
 const MAX_CHUNK_FILE_SIZE = maxStoredChunkSize(CHUNK_SIZE_LIMIT);
