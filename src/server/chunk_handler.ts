@@ -145,7 +145,7 @@ async function answerLater(
     return response.end();
   }
   // A GET comes here only when readLocal did not find the chunk.
-  const chunk = await source.getUpstream(id, gone.signal);
+  const chunk = await source.get(id, gone.signal);
   if (!chunk) return sendText(response, 404, `chunk ${id} not found`);
   sendChunk(response, id, chunk, sent);
 }

@@ -87,6 +87,8 @@ export async function startChunkServer(
   try {
     const source = new ChunkSource({
       localDirs: options.verifyRead ? [] : localHead(options.stores, options.cache),
+      checkedDirs: options.uncompressed ? [] : checkedHead(options),
+      touchChecked: options.cache !== undefined,
       chainDirs: [...options.stores, ...(options.cache === undefined ? [] : [options.cache])]
         .filter((location) => locationKind(location) === "local"),
       chain,
@@ -131,6 +133,16 @@ export function localHead(stores: readonly string[], cache?: string): string[] {
     head.push(trimSlash(store));
   }
   return head;
+}
+
+/**
+ * The local directories served once verified: the cache when it is local, else
+ * with `--skip-verify-read=false` the local stores before the first remote one.
+ */
+function checkedHead(options: ChunkServerOptions): string[] {
+  const { cache, stores, verifyRead } = options;
+  if (cache !== undefined) return locationKind(cache) === "local" ? [trimSlash(cache)] : [];
+  return verifyRead ? localHead(stores) : [];
 }
 
 function trimSlash(dir: string): string {
