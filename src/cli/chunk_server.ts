@@ -1,5 +1,4 @@
 import { type Command, Option } from "commander";
-import { UsageError } from "../errors.ts";
 import { document } from "./help.ts";
 import { addStoreOptions, explicitDigest, parseConcurrency, storeContext } from "./common.ts";
 import { addServerOptions, announce, serverSettings } from "./server_options.ts";
@@ -32,12 +31,14 @@ export function registerChunkServer(program: Command) {
       parseConcurrency,
     )
     // Go desync's switches for verifying chunks, both on by default there. Written chunks are
-    // always verified here; local stores' files are served as stored, others verified.
+    // always verified here.
     .addOption(
       new Option(
         "--skip-verify-read",
-        "accepted as in Go desync: local store files are served " +
-          "as stored (the client verifies), other stores' chunks are verified",
+        "send local store (-s) files as stored, as Go desync does (the client verifies them); " +
+          "--skip-verify-read=false decodes and hash-checks them before they are sent, " +
+          "an invalid one answering an error (costs CPU). The cache (-c) and remote stores' " +
+          "chunks are always verified",
       ).default(true),
     )
     .addOption(new Option("--no-skip-verify-read").hideHelp())
@@ -50,12 +51,6 @@ export function registerChunkServer(program: Command) {
     )
     .addOption(new Option("--no-skip-verify-write").hideHelp())
     .action(async (opts, command: Command) => {
-      if (!opts.skipVerifyRead) {
-        throw new UsageError(
-          "--skip-verify-read=false is not supported: local store files are served as stored " +
-            "(the client verifies them)",
-        );
-      }
       // Loaded here so other commands do not pay for the server's modules at start-up.
       const { parseListenAddress } = await import("../server/http_server.ts");
       const { startServerThreads, threadContext } = await import("../server/threads.ts");
@@ -75,6 +70,8 @@ export function registerChunkServer(program: Command) {
           ...settings,
           stores: opts.store,
           cache: opts.cache,
+          cacheRepair: opts.cacheRepair,
+          verifyRead: !opts.skipVerifyRead,
           uncompressed: opts.uncompressed,
         };
         const locations = [...opts.store, ...(opts.cache === undefined ? [] : [opts.cache])];

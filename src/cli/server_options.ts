@@ -33,7 +33,7 @@ export function addServerOptions(command: Command): Command {
       "time a client has to send a request's headers, and its body; also the keep-alive time",
       (v: string) => parseDuration(v, "--client-timeout"),
     );
-  // Go desync's servers take -r (the chunk server does not repair its cache: see the README).
+  // Go desync's servers take -r: chunk-server repairs its cache (-c) with it.
   return addCacheRepairOption(command);
 }
 

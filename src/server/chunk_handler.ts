@@ -7,6 +7,7 @@
 import type http from "node:http";
 import zlib from "node:zlib";
 import type { CodecPool } from "../chunk/codec_pool.ts";
+import { ChunkInvalid } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
@@ -75,7 +76,11 @@ export function chunkHandler(options: ChunkHandlerOptions): Handler {
   const fail = (request: http.IncomingMessage, response: http.ServerResponse, error: unknown) => {
     if (response.destroyed || error instanceof ClientGone) return; // nobody to answer
     options.report(`${request.method} ${request.url}: ${describe(error)}`);
-    sendText(response, 502, "the store failed to answer; see the server's log");
+    // The body tells what failed, never the bytes of an invalid chunk.
+    const what = error instanceof ChunkInvalid
+      ? `chunk ${error.id} is invalid in the server's store`
+      : "the store failed to answer";
+    sendText(response, 502, `${what}; see the server's log`);
   };
   // Most requests are a GET of a chunk file at hand: answered synchronously, with
   // no promise, closure or abort controller made for them.
@@ -140,7 +145,7 @@ async function answerLater(
     return response.end();
   }
   // A GET comes here only when readLocal did not find the chunk.
-  const chunk = await source.getUpstream(id, gone.signal);
+  const chunk = await source.get(id, gone.signal);
   if (!chunk) return sendText(response, 404, `chunk ${id} not found`);
   sendChunk(response, id, chunk, sent);
 }

@@ -28,6 +28,16 @@ import {
 export interface ChunkServerOptions {
   stores: readonly string[];
   cache?: string;
+  /**
+   * An invalid chunk in the cache is fetched again from the stores and replaced
+   * (Go desync's `-r`, default true); false answers an error for it.
+   */
+  cacheRepair?: boolean;
+  /**
+   * Verify the chunks of local stores before serving them (Go desync's
+   * `--skip-verify-read=false`); by default their files are sent as stored.
+   */
+  verifyRead?: boolean;
   listen: readonly ListenAddress[];
   writable: boolean;
   uncompressed: boolean;
@@ -60,6 +70,7 @@ export async function startChunkServer(
   } else {
     // A cache that cannot take a chunk (disk full) must not fail the request for it.
     chain = await openStoreChain(options.stores, options.cache, context, {
+      cacheRepair: options.cacheRepair ?? true,
       onCacheWriteError: (error) =>
         console.error(
           `desync: chunk-server: warning: ${error.message}; ` +
@@ -75,12 +86,15 @@ export async function startChunkServer(
   let handler: Handler;
   try {
     const source = new ChunkSource({
-      localDirs: localHead(options.stores, options.cache),
+      localDirs: options.verifyRead ? [] : localHead(options.stores, options.cache),
+      checkedDirs: options.uncompressed ? [] : checkedHead(options),
+      touchChecked: options.cache !== undefined,
+      chainDirs: [...options.stores, ...(options.cache === undefined ? [] : [options.cache])]
+        .filter((location) => locationKind(location) === "local"),
       chain,
       codec: context.codec,
       digests: context.digests,
       uncompressed: options.uncompressed,
-      touchFirst: options.cache !== undefined,
     });
     log = openAccessLog(options.log);
     handler = chunkHandler({
@@ -107,18 +121,28 @@ export async function startChunkServer(
 }
 
 /**
- * The local directories whose files can be served directly: the cache when it
- * is local (a miss there must go through the chain, which fills it), else the
- * local stores before the first remote one.
+ * The local directories whose files can be served directly, as stored: the local
+ * stores before the first remote one, and none behind a cache (the chain reads
+ * the cache, verifying its chunks and filling it on a miss).
  */
 export function localHead(stores: readonly string[], cache?: string): string[] {
-  if (cache !== undefined) return locationKind(cache) === "local" ? [trimSlash(cache)] : [];
+  if (cache !== undefined) return [];
   const head: string[] = [];
   for (const store of stores) {
     if (locationKind(store) !== "local") break;
     head.push(trimSlash(store));
   }
   return head;
+}
+
+/**
+ * The local directories served once verified: the cache when it is local, else
+ * with `--skip-verify-read=false` the local stores before the first remote one.
+ */
+function checkedHead(options: ChunkServerOptions): string[] {
+  const { cache, stores, verifyRead } = options;
+  if (cache !== undefined) return locationKind(cache) === "local" ? [trimSlash(cache)] : [];
+  return verifyRead ? localHead(stores) : [];
 }
 
 function trimSlash(dir: string): string {

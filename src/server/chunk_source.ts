@@ -1,10 +1,13 @@
 /**
  * Where a chunk server's answers come from. Local store directories at the head
- * of the chain are read directly into reusable buffers and served as stored
- * (the client verifies, as it would behind nginx); anything else goes through
- * the store chain, which verifies every chunk fetched upstream before it is
- * served or written to the cache. Concurrent requests for the same chunk share
- * one upstream fetch.
+ * of the chain (`-s`) are read directly into reusable buffers and served as
+ * stored (the client verifies, as it would behind nginx, and as Go desync's
+ * default `--skip-verify-read` does). A local cache (`-c`), and those stores with
+ * `--skip-verify-read=false`, are served the same way once a codec lane has
+ * decoded and hashed the file; a file found invalid, and anything else, goes
+ * through the store chain, which verifies every chunk it serves and replaces an
+ * invalid cached one from the stores (`-r`). Concurrent requests for the same
+ * chunk share one fetch.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
@@ -23,16 +26,27 @@ export interface ServedChunk {
 }
 
 export interface ChunkSourceOptions {
-  /** Local store directories read directly, in order, before the chain is asked. */
+  /** Local store directories read directly and served unverified, in order, before the chain. */
   localDirs: readonly string[];
+  /**
+   * Local directories read directly once a codec lane has verified the file, in order, before
+   * the chain (which repairs or reports a file found invalid): the cache, or the local stores
+   * with `--skip-verify-read=false`. Not with `uncompressed`.
+   */
+  checkedDirs?: readonly string[];
+  /** Refresh the time of the files served from `checkedDirs` (a cache: prune spares them). */
+  touchChecked?: boolean;
+  /**
+   * Local directories of the chain (the cache, local stores), as their stores are named: an
+   * invalid chunk from one of them is reported with the path of its file.
+   */
+  chainDirs?: readonly string[];
   /** The store chain (cache and stores), asked when no local file has the chunk. */
   chain: Store;
   codec: CodecPool;
   digests: readonly Digest[];
   /** Serve plain chunk data (`-u`) instead of zstd frames. */
   uncompressed: boolean;
-  /** The first local directory is a cache: refresh the time of the files served from it. */
-  touchFirst?: boolean;
 }
 
 const POOLED_SIZE = 256 * 1024;
@@ -48,15 +62,18 @@ export class ChunkSource {
   }
 
   /**
-   * The chunk's bytes as served from the store chain, or undefined when no
-   * store has it; for a chunk `readLocal` did not find.
+   * The chunk's bytes as served from a checked directory or the store chain, or
+   * undefined when no store has it; for a chunk `readLocal` did not find.
    */
-  async getUpstream(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
+  async get(id: ChunkId, signal?: AbortSignal): Promise<ServedChunk | undefined> {
+    const checked = await this.#readChecked(id);
+    if (checked) return checked;
     let chunk: Chunk;
     try {
       chunk = await this.#fetch(id, signal);
     } catch (error) {
       if (error instanceof ChunkMissing) return undefined;
+      if (error instanceof ChunkInvalid) throw this.#naming(error, id);
       throw error;
     }
     const body = this.#options.uncompressed ? chunk.plain : chunk.compressed ??
@@ -74,37 +91,71 @@ export class ChunkSource {
   }
 
   /**
-   * The chunk from a local store directory, or undefined (then ask `getUpstream`). Reads
+   * The chunk from a local store directory, or undefined (then ask `get`). Reads
    * the file synchronously into a pooled buffer: for files in the page
    * cache this is twice as fast as an asynchronous read into a fresh buffer, as
    * allocating a buffer per response dominates.
    */
   readLocal(id: ChunkId): ServedChunk | undefined {
-    const { localDirs, touchFirst } = this.#options;
+    const { localDirs } = this.#options;
     for (let i = 0; i < localDirs.length; i++) {
       const path = this.#path(localDirs[i], id);
       // Checked before opening: opening a FIFO would block this thread until a writer came.
       const info = regularFileInfo(localDirs[i], path, id);
       if (!info) continue;
-      let file: Deno.FsFile;
-      try {
-        file = Deno.openSync(path);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) continue;
-        throw error;
-      }
-      try {
-        const served = this.#readFile(file, info.size, localDirs[i], path, id);
-        if (i === 0 && touchFirst) {
-          const now = new Date();
-          Deno.utime(path, now, now).catch(() => {});
-        }
-        return served;
-      } finally {
-        file.close();
-      }
+      const served = this.#readPath(info.size, localDirs[i], path, id);
+      if (served) return served;
     }
     return undefined;
+  }
+
+  /**
+   * The chunk from the first checked directory that has it, once a codec lane has
+   * decoded and hashed its file; undefined when none has it or the file is not the
+   * chunk (the chain then repairs it or says why). The lane checks before this
+   * thread reads: a file replaced in between can only have been replaced by a
+   * verified one (stores write whole chunk files and rename them into place).
+   */
+  async #readChecked(id: ChunkId): Promise<ServedChunk | undefined> {
+    const { checkedDirs = [], codec, digests, touchChecked } = this.#options;
+    for (const dir of checkedDirs) {
+      const path = this.#path(dir, id);
+      let info;
+      try {
+        info = regularFileInfo(dir, path, id);
+      } catch (error) {
+        if (error instanceof ChunkInvalid) return undefined;
+        throw error;
+      }
+      if (!info) continue;
+      const [outcome] = await codec.checkFiles([{ path, id }], digests);
+      if (!outcome.ok) return undefined;
+      const fresh = regularFileInfo(dir, path, id);
+      const served = fresh && this.#readPath(fresh.size, dir, path, id);
+      if (!served) return undefined;
+      if (touchChecked) {
+        const now = new Date();
+        Deno.utime(path, now, now).catch(() => {});
+      }
+      return served;
+    }
+    return undefined;
+  }
+
+  /** Reads the chunk file at `path`, stat'ed as `size` bytes; undefined when it is gone. */
+  #readPath(size: number, dir: string, path: string, id: ChunkId): ServedChunk | undefined {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    try {
+      return this.#readFile(file, size, dir, path, id);
+    } finally {
+      file.close();
+    }
   }
 
   /** Reads a chunk file of `size` bytes, as stat'ed before it was opened. */
@@ -153,12 +204,37 @@ export class ChunkSource {
     return untilAborted(fetching, signal);
   }
 
+  /** The error naming the chunk's file when it came from a local directory of the chain. */
+  #naming(error: ChunkInvalid, id: ChunkId): ChunkInvalid {
+    if (!this.#options.chainDirs?.includes(error.store)) return error;
+    const detail = `${chunkFileIn(error.store, id)}: ${error.detail}`;
+    return new ChunkInvalid(error.id, error.store, detail);
+  }
+
   #path(dir: string, id: ChunkId): string {
     return `${dir}/${chunkKey(id, this.#options.uncompressed)}`;
   }
 }
 
 function doNothing() {}
+
+/** The file a local store reads for a chunk: `<id>.cacnk`, else a plain `<id>` found instead. */
+function chunkFileIn(dir: string, id: ChunkId): string {
+  const base = dir.replace(/\/+$/, "") || "/";
+  const compressed = `${base}/${chunkKey(id, false)}`;
+  const plain = `${base}/${chunkKey(id, true)}`;
+  try {
+    Deno.lstatSync(compressed);
+  } catch {
+    try {
+      Deno.lstatSync(plain);
+      return plain;
+    } catch {
+      // Neither is there (any more): the one it would be.
+    }
+  }
+  return compressed;
+}
 
 /** The largest chunk file served: anything longer is no chunk (casync's largest, compressed). */
 const MAX_CHUNK_FILE_SIZE = maxStoredChunkSize(CHUNK_SIZE_LIMIT);
