@@ -35,9 +35,10 @@ export function registerChunkServer(program: Command) {
     .addOption(
       new Option(
         "--skip-verify-read",
-        "send local store (-s) files as stored, as Go desync does (the client verifies them); " +
-          "--skip-verify-read=false decodes and hash-checks them before they are sent, " +
-          "an invalid one answering an error (costs CPU). The cache (-c) and remote stores' " +
+        "send the files of a local cache (-c) or local stores (-s) as stored, as Go desync " +
+          "does (the client verifies them); --skip-verify-read=false decodes and hash-checks " +
+          "them before they are sent (costs CPU): an invalid cached chunk is then repaired " +
+          "from the stores (-r), an invalid store chunk answers an error. Remote stores' " +
           "chunks are always verified",
       ).default(true),
     )

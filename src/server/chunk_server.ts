@@ -88,7 +88,9 @@ export async function startChunkServer(
     const source = new ChunkSource({
       localDirs: options.verifyRead ? [] : localHead(options.stores, options.cache),
       checkedDirs: options.uncompressed ? [] : checkedHead(options),
-      touchChecked: options.cache !== undefined,
+      touched: options.cache !== undefined && locationKind(options.cache) === "local"
+        ? trimSlash(options.cache)
+        : undefined,
       chainDirs: [...options.stores, ...(options.cache === undefined ? [] : [options.cache])]
         .filter((location) => locationKind(location) === "local"),
       chain,
@@ -121,12 +123,12 @@ export async function startChunkServer(
 }
 
 /**
- * The local directories whose files can be served directly, as stored: the local
- * stores before the first remote one, and none behind a cache (the chain reads
- * the cache, verifying its chunks and filling it on a miss).
+ * The local directories whose files can be served directly, as stored (the
+ * client verifies, as Go desync's --skip-verify-read, on by default, has it): the
+ * cache when it is local, else the local stores before the first remote one.
  */
 export function localHead(stores: readonly string[], cache?: string): string[] {
-  if (cache !== undefined) return [];
+  if (cache !== undefined) return locationKind(cache) === "local" ? [trimSlash(cache)] : [];
   const head: string[] = [];
   for (const store of stores) {
     if (locationKind(store) !== "local") break;
@@ -136,13 +138,12 @@ export function localHead(stores: readonly string[], cache?: string): string[] {
 }
 
 /**
- * The local directories served once verified: the cache when it is local, else
- * with `--skip-verify-read=false` the local stores before the first remote one.
+ * With `--skip-verify-read=false`, the local directories served once verified
+ * (the same as localHead's): a cache's invalid chunks are then repaired from the
+ * stores (unless --cache-repair=false), as in Go desync.
  */
 function checkedHead(options: ChunkServerOptions): string[] {
-  const { cache, stores, verifyRead } = options;
-  if (cache !== undefined) return locationKind(cache) === "local" ? [trimSlash(cache)] : [];
-  return verifyRead ? localHead(stores) : [];
+  return options.verifyRead ? localHead(options.stores, options.cache) : [];
 }
 
 function trimSlash(dir: string): string {

@@ -34,8 +34,8 @@ export interface ChunkSourceOptions {
    * with `--skip-verify-read=false`. Not with `uncompressed`.
    */
   checkedDirs?: readonly string[];
-  /** Refresh the time of the files served from `checkedDirs` (a cache: prune spares them). */
-  touchChecked?: boolean;
+  /** The cache's directory: the time of the files served from it is refreshed (prune spares them). */
+  touched?: string;
   /**
    * Local directories of the chain (the cache, local stores), as their stores are named: an
    * invalid chunk from one of them is reported with the path of its file.
@@ -104,7 +104,10 @@ export class ChunkSource {
       const info = regularFileInfo(localDirs[i], path, id);
       if (!info) continue;
       const served = this.#readPath(info.size, localDirs[i], path, id);
-      if (served) return served;
+      if (served) {
+        this.#touch(localDirs[i], path);
+        return served;
+      }
     }
     return undefined;
   }
@@ -117,7 +120,7 @@ export class ChunkSource {
    * verified one (stores write whole chunk files and rename them into place).
    */
   async #readChecked(id: ChunkId): Promise<ServedChunk | undefined> {
-    const { checkedDirs = [], codec, digests, touchChecked } = this.#options;
+    const { checkedDirs = [], codec, digests } = this.#options;
     for (const dir of checkedDirs) {
       const path = this.#path(dir, id);
       let info;
@@ -133,13 +136,16 @@ export class ChunkSource {
       const fresh = regularFileInfo(dir, path, id);
       const served = fresh && this.#readPath(fresh.size, dir, path, id);
       if (!served) return undefined;
-      if (touchChecked) {
-        const now = new Date();
-        Deno.utime(path, now, now).catch(() => {});
-      }
+      this.#touch(dir, path);
       return served;
     }
     return undefined;
+  }
+
+  #touch(dir: string, path: string) {
+    if (dir !== this.#options.touched) return;
+    const now = new Date();
+    Deno.utime(path, now, now).catch(() => {});
   }
 
   /** Reads the chunk file at `path`, stat'ed as `size` bytes; undefined when it is gone. */

@@ -1,8 +1,9 @@
 /**
  * chunk-server's cache (`-c`) and its verification flags, run as the user runs
- * them: a corrupt chunk in the cache is replaced from the stores (`-r`, on by
- * default) or refused (`--cache-repair=false`), and `--skip-verify-read=false`
- * verifies the local stores' chunks too. casync makes the stores; the blob
+ * them. As in Go desync, local files are served as stored by default (the client
+ * verifies); with `--skip-verify-read=false` they are verified first, and a
+ * corrupt chunk in the cache is replaced from the stores (`-r`, on by default)
+ * or refused (`--cache-repair=false`). casync makes the stores; the blob
  * itself (through sha256sum) says what an extract must produce.
  */
 import { createHash } from "node:crypto";
@@ -52,14 +53,24 @@ async function warmCacheWithBadChunk(dir: string) {
 }
 
 Deno.test({
-  name: "chunk-server -c: a corrupt chunk in the cache is fetched again, replaced and served",
+  name: "chunk-server -c --skip-verify-read=false: a corrupt chunk in the cache is fetched " +
+    "again, replaced and served",
   ignore: Boolean(CASYNC_MISSING),
   async fn(t) {
     const dir = await tempDir(t);
     try {
       const f = await warmCacheWithBadChunk(dir);
       const server = await startServerProcess(
-        ["chunk-server", "-s", f.store, "-c", f.cache, "-l", "127.0.0.1:0"],
+        [
+          "chunk-server",
+          "-s",
+          f.store,
+          "-c",
+          f.cache,
+          "--skip-verify-read=false",
+          "-l",
+          "127.0.0.1:0",
+        ],
         SERVE_CACHED,
       );
       let stopped;
@@ -79,8 +90,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "chunk-server -c --cache-repair=false: a corrupt cached chunk is an error naming the " +
-    "chunk and its file, not served",
+  name: "chunk-server -c --skip-verify-read=false --cache-repair=false: a corrupt cached chunk " +
+    "is an error naming the chunk and its file, not served",
   ignore: Boolean(CASYNC_MISSING),
   async fn(t) {
     const dir = await tempDir(t);
@@ -88,7 +99,17 @@ Deno.test({
       const f = await warmCacheWithBadChunk(dir);
       const corrupt = await Deno.readFile(chunkFile(f.cache, f.bad));
       const server = await startServerProcess(
-        ["chunk-server", "-s", f.store, "-c", f.cache, "--cache-repair=false", "-l", "127.0.0.1:0"],
+        [
+          "chunk-server",
+          "-s",
+          f.store,
+          "-c",
+          f.cache,
+          "--skip-verify-read=false",
+          "--cache-repair=false",
+          "-l",
+          "127.0.0.1:0",
+        ],
         SERVE_CACHED,
       );
       let stopped;
@@ -157,6 +178,41 @@ Deno.test({
         stopped.stderr,
         new RegExp(`^desync: chunk-server: .*chunk ${bad}.*invalid`, "m"),
       );
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "chunk-server -c, default flags: a corrupt cached chunk is served as stored (as Go " +
+    "desync does) and the client refuses it, naming the chunk",
+  ignore: Boolean(CASYNC_MISSING),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      const f = await warmCacheWithBadChunk(dir);
+      const corrupt = await Deno.readFile(chunkFile(f.cache, f.bad));
+      const server = await startServerProcess(
+        ["chunk-server", "-s", f.store, "-c", f.cache, "-l", "127.0.0.1:0"],
+        SERVE_CACHED,
+      );
+      let stopped;
+      try {
+        const answer = await fetch(`${server.url}${f.bad.slice(0, 4)}/${f.bad}.cacnk`);
+        assertEquals(answer.status, 200);
+        assertEquals(new Uint8Array(await answer.arrayBuffer()), corrupt);
+        const out = await runCli(
+          ["extract", "-e", "0", "-s", server.url, f.index, `${dir}/out`],
+          CLIENT,
+        );
+        assertEquals(out.code, 1, out.stderr);
+        assertMatch(out.stderr, new RegExp(`^desync: .*${f.bad}.*`, "m"));
+        assertEquals(await Deno.stat(`${dir}/out`).catch(() => undefined), undefined);
+      } finally {
+        stopped = await server.stop();
+      }
+      assertEquals(stopped.code, 0, stopped.stderr);
     } finally {
       await removeDir(dir);
     }

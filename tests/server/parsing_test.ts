@@ -120,6 +120,6 @@ Deno.test("authorization: exactly the expected header; none expected lets all in
 Deno.test("local head: the local stores before the first remote one, none behind a cache", () => {
   assertEquals(localHead(["/a/", "/b", "http://x/", "/c"]), ["/a", "/b"]);
   assertEquals(localHead(["http://x/", "/c"]), []);
-  assertEquals(localHead(["/a"], "/cache/"), []);
+  assertEquals(localHead(["/a"], "/cache/"), ["/cache"]);
   assertEquals(localHead(["/a"], "http://cache/"), []);
 });
