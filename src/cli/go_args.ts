@@ -1,7 +1,8 @@
 /**
  * Go desync's flag parser accepts `--flag=true` and `--flag=false` for boolean
- * flags (`--cache-repair=false`); commander does not. This rewrites them into
- * the forms commander takes, knowing which options of the tree are boolean.
+ * flags (`--cache-repair=false`), and a short flag's value after `=` (`-r=false`,
+ * `-n=4`); commander does not. This rewrites them into the forms commander takes,
+ * knowing which options of the tree are boolean.
  */
 import type { Command } from "commander";
 
@@ -12,8 +13,16 @@ const FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
 export function normalizeBoolFlags(args: readonly string[], program: Command): string[] {
   const booleans = new Set<string>();
   const negatable = new Set<string>();
+  /** Each short flag's long names (one, unless two commands give it different meanings). */
+  const shorts = new Map<string, Set<string>>();
+  /** Short flags that take a value. */
+  const valued = new Set<string>();
   const visit = (command: Command) => {
     for (const option of command.options) {
+      if (option.short && option.long) {
+        shorts.set(option.short, (shorts.get(option.short) ?? new Set()).add(option.long));
+        if (option.required || option.optional) valued.add(option.short);
+      }
       if (option.required || option.optional || !option.long) continue;
       if (option.negate) negatable.add(option.long.replace(/^--no-/, "--"));
       else booleans.add(option.long);
@@ -22,10 +31,19 @@ export function normalizeBoolFlags(args: readonly string[], program: Command): s
   };
   visit(program);
   const out: string[] = [];
-  for (const [i, arg] of args.entries()) {
+  for (let [i, arg] of args.entries()) {
     if (arg === "--") {
       out.push(...args.slice(i));
       break;
+    }
+    const short = /^(-[^-=])=(.*)$/.exec(arg);
+    const longs = short ? shorts.get(short[1]) : undefined;
+    if (short && longs?.size === 1) {
+      if (valued.has(short[1])) {
+        out.push(short[1], short[2]);
+        continue;
+      }
+      arg = `${[...longs][0]}=${short[2]}`;
     }
     const match = /^(--[^=]+)=(.*)$/.exec(arg);
     const negated = match && /^--no-(.+)$/.exec(match[1]);

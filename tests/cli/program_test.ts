@@ -37,3 +37,18 @@ Deno.test("Go's --no-flag=true/false forms (untar --no-same-owner=true) become w
   assertEquals(normal("--no-same-permissions=false"), ["untar"]);
   assertEquals(normal("--no-same-owner=maybe"), ["untar", "--no-same-owner=maybe"]);
 });
+
+Deno.test("Go's short flags with =value (pflag's -r=false, -n=4) become what commander takes", async () => {
+  const extract = await buildProgram("extract");
+  const normal = (...args: string[]) => normalizeBoolFlags(["extract", ...args], extract);
+  // -r is --cache-repair: =false is its --no- form, =true the flag itself.
+  assertEquals(normal("-r=false", "i", "o"), ["extract", "--no-cache-repair", "i", "o"]);
+  assertEquals(normal("-r=true", "i", "o"), ["extract", "--cache-repair", "i", "o"]);
+  // -t (--trust-insecure) is off by default.
+  assertEquals(normal("-t=true"), ["extract", "--trust-insecure"]);
+  assertEquals(normal("-t=false"), ["extract"]);
+  // A flag that takes a value gets it as the next argument, '=' signs in it kept.
+  assertEquals(normal("-n=4", "-s=/a=b"), ["extract", "-n", "4", "-s", "/a=b"]);
+  // Unknown short flags are left for commander to refuse.
+  assertEquals(normal("-Z=1"), ["extract", "-Z=1"]);
+});
