@@ -12,9 +12,14 @@ import {
   featureFlagsProblem,
   SHA512_256,
 } from "./feature_flags.ts";
-import { CHUNK_SIZE_LIMIT } from "./store_layout.ts";
 
 export const INDEX_MAGIC = 0x96824d9c7b129ff9n;
+
+/**
+ * The largest chunk size an index header may give: 1 GiB. casync refuses past
+ * 128 MiB, but Go desync makes indexes with any -m; each chunk is held whole in memory.
+ */
+export const INDEX_CHUNK_SIZE_LIMIT = 1 << 30;
 export const TABLE_MAGIC = 0xe75b9e112f17417dn;
 export const TABLE_TAIL_MARKER = 0x4b4f050e5549ecd1n;
 export const TABLE_HEADER_SIZE_FIELD = 0xffffffffffffffffn;
@@ -99,9 +104,10 @@ export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
     (name, i) => {
       const at = 24 + 8 * i;
       const size = u64(view, at);
-      // casync's limit: no chunk can be larger, and a zero chunk of the maximum is hashed.
-      if (size > BigInt(CHUNK_SIZE_LIMIT)) {
-        fail(`chunk size ${name} ${size} at byte ${at} exceeds casync's ${CHUNK_SIZE_LIMIT}`);
+      // Past casync's limit (128 MiB) Go desync still writes and reads indexes; past this
+      // one no chunk could be held in memory, so the header is corrupt.
+      if (size > BigInt(INDEX_CHUNK_SIZE_LIMIT)) {
+        fail(`chunk size ${name} ${size} at byte ${at} exceeds ${INDEX_CHUNK_SIZE_LIMIT}`);
       }
       return Number(size);
     },

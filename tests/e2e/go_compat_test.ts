@@ -12,15 +12,8 @@ import { COMMAND_PERMISSIONS, FFI_PERMISSION } from "../../scripts/permissions.t
 import { missingTools, mustRun, runCli, runTool, tempDirTest } from "../helpers.ts";
 import { storeIds } from "../interop/casync_fixture.ts";
 import { startServerProcess } from "../server/serve_helpers.ts";
+import { GO_DESYNC, GO_MISSING } from "../interop/peers.ts";
 
-const GO = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
-const GO_MISSING = (() => {
-  try {
-    return Deno.statSync(GO).isFile ? false : `Go desync is not at ${GO}`;
-  } catch {
-    return `Go desync is not at ${GO}`;
-  }
-})();
 const CASYNC_MISSING = missingTools("casync");
 
 /**
@@ -68,7 +61,7 @@ Deno.test({
   ignore: Boolean(GO_MISSING),
   async fn() {
     const program = await buildProgram();
-    const listing = (await mustRun(GO, ["help"])).stdout;
+    const listing = (await mustRun(GO_DESYNC, ["help"])).stdout;
     const goCommands = listing.split("Available Commands:\n")[1].split("\n\n")[0]
       .split("\n").map((line) => line.trim().split(/\s+/)[0]).filter(Boolean);
     assert(goCommands.length > 15, listing);
@@ -81,7 +74,7 @@ Deno.test({
         continue;
       }
       const options = [...command.options, ...program.options];
-      const help = (await mustRun(GO, [name, "--help"])).stdout;
+      const help = (await mustRun(GO_DESYNC, [name, "--help"])).stdout;
       for (const flag of goFlags(help)) {
         if (NOT_TAKEN.has(`${name} --${flag.long}`)) continue;
         const ours = options.find((option) => option.long === `--${flag.long}`);
@@ -108,7 +101,7 @@ Deno.test({
   name: "go compat: bare desync prints help on stdout and exits 0, as Go desync does",
   async fn() {
     if (!GO_MISSING) {
-      const go = await runTool(GO, []);
+      const go = await runTool(GO_DESYNC, []);
       assertEquals([go.code, go.stderr], [0, ""]);
       assertMatch(go.stdout, /Usage:/);
     }
@@ -124,7 +117,7 @@ tempDirTest("go compat: config -w writes the file Go desync writes", async (dir)
   // mode 0600 in directories it makes; "Writing config to PATH" is its message.
   const expected = '{\n  "s3-credentials": null,\n  "store-options": null\n}';
   if (!GO_MISSING) {
-    await mustRun(GO, ["config", "-w"], { env: { HOME: `${dir}/go` } });
+    await mustRun(GO_DESYNC, ["config", "-w"], { env: { HOME: `${dir}/go` } });
     assertEquals(await Deno.readTextFile(`${dir}/go/.config/desync/config.json`), expected);
   }
   const permissions = ["--allow-read", "--allow-write", "--allow-env=HOME"];
@@ -141,7 +134,7 @@ tempDirTest("go compat: config -w writes the file Go desync writes", async (dir)
   const rewritten = await runCli(["--config", `${dir}/ours.json`, "config", "-w"], permissions);
   assertEquals(rewritten.code, 0, rewritten.stderr);
   if (!GO_MISSING) {
-    await mustRun(GO, ["--config", `${dir}/go.json`, "config", "-w"]);
+    await mustRun(GO_DESYNC, ["--config", `${dir}/go.json`, "config", "-w"]);
     assertEquals(
       await Deno.readTextFile(`${dir}/ours.json`),
       await Deno.readTextFile(`${dir}/go.json`),
@@ -212,7 +205,7 @@ tempDirTest(
       assertMatch(lines[5], /^sub\/data type=file mode=0644 .* size=70000 time=1577880000\.0+ /);
     }
     if (!GO_MISSING) {
-      const go = await mustRun(GO, ["mtree", tree]);
+      const go = await mustRun(GO_DESYNC, ["mtree", tree]);
       const ours = await runCli(
         ["mtree", tree],
         [...COMMAND_PERMISSIONS.mtree, FFI_PERMISSION],
@@ -238,7 +231,7 @@ tempDirTest(
     assertEquals(mine, keywords(casync).filter((keyword) => mine.includes(keyword)));
     assertEquals(mine.slice(0, 3), ["type", "mode", "link"]);
     if (!GO_MISSING) {
-      const go = (await mustRun(GO, ["mtree", `${dir}/t.catar`])).stdout;
+      const go = (await mustRun(GO_DESYNC, ["mtree", `${dir}/t.catar`])).stdout;
       const line = (text: string) => text.split("\n").find((l) => l.startsWith("link "));
       assertEquals(line(ours.stdout), line(asCasync(go)));
     }
@@ -260,7 +253,7 @@ tempDirTest(
     const times = listed.trim().split("\n").map((line) => /time=(\S+)/.exec(line)?.[1]);
     assertEquals(times, Array(5).fill("0.000000000"));
     if (!GO_MISSING) {
-      await mustRun(GO, ["tar", "--no-time", `${dir}/go.catar`, tree]);
+      await mustRun(GO_DESYNC, ["tar", "--no-time", `${dir}/go.catar`, tree]);
       const theirs = (await mustRun("casync", ["mtree", `${dir}/go.catar`])).stdout;
       assertEquals(
         theirs.trim().split("\n").map((line) => /time=(\S+)/.exec(line)?.[1]),
@@ -311,7 +304,7 @@ tempDirTest(
       // Go desync's -x archive of this tree (v1.0.0+8): no zmnt, no zmnt/inside.
       assertEquals(await paths(`${dir}/ours.catar`), [".", "a.txt", "link", "sub", "sub/data"]);
       if (!GO_MISSING) {
-        await mustRun(GO, ["tar", "-x", `${dir}/go.catar`, tree]);
+        await mustRun(GO_DESYNC, ["tar", "-x", `${dir}/go.catar`, tree]);
         assertEquals(await paths(`${dir}/ours.catar`), await paths(`${dir}/go.catar`));
       }
     } finally {
@@ -342,12 +335,12 @@ tempDirTest(
       ["--allow-net=127.0.0.1", "--allow-read", "--allow-write"],
     );
     try {
-      await mustRun(GO, ["make", "-s", server.url, `${dir}/remote.caibx`, `${dir}/blob`]);
+      await mustRun(GO_DESYNC, ["make", "-s", server.url, `${dir}/remote.caibx`, `${dir}/blob`]);
     } finally {
       assertEquals((await server.stop("SIGTERM")).code, 0);
     }
     // The chunks Go desync's make stores in a local directory.
-    await mustRun(GO, ["make", "-s", `${dir}/local`, `${dir}/local.caibx`, `${dir}/blob`]);
+    await mustRun(GO_DESYNC, ["make", "-s", `${dir}/local`, `${dir}/local.caibx`, `${dir}/blob`]);
     assertEquals(storeIds(`${dir}/received`), storeIds(`${dir}/local`));
     assert(storeIds(`${dir}/local`).length > 1);
   },

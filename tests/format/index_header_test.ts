@@ -1,9 +1,10 @@
 /**
  * The index header's feature flags and chunk sizes are checked as casync checks
  * them when it opens an index (facts from running /usr/bin/casync on such files:
- * unknown bits "Operation not supported", redundant bits "Invalid argument", a
- * chunk size past 128 MiB "Bad message"), so a corrupt header is refused before
- * anything is allocated or fetched from what it claims.
+ * unknown bits "Operation not supported", redundant bits "Invalid argument"), so a
+ * corrupt header is refused before anything is allocated or fetched from what it
+ * claims. Chunk sizes are read past casync's 128 MiB limit (its "Bad message"), as
+ * Go desync makes such indexes, up to 1 GiB.
  */
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { IndexFormatError } from "../../src/errors.ts";
@@ -62,12 +63,14 @@ Deno.test("feature flags casync and Go desync write are read", () => {
   }
 });
 
-Deno.test("chunk sizes past casync's 128 MiB limit are refused, up to it read", () => {
+Deno.test("chunk sizes past 1 GiB are refused, up to it read (past casync's 128 MiB too)", () => {
   rejects(withHeader({ max: 1n << 40n }), "chunk size max");
-  rejects(withHeader({ max: BigInt(128 * MIB + 1) }), "chunk size max");
+  rejects(withHeader({ max: BigInt(1024 * MIB + 1) }), "chunk size max");
   rejects(
-    withHeader({ min: BigInt(256 * MIB), avg: BigInt(256 * MIB), max: BigInt(256 * MIB) }),
+    withHeader({ min: BigInt(2048 * MIB), avg: BigInt(2048 * MIB), max: BigInt(2048 * MIB) }),
     "chunk size",
   );
   assertEquals(decodeIndex(withHeader({ max: BigInt(128 * MIB) })).chunkSizeMax, 128 * MIB);
+  assertEquals(decodeIndex(withHeader({ max: BigInt(256 * MIB) })).chunkSizeMax, 256 * MIB);
+  assertEquals(decodeIndex(withHeader({ max: BigInt(1024 * MIB) })).chunkSizeMax, 1024 * MIB);
 });

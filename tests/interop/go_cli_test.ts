@@ -7,15 +7,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { MAIN, pseudoRandomFast, removeDir, tempDir } from "../helpers.ts";
-
-const GO_DESYNC = new URL("../../../shared/peers/desync-go", import.meta.url).pathname;
-const GO_MISSING = (() => {
-  try {
-    return Deno.statSync(GO_DESYNC).isFile ? false : `Go desync is not at ${GO_DESYNC}`;
-  } catch {
-    return `Go desync is not at ${GO_DESYNC}`;
-  }
-})();
+import { GO_DESYNC, GO_MISSING } from "./peers.ts";
 
 /** Every way we differ from Go desync on purpose, with the reason. */
 export const DIFFERENCES = {
