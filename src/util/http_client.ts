@@ -363,7 +363,7 @@ function describeNetworkError(error: unknown, url: string): string {
 /**
  * A refused client is told only by the server's alert, or by a connection cut
  * without one (which rustls words with a link to its manual, and node as
- * "socket hang up"; Go desync says "EOF"): say what usually causes it.
+ * "socket hang up"; Go desync says "EOF"): say what causes it, or may.
  */
 function withTlsHint(text: string): string {
   if (text.includes("CertificateRequired")) {
@@ -372,10 +372,11 @@ function withTlsHint(text: string): string {
   if (/fatal alert: (UnknownCA|BadCertificate|CertificateUnknown|AccessDenied)/.test(text)) {
     return `${text} (the server refused the client certificate given)`;
   }
+  // A server that crashes or restarts cuts connections too: the cause is only a likely one.
   if (text.includes("without sending TLS close_notify") || text === "socket hang up") {
     return text.replace(/: https:\/\/docs\.rs\/\S*$/, "") +
-      " (a server that requires client certificates does this when none is given or it does " +
-      "not trust the one given: see --client-cert and --client-key)";
+      " (if every request fails so, the server may require a client certificate, or not trust " +
+      "the one given: see --client-cert and --client-key)";
   }
   return text;
 }
