@@ -1,12 +1,14 @@
 import type { Command } from "commander";
-import { UsageError } from "../errors.ts";
+import { DesyncError, UsageError } from "../errors.ts";
+import { escapeControls } from "../util/printable.ts";
 import { SHA512_256 } from "../format/catar.ts";
 import { writeIndex } from "../ops/write_index.ts";
 import { openWriteStore } from "../store/location.ts";
 import { BufferedWriter } from "../util/buffered_writer.ts";
-import { stdout, writeAtomically } from "../util/fs.ts";
+import { describeFsError, stdout, writeAtomically } from "../util/fs.ts";
 import { type PathMatcher, pathMatcher } from "../util/glob.ts";
 import type { TreeFs } from "../util/tree_fs.ts";
+import type { FileStat } from "../util/posix.ts";
 import { userDb } from "../util/user_db.ts";
 import {
   addCacheRepairOption,
@@ -33,17 +35,24 @@ function treeFsFor(fs: TreeFs, time: boolean): TreeFs {
 /**
  * `-x`: an entry on another file system than the source (a mount point) is
  * left out with everything below it, as Go desync does; so are `patterns`.
+ * Each entry's stat comes from the walk; the source's is taken once (the walk has
+ * just taken it too, so it cannot fail but for a race).
  */
 function otherFileSystems(
   fs: TreeFs,
   source: string,
   patterns: PathMatcher | undefined,
-): PathMatcher {
-  let root: { devMajor: number; devMinor: number } | undefined;
-  return (relative, name) => {
+): (relative: string, name: string, info: FileStat) => boolean {
+  let root: FileStat | undefined;
+  return (relative, name, info) => {
     if (patterns?.(relative, name)) return true;
-    root ??= fs.stat(source, true);
-    const info = fs.stat(`${source}/${relative}`);
+    try {
+      root ??= fs.stat(source, true);
+    } catch (error) {
+      throw new DesyncError(`${escapeControls(source)}: cannot stat: ${describeFsError(error)}`, {
+        cause: error,
+      });
+    }
     return info.devMajor !== root.devMajor || info.devMinor !== root.devMinor;
   };
 }

@@ -108,8 +108,8 @@ export interface TarOptions {
   fs?: TreeFs;
   /** Receives the archive in order; it must not keep `bytes` after it resolves. */
   write: (bytes: Uint8Array) => Promise<void>;
-  /** Entries to leave out (with everything below them). */
-  exclude?: PathMatcher;
+  /** Entries to leave out (with everything below them); `info` is the entry's lstat. */
+  exclude?: (relative: string, name: string, info: FileStat) => boolean;
   /** Where user and group names come from. */
   users?: UserDb;
   signal?: AbortSignal;
@@ -334,7 +334,7 @@ class Walker {
     const kind = kindOf(info.mode);
     const needs = kind && KIND_FEATURE[kind];
     if (needs !== undefined && !(this.#flags & needs)) return false;
-    return !this.#options.exclude?.(relative, name);
+    return !this.#options.exclude?.(relative, name, info);
   }
 
   /** A directory's entries in casync's order: by name, compared as bytes. */
