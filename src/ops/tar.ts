@@ -65,7 +65,6 @@ import { digestOf, type Index } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
-import type { PathMatcher } from "../util/glob.ts";
 import { ENOENT, type FileStat, SystemCallError } from "../util/posix.ts";
 import { escapeControls } from "../util/printable.ts";
 import { selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
