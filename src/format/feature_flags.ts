@@ -39,21 +39,6 @@ export const WITH_QUOTA_PROJID = 0x100000000n;
 export const FEATURE_FLAGS_MAX = 0x1ffffffffn | EXCLUDE_FILE | SHA512_256 | EXCLUDE_SUBMOUNTS |
   EXCLUDE_NODUMP;
 
-/**
- * A feature set with the redundant bits dropped, as casync normalises it before
- * writing it (the finer time granularity wins, 32-bit uids cover 16-bit ones,
- * full permissions cover the read-only bit).
- */
-export function normalizeFeatureFlags(flags: bigint): bigint {
-  let f = flags;
-  if (f & WITH_32BIT_UIDS) f &= ~WITH_16BIT_UIDS;
-  if (f & WITH_NSEC_TIME) f &= ~(WITH_USEC_TIME | WITH_SEC_TIME | WITH_2SEC_TIME);
-  if (f & WITH_USEC_TIME) f &= ~(WITH_SEC_TIME | WITH_2SEC_TIME);
-  if (f & WITH_SEC_TIME) f &= ~WITH_2SEC_TIME;
-  if (f & WITH_PERMISSIONS) f &= ~WITH_READ_ONLY;
-  return f;
-}
-
 /** chattr(1)'s nodump flag as an archive records it (one of WITH_CHATTR's bits). */
 const WITH_FLAG_NODUMP = 0x100000n;
 

@@ -7,18 +7,13 @@ import {
   CA_FORMAT_PAYLOAD,
   encodeStringRecord,
   goodbyeHash,
-  normalizeFeatureFlags,
   S_IFCHR,
   S_IFIFO,
   S_IFLNK,
   S_IFSOCK,
   searchTreeOrder,
-  WITH_16BIT_UIDS,
-  WITH_32BIT_UIDS,
-  WITH_NSEC_TIME,
   WITH_PERMISSIONS,
   WITH_READ_ONLY,
-  WITH_SEC_TIME,
   WITH_SYMLINKS,
   WITH_XATTRS,
 } from "../../src/format/catar.ts";
@@ -96,11 +91,7 @@ Deno.test("catar: goodbye items form a complete binary search tree in array form
   }
 });
 
-Deno.test("catar: feature flags normalise and modes are kept as casync keeps them", () => {
-  assertEquals(
-    normalizeFeatureFlags(WITH_16BIT_UIDS | WITH_32BIT_UIDS | WITH_SEC_TIME | WITH_NSEC_TIME),
-    WITH_32BIT_UIDS | WITH_NSEC_TIME,
-  );
+Deno.test("catar: modes are kept as casync keeps them", () => {
   assertEquals(archivedMode(0o104755, WITH_PERMISSIONS), 0o104755);
   assertEquals(archivedMode(0o100600, 0n), 0o100666);
   assertEquals(archivedMode(0o100444, WITH_READ_ONLY), 0o100444);
