@@ -158,6 +158,28 @@ async function rename(from: string, to: string, shown: string) {
   }
 }
 
+/** What is known of a file just written: from its stat, or from how it was made. */
+type Made = Pick<Deno.FileInfo, "uid" | "gid" | "mode" | "atime">;
+
+/**
+ * The owner and permission mask of what is made in `dir`, from a directory made
+ * there with all permission bits (and removed): the umask, or a default ACL,
+ * takes from it what it takes from every entry made below it.
+ */
+function newEntryMode(dir: string): { uid: number; gid: number; mask: number } {
+  const probe = tempName(`${dir}/probe`);
+  Deno.mkdirSync(probe, { mode: 0o777 });
+  try {
+    const info = Deno.lstatSync(probe);
+    if (info.uid === null || info.gid === null || info.mode === null) {
+      throw new DesyncError(`${dir}: Deno reports no owner or mode for what it makes`);
+    }
+    return { uid: info.uid, gid: info.gid, mask: info.mode & 0o777 };
+  } finally {
+    Deno.removeSync(probe);
+  }
+}
+
 /** Applies archive events to the file system below `root`. */
 class TreeWriter {
   entries = 0;
@@ -168,6 +190,14 @@ class TreeWriter {
   readonly #sameOwner: boolean;
   readonly #samePermissions: boolean;
   readonly #umask: number;
+  /**
+   * In a tree of our own, what every file made in it gets: its owner, and the
+   * permission bits the umask or a default ACL leave of those it asks for,
+   * learned once from a directory made at the start. A file's stat is then not
+   * asked: through Deno it costs a permission check of the path, which resolves
+   * it component by component (a readlink each).
+   */
+  readonly #made?: { uid: number; gid: number; mask: number };
   readonly #users?: UserDb;
   readonly #fs: TreeFs;
   /** Real paths of the open directories, by depth. */
@@ -185,6 +215,7 @@ class TreeWriter {
     this.#samePermissions = options.samePermissions ?? true;
     this.#umask = identity.umask;
     this.#users = options.users;
+    if (fresh) this.#made = this.#guard(shownRoot, "create", () => newEntryMode(root));
   }
 
   async apply(events: ArchiveEvent[]) {
@@ -293,13 +324,17 @@ class TreeWriter {
     const file = this.#file!;
     this.#file = undefined;
     const shown = this.#shown(node);
-    let current: Deno.FileInfo;
+    let current: Made;
     // Its time can be set now, through the descriptor: owner, mode and attributes,
     // set after it, leave the modification time as it is.
     const setTime = timeGranularityNs(node.entry.featureFlags) !== undefined &&
       this.#fs.setOpenFileModificationTime;
     try {
-      current = file.handle.statSync();
+      const made = this.#made;
+      // Nothing but us writes in a tree of our own: the new file is as it was made.
+      current = made
+        ? { uid: made.uid, gid: made.gid, mode: node.entry.mode & 0o777 & made.mask, atime: null }
+        : file.handle.statSync();
       if (setTime) {
         this.#guard(shown, "set the time", () => setTime(file.handle, current, node.entry.mtimeNs));
       }
@@ -318,7 +353,7 @@ class TreeWriter {
     temp: string,
     path: string,
     shown: string,
-    current?: Deno.FileInfo,
+    current?: Made,
     setTime = true,
   ) {
     try {
@@ -388,7 +423,7 @@ class TreeWriter {
     node: ArchiveNode,
     path: string,
     shown: string,
-    current?: Deno.FileInfo,
+    current?: Made,
     setTime = true,
   ) {
     const { entry } = node;
