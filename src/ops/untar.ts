@@ -105,12 +105,13 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
   // A second stop signal exits without unwinding: the half-made tree goes then too.
   using _cleanup = onForcedExit(abandon);
   try {
-    await options.feed(async (bytes) => {
+    await options.feed((bytes) => {
       options.signal?.throwIfAborted();
-      await writer.apply(decoder.push(bytes));
+      writer.apply(decoder.push(bytes));
+      return Promise.resolve();
     });
     decoder.end();
-    if (!existing) await rename(root, target, target);
+    if (!existing) rename(root, target, target);
     placed = true;
   } catch (error) {
     abandon();
@@ -148,9 +149,9 @@ function removeTree(root: string) {
   }
 }
 
-async function rename(from: string, to: string, shown: string) {
+function rename(from: string, to: string, shown: string) {
   try {
-    await Deno.rename(from, to);
+    Deno.renameSync(from, to);
   } catch (error) {
     throw new DesyncError(`${shown}: cannot put in place: ${describeFsError(error)}`, {
       cause: error,
@@ -218,11 +219,15 @@ class TreeWriter {
     if (fresh) this.#made = this.#guard(shownRoot, "create", () => newEntryMode(root));
   }
 
-  async apply(events: ArchiveEvent[]) {
+  /**
+   * Synchronous, as every call it makes: an awaited step per node cost three
+   * promises a file, and their garbage, for nothing to wait for.
+   */
+  apply(events: ArchiveEvent[]) {
     for (const event of events) {
       if (event.type === "data") this.#write(event.bytes);
-      else if (event.type === "node") await this.#begin(event.node);
-      else await this.#end(event.node);
+      else if (event.type === "node") this.#begin(event.node);
+      else this.#end(event.node);
     }
   }
 
@@ -260,7 +265,7 @@ class TreeWriter {
     return node.depth === 0 ? this.#shownRoot : `${this.#shownRoot}/${node.path}`;
   }
 
-  async #begin(node: ArchiveNode) {
+  #begin(node: ArchiveNode) {
     this.entries++;
     const path = this.#pathOf(node);
     const shown = this.#shown(node);
@@ -300,7 +305,7 @@ class TreeWriter {
           fs.makeNode!(temp, (node.entry.mode & S_IFMT) | 0o600);
       }
     });
-    if (node.kind !== "file") await this.#finish(node, temp, path, shown);
+    if (node.kind !== "file") this.#finish(node, temp, path, shown);
   }
 
   #write(bytes: Uint8Array) {
@@ -315,7 +320,7 @@ class TreeWriter {
     }
   }
 
-  async #end(node: ArchiveNode) {
+  #end(node: ArchiveNode) {
     if (node.kind === "directory") {
       this.#metadata(node, this.#dirs[node.depth], this.#shown(node));
       return;
@@ -344,11 +349,11 @@ class TreeWriter {
       throw error;
     }
     file.handle.close();
-    await this.#finish(node, file.path, file.final, shown, current, !setTime);
+    this.#finish(node, file.path, file.final, shown, current, !setTime);
   }
 
   /** Sets a node's metadata and moves it from its temporary name into place. */
-  async #finish(
+  #finish(
     node: ArchiveNode,
     temp: string,
     path: string,
@@ -358,9 +363,15 @@ class TreeWriter {
   ) {
     try {
       this.#metadata(node, temp, shown, current, setTime);
-      if (temp !== path) await rename(temp, path, shown);
+      if (temp !== path) rename(temp, path, shown);
     } catch (error) {
-      if (temp !== path) await Deno.remove(temp).catch(() => {});
+      if (temp !== path) {
+        try {
+          Deno.removeSync(temp);
+        } catch {
+          // already gone
+        }
+      }
       throw error;
     }
   }
