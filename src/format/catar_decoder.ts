@@ -262,6 +262,9 @@ export class CatarDecoder {
   #pendingLength = 0;
   #payloadLeft = 0;
   #featureFlags: bigint | undefined;
+  /** The halves of #featureFlags, to know a repeat of them without making a BigInt. */
+  #flagsLow = 0;
+  #flagsHigh = 0;
   /** The type of the record whose header was checked last. */
   #recordType: RecordType | undefined;
   readonly #dirs: OpenDir[] = [];
@@ -310,7 +313,7 @@ export class CatarDecoder {
       if (this.#pendingLength === 0 && input.length - pos >= HEADER_SIZE) {
         const size = this.#checkHeader(input, pos);
         if (size === HEADER_SIZE || input.length - pos >= size) {
-          this.#record(input.subarray(pos, pos + size), events);
+          this.#record(input, pos, size, events);
           pos += size;
           continue;
         }
@@ -349,7 +352,7 @@ export class CatarDecoder {
     if (this.#pendingLength >= HEADER_SIZE && this.#pendingLength === this.#pendingSize()) {
       const record = this.#pending.slice(0, this.#pendingLength);
       this.#pendingLength = 0;
-      this.#record(record, events);
+      this.#record(record, 0, record.length, events);
     }
     return pos + take;
   }
@@ -472,14 +475,18 @@ export class CatarDecoder {
     return `expected ${what.join(" or ")}` + (context ? ` for "${context}"` : "");
   }
 
-  #record(record: Uint8Array, events: ArchiveEvent[]) {
-    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  /**
+   * The record at bytes[at, at + size), its header checked. The common ones (a
+   * file's ENTRY, FILENAME and PAYLOAD header) are read in place: a view object
+   * per record was most of the decoder's garbage.
+   */
+  #record(bytes: Uint8Array, at: number, length: number, events: ArchiveEvent[]) {
     const known = this.#recordType!;
     const type = known.type;
     const start = this.#offset;
     if (known === PAYLOAD_TYPE) {
       // Only the header was read; the contents stream through.
-      const size = Number(view.getBigUint64(0, true)) - HEADER_SIZE;
+      const size = le32(bytes, at) + le32(bytes, at + 4) * 0x100000000 - HEADER_SIZE;
       this.#offset += HEADER_SIZE;
       const node = this.#finishMeta(size);
       this.#file = node;
@@ -490,13 +497,17 @@ export class CatarDecoder {
       return;
     }
     if (known === FILENAME_TYPE || known === GOODBYE_TYPE) {
-      this.#nextInDirectory(type, record, view, events);
+      this.#nextInDirectory(type, bytes.subarray(at, at + length), events);
       return;
     }
-    this.#offset += record.length;
+    this.#offset += length;
     if (known === ENTRY_TYPE) {
-      this.#entry(view, start);
-    } else if (known.meta) {
+      this.#entry(bytes, at, start);
+      return;
+    }
+    const record = bytes.subarray(at, at + length);
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    if (known.meta) {
       this.#meta(type, record);
     } else if (known === SYMLINK_TYPE) {
       const target = this.#string(record, "symlink target");
@@ -522,7 +533,7 @@ export class CatarDecoder {
    * a node's metadata, it also ends that node: a directory's entries begin, or a
    * node without a body (fifo, socket) is complete.
    */
-  #nextInDirectory(type: bigint, record: Uint8Array, view: DataView, events: ArchiveEvent[]) {
+  #nextInDirectory(type: bigint, record: Uint8Array, events: ArchiveEvent[]) {
     if (this.#phase === "meta") {
       const node = this.#finishMeta();
       events.push({ type: "node", node });
@@ -547,16 +558,37 @@ export class CatarDecoder {
     const start = this.#offset;
     this.#offset += record.length;
     if (type === CA_FORMAT_FILENAME) this.#filename(record, start);
-    else this.#goodbye(view, start, events);
+    else {
+      this.#goodbye(
+        new DataView(record.buffer, record.byteOffset, record.byteLength),
+        start,
+        events,
+      );
+    }
   }
 
-  #entry(view: DataView, start: number) {
-    const flags = view.getBigUint64(16, true);
-    const mode = view.getBigUint64(24, true);
-    const entryFlags = view.getBigUint64(32, true);
-    const uid = view.getBigUint64(40, true);
-    const gid = view.getBigUint64(48, true);
-    const mtimeNs = view.getBigUint64(56, true);
+  /** The ENTRY record at bytes[at]: 64-bit fields are read as halves, BigInts made where kept. */
+  #entry(bytes: Uint8Array, at: number, start: number) {
+    const u64 = (offset: number) => {
+      const low = le32(bytes, at + offset);
+      const high = le32(bytes, at + offset + 4);
+      return high === 0 ? BigInt(low) : (BigInt(high) << 32n) | BigInt(low);
+    };
+    const flagsLow = le32(bytes, at + 16);
+    const flagsHigh = le32(bytes, at + 20);
+    // Every entry repeats the archive's flags: the first one's BigInt serves them all.
+    const flags = this.#featureFlags !== undefined && flagsLow === this.#flagsLow &&
+        flagsHigh === this.#flagsHigh
+      ? this.#featureFlags
+      : u64(16);
+    const modeLow = le32(bytes, at + 24);
+    const modeHigh = le32(bytes, at + 28);
+    const entryFlags = le32(bytes, at + 32) === 0 && le32(bytes, at + 36) === 0 ? 0n : u64(32);
+    const uidLow = le32(bytes, at + 40);
+    const uidHigh = le32(bytes, at + 44);
+    const gidLow = le32(bytes, at + 48);
+    const gidHigh = le32(bytes, at + 52);
+    const mtimeNs = u64(56);
     const path = this.#node?.path ?? ".";
     const fail = (detail: string): never => this.#fail(`entry "${path}": ${detail}`);
     if (this.#featureFlags === undefined) {
@@ -564,15 +596,19 @@ export class CatarDecoder {
         fail(`feature flags 0x${flags.toString(16)} include bits casync does not know`);
       }
       this.#featureFlags = flags;
+      this.#flagsLow = flagsLow;
+      this.#flagsHigh = flagsHigh;
     } else if (flags !== this.#featureFlags) {
       fail(
         `feature flags 0x${flags.toString(16)} differ from the archive's ` +
           `0x${this.#featureFlags.toString(16)}`,
       );
     }
-    if (mode & ~BigInt(S_IFMT | 0o7777)) fail(`impossible mode 0o${mode.toString(8)}`);
-    const kind = kindOf(Number(mode));
-    if (!kind) fail(`unknown file type in mode 0o${mode.toString(8)}`);
+    if (modeHigh !== 0 || (modeLow & ~(S_IFMT | 0o7777)) !== 0) {
+      fail(`impossible mode 0o${u64(24).toString(8)}`);
+    }
+    const kind = kindOf(modeLow);
+    if (!kind) fail(`unknown file type in mode 0o${modeLow.toString(8)}`);
     const needs = KIND_FEATURE[kind!];
     if (needs !== undefined && !(flags & needs)) {
       fail(`a ${kind} in an archive whose feature flags exclude them`);
@@ -580,12 +616,16 @@ export class CatarDecoder {
     if (this.#phase === "root" && kind !== "directory") {
       fail("the archive's root is not a directory");
     }
-    const known = flags & (WITH_FAT_ATTRS | WITH_CHATTR | WITH_SUBVOLUME | WITH_SUBVOLUME_RO);
-    if (entryFlags & ~known) fail(`flags 0x${entryFlags.toString(16)} outside the feature set`);
-    if (entryFlags !== 0n && kind !== "file" && kind !== "directory") {
-      fail("file attribute flags on something that is neither a file nor a directory");
+    if (entryFlags !== 0n) {
+      const known = flags & (WITH_FAT_ATTRS | WITH_CHATTR | WITH_SUBVOLUME | WITH_SUBVOLUME_RO);
+      if (entryFlags & ~known) fail(`flags 0x${entryFlags.toString(16)} outside the feature set`);
+      if (kind !== "file" && kind !== "directory") {
+        fail("file attribute flags on something that is neither a file nor a directory");
+      }
     }
-    if (uid >= 0xffffffffn || gid >= 0xffffffffn) fail(`impossible owner ${uid}:${gid}`);
+    if (uidHigh !== 0 || uidLow === 0xffffffff || gidHigh !== 0 || gidLow === 0xffffffff) {
+      fail(`impossible owner ${u64(40)}:${u64(48)}`);
+    }
     if (mtimeNs === 0xffffffffffffffffn) fail("impossible modification time");
     if (this.#phase === "root") {
       this.#node = {
@@ -600,10 +640,10 @@ export class CatarDecoder {
     }
     this.#node!.entry = {
       featureFlags: flags,
-      mode: Number(mode),
+      mode: modeLow,
       flags: entryFlags,
-      uid: Number(uid),
-      gid: Number(gid),
+      uid: uidLow,
+      gid: gidLow,
       mtimeNs,
     };
     this.#node!.entryOffset = start;
