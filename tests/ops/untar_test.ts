@@ -207,6 +207,7 @@ for (const fs of [libcTreeFs, denoTreeFs]) {
       assertEquals(mine.mode & 0o7777, 0o755 & ~umask);
     },
   );
+
   untarTest(
     `a new tree's files get the archived modes whatever the umask took at creation (${fs.kind})`,
     async (dir) => {
