@@ -66,25 +66,31 @@ function le32(data: Uint8Array, at: number): number {
   return (data[at] | (data[at + 1] << 8) | (data[at + 2] << 16) | (data[at + 3] << 24)) >>> 0;
 }
 
+/**
+ * The state and the last block, reused by every call (each is synchronous): a
+ * goodbye table hashes every name of an archive, and two small typed arrays per
+ * name were most of the cost.
+ */
+const s: State = new Uint32Array(8);
+const last = new Uint8Array(8);
+
 /** SipHash-2-4 of `data` under a 16-byte `key`, as an unsigned 64-bit value. */
 export function siphash24(data: Uint8Array, key: Uint8Array): bigint {
   if (key.length !== 16) throw new RangeError("SipHash needs a 16-byte key");
   const k0lo = le32(key, 0), k0hi = le32(key, 4), k1lo = le32(key, 8), k1hi = le32(key, 12);
   // "somepseudorandomlygeneratedbytes", the algorithm's initialisation constants.
-  const s: State = new Uint32Array([
-    (k0lo ^ 0x70736575) >>> 0,
-    (k0hi ^ 0x736f6d65) >>> 0,
-    (k1lo ^ 0x6e646f6d) >>> 0,
-    (k1hi ^ 0x646f7261) >>> 0,
-    (k0lo ^ 0x6e657261) >>> 0,
-    (k0hi ^ 0x6c796765) >>> 0,
-    (k1lo ^ 0x79746573) >>> 0,
-    (k1hi ^ 0x74656462) >>> 0,
-  ]);
+  s[0] = k0lo ^ 0x70736575;
+  s[1] = k0hi ^ 0x736f6d65;
+  s[2] = k1lo ^ 0x6e646f6d;
+  s[3] = k1hi ^ 0x646f7261;
+  s[4] = k0lo ^ 0x6e657261;
+  s[5] = k0hi ^ 0x6c796765;
+  s[6] = k1lo ^ 0x79746573;
+  s[7] = k1hi ^ 0x74656462;
   const whole = data.length - (data.length % 8);
   for (let i = 0; i < whole; i += 8) absorb(s, le32(data, i), le32(data, i + 4));
   // The last block: the remaining bytes, with the length's low byte on top.
-  const last = new Uint8Array(8);
+  last.fill(0);
   last.set(data.subarray(whole));
   last[7] = data.length & 0xff;
   absorb(s, le32(last, 0), le32(last, 4));

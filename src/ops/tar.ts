@@ -385,8 +385,10 @@ class Walker {
       // Deno follows symlinks when it opens (it resolves them to check its
       // permissions), and a freed inode number is soon reused: the open file
       // must be a regular file with the inode we stat'ed.
-      const opened = read(() => fstatSync(fd, { bigint: true }));
-      if (!opened.isFile() || opened.ino !== info.ino) {
+      // Deno reports inode numbers as numbers (its BigInt stat converts the same
+      // number, and costs more per file): the stat'ed one is compared as a number.
+      const opened = read(() => fstatSync(fd));
+      if (!opened.isFile() || opened.ino !== Number(info.ino)) {
         throw new DesyncError(`${shown(path)}: replaced while being archived`);
       }
       const buffer = this.#buffer ??= new Uint8Array(READ_BUFFER);

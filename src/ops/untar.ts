@@ -105,12 +105,13 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
   // A second stop signal exits without unwinding: the half-made tree goes then too.
   using _cleanup = onForcedExit(abandon);
   try {
-    await options.feed(async (bytes) => {
+    await options.feed((bytes) => {
       options.signal?.throwIfAborted();
-      await writer.apply(decoder.push(bytes));
+      writer.apply(decoder.push(bytes));
+      return Promise.resolve();
     });
     decoder.end();
-    if (!existing) await rename(root, target, target);
+    if (!existing) rename(root, target, target);
     placed = true;
   } catch (error) {
     abandon();
@@ -148,13 +149,35 @@ function removeTree(root: string) {
   }
 }
 
-async function rename(from: string, to: string, shown: string) {
+function rename(from: string, to: string, shown: string) {
   try {
-    await Deno.rename(from, to);
+    Deno.renameSync(from, to);
   } catch (error) {
     throw new DesyncError(`${shown}: cannot put in place: ${describeFsError(error)}`, {
       cause: error,
     });
+  }
+}
+
+/** What is known of a file just written: from its stat, or from how it was made. */
+type Made = Pick<Deno.FileInfo, "uid" | "gid" | "mode" | "atime">;
+
+/**
+ * The owner and permission mask of what is made in `dir`, from a directory made
+ * there with all permission bits (and removed): the umask, or a default ACL,
+ * takes from it what it takes from every entry made below it.
+ */
+function newEntryMode(dir: string): { uid: number; gid: number; mask: number } {
+  const probe = tempName(`${dir}/probe`);
+  Deno.mkdirSync(probe, { mode: 0o777 });
+  try {
+    const info = Deno.lstatSync(probe);
+    if (info.uid === null || info.gid === null || info.mode === null) {
+      throw new DesyncError(`${dir}: Deno reports no owner or mode for what it makes`);
+    }
+    return { uid: info.uid, gid: info.gid, mask: info.mode & 0o777 };
+  } finally {
+    Deno.removeSync(probe);
   }
 }
 
@@ -168,6 +191,14 @@ class TreeWriter {
   readonly #sameOwner: boolean;
   readonly #samePermissions: boolean;
   readonly #umask: number;
+  /**
+   * In a tree of our own, what every file made in it gets: its owner, and the
+   * permission bits the umask or a default ACL leave of those it asks for,
+   * learned once from a directory made at the start. A file's stat is then not
+   * asked: through Deno it costs a permission check of the path, which resolves
+   * it component by component (a readlink each).
+   */
+  readonly #made?: { uid: number; gid: number; mask: number };
   readonly #users?: UserDb;
   readonly #fs: TreeFs;
   /** Real paths of the open directories, by depth. */
@@ -185,13 +216,18 @@ class TreeWriter {
     this.#samePermissions = options.samePermissions ?? true;
     this.#umask = identity.umask;
     this.#users = options.users;
+    if (fresh) this.#made = this.#guard(shownRoot, "create", () => newEntryMode(root));
   }
 
-  async apply(events: ArchiveEvent[]) {
+  /**
+   * Synchronous, as every call it makes: an awaited step per node cost three
+   * promises a file, and their garbage, for nothing to wait for.
+   */
+  apply(events: ArchiveEvent[]) {
     for (const event of events) {
       if (event.type === "data") this.#write(event.bytes);
-      else if (event.type === "node") await this.#begin(event.node);
-      else await this.#end(event.node);
+      else if (event.type === "node") this.#begin(event.node);
+      else this.#end(event.node);
     }
   }
 
@@ -229,7 +265,7 @@ class TreeWriter {
     return node.depth === 0 ? this.#shownRoot : `${this.#shownRoot}/${node.path}`;
   }
 
-  async #begin(node: ArchiveNode) {
+  #begin(node: ArchiveNode) {
     this.entries++;
     const path = this.#pathOf(node);
     const shown = this.#shown(node);
@@ -269,7 +305,7 @@ class TreeWriter {
           fs.makeNode!(temp, (node.entry.mode & S_IFMT) | 0o600);
       }
     });
-    if (node.kind !== "file") await this.#finish(node, temp, path, shown);
+    if (node.kind !== "file") this.#finish(node, temp, path, shown);
   }
 
   #write(bytes: Uint8Array) {
@@ -284,7 +320,7 @@ class TreeWriter {
     }
   }
 
-  async #end(node: ArchiveNode) {
+  #end(node: ArchiveNode) {
     if (node.kind === "directory") {
       this.#metadata(node, this.#dirs[node.depth], this.#shown(node));
       return;
@@ -293,13 +329,17 @@ class TreeWriter {
     const file = this.#file!;
     this.#file = undefined;
     const shown = this.#shown(node);
-    let current: Deno.FileInfo;
+    let current: Made;
     // Its time can be set now, through the descriptor: owner, mode and attributes,
     // set after it, leave the modification time as it is.
     const setTime = timeGranularityNs(node.entry.featureFlags) !== undefined &&
       this.#fs.setOpenFileModificationTime;
     try {
-      current = file.handle.statSync();
+      const made = this.#made;
+      // Nothing but us writes in a tree of our own: the new file is as it was made.
+      current = made
+        ? { uid: made.uid, gid: made.gid, mode: node.entry.mode & 0o777 & made.mask, atime: null }
+        : file.handle.statSync();
       if (setTime) {
         this.#guard(shown, "set the time", () => setTime(file.handle, current, node.entry.mtimeNs));
       }
@@ -309,23 +349,29 @@ class TreeWriter {
       throw error;
     }
     file.handle.close();
-    await this.#finish(node, file.path, file.final, shown, current, !setTime);
+    this.#finish(node, file.path, file.final, shown, current, !setTime);
   }
 
   /** Sets a node's metadata and moves it from its temporary name into place. */
-  async #finish(
+  #finish(
     node: ArchiveNode,
     temp: string,
     path: string,
     shown: string,
-    current?: Deno.FileInfo,
+    current?: Made,
     setTime = true,
   ) {
     try {
       this.#metadata(node, temp, shown, current, setTime);
-      if (temp !== path) await rename(temp, path, shown);
+      if (temp !== path) rename(temp, path, shown);
     } catch (error) {
-      if (temp !== path) await Deno.remove(temp).catch(() => {});
+      if (temp !== path) {
+        try {
+          Deno.removeSync(temp);
+        } catch {
+          // already gone
+        }
+      }
       throw error;
     }
   }
@@ -388,7 +434,7 @@ class TreeWriter {
     node: ArchiveNode,
     path: string,
     shown: string,
-    current?: Deno.FileInfo,
+    current?: Made,
     setTime = true,
   ) {
     const { entry } = node;

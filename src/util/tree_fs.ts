@@ -52,7 +52,7 @@ export interface TreeFs {
    */
   readonly setOpenFileModificationTime?: (
     file: Deno.FsFile,
-    info: Deno.FileInfo,
+    info: Pick<Deno.FileInfo, "atime">,
     mtimeNs: bigint,
   ) => void;
   /** chown(2), not following a symlink. */

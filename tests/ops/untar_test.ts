@@ -207,6 +207,62 @@ for (const fs of [libcTreeFs, denoTreeFs]) {
       assertEquals(mine.mode & 0o7777, 0o755 & ~umask);
     },
   );
+
+  untarTest(
+    `a new tree's files get the archived modes whatever the umask took at creation (${fs.kind})`,
+    async (dir) => {
+      // Files in a tree of untar's own are not stat'ed after writing: what the umask
+      // takes is learned once, so a mode it cut must still be set, and one it left not.
+      const archive = buildArchive(directory(undefined, [
+        file("open", "x", 0o666),
+        file("private", "y", 0o600),
+        directory("sub", [file("deep", "z", 0o757)]),
+      ]));
+      const before = Deno.umask(0o077);
+      try {
+        await untar({ target: `${dir}/exact`, source: "t", feed: feedOf(archive), fs });
+        await untar({
+          target: `${dir}/masked`,
+          source: "t",
+          feed: feedOf(archive),
+          fs,
+          samePermissions: false,
+        });
+      } finally {
+        Deno.umask(before);
+      }
+      const modes = (root: string) =>
+        ["open", "private", "sub/deep"].map((name) => statFile(`${root}/${name}`).mode & 0o7777);
+      assertEquals(modes(`${dir}/exact`), [0o666, 0o600, 0o757]);
+      assertEquals(modes(`${dir}/masked`), [0o600, 0o600, 0o700]);
+    },
+  );
+
+  untarTest(
+    `files made in a setgid directory get the archived group (${fs.kind})`,
+    async (dir) => {
+      if (effectiveUid() !== 0) return; // owners are only restored as root
+      // A new file takes the setgid directory's group: whether it must be changed
+      // is known without asking each file.
+      await Deno.mkdir(`${dir}/shared`);
+      Deno.chownSync(`${dir}/shared`, 0, 4343);
+      Deno.chmodSync(`${dir}/shared`, 0o2755);
+      const archive = buildArchive(directory(undefined, [
+        { ...file("ours", "x"), uid: 0, gid: 4343 },
+        directory("sub", [{ ...file("deep", "z"), uid: 7, gid: 4343 }]),
+        { ...file("theirs", "y"), uid: 0, gid: 0 },
+      ]));
+      await untar({ target: `${dir}/shared/tree`, source: "t", feed: feedOf(archive), fs });
+      const owner = (name: string) => {
+        const info = statFile(`${dir}/shared/tree/${name}`);
+        return [info.uid, info.gid];
+      };
+      assertEquals([owner("ours"), owner("theirs"), owner("sub/deep")], [[0, 4343], [0, 0], [
+        7,
+        4343,
+      ]]);
+    },
+  );
 }
 
 untarTest(
