@@ -82,4 +82,6 @@ export const COMMAND_PERMISSIONS: Record<string, readonly string[]> = {
   "inspect-chunks OUTPUT": ["--allow-read", "--allow-write"],
   completion: [],
   manpage: ["--allow-read", "--allow-write"],
+  config: ["--allow-read", "--allow-env=HOME"],
+  "config -w": ["--allow-read", "--allow-write", "--allow-env=HOME"],
 };

@@ -120,7 +120,7 @@ tempDirTest("go compat: config -w writes the file Go desync writes", async (dir)
     await mustRun(GO_DESYNC, ["config", "-w"], { env: { HOME: `${dir}/go` } });
     assertEquals(await Deno.readTextFile(`${dir}/go/.config/desync/config.json`), expected);
   }
-  const permissions = ["--allow-read", "--allow-write", "--allow-env=HOME"];
+  const permissions = [...COMMAND_PERMISSIONS["config -w"]];
   const ours = await runCli(["config", "-w"], permissions, { env: { HOME: `${dir}/ours` } });
   assertEquals(ours.code, 0, ours.stderr);
   const path = `${dir}/ours/.config/desync/config.json`;
