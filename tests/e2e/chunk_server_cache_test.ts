@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { zstdDecompressSync } from "node:zlib";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { removeDir, runCli, sha256sum, tempDir } from "../helpers.ts";
+import { runCli, sha256sum, tempDirTest } from "../helpers.ts";
 import { CASYNC_MISSING, casyncMake, storeIds } from "../interop/casync_fixture.ts";
 import { startServerProcess } from "../server/serve_helpers.ts";
 
@@ -52,169 +52,120 @@ async function warmCacheWithBadChunk(dir: string) {
   return { ...f, cache, bad };
 }
 
-Deno.test({
-  name: "chunk-server -c --skip-verify-read=false: a corrupt chunk in the cache is fetched " +
-    "again, replaced and served",
-  ignore: Boolean(CASYNC_MISSING),
-  async fn(t) {
-    const dir = await tempDir(t);
-    try {
-      const f = await warmCacheWithBadChunk(dir);
-      const server = await startServerProcess(
-        [
-          "chunk-server",
-          "-s",
-          f.store,
-          "-c",
-          f.cache,
-          "--skip-verify-read=false",
-          "-l",
-          "127.0.0.1:0",
-        ],
-        SERVE_CACHED,
-      );
-      let stopped;
-      try {
-        const out = await runCli(["extract", "-s", server.url, f.index, `${dir}/out`], CLIENT);
-        assertEquals(out.code, 0, out.stderr);
-      } finally {
-        stopped = await server.stop();
-      }
-      assertEquals(stopped.code, 0, stopped.stderr);
-      assertEquals(await sha256sum(`${dir}/out`), await sha256sum(f.blob));
-      assert(await isValidChunkFile(chunkFile(f.cache, f.bad), f.bad), "the cache file repaired");
-    } finally {
-      await removeDir(dir);
-    }
-  },
-});
+/**
+ * Runs `desync chunk-server ARGS -l 127.0.0.1:0` around `fn` (given its URL); its
+ * exit status must be 0 (a clean stop), and its stderr is returned.
+ */
+async function withServer(
+  args: string[],
+  permissions: string[],
+  fn: (url: string) => Promise<void>,
+): Promise<string> {
+  const server = await startServerProcess(
+    ["chunk-server", ...args, "-l", "127.0.0.1:0"],
+    permissions,
+  );
+  let stopped;
+  try {
+    await fn(server.url);
+  } finally {
+    stopped = await server.stop();
+  }
+  assertEquals(stopped.code, 0, stopped.stderr);
+  return stopped.stderr;
+}
 
-Deno.test({
-  name: "chunk-server -c --skip-verify-read=false --cache-repair=false: a corrupt cached chunk " +
-    "is an error naming the chunk and its file, not served",
-  ignore: Boolean(CASYNC_MISSING),
-  async fn(t) {
-    const dir = await tempDir(t);
-    try {
-      const f = await warmCacheWithBadChunk(dir);
-      const corrupt = await Deno.readFile(chunkFile(f.cache, f.bad));
-      const server = await startServerProcess(
-        [
-          "chunk-server",
-          "-s",
-          f.store,
-          "-c",
-          f.cache,
-          "--skip-verify-read=false",
-          "--cache-repair=false",
-          "-l",
-          "127.0.0.1:0",
-        ],
-        SERVE_CACHED,
-      );
-      let stopped;
-      try {
-        const answer = await fetch(`${server.url}${f.bad.slice(0, 4)}/${f.bad}.cacnk`);
-        const body = new Uint8Array(await answer.arrayBuffer());
-        assert(answer.status >= 500, `status ${answer.status}`);
-        assert(!same(body, corrupt), "the bad bytes are not sent");
-        assertMatch(new TextDecoder().decode(body), new RegExp(`chunk ${f.bad} is invalid`));
-        const out = await runCli(
-          ["extract", "-e", "0", "-s", server.url, f.index, `${dir}/out`],
-          CLIENT,
-        );
-        assertEquals(out.code, 1, out.stderr);
-        assertMatch(out.stderr, new RegExp(`^desync: .*${f.bad}`, "m"));
-      } finally {
-        stopped = await server.stop();
-      }
-      assertEquals(stopped.code, 0, stopped.stderr);
-      assertMatch(
-        stopped.stderr,
-        new RegExp(`^desync: chunk-server: .*chunk ${f.bad}.*${chunkFile(f.cache, f.bad)}`, "m"),
-      );
-      assertEquals(await Deno.readFile(chunkFile(f.cache, f.bad)), corrupt, "left as it was");
-    } finally {
-      await removeDir(dir);
-    }
-  },
-});
+const chunkUrl = (url: string, id: string) => `${url}${id.slice(0, 4)}/${id}.cacnk`;
 
-Deno.test({
-  name: "chunk-server --skip-verify-read=false: a corrupt chunk of a local store is an error, " +
-    "the valid ones are served",
-  ignore: Boolean(CASYNC_MISSING),
-  async fn(t) {
-    const dir = await tempDir(t);
-    try {
-      const f = await casyncMake(dir, { name: "verified", size: 2 << 20, kind: "random" });
-      const [bad, good] = storeIds(f.store).sort();
-      const file = chunkFile(f.store, bad);
-      const data = await Deno.readFile(file);
-      // A bit flipped in the middle of the frame.
-      data[data.length >> 1] ^= 0x10;
-      await Deno.writeFile(file, data);
-      const server = await startServerProcess(
-        ["chunk-server", "-s", f.store, "--skip-verify-read=false", "-l", "127.0.0.1:0"],
-        SERVE,
-      );
-      let stopped;
-      try {
-        const answer = await fetch(`${server.url}${bad.slice(0, 4)}/${bad}.cacnk`);
+tempDirTest(
+  "chunk-server -c --skip-verify-read=false: a corrupt chunk in the cache is fetched again, " +
+    "replaced and served",
+  async (dir) => {
+    const f = await warmCacheWithBadChunk(dir);
+    const args = ["-s", f.store, "-c", f.cache, "--skip-verify-read=false"];
+    await withServer(args, SERVE_CACHED, async (url) => {
+      const out = await runCli(["extract", "-s", url, f.index, `${dir}/out`], CLIENT);
+      assertEquals(out.code, 0, out.stderr);
+    });
+    assertEquals(await sha256sum(`${dir}/out`), await sha256sum(f.blob));
+    assert(await isValidChunkFile(chunkFile(f.cache, f.bad), f.bad), "the cache file repaired");
+  },
+  CASYNC_MISSING,
+);
+
+tempDirTest(
+  "chunk-server -c --skip-verify-read=false --cache-repair=false: a corrupt cached chunk is an " +
+    "error naming the chunk and its file, not served",
+  async (dir) => {
+    const f = await warmCacheWithBadChunk(dir);
+    const corrupt = await Deno.readFile(chunkFile(f.cache, f.bad));
+    const args = ["-s", f.store, "-c", f.cache, "--skip-verify-read=false", "--cache-repair=false"];
+    const stderr = await withServer(args, SERVE_CACHED, async (url) => {
+      const answer = await fetch(chunkUrl(url, f.bad));
+      const body = new Uint8Array(await answer.arrayBuffer());
+      assert(answer.status >= 500, `status ${answer.status}`);
+      assert(!same(body, corrupt), "the bad bytes are not sent");
+      assertMatch(new TextDecoder().decode(body), new RegExp(`chunk ${f.bad} is invalid`));
+      const out = await runCli(["extract", "-e", "0", "-s", url, f.index, `${dir}/out`], CLIENT);
+      assertEquals(out.code, 1, out.stderr);
+      assertMatch(out.stderr, new RegExp(`^desync: .*${f.bad}`, "m"));
+    });
+    assertMatch(
+      stderr,
+      new RegExp(`^desync: chunk-server: .*chunk ${f.bad}.*${chunkFile(f.cache, f.bad)}`, "m"),
+    );
+    assertEquals(await Deno.readFile(chunkFile(f.cache, f.bad)), corrupt, "left as it was");
+  },
+  CASYNC_MISSING,
+);
+
+tempDirTest(
+  "chunk-server --skip-verify-read=false: a corrupt chunk of a local store is an error, the " +
+    "valid ones are served",
+  async (dir) => {
+    const f = await casyncMake(dir, { name: "verified", size: 2 << 20, kind: "random" });
+    const [bad, good] = storeIds(f.store).sort();
+    const file = chunkFile(f.store, bad);
+    const data = await Deno.readFile(file);
+    // A bit flipped in the middle of the frame.
+    data[data.length >> 1] ^= 0x10;
+    await Deno.writeFile(file, data);
+    const stderr = await withServer(
+      ["-s", f.store, "--skip-verify-read=false"],
+      SERVE,
+      async (url) => {
+        const answer = await fetch(chunkUrl(url, bad));
         const body = new Uint8Array(await answer.arrayBuffer());
         assert(answer.status >= 500, `status ${answer.status}`);
         assert(!same(body, data), "the bad bytes are not sent");
-        const served = await fetch(`${server.url}${good.slice(0, 4)}/${good}.cacnk`);
+        const served = await fetch(chunkUrl(url, good));
         assertEquals(served.status, 200);
         assertEquals(
           new Uint8Array(await served.arrayBuffer()),
           await Deno.readFile(chunkFile(f.store, good)),
         );
-      } finally {
-        stopped = await server.stop();
-      }
-      assertEquals(stopped.code, 0, stopped.stderr);
-      assertMatch(
-        stopped.stderr,
-        new RegExp(`^desync: chunk-server: .*chunk ${bad}.*invalid`, "m"),
-      );
-    } finally {
-      await removeDir(dir);
-    }
+      },
+    );
+    assertMatch(stderr, new RegExp(`^desync: chunk-server: .*chunk ${bad}.*invalid`, "m"));
   },
-});
+  CASYNC_MISSING,
+);
 
-Deno.test({
-  name: "chunk-server -c, default flags: a corrupt cached chunk is served as stored (as Go " +
-    "desync does) and the client refuses it, naming the chunk",
-  ignore: Boolean(CASYNC_MISSING),
-  async fn(t) {
-    const dir = await tempDir(t);
-    try {
-      const f = await warmCacheWithBadChunk(dir);
-      const corrupt = await Deno.readFile(chunkFile(f.cache, f.bad));
-      const server = await startServerProcess(
-        ["chunk-server", "-s", f.store, "-c", f.cache, "-l", "127.0.0.1:0"],
-        SERVE_CACHED,
-      );
-      let stopped;
-      try {
-        const answer = await fetch(`${server.url}${f.bad.slice(0, 4)}/${f.bad}.cacnk`);
-        assertEquals(answer.status, 200);
-        assertEquals(new Uint8Array(await answer.arrayBuffer()), corrupt);
-        const out = await runCli(
-          ["extract", "-e", "0", "-s", server.url, f.index, `${dir}/out`],
-          CLIENT,
-        );
-        assertEquals(out.code, 1, out.stderr);
-        assertMatch(out.stderr, new RegExp(`^desync: .*${f.bad}.*`, "m"));
-        assertEquals(await Deno.stat(`${dir}/out`).catch(() => undefined), undefined);
-      } finally {
-        stopped = await server.stop();
-      }
-      assertEquals(stopped.code, 0, stopped.stderr);
-    } finally {
-      await removeDir(dir);
-    }
+tempDirTest(
+  "chunk-server -c, default flags: a corrupt cached chunk is served as stored (as Go desync " +
+    "does) and the client refuses it, naming the chunk",
+  async (dir) => {
+    const f = await warmCacheWithBadChunk(dir);
+    const corrupt = await Deno.readFile(chunkFile(f.cache, f.bad));
+    await withServer(["-s", f.store, "-c", f.cache], SERVE_CACHED, async (url) => {
+      const answer = await fetch(chunkUrl(url, f.bad));
+      assertEquals(answer.status, 200);
+      assertEquals(new Uint8Array(await answer.arrayBuffer()), corrupt);
+      const out = await runCli(["extract", "-e", "0", "-s", url, f.index, `${dir}/out`], CLIENT);
+      assertEquals(out.code, 1, out.stderr);
+      assertMatch(out.stderr, new RegExp(`^desync: .*${f.bad}`, "m"));
+      assertEquals(await Deno.stat(`${dir}/out`).catch(() => undefined), undefined);
+    });
   },
-});
+  CASYNC_MISSING,
+);
