@@ -169,3 +169,27 @@ tempDirTest(
   },
   CASYNC_MISSING,
 );
+
+tempDirTest(
+  "chunk-server -c: a chunk served from the cache has its file's time refreshed, verified or not",
+  async (dir) => {
+    const f = await warmCacheWithBadChunk(dir);
+    const [, id] = storeIds(f.cache).filter((other) => other !== f.bad).sort();
+    const file = chunkFile(f.cache, id);
+    const old = new Date("2001-01-01T00:00:00Z");
+    for (const verify of [[], ["--skip-verify-read=false"]]) {
+      await Deno.utime(file, old, old);
+      await withServer(["-s", f.store, "-c", f.cache, ...verify], SERVE_CACHED, async (url) => {
+        const answer = await fetch(chunkUrl(url, id));
+        assertEquals(answer.status, 200);
+        assertEquals(
+          new Uint8Array(await answer.arrayBuffer()),
+          await Deno.readFile(chunkFile(f.store, id)),
+        );
+      });
+      const mtime = (await Deno.stat(file)).mtime!;
+      assert(mtime.getTime() > old.getTime(), `time refreshed (${verify.join(" ")})`);
+    }
+  },
+  CASYNC_MISSING,
+);
