@@ -30,7 +30,9 @@ export function addServerOptions(command: Command): Command {
     .option("--log <file>", "access log file, - for stdout")
     .option(
       "--client-timeout <duration>",
-      "time a client has to send a request's headers, and its body; also the keep-alive time",
+      // The default lives in DEFAULT_LIMITS (server/http_server.ts, not loaded for help).
+      "time a client has to send a request's headers (twice that for its body); also the " +
+        "keep-alive time (default: 30s)",
       (v: string) => parseDuration(v, "--client-timeout"),
     );
   // Go desync's servers take -r: chunk-server repairs its cache (-c) with it.

@@ -67,6 +67,14 @@ Deno.test("help: defaults are shown in the unit a user types", async () => {
   assertMatch(texts.get("")!, /Commands:\n(.|\n)*inspect-chunks(.|\n)*completion(.|\n)*manpage/);
 });
 
+Deno.test("help: the servers show their defaults (listen address, client timeout)", async () => {
+  const texts = await helps(["chunk-server", "index-server"]);
+  for (const text of texts.values()) {
+    assertMatch(text, /-l, --listen <address>.*\(default: :http\)/s);
+    assertMatch(text, /--client-timeout <duration>.*\(default: 30s\)/s);
+  }
+});
+
 Deno.test("help: desync help COMMAND shows the same help", async () => {
   const viaHelp = await runCli(["help", "chop"], ["--allow-read"]);
   const viaFlag = await runCli(["chop", "--help"], ["--allow-read"]);
