@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { document } from "./help.ts";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { storeContext } from "./common.ts";
+import { DesyncError } from "../errors.ts";
+import { describeFsError, writeAll } from "../util/fs.ts";
 
 export function registerPull(program: Command) {
   document(program.command("pull"), {
@@ -26,11 +28,54 @@ export function registerPull(program: Command) {
       try {
         const context = await storeContext(command, codec, ["sha512-256", "sha256"]);
         await runPull(parsed, context, {
-          input: Deno.stdin.readable,
-          output: Deno.stdout.writable,
+          input: stdinReadable(),
+          output: stdoutWritable(),
         });
       } finally {
         codec.close();
       }
     });
+}
+
+/**
+ * A failure of the session's standard input or output, naming it (Deno's own
+ * message names neither: "Resource temporarily unavailable" when a parent gave
+ * non-blocking descriptors). A client gone (a broken pipe, a reset) stays as it
+ * is: that ends the session quietly.
+ */
+function stdioError(stream: string, operation: string, error: unknown): unknown {
+  if (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset) {
+    return error;
+  }
+  return new DesyncError(`${stream}: cannot ${operation}: ${describeFsError(error)}`, {
+    cause: error,
+  });
+}
+
+function stdinReadable(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    async pull(controller) {
+      const buffer = new Uint8Array(64 << 10);
+      let n;
+      try {
+        n = await Deno.stdin.read(buffer);
+      } catch (error) {
+        throw stdioError("standard input", "read", error);
+      }
+      if (n === null) controller.close();
+      else controller.enqueue(buffer.subarray(0, n));
+    },
+  });
+}
+
+function stdoutWritable(): WritableStream<Uint8Array> {
+  return new WritableStream({
+    async write(bytes) {
+      try {
+        await writeAll(Deno.stdout, bytes);
+      } catch (error) {
+        throw stdioError("standard output", "write", error);
+      }
+    },
+  });
 }

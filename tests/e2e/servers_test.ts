@@ -6,6 +6,7 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import {
   codecTest,
   MAIN,
+  missingTools,
   mustRun,
   removeDir,
   runCli,
@@ -195,20 +196,36 @@ Deno.test({
   },
 });
 
-/** Runs `pull` with `input` on stdin; returns its messages, exit code and stderr. */
-async function pullSession(args: string[], input: Uint8Array[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-read", MAIN, "pull", ...args],
+/**
+ * Runs `pull` with `input` on stdin; returns its messages, exit code and stderr.
+ * With `nonBlocking`, its stdin and stdout are made non-blocking first (as
+ * casync's pipes are for a local CASYNC_SSH_PATH program), and its answers are
+ * read only after a pause, so that they fill the pipe.
+ */
+async function pullSession(args: string[], input: Uint8Array[], nonBlocking = false) {
+  const deno = [Deno.execPath(), "run", "--quiet", "--allow-read", MAIN, "pull", ...args];
+  // perl-base is in every Debian system: its fcntl sets O_NONBLOCK on the descriptions.
+  const setNonBlocking = "use Fcntl; fcntl(STDIN, F_SETFL, O_NONBLOCK) or die; " +
+    "fcntl(STDOUT, F_SETFL, O_NONBLOCK) or die; exec @ARGV or die";
+  const [cmd, ...rest] = nonBlocking ? ["perl", "-e", setNonBlocking, ...deno] : deno;
+  const child = new Deno.Command(cmd, {
+    args: rest,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
   for (const bytes of input) await writer.write(bytes).catch(() => {});
+  if (nonBlocking) await new Promise((resolve) => setTimeout(resolve, 1000));
   await writer.close().catch(() => {});
   const reader = new MessageReader(child.stdout);
   const messages = [];
-  for (let m = await reader.next(); m; m = await reader.next()) messages.push(m);
+  try {
+    for (let m = await reader.next(); m; m = await reader.next()) messages.push(m);
+  } catch (error) {
+    // A session that failed may have cut its last message short.
+    if (!nonBlocking) throw error;
+  }
   const stderr = new TextDecoder().decode(
     (await new Response(child.stderr).arrayBuffer()) as ArrayBuffer,
   );
@@ -247,6 +264,28 @@ Deno.test({
           }
         }
       }
+    } finally {
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "pull: a non-blocking standard output that fills fails naming it (one line, exit 1)",
+  ignore: Boolean(CASYNC_MISSING || missingTools("perl")),
+  async fn(t) {
+    const dir = await tempDir(t);
+    try {
+      const f = await casyncMake(dir, { name: "pulled", size: 2 << 20, kind: "random" });
+      const session = await pullSession(["-", "-", "-", f.store], [
+        encodeHello(Feature.PULL_CHUNKS),
+        encodeRequest(storeIds(f.store) as ChunkId[], 1n),
+      ], true);
+      assertEquals(session.code, 1);
+      assertMatch(
+        session.stderr,
+        /^desync: standard (input|output): cannot (read|write): [^\n]+\n$/,
+      );
     } finally {
       await removeDir(dir);
     }
