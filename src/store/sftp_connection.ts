@@ -207,7 +207,11 @@ export class SftpConnection {
   ): Promise<SftpConnection> {
     const username = location.user ?? options.defaultUser;
     if (!username) {
-      throw new UsageError(`store ${name}: no user name; write sftp://USER@host/… or set USER`);
+      // USER counts as unset where --allow-env does not let it be read.
+      throw new UsageError(
+        `store ${name}: no user name; write sftp://USER@host/… or set USER ` +
+          "(read with --allow-env=USER)",
+      );
     }
     const ssh2 = await loadSsh2();
     const methods = await authMethods(ssh2, name, username, options);
