@@ -95,19 +95,22 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
       });
     }
   }
-  const writer = new TreeWriter(root, target, !existing, options);
   const decoder = new CatarDecoder(options.source);
+  let writer: TreeWriter | undefined;
   let placed = false;
   const abandon = () => {
-    writer.abandon();
+    writer?.abandon();
     if (!existing && !placed) removeTree(root);
   };
   // A second stop signal exits without unwinding: the half-made tree goes then too.
   using _cleanup = onForcedExit(abandon);
   try {
+    // Made here: making it probes the new tree, and a failure then must remove the tree too.
+    writer = new TreeWriter(root, target, !existing, options);
+    const tree = writer;
     await options.feed((bytes) => {
       options.signal?.throwIfAborted();
-      writer.apply(decoder.push(bytes));
+      tree.apply(decoder.push(bytes));
       return Promise.resolve();
     });
     decoder.end();
@@ -163,21 +166,31 @@ function rename(from: string, to: string, shown: string) {
 type Made = Pick<Deno.FileInfo, "uid" | "gid" | "mode" | "atime">;
 
 /**
- * The owner and permission mask of what is made in `dir`, from a directory made
- * there with all permission bits (and removed): the umask, or a default ACL,
- * takes from it what it takes from every entry made below it.
+ * The owner and permission mask of what is made in `dir`, from a directory and a
+ * file made there with all permission bits (and removed): the umask, or a
+ * default ACL, takes from them what it takes from every entry made below. Where
+ * the two differ (vfat's fmask and dmask, ACLs inherited by files or
+ * directories only), undefined: nothing is predicted, each file is stat'ed.
  */
-function newEntryMode(dir: string): { uid: number; gid: number; mask: number } {
+function newEntryMode(dir: string): { uid: number; gid: number; mask: number } | undefined {
   const probe = tempName(`${dir}/probe`);
   Deno.mkdirSync(probe, { mode: 0o777 });
   try {
-    const info = Deno.lstatSync(probe);
-    if (info.uid === null || info.gid === null || info.mode === null) {
+    Deno.writeFileSync(`${probe}/file`, new Uint8Array(), { mode: 0o777 });
+    const made = [Deno.lstatSync(probe), Deno.lstatSync(`${probe}/file`)];
+    const [folder, file] = made;
+    if (made.some((info) => info.uid === null || info.gid === null || info.mode === null)) {
       throw new DesyncError(`${dir}: Deno reports no owner or mode for what it makes`);
     }
-    return { uid: info.uid, gid: info.gid, mask: info.mode & 0o777 };
+    if (
+      folder.uid !== file.uid || folder.gid !== file.gid ||
+      (folder.mode! & 0o777) !== (file.mode! & 0o777)
+    ) {
+      return undefined;
+    }
+    return { uid: folder.uid!, gid: folder.gid!, mask: folder.mode! & 0o777 };
   } finally {
-    Deno.removeSync(probe);
+    Deno.removeSync(probe, { recursive: true });
   }
 }
 

@@ -33,10 +33,13 @@ export async function run(cmd: string, args: string[]): Promise<boolean> {
 
 export const TMPFS_MISSING = await tmpfsMissing();
 
-/** Runs `fn` with a tmpfs of `size` mounted at `${fixture.dir}/small` (read-only if asked). */
+/**
+ * Runs `fn` with a tmpfs of `size` (and at most `inodes` inodes) mounted at
+ * `${fixture.dir}/small` (read-only if asked).
+ */
 export function tmpfsTest(
   name: string,
-  options: { size: string; readOnly?: boolean },
+  options: { size: string; inodes?: number; readOnly?: boolean },
   fn: (f: Fixture, small: string) => Promise<void>,
 ) {
   Deno.test({
@@ -46,7 +49,8 @@ export function tmpfsTest(
       const dir = await tempDir(t);
       const small = `${dir}/small`;
       await Deno.mkdir(small);
-      const opts = `size=${options.size}${options.readOnly ? ",ro" : ""}`;
+      const opts = `size=${options.size}` +
+        (options.inodes ? `,nr_inodes=${options.inodes}` : "") + (options.readOnly ? ",ro" : "");
       if (!(await run("mount", ["-t", "tmpfs", "-o", opts, "tmpfs", small]))) {
         throw new Error(`mount tmpfs on ${small} failed`);
       }
