@@ -191,7 +191,7 @@ async function handle(
       // Both live in buffers this lane reuses: what is sent away gets its own.
       const reply: CodecReply = { seq: job.seq, ok: true, data: plain.slice() };
       transfer.push(reply.data!.buffer as ArrayBuffer);
-      if (found.compressed && isZstdFrame(found.data)) {
+      if (!job.plainOnly && found.compressed && isZstdFrame(found.data)) {
         reply.input = found.data.slice();
         transfer.push(reply.input.buffer as ArrayBuffer);
       }

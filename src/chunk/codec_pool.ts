@@ -162,6 +162,8 @@ export interface ReadChunkJob {
   digests: readonly Digest[];
   /** A larger file is no chunk, and is not read. */
   maxBytes: number;
+  /** Only the plain data is sent back, not the zstd frame too. */
+  plainOnly?: boolean;
 }
 
 /** What readChunk found: the chunk, MISSING, or why the file is not the chunk. */

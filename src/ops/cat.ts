@@ -5,7 +5,7 @@
  */
 import { DesyncError, UsageError } from "../errors.ts";
 import { type Index, type IndexChunk, indexLength } from "../format/index.ts";
-import type { Store } from "../store/store.ts";
+import { PLAIN_ONLY, type Store } from "../store/store.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { StoreRouter } from "../store/router.ts";
 import { SeedStore } from "./seed_store.ts";
@@ -49,7 +49,7 @@ export async function cat(options: CatOptions): Promise<number> {
     const chunk = wanted[next++];
     const plain = options.zeroIds?.has(chunk.id)
       ? Promise.resolve({ plain: new Uint8Array(chunk.size) })
-      : store.getChunk(chunk.id, signal);
+      : store.getChunk(chunk.id, signal, PLAIN_ONLY);
     const promise = plain.then(({ plain }) => {
       if (plain.length !== chunk.size) {
         // Its data hashes right: the index says another size for it.

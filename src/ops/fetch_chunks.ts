@@ -16,6 +16,7 @@ import {
   isHttpChunkStore,
   isRawChunkStore,
   isStoreSequence,
+  PLAIN_ONLY,
   type Store,
 } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -205,7 +206,7 @@ async function placeChunk(
       }
       return true;
     }
-    const { plain } = await source.getChunk(id, signal);
+    const { plain } = await source.getChunk(id, signal, PLAIN_ONLY);
     if (plain.length !== need.size) {
       throw new ChunkInvalid(
         id,

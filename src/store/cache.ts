@@ -14,6 +14,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import {
   type CachedSource,
   type Chunk,
+  type ChunkWant,
   isTouchStore,
   type Store,
   type WriteStore,
@@ -36,9 +37,9 @@ export class CachedStore implements CachedSource {
     this.#onWriteError = options.onWriteError;
   }
 
-  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+  async getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {
     try {
-      const chunk = await this.cache.getChunk(id, signal);
+      const chunk = await this.cache.getChunk(id, signal, want);
       if (isTouchStore(this.cache)) await this.cache.touchChunk(id);
       return chunk;
     } catch (error) {
@@ -48,6 +49,7 @@ export class CachedStore implements CachedSource {
       }
       if (!(error instanceof ChunkMissing) && !(error instanceof ChunkInvalid)) throw error;
     }
+    // All of it: the cache stores the zstd frame as it came, rather than encode the data again.
     const chunk = await this.upstream.getChunk(id, signal);
     try {
       await this.cache.storeChunk(chunk, signal);

@@ -10,6 +10,7 @@ import { ChunkMissing, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import {
   type Chunk,
+  type ChunkWant,
   isRawChunkStore,
   type RawChunk,
   type RawChunkStore,
@@ -37,8 +38,8 @@ export class FailoverGroup implements Store {
     return this.members[this.#active];
   }
 
-  getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
-    return this.attempt((store) => store.getChunk(id, signal), signal);
+  getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {
+    return this.attempt((store) => store.getChunk(id, signal, want), signal);
   }
 
   hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {

@@ -11,6 +11,7 @@ import type { Digest } from "../format/index.ts";
 import {
   type Chunk,
   type ChunkFileStore,
+  type ChunkWant,
   type PruneStore,
   type RawChunk,
   type RawChunkStore,
@@ -91,12 +92,13 @@ export class LocalStore
   }
 
   /** Read, decoded and verified by a codec lane, which also does the file I/O. */
-  async getChunk(id: ChunkId): Promise<Chunk> {
+  async getChunk(id: ChunkId, _signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {
     const found = await this.#codec.readChunk({
       path: this.chunkPath(id),
       id,
       digests: this.#digests,
       maxBytes: MAX_CHUNK_FILE_SIZE,
+      plainOnly: want?.plainOnly,
     });
     if (found === MISSING) throw new ChunkMissing(id, this.name);
     if ("invalid" in found) throw new ChunkInvalid(id, this.name, found.invalid);

@@ -4,7 +4,7 @@
  */
 import { ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import type { Chunk, Store, StoreSequence } from "./store.ts";
+import type { Chunk, ChunkWant, Store, StoreSequence } from "./store.ts";
 
 export class StoreRouter implements StoreSequence {
   readonly name: string;
@@ -18,10 +18,10 @@ export class StoreRouter implements StoreSequence {
     return this.stores;
   }
 
-  async getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk> {
+  async getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {
     for (const store of this.stores) {
       try {
-        return await store.getChunk(id, signal);
+        return await store.getChunk(id, signal, want);
       } catch (error) {
         if (!(error instanceof ChunkMissing)) throw error;
       }

@@ -20,10 +20,22 @@ export interface Store {
    * Throws ChunkMissing when the store lacks it, ChunkInvalid when its data is bad,
    * StoreError when the store cannot answer.
    */
-  getChunk(id: ChunkId, signal?: AbortSignal): Promise<Chunk>;
+  getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk>;
   hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** What a getChunk caller will use of the chunk. */
+export interface ChunkWant {
+  /**
+   * Only the plain data: a store that would hand over its zstd frame too (a
+   * local one, read in a codec lane and copied back) need not.
+   */
+  plainOnly?: boolean;
+}
+
+/** For callers that use only a chunk's plain data (cat, untar -i, extract's fallback). */
+export const PLAIN_ONLY: ChunkWant = { plainOnly: true };
 
 /** A chunk on its way into a store: its plain data, its zstd frame, or both. */
 export type StorableChunk =

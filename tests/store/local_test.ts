@@ -3,6 +3,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../../src/errors.ts";
 import { LocalStore } from "../../src/store/local.ts";
+import { PLAIN_ONLY } from "../../src/store/store.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { removeDir, runCli, tempDir } from "../helpers.ts";
 import { makeChunk, storeConformance } from "./conformance.ts";
@@ -214,3 +215,16 @@ Deno.test({
     }
   },
 });
+
+localStoreTest(
+  "local store: a chunk read for its plain data only comes without its zstd frame",
+  async (dir, codec) => {
+    const store = await LocalStore.open(dir, { codec, digests: ["sha512-256"] });
+    const chunk = makeChunk(50);
+    await store.storeChunk(chunk);
+    const whole = await store.getChunk(chunk.id);
+    assertEquals([whole.plain, whole.compressed], [chunk.plain, chunk.compressed]);
+    const plainOnly = await store.getChunk(chunk.id, undefined, PLAIN_ONLY);
+    assertEquals([plainOnly.plain, plainOnly.compressed], [chunk.plain, undefined]);
+  },
+);
