@@ -2,8 +2,7 @@ import type { Command } from "commander";
 import { document } from "./help.ts";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { storeContext } from "./common.ts";
-import { DesyncError } from "../errors.ts";
-import { describeFsError, writeAll } from "../util/fs.ts";
+import { stdioError, writeAll } from "../util/fs.ts";
 
 export function registerPull(program: Command) {
   document(program.command("pull"), {
@@ -38,18 +37,14 @@ export function registerPull(program: Command) {
 }
 
 /**
- * A failure of the session's standard input or output, naming it (Deno's own
+ * A failure of the session's standard input or output, named (Deno's own
  * message names neither: "Resource temporarily unavailable" when a parent gave
  * non-blocking descriptors). A client gone (a broken pipe, a reset) stays as it
  * is: that ends the session quietly.
  */
-function stdioError(stream: string, operation: string, error: unknown): unknown {
-  if (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset) {
-    return error;
-  }
-  return new DesyncError(`${stream}: cannot ${operation}: ${describeFsError(error)}`, {
-    cause: error,
-  });
+function sessionError(stream: "standard input" | "standard output", error: unknown): unknown {
+  if (error instanceof Deno.errors.ConnectionReset) return error;
+  return stdioError(stream, stream === "standard input" ? "read" : "write", error);
 }
 
 function stdinReadable(): ReadableStream<Uint8Array> {
@@ -60,7 +55,7 @@ function stdinReadable(): ReadableStream<Uint8Array> {
       try {
         n = await Deno.stdin.read(buffer);
       } catch (error) {
-        throw stdioError("standard input", "read", error);
+        throw sessionError("standard input", error);
       }
       if (n === null) controller.close();
       else controller.enqueue(buffer.subarray(0, n));
@@ -74,7 +69,7 @@ function stdoutWritable(): WritableStream<Uint8Array> {
       try {
         await writeAll(Deno.stdout, bytes);
       } catch (error) {
-        throw stdioError("standard output", "write", error);
+        throw sessionError("standard output", error);
       }
     },
   });

@@ -206,8 +206,17 @@ export async function statOutput(path: string): Promise<Deno.FileInfo | undefine
  * disk); a reader that went away stays BrokenPipe, which callers treat as the end.
  */
 export function stdoutError(error: unknown): unknown {
+  return stdioError("standard output", "write", error);
+}
+
+/** stdoutError for either stream and its operation (`pull` reads standard input too). */
+export function stdioError(
+  stream: "standard input" | "standard output",
+  operation: "read" | "write",
+  error: unknown,
+): unknown {
   if (error instanceof Deno.errors.BrokenPipe || error instanceof DesyncError) return error;
-  return new DesyncError(`standard output: cannot write: ${describeFsError(error)}`, {
+  return new DesyncError(`${stream}: cannot ${operation}: ${describeFsError(error)}`, {
     cause: error,
   });
 }
