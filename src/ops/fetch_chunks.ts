@@ -136,6 +136,15 @@ async function placeFromHttp(
   return missing;
 }
 
+/**
+ * Chunks asked of `source` at once: -n, or more when the store pipelines (an
+ * SSH session answers 16 in a row while one each left it waiting on every
+ * round trip: 128 MiB at -n 1 took 5.6 s, not 1.2).
+ */
+export function requestWindow(source: Store, concurrency: number): number {
+  return Math.max(concurrency, isRawChunkStore(source) ? source.pipelineDepth ?? 0 : 0);
+}
+
 /** Places chunks a store hands out one at a time; returns those it does not have. */
 async function placeEach(
   context: CopyContext,
@@ -146,7 +155,7 @@ async function placeEach(
 ): Promise<Need[]> {
   const missing: Need[] = [];
   const batcher = new FrameBatcher(context.codec, [context.digest], context.output);
-  await forEachLimited(needs, concurrency, async (need, signal) => {
+  await forEachLimited(needs, requestWindow(source, concurrency), async (need, signal) => {
     if (await placeChunk(context, need, source, batcher, signal)) placed(need);
     else missing.push(need);
   }, context.signal);

@@ -155,9 +155,21 @@ export class SshSession {
     return this.#asked.has(id);
   }
 
-  /** Requests sent and not answered yet. */
+  /** Requests sent and not answered yet, and those promised a slot (reserve). */
   get inFlight(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#reserved;
+  }
+
+  /** Slots promised to requests about to be made, counted as in flight until they are. */
+  #reserved = 0;
+
+  /**
+   * Holds a slot for the request for `id` the caller makes next: callers choosing a
+   * session in the same turn must see it as taken (else all pick the same one).
+   */
+  reserve(id: ChunkId): void {
+    this.#asked.add(id);
+    this.#reserved++;
   }
 
   /** Whether the session failed (it can serve no more requests). */
@@ -170,6 +182,7 @@ export class SshSession {
    * While requests wait, the remote must say something within the timeout.
    */
   async request(id: ChunkId, signal?: AbortSignal): Promise<Reply> {
+    if (this.#reserved > 0) this.#reserved--;
     if (this.#broken !== undefined) throw this.#broken;
     signal?.throwIfAborted();
     this.#asked.add(id);

@@ -128,6 +128,11 @@ export interface RawChunk {
  */
 export interface RawChunkStore extends Store {
   getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk>;
+  /**
+   * Requests a pipelined protocol answers best with in flight at once: callers
+   * fetching many chunks keep at least this many asked, whatever -n says.
+   */
+  readonly pipelineDepth?: number;
 }
 
 export function isRawChunkStore(store: Store): store is RawChunkStore {
