@@ -23,7 +23,7 @@
 import { Bench, freeBytes } from "./bench/harness.ts";
 import { benchBlobs, type DataSet, makeBlob } from "./bench/blobs.ts";
 import { benchTrees } from "./bench/trees.ts";
-import { measureLimits } from "./bench/limits.ts";
+import { measureCasyncQueue, measureLimits } from "./bench/limits.ts";
 import { benchServers, printServerRows, type ServerBenchRow } from "./bench/servers.ts";
 import { benchS3 } from "./bench/s3.ts";
 import { benchMemory } from "./bench/memory.ts";
@@ -44,6 +44,9 @@ console.error(
     `${navigator.hardwareConcurrency} cores`,
 );
 console.error(`bench: ${measureLimits()}`);
+if (["http", "ssh"].some((op) => only.includes(op))) {
+  console.error(`bench: ${measureCasyncQueue()}`);
+}
 let serverRows: ServerBenchRow[] = [];
 const benchDir = await Deno.makeTempDir({ prefix: "desync-bench-" });
 // What finished runs leave (stores, trees) is kept until the end (see Bench.discard):
