@@ -118,6 +118,8 @@ export class SshStore implements RawChunkStore {
       if (this.#closed) throw new StoreError(this.name, "store closed");
       let best: SshSession | undefined;
       for (const session of this.#sessions) {
+        // One that broke with no request of its own left to drop it would hold its place for good.
+        if (session.broken) this.#discard(session);
         if (session.broken || session.asked(id) || session.inFlight >= SESSION_DEPTH) continue;
         if (!best || session.inFlight < best.inFlight) best = session;
       }
@@ -172,7 +174,13 @@ export class SshStore implements RawChunkStore {
   async #start(signal?: AbortSignal): Promise<SshSession> {
     this.#starting++;
     try {
-      const session = await SshSession.start(this.name, this.#location, this.#options.ssh, signal);
+      const session = await SshSession.start(
+        this.name,
+        this.#location,
+        this.#options.ssh,
+        signal,
+        () => this.#wake(),
+      );
       if (this.#closed) {
         await session.close();
         throw new StoreError(this.name, "store closed");

@@ -63,9 +63,20 @@ export class SshSession {
   #broken: unknown;
   /** Fires when the remote has been silent for the timeout while requests wait. */
   #silence: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Told when a slot frees that no request's end reports: an answer to a request
+   * given up, or the session breaking. Requests waiting for a slot must hear of it.
+   */
+  readonly #onFreed: () => void;
 
-  private constructor(store: string, child: Deno.ChildProcess, options: SshOptions) {
+  private constructor(
+    store: string,
+    child: Deno.ChildProcess,
+    options: SshOptions,
+    onFreed: () => void,
+  ) {
     this.#store = store;
+    this.#onFreed = onFreed;
     this.#child = child;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
@@ -83,13 +94,14 @@ export class SshSession {
 
   /**
    * Starts ssh and waits for the remote's HELLO, no longer than the timeout
-   * and not past an abort of `signal`.
+   * and not past an abort of `signal`. `onFreed`: see #onFreed.
    */
   static async start(
     store: string,
     location: SshLocation,
     options: SshOptions,
     signal?: AbortSignal,
+    onFreed: () => void = () => {},
   ): Promise<SshSession> {
     // The store as casync's WSTORE, the three-dash form Go desync sends too: casync
     // serves reads from it, and Go desync's pull accepts no other.
@@ -99,7 +111,7 @@ export class SshSession {
     } catch (error) {
       throw new StoreError(store, (error as Error).message, { cause: error });
     }
-    const session = new SshSession(store, child, options);
+    const session = new SshSession(store, child, options, onFreed);
     try {
       await session.#bounded(session.#handshake(), "the handshake (ssh, then HELLO)", signal);
       return session;
@@ -275,6 +287,7 @@ export class SshSession {
     this.#pending.delete(id);
     // Only an answer is a sign of life: messages that answer nothing must not hold requests forever.
     this.#armSilence();
+    if (waiter === ABANDONED) this.#onFreed();
     return waiter;
   }
 
@@ -298,6 +311,7 @@ export class SshSession {
     this.#pending.clear();
     for (const waiter of waiting) waiter.reject(this.#broken);
     this.kill();
+    this.#onFreed();
   }
 
   /** Says GOODBYE, closes stdin and waits for the process; kills it if it lingers. */
