@@ -80,6 +80,12 @@ export class FailoverGroup implements Store {
 
 /** A group whose members all hand over raw chunk data, so the group does too. */
 export class RawFailoverGroup extends FailoverGroup implements RawChunkStore {
+  /** Requests go to one member at a time: the deepest pipeline among them is kept busy. */
+  get pipelineDepth(): number | undefined {
+    const depths = this.members.map((store) => (store as RawChunkStore).pipelineDepth ?? 0);
+    return Math.max(...depths) || undefined;
+  }
+
   getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     return this.attempt((store) => (store as RawChunkStore).getRawChunk(id, signal), signal);
   }
