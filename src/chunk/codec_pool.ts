@@ -568,17 +568,10 @@ export class CodecPool {
     });
   }
 
-  /**
-   * The lane with the fewest jobs queued; on a tie the last, so the inline lane (the
-   * first) takes a job only when every worker has more: its jobs run between the
-   * main thread's own work, and chunks that trickle in (from SSH, S3 or SFTP
-   * stores) all went to it while the worker idled (a 256 MiB extract over SSH:
-   * 498 profiler ticks on the main thread, 52 in the worker).
-   */
   #leastLoaded(): number {
     let lane = 0;
     for (let i = 1; i < this.#load.length; i++) {
-      if (this.#load[i] <= this.#load[lane]) lane = i;
+      if (this.#load[i] < this.#load[lane]) lane = i;
     }
     return lane;
   }
