@@ -2,12 +2,7 @@ import { assertEquals, assertRejects } from "../assert.ts";
 import { ChunkMissing, StoreError } from "../../src/errors.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { failoverGroup, groupMembers } from "../../src/store/failover.ts";
-import {
-  type Chunk,
-  isRawChunkStore,
-  type RawChunkStore,
-  type Store,
-} from "../../src/store/store.ts";
+import { type Chunk, isRawChunkStore, type Store } from "../../src/store/store.ts";
 
 const ID = "ab".repeat(32) as ChunkId;
 
