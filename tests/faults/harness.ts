@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { compressChunk } from "../../src/chunk/codec.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
-import { encodeIndex, FLAG_SHA512_256 } from "../../src/format/index.ts";
+import { encodeIndex, FLAG_SHA512_256, type IndexChunk } from "../../src/format/index.ts";
 import { MAIN, pseudoRandom, REPO } from "../helpers.ts";
 import { processesMatching } from "../interop/peers.ts";
 
@@ -37,8 +37,15 @@ export async function makeFixture(dir: string): Promise<Fixture> {
     chunks.push({ id, start, size: plain.length });
   }
   const index = `${dir}/blob.caibx`;
+  await writeFixtureIndex(index, chunks);
+  await Deno.writeFile(`${dir}/blob`, data);
+  return { dir, blob: `${dir}/blob`, data, index, store, ids: chunks.map((c) => c.id) };
+}
+
+/** Writes a SHA-512/256 index of `chunks` cut about every CHUNK bytes (min CHUNK / 4, max 4 CHUNK). */
+export async function writeFixtureIndex(path: string, chunks: IndexChunk[]): Promise<void> {
   await Deno.writeFile(
-    index,
+    path,
     encodeIndex({
       featureFlags: FLAG_SHA512_256,
       chunkSizeMin: CHUNK / 4,
@@ -47,8 +54,6 @@ export async function makeFixture(dir: string): Promise<Fixture> {
       chunks,
     }),
   );
-  await Deno.writeFile(`${dir}/blob`, data);
-  return { dir, blob: `${dir}/blob`, data, index, store, ids: chunks.map((c) => c.id) };
 }
 
 export function chunkFile(store: string, id: ChunkId): string {
