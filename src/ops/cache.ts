@@ -11,6 +11,7 @@ import {
   type ChunkFileStore,
   isChunkFileStore,
   isStoreSequence,
+  requestWindow,
   type Store,
   type WriteStore,
 } from "../store/store.ts";
@@ -63,7 +64,7 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
         progress.add(1);
       });
     }
-    await forEachLimited(wanted, options.concurrency, async (id, signal) => {
+    await forEachLimited(wanted, requestWindow(store, options.concurrency), async (id, signal) => {
       await cache.storeChunk(await store.getChunk(id, signal), signal);
       stats.fetched++;
       progress.add(1);

@@ -5,7 +5,7 @@
  */
 import { DesyncError, UsageError } from "../errors.ts";
 import { type Index, type IndexChunk, indexLength } from "../format/index.ts";
-import { PLAIN_ONLY, type Store } from "../store/store.ts";
+import { PLAIN_ONLY, requestWindow, type Store } from "../store/store.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { StoreRouter } from "../store/router.ts";
 import { SeedStore } from "./seed_store.ts";
@@ -67,7 +67,8 @@ export async function cat(options: CatOptions): Promise<number> {
   };
   let written = 0;
   try {
-    while (next < wanted.length && inFlight.length < options.concurrency) fetchNext();
+    const window = requestWindow(options.store, options.concurrency);
+    while (next < wanted.length && inFlight.length < window) fetchNext();
     while (inFlight.length > 0) {
       const bytes = await inFlight.shift()!;
       if (next < wanted.length) fetchNext();

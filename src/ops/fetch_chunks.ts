@@ -17,6 +17,7 @@ import {
   isRawChunkStore,
   isStoreSequence,
   PLAIN_ONLY,
+  requestWindow,
   type Store,
 } from "../store/store.ts";
 import { forEachLimited } from "../util/tasks.ts";
@@ -134,15 +135,6 @@ async function placeFromHttp(
     }
   }, context.signal);
   return missing;
-}
-
-/**
- * Chunks asked of `source` at once: -n, or more when the store pipelines (an
- * SSH session answers 16 in a row while one each left it waiting on every
- * round trip: 128 MiB at -n 1 took 5.6 s, not 1.2).
- */
-export function requestWindow(source: Store, concurrency: number): number {
-  return Math.max(concurrency, isRawChunkStore(source) ? source.pipelineDepth ?? 0 : 0);
 }
 
 /** Places chunks a store hands out one at a time; returns those it does not have. */

@@ -37,6 +37,11 @@ export class CachedStore implements CachedSource {
     this.#onWriteError = options.onWriteError;
   }
 
+  /** Misses are fetched upstream: its pipeline is what needs keeping busy. */
+  get pipelineDepth(): number | undefined {
+    return this.upstream.pipelineDepth;
+  }
+
   async getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {
     try {
       const chunk = await this.cache.getChunk(id, signal, want);

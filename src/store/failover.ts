@@ -11,6 +11,7 @@ import type { ChunkId } from "../format/chunk_id.ts";
 import {
   type Chunk,
   type ChunkWant,
+  deepestPipeline,
   isRawChunkStore,
   type RawChunk,
   type RawChunkStore,
@@ -31,6 +32,11 @@ export class FailoverGroup implements Store {
     if (members.length === 0) throw new RangeError("a failover group needs a member");
     this.members = members;
     this.name = members.map((store) => store.name).join("|");
+  }
+
+  /** Requests go to one member at a time: the deepest pipeline among them is kept busy. */
+  get pipelineDepth(): number | undefined {
+    return deepestPipeline(this.members);
   }
 
   /** The member requests go to now. */
@@ -80,12 +86,6 @@ export class FailoverGroup implements Store {
 
 /** A group whose members all hand over raw chunk data, so the group does too. */
 export class RawFailoverGroup extends FailoverGroup implements RawChunkStore {
-  /** Requests go to one member at a time: the deepest pipeline among them is kept busy. */
-  get pipelineDepth(): number | undefined {
-    const depths = this.members.map((store) => (store as RawChunkStore).pipelineDepth ?? 0);
-    return Math.max(...depths) || undefined;
-  }
-
   getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk> {
     return this.attempt((store) => (store as RawChunkStore).getRawChunk(id, signal), signal);
   }

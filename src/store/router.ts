@@ -4,7 +4,13 @@
  */
 import { ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import type { Chunk, ChunkWant, Store, StoreSequence } from "./store.ts";
+import {
+  type Chunk,
+  type ChunkWant,
+  deepestPipeline,
+  type Store,
+  type StoreSequence,
+} from "./store.ts";
 
 export class StoreRouter implements StoreSequence {
   readonly name: string;
@@ -16,6 +22,11 @@ export class StoreRouter implements StoreSequence {
 
   get sequence(): readonly Store[] {
     return this.stores;
+  }
+
+  /** Misses go on to the next store: any may be asked, so the deepest pipeline is kept busy. */
+  get pipelineDepth(): number | undefined {
+    return deepestPipeline(this.stores);
   }
 
   async getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {

@@ -23,6 +23,25 @@ export interface Store {
   getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk>;
   hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * Requests a pipelined protocol answers best with in flight at once (an SSH
+   * store; a store made of others, its deepest member's): see requestWindow.
+   */
+  readonly pipelineDepth?: number;
+}
+
+/**
+ * Chunks to ask of `store` at once: -n, or more when it pipelines (an SSH
+ * session answers 16 in a row while one each left it waiting on every round
+ * trip: 128 MiB at -n 1 took 5.6 s, not 1.2).
+ */
+export function requestWindow(store: Store, concurrency: number): number {
+  return Math.max(concurrency, store.pipelineDepth ?? 0);
+}
+
+/** The deepest pipeline among `stores`, or undefined when none pipelines. */
+export function deepestPipeline(stores: readonly Store[]): number | undefined {
+  return Math.max(0, ...stores.map((store) => store.pipelineDepth ?? 0)) || undefined;
 }
 
 /** What a getChunk caller will use of the chunk. */
@@ -128,11 +147,6 @@ export interface RawChunk {
  */
 export interface RawChunkStore extends Store {
   getRawChunk(id: ChunkId, signal?: AbortSignal): Promise<RawChunk>;
-  /**
-   * Requests a pipelined protocol answers best with in flight at once: callers
-   * fetching many chunks keep at least this many asked, whatever -n says.
-   */
-  readonly pipelineDepth?: number;
 }
 
 export function isRawChunkStore(store: Store): store is RawChunkStore {

@@ -1,6 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { fetchBatchSize, requestWindow } from "../../src/ops/fetch_chunks.ts";
-import type { Store } from "../../src/store/store.ts";
+import { fetchBatchSize } from "../../src/ops/fetch_chunks.ts";
 
 Deno.test("fetchBatchSize: large extracts get full jobs, small ones still reach every lane", () => {
   // 4096 chunks over 2 lanes: jobs of 64 (64 jobs).
@@ -21,15 +20,4 @@ Deno.test("fetchBatchSize: every lane gets a job when there are enough chunks to
       assertEquals(jobs >= Math.min(lanes, Math.ceil(chunks / 8)), true, `${chunks}/${lanes}`);
     }
   }
-});
-
-Deno.test("requestWindow: a pipelining store is kept busy even at -n 1; others get -n", () => {
-  const notAsked = () => Promise.reject(new Error("not asked"));
-  const store = (fields: object) =>
-    ({ name: "s", getChunk: notAsked, ...fields }) as unknown as Store;
-  const pipelined = store({ getRawChunk: notAsked, pipelineDepth: 16 });
-  assertEquals(requestWindow(pipelined, 1), 16);
-  assertEquals(requestWindow(pipelined, 40), 40);
-  assertEquals(requestWindow(store({ getRawChunk: notAsked }), 3), 3);
-  assertEquals(requestWindow(store({}), 3), 3);
 });

@@ -2,7 +2,7 @@ import { assertEquals, assertRejects } from "../assert.ts";
 import { ChunkMissing, StoreError } from "../../src/errors.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { failoverGroup, groupMembers } from "../../src/store/failover.ts";
-import { type Chunk, isRawChunkStore, type Store } from "../../src/store/store.ts";
+import type { Chunk, Store } from "../../src/store/store.ts";
 
 const ID = "ab".repeat(32) as ChunkId;
 
@@ -51,17 +51,4 @@ Deno.test("failover: a missing chunk is final (members are copies); all failing 
   );
   assertEquals(groupMembers("http://a/|http://b/"), ["http://a/", "http://b/"]);
   assertEquals(groupMembers("/local"), ["/local"]);
-});
-
-Deno.test("failover: a group of raw stores keeps its deepest member's pipeline busy", () => {
-  const raw = (name: string, pipelineDepth?: number) => ({
-    ...fake(name, "ok"),
-    getRawChunk: () => Promise.reject(new Error("not asked")),
-    pipelineDepth,
-  });
-  const depth = (store: Store) => isRawChunkStore(store) ? store.pipelineDepth : "not raw";
-  assertEquals(depth(failoverGroup([raw("a"), raw("b", 16)])), 16);
-  assertEquals(depth(failoverGroup([raw("a"), raw("b")])), undefined);
-  // A group that is not raw (a member hands out plain chunks only) has no pipeline to fill.
-  assertEquals(depth(failoverGroup([raw("a", 16), fake("b", "ok")])), "not raw");
 });
