@@ -28,6 +28,15 @@ export function parseHttpLocation(location: string, what: "store" | "index"): UR
   return url;
 }
 
+/** A store location as a URL; one the URL parser refuses is the user's mistake (exit 2). */
+export function parseStoreUrl(location: string): URL {
+  try {
+    return new URL(location);
+  } catch {
+    throw new UsageError(`store ${location}: not a valid URL`);
+  }
+}
+
 /** A %-encoded part of a store URL, decoded; a bad escape is the user's mistake (exit 2). */
 export function decodeUrlPart(location: string, encoded: string, what: string): string {
   try {

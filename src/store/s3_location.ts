@@ -3,7 +3,7 @@
  * Apart from the client (s3_client.ts), so that telling and checking locations
  * does not load the signer.
  */
-import { decodeUrlPart } from "./http_location.ts";
+import { decodeUrlPart, parseStoreUrl } from "./http_location.ts";
 import { UsageError } from "../errors.ts";
 
 export interface S3Location {
@@ -23,12 +23,7 @@ export function isS3Location(location: string): boolean {
 
 /** Parses an `s3+http(s)://` location; a missing bucket or bad lookup is a UsageError. */
 export function parseS3Location(location: string): S3Location {
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch {
-    throw new UsageError(`store ${location}: not a valid URL`);
-  }
+  const url = parseStoreUrl(location);
   const protocol = url.protocol.toLowerCase().replace(/^s3\+/, "");
   if (protocol !== "http:" && protocol !== "https:") {
     throw new UsageError(`store ${location}: want s3+http:// or s3+https://`);

@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { StoreError, UsageError } from "../errors.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
 import { checkHostKey, knownHostsName } from "./known_hosts.ts";
-import { decodeUrlPart } from "./http_location.ts";
+import { decodeUrlPart, parseStoreUrl } from "./http_location.ts";
 
 export interface SftpOptions {
   /** Private key files to offer, in order; unreadable or encrypted ones are skipped. */
@@ -48,12 +48,7 @@ export function isSftpLocation(location: string): boolean {
 }
 
 export function parseSftpLocation(location: string): SftpLocation {
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch {
-    throw new UsageError(`store ${location}: not a valid URL`);
-  }
+  const url = parseStoreUrl(location);
   if (!url.hostname) throw new UsageError(`store ${location}: no host`);
   if (url.password) {
     throw new UsageError(`store ${location}: passwords in URLs are not supported; use keys`);
