@@ -9,7 +9,7 @@
  * invalid cached one from the stores (`-r`). Concurrent requests for the same
  * chunk share one fetch.
  */
-import type { CodecPool } from "../chunk/codec_pool.ts";
+import { type CodecPool, MISSING } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
@@ -113,31 +113,20 @@ export class ChunkSource {
   }
 
   /**
-   * The chunk from the first checked directory that has it, once a codec lane has
-   * decoded and hashed its file; undefined when none has it or the file is not the
-   * chunk (the chain then repairs it or says why). The lane checks before this
-   * thread reads: a file replaced in between can only have been replaced by a
-   * verified one (stores write whole chunk files and rename them into place).
+   * The chunk from the first checked directory that has it, as a codec lane read
+   * the file and found it to be the chunk: the very bytes it checked are served.
+   * Undefined when none has it, or its file is not the chunk's zstd frame (the
+   * chain then repairs it, says why, or serves the plain file it finds).
    */
   async #readChecked(id: ChunkId): Promise<ServedChunk | undefined> {
     const { checkedDirs = [], codec, digests } = this.#options;
     for (const dir of checkedDirs) {
       const path = this.#path(dir, id);
-      let info;
-      try {
-        info = regularFileInfo(dir, path, id);
-      } catch (error) {
-        if (error instanceof ChunkInvalid) return undefined;
-        throw error;
-      }
-      if (!info) continue;
-      const [outcome] = await codec.checkFiles([{ path, id }], digests);
-      if (!outcome.ok) return undefined;
-      const fresh = regularFileInfo(dir, path, id);
-      const served = fresh && this.#readPath(fresh.size, dir, path, id);
-      if (!served) return undefined;
+      const found = await codec.readChunk({ path, id, digests, maxBytes: MAX_CHUNK_FILE_SIZE });
+      if (found === MISSING) continue;
+      if ("invalid" in found || !found.zstd) return undefined;
       this.#touch(dir, path);
-      return served;
+      return { body: found.zstd, release: doNothing };
     }
     return undefined;
   }
