@@ -2,7 +2,7 @@
  * The archive untar and mtree read: a catar file (or stdin, `-`), or with -i an
  * index whose chunks come from -s stores, behind an optional -c cache.
  */
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
 import {

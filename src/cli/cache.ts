@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { fillCache } from "../ops/cache.ts";
 import { openWriteStore } from "../store/location.ts";
 import {

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { cat, catSource } from "../ops/cat.ts";
 import { indexLength } from "../format/index.ts";
 import { statOutput, stdout, writeAll, writeAtomically } from "../util/fs.ts";

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { make } from "../ops/make.ts";
 import { addChunkSizeOption, addConcurrencyOption, parseByteCount, withRuntime } from "./common.ts";
 import { document } from "./help.ts";

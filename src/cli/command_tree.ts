@@ -3,7 +3,7 @@
  * pages): commands, their arguments and options, and the root's options. Read
  * when a generator runs, so every registered command is covered.
  */
-import type { Command, Option } from "commander";
+import type { Command, Option } from "./args/mod.ts";
 import { docOf, globalOptionsFor, shownDefault } from "./help.ts";
 
 export interface OptionSpec {
@@ -60,7 +60,7 @@ export function visibleOptions(command: Command): OptionSpec[] {
 /** Every visible subcommand of `program`, in the order they were registered. */
 export function commandSpecs(program: Command): CommandSpec[] {
   return program.commands
-    .filter((command) => !(command as unknown as { _hidden?: boolean })._hidden)
+    .filter((command) => !command.hidden)
     .map((command) => commandSpec(command, globalOptionsFor(command)));
 }
 

@@ -1,5 +1,5 @@
 /** What every command shares: option parsers, the codec pool's life, cancellation. */
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./args/mod.ts";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { takePrewarmedPool } from "./prewarm.ts";
 import type { HttpOptions } from "../util/http_client.ts";

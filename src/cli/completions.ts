@@ -3,7 +3,7 @@
  * the command tree (commands, their options, which options take a value and
  * which values they accept; other words complete as file names).
  */
-import { Argument, type Command } from "commander";
+import { Argument, type Command } from "./args/mod.ts";
 import { type CommandSpec, commandSpecs, type OptionSpec, rootOptions } from "./command_tree.ts";
 import { document } from "./help.ts";
 import { stdout, writeAll } from "../util/fs.ts";

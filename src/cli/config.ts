@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { document } from "./help.ts";
 import { formatConfig } from "../config.ts";
 import { UsageError } from "../errors.ts";

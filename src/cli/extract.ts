@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { UsageError } from "../errors.ts";
 import { extract, type ExtractStats } from "../ops/extract.ts";
 import { resolveSeeds } from "../ops/seeds.ts";

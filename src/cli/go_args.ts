@@ -4,7 +4,7 @@
  * `-n=4`); commander does not. This rewrites them into the forms commander takes,
  * knowing which options of the tree are boolean.
  */
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 
 /** The values Go's strconv.ParseBool accepts. */
 const TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);

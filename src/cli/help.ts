@@ -4,7 +4,7 @@
  * locations, and which root options concern it. Everything is read from the
  * command tree, so a newly registered command is covered once it calls `document`.
  */
-import { type Command, Help, type Option } from "commander";
+import { type Command, Help, type Option } from "./args/mod.ts";
 
 export interface CommandDoc {
   /** Two or three examples: what it does, then the command line. */

@@ -1,5 +1,5 @@
 /** `--ignore INDEX` and `--ignore-chunks FILE` (chop, cache): chunks known to be in the target. */
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { DesyncError } from "../errors.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import { describeFsError } from "../util/fs.ts";

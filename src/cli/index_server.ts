@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./args/mod.ts";
 import { document } from "./help.ts";
 import { httpOptionsOf, optionalEnv, parseConcurrency } from "./common.ts";
 import { addServerOptions, announce, serverSettings } from "./server_options.ts";

@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./args/mod.ts";
 import { DesyncError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { goInfoJson, indexInfo, infoLines, parseChunksInfo } from "../ops/info.ts";

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import type { ChunkAdditionalInfo } from "../ops/info.ts";
 import { locationKind } from "../store/location.ts";
 import { chunkFilePath } from "../format/store_layout.ts";

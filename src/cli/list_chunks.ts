@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { addCacheRepairOption, addConcurrencyOption, loadIndex } from "./common.ts";
 import { document } from "./help.ts";
 import { writeLines } from "./output.ts";

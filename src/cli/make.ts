@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { make } from "../ops/make.ts";
 import { writeIndex } from "../ops/write_index.ts";
 import { openWriteStore } from "../store/location.ts";

@@ -3,7 +3,7 @@
  * for the program (desync.1) and one per command (desync-extract.1, …), as Go
  * desync's `manpage` writes them.
  */
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { type CommandSpec, commandSpecs, type OptionSpec, rootOptions } from "./command_tree.ts";
 import { document, STORE_LOCATION_FORMS } from "./help.ts";
 import { writeAll, writeAtomically } from "../util/fs.ts";

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { SHA512_256, WITH_USER_NAMES } from "../format/catar.ts";
 import type { Feed } from "../ops/archive_input.ts";
 import { stdout, writeAll } from "../util/fs.ts";

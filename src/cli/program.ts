@@ -2,7 +2,7 @@
  * The command line: builds the command tree and maps errors to one line on
  * stderr and an exit code.
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError } from "./args/mod.ts";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { addConfigOptions } from "./store_config.ts";
 import { DesyncError } from "../errors.ts";

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { DesyncError } from "../errors.ts";
 import { prune } from "../ops/prune.ts";
 import { openPruneStore } from "../store/location.ts";

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { document } from "./help.ts";
 import { CodecPool } from "../chunk/codec_pool.ts";
 import { storeContext } from "./common.ts";

@@ -1,5 +1,5 @@
 /** Flags chunk-server and index-server share: listening, TLS, authorization, logging, timeouts. */
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./args/mod.ts";
 import { DesyncError, UsageError } from "../errors.ts";
 import type { ListenAddress, ServerLimits, TlsConfig } from "../server/http_server.ts";
 import { certificatesProblem, keyPairProblem } from "../util/tls_files.ts";

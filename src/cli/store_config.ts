@@ -4,7 +4,7 @@
  * `store-options` for each location with the command line (a flag the user
  * gave wins over the file, as in Go desync).
  */
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { type DesyncConfig, EMPTY_CONFIG, parseConfig, storeOptionsFor } from "../config.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import type { HttpOptions } from "../util/http_client.ts";
@@ -86,7 +86,7 @@ function currentDir(): string {
 /** Did the user give this root option (rather than leave its default)? */
 function given(command: Command, name: string): boolean {
   const source = command.getOptionValueSourceWithGlobals(name);
-  return source !== undefined && source !== "default" && source !== "implied";
+  return source === "cli";
 }
 
 /** Reads a PEM file named by the config file, naming the key on failure. */

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { DesyncError, UsageError } from "../errors.ts";
 import { escapeControls } from "../util/printable.ts";
 import { SHA512_256 } from "../format/catar.ts";

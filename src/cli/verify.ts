@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { DesyncError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import { verifyStore } from "../ops/verify.ts";

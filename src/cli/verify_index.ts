@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "./args/mod.ts";
 import { verifyIndex } from "../ops/verify_index.ts";
 import { addCacheRepairOption, addConcurrencyOption, loadIndex, withRuntime } from "./common.ts";
 import { document } from "./help.ts";

@@ -1,6 +1,6 @@
 /** Option parsers: -m/--chunk-size in KiB or with units, comma-split lists, Go's boolean forms. */
 import { assertEquals, assertThrows } from "../assert.ts";
-import { Command } from "commander";
+import { Command } from "../../src/cli/args/mod.ts";
 import { collect, parseByteCount, parseChunkSizes } from "../../src/cli/common.ts";
 import { normalizeBoolFlags } from "../../src/cli/go_args.ts";
 import { UsageError } from "../../src/errors.ts";
