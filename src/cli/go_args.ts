@@ -1,7 +1,7 @@
 /**
  * Go desync's flag parser accepts `--flag=true` and `--flag=false` for boolean
  * flags (`--cache-repair=false`), and a short flag's value after `=` (`-r=false`,
- * `-n=4`); commander does not. This rewrites them into the forms commander takes,
+ * `-n=4`); our parser, as commander's, does not. This rewrites them into the forms it takes,
  * knowing which options of the tree are boolean.
  */
 import type { Command } from "./args/mod.ts";
@@ -68,7 +68,7 @@ export function normalizeBoolFlags(args: readonly string[], program: Command): s
       // A plain boolean defaults to false: leaving it out says the same.
       if (negatable.has(match[1])) out.push(`--no-${match[1].slice(2)}`);
     } else {
-      out.push(arg); // commander explains what is wrong with it
+      out.push(arg); // the parser explains what is wrong with it
     }
   }
   return out;

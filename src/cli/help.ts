@@ -1,6 +1,6 @@
 /**
  * What `--help`, the man pages and the shell completions say about each
- * command beyond commander's own fields: examples, whether it takes store
+ * command beyond the parser's own fields: examples, whether it takes store
  * locations, and which root options concern it. Everything is read from the
  * command tree, so a newly registered command is covered once it calls `document`.
  */

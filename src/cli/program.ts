@@ -53,7 +53,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 /**
- * A parser error as one line: "desync: " for commander's "error: ", its
+ * A parser error as one line: "desync: " for the parser's "error: ", its
  * suggestion ("\n(Did you mean --verbose?)") joined to the line, and control
  * characters of what the user typed escaped.
  */
@@ -82,9 +82,6 @@ export async function buildProgram(command?: string): Promise<Command> {
     .version(VERSION, "--version")
     .showHelpAfterError(false)
     .configureOutput({
-      // Commander's colour detection reads environment variables; asking would need --allow-env.
-      getOutHasColors: () => false,
-      getErrHasColors: () => false,
       // Every error line starts with "desync:", the parser's too.
       outputError: (message, write) => write(`${parserMessage(message)}\n`),
     })
@@ -115,7 +112,7 @@ export async function buildProgram(command?: string): Promise<Command> {
 }
 
 /**
- * `help NAME` for a name that is no command: commander prints the whole help on
+ * `help NAME` for a name that is no command: the parser prints the whole help on
  * stderr for it; parsed as `NAME`, it is one line naming it (with a suggestion).
  * `help help` is the root's help, as `help` alone.
  */
@@ -150,7 +147,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander has already printed its message.
+      // The parser has already printed its message.
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof DesyncError) {

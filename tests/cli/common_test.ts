@@ -58,7 +58,7 @@ Deno.test("cli: byte counts are whole and not negative", () => {
   }
 });
 
-Deno.test("cli: Go's --flag=true/false forms become what commander takes", () => {
+Deno.test("cli: Go's --flag=true/false forms become what the parser takes", () => {
   const program = new Command("desync");
   program.command("extract")
     .option("--print-stats")

@@ -8,7 +8,7 @@ Deno.test("the command being run is built alone; help and completion get the who
   assertEquals((await buildProgram("extract")).commands.map((c) => c.name()), ["extract"]);
   assertEquals((await buildProgram("completion")).commands.map((c) => c.name()), whole);
   assertEquals((await buildProgram("help")).commands.map((c) => c.name()), whole);
-  // An unknown name gets the whole tree too, so commander can say it is unknown.
+  // An unknown name gets the whole tree too, so the parser can say it is unknown.
   assertEquals((await buildProgram("nosuch")).commands.map((c) => c.name()), whole);
 });
 
@@ -27,7 +27,7 @@ Deno.test("Go's --flag=false reaches a flag that has only a --no- form when its 
   ]);
 });
 
-Deno.test("Go's --no-flag=true/false forms (untar --no-same-owner=true) become what commander takes", async () => {
+Deno.test("Go's --no-flag=true/false forms (untar --no-same-owner=true) become what the parser takes", async () => {
   const untar = await buildProgram("untar");
   const normal = (...args: string[]) => normalizeBoolFlags(["untar", ...args], untar);
   assertEquals(normal("--no-same-owner=true"), ["untar", "--no-same-owner"]);
@@ -38,7 +38,7 @@ Deno.test("Go's --no-flag=true/false forms (untar --no-same-owner=true) become w
   assertEquals(normal("--no-same-owner=maybe"), ["untar", "--no-same-owner=maybe"]);
 });
 
-Deno.test("Go's short flags with =value (pflag's -r=false, -n=4) become what commander takes", async () => {
+Deno.test("Go's short flags with =value (pflag's -r=false, -n=4) become what the parser takes", async () => {
   const extract = await buildProgram("extract");
   const normal = (...args: string[]) => normalizeBoolFlags(["extract", ...args], extract);
   // -r is --cache-repair: =false is its --no- form, =true the flag itself.
@@ -49,6 +49,6 @@ Deno.test("Go's short flags with =value (pflag's -r=false, -n=4) become what com
   assertEquals(normal("-t=false"), ["extract"]);
   // A flag that takes a value gets it as the next argument, '=' signs in it kept.
   assertEquals(normal("-n=4", "-s=/a=b"), ["extract", "-n", "4", "-s", "/a=b"]);
-  // Unknown short flags are left for commander to refuse.
+  // Unknown short flags are left for the parser to refuse.
   assertEquals(normal("-Z=1"), ["extract", "-Z=1"]);
 });

@@ -27,9 +27,6 @@ export interface OutputConfiguration {
   /** The width help is laid out for, undefined for the default 80. */
   getOutHelpWidth(): number | undefined;
   getErrHelpWidth(): number | undefined;
-  /** Kept for configurations written for commander: help is never coloured. */
-  getOutHasColors?(): boolean;
-  getErrHasColors?(): boolean;
 }
 
 function writeAllSync(file: typeof Deno.stdout, text: string) {
