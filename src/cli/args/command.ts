@@ -4,7 +4,7 @@
  * commander 14 this program uses did: the same parsing rules, messages, exit
  * codes and help text.
  */
-import { Argument } from "./argument.ts";
+import { Argument, argumentTerm } from "./argument.ts";
 import { CommanderError, type ParseCode } from "./errors.ts";
 import { Help } from "./help.ts";
 import { Option, type ValueParser } from "./option.ts";
@@ -149,11 +149,7 @@ export class Command {
     const words: string[] = [];
     if (this.options.length || this.#helpOption !== null) words.push("[options]");
     if (this.commands.length) words.push("[command]");
-    for (const argument of this.registeredArguments) {
-      const name = argument.name() + (argument.variadic ? "..." : "");
-      words.push(argument.required ? `<${name}>` : `[${name}]`);
-    }
-    return words.join(" ");
+    return [...words, ...this.registeredArguments.map(argumentTerm)].join(" ");
   }
 
   alias(alias: string): this {

@@ -1,9 +1,7 @@
 /** One option of a command: its flags, whether it takes a value, its default and parser. */
-import { InvalidArgumentError } from "./errors.ts";
+import { ValueHolder } from "./value.ts";
 
-// Parsers see what the user typed and the value so far, whatever the option collects.
-// deno-lint-ignore no-explicit-any
-export type ValueParser = (value: string, previous: any) => any;
+export type { ValueParser } from "./value.ts";
 
 /** `-s`, `--store` out of flags such as "-s, --store <location>" (separated by spaces, commas or |). */
 function splitFlags(flags: string): { short?: string; long?: string } {
@@ -28,9 +26,8 @@ export function camelCase(name: string): string {
   return name.replace(/-(.)/g, (_, letter: string) => letter.toUpperCase());
 }
 
-export class Option {
+export class Option extends ValueHolder {
   readonly flags: string;
-  description: string;
   /** Takes a value that must follow it (`<value>`). */
   readonly required: boolean;
   /** Takes a value that may follow it (`[value]`). */
@@ -43,17 +40,11 @@ export class Option {
   readonly long?: string;
   /** A `--no-name` option: sets `name` to false. */
   readonly negate: boolean;
-  // deno-lint-ignore no-explicit-any
-  defaultValue: any = undefined;
-  /** How help shows the default, when not as JSON. */
-  defaultValueDescription?: string;
-  parseArg?: ValueParser;
   hidden = false;
-  argChoices?: readonly string[];
 
   constructor(flags: string, description?: string) {
+    super(description);
     this.flags = flags;
-    this.description = description ?? "";
     this.required = flags.includes("<");
     this.optional = flags.includes("[");
     if (/\w\.\.\.[>\]]$/.test(flags)) {
@@ -65,33 +56,8 @@ export class Option {
     this.negate = long?.startsWith("--no-") ?? false;
   }
 
-  // deno-lint-ignore no-explicit-any
-  default(value: any, description?: string): this {
-    this.defaultValue = value;
-    this.defaultValueDescription = description;
-    return this;
-  }
-
-  argParser(parse: ValueParser): this {
-    this.parseArg = parse;
-    return this;
-  }
-
   hideHelp(hide = true): this {
     this.hidden = hide;
-    return this;
-  }
-
-  /** Only these values are accepted; help lists them. */
-  choices(values: readonly string[]): this {
-    const allowed = values.slice();
-    this.argChoices = allowed;
-    this.parseArg = (value: string) => {
-      if (!allowed.includes(value)) {
-        throw new InvalidArgumentError(`Allowed choices are ${allowed.join(", ")}.`);
-      }
-      return value;
-    };
     return this;
   }
 
