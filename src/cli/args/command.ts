@@ -29,9 +29,18 @@ export interface OutputConfiguration {
   getErrHelpWidth(): number | undefined;
 }
 
+/**
+ * Writes help, a version or an error message. A reader that went away (`desync
+ * --help | head -1`) is no failure: the rest is dropped, as commander's
+ * stream writes did.
+ */
 function writeAllSync(file: typeof Deno.stdout, text: string) {
   const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+  try {
+    for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }
 
 /** A terminal's width, undefined when the file is no terminal. */
