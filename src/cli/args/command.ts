@@ -9,6 +9,7 @@ import { CommanderError, type ParseCode } from "./errors.ts";
 import { Help } from "./help.ts";
 import { Option, type ValueParser } from "./option.ts";
 import { suggestSimilar } from "./suggest.ts";
+import { scanWords } from "./words.ts";
 
 // Option values are whatever their parsers return; commands read them by name.
 // deno-lint-ignore no-explicit-any
@@ -55,17 +56,6 @@ const DEFAULT_OUTPUT: OutputConfiguration = {
   getOutHelpWidth: () => terminalColumns(Deno.stdout),
   getErrHelpWidth: () => terminalColumns(Deno.stderr),
 };
-
-/** What parseOptions makes of the words: operands, and the first unknown option with all after it. */
-interface Parsed {
-  operands: string[];
-  unknown: string[];
-}
-
-/** A word that looks like an option: a dash and something after it. */
-function looksLikeOption(word: string): boolean {
-  return word.length > 1 && word[0] === "-";
-}
 
 export class Command {
   readonly commands: Command[] = [];
@@ -407,7 +397,13 @@ export class Command {
   }
 
   async #parseCommand(operandsBefore: string[], words: string[]): Promise<void> {
-    const parsed = this.#parseOptions(words);
+    const parsed = scanWords(words, {
+      findOption: (flag) => this.#findOption(flag),
+      isNegativeNumber: (word) => this.#isNegativeNumber(word),
+      hasSubcommands: this.commands.length > 0,
+      onOption: (option, value) => this.#optionValue(option, value),
+      onMissingValue: (option) => this.#optionMissingArgument(option),
+    });
     const operands = [...operandsBefore, ...parsed.operands];
     const unknown = parsed.unknown;
     this.args = [...operands, ...unknown];
@@ -447,78 +443,6 @@ export class Command {
     const sub = this.#findCommand(name);
     if (sub) sub.help();
     return this.help({ error: true });
-  }
-
-  /**
-   * Takes this command's options out of `words`: the rest are operands, until
-   * the first unknown option, which goes with everything after it (but this
-   * command's options there are still taken) to the subcommand or an error.
-   */
-  #parseOptions(words: string[]): Parsed {
-    const operands: string[] = [];
-    const unknown: string[] = [];
-    let dest = operands;
-    let i = 0;
-    /** The rest of a group of short flags (`-ti` after `-t`). */
-    let group: string | undefined;
-    while (i < words.length || group !== undefined) {
-      const word = group ?? words[i++];
-      group = undefined;
-      if (word === "--") {
-        // Operands only from here on; kept for the subcommand when in the unknown part.
-        if (dest === unknown) dest.push(word);
-        dest.push(...words.slice(i));
-        break;
-      }
-      if (looksLikeOption(word)) {
-        const option = this.#findOption(word);
-        if (option) {
-          if (option.required) {
-            const value = words[i++];
-            if (value === undefined) this.#optionMissingArgument(option);
-            this.#optionValue(option, value);
-          } else if (option.optional) {
-            const next = words[i];
-            const takes = i < words.length &&
-              (!looksLikeOption(next) || this.#isNegativeNumber(next));
-            this.#optionValue(option, takes ? words[i++] : null);
-          } else {
-            this.#optionValue(option, undefined);
-          }
-          continue;
-        }
-      }
-      if (word.length > 2 && word[0] === "-" && word[1] !== "-") {
-        // `-n4`: a short flag with its value attached; `-ti`: a group of flags.
-        const option = this.#findOption(word.slice(0, 2));
-        if (option) {
-          if (option.required || option.optional) {
-            this.#optionValue(option, word.slice(2));
-          } else {
-            this.#optionValue(option, undefined);
-            group = `-${word.slice(2)}`;
-          }
-          continue;
-        }
-      }
-      if (/^--[^=]+=/.test(word)) {
-        const at = word.indexOf("=");
-        const option = this.#findOption(word.slice(0, at));
-        if (option && (option.required || option.optional)) {
-          this.#optionValue(option, word.slice(at + 1));
-          continue;
-        }
-      }
-      // A negative number is an operand where no subcommand can take it as an option.
-      if (
-        dest === operands && looksLikeOption(word) &&
-        !(this.commands.length === 0 && this.#isNegativeNumber(word))
-      ) {
-        dest = unknown;
-      }
-      dest.push(word);
-    }
-    return { operands, unknown };
   }
 
   /** `-5`, `-1.5`, `-2e3`, unless some command here or above has a digit as a short flag. */
