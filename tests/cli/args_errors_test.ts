@@ -58,6 +58,18 @@ Deno.test("args: unknown options, with a guess when one is close", async () => {
       "commander.unknownOption",
     ),
   );
+  // Three edits away is still a guess; four is not.
+  assertEquals(
+    await run("extract", "--verbosexyz", "a", "b"),
+    failed(
+      "error: unknown option '--verbosexyz'\n(Did you mean --verbose?)",
+      "commander.unknownOption",
+    ),
+  );
+  assertEquals(
+    await run("extract", "--verbosewxyz", "a", "b"),
+    failed("error: unknown option '--verbosewxyz'", "commander.unknownOption"),
+  );
   assertEquals(
     await run("extract", "--hidden-on", "a", "b"),
     failed("error: unknown option '--hidden-on'", "commander.unknownOption"),

@@ -10,6 +10,7 @@ import {
   pseudoRandom,
   runCli,
   type RunResult,
+  runTool,
   tempDirTest,
 } from "../helpers.ts";
 import { startFaultServer } from "../faults/fault_server.ts";
@@ -37,6 +38,14 @@ Deno.test("cli: help of a command that does not exist is one line, exit 2", asyn
   const help = await runCli(["help", "help"], PERMISSIONS.readOnly);
   assertEquals(help.code, 0, help.stderr);
   assertMatch(help.stdout, /^Usage: desync /);
+});
+
+Deno.test("cli: a command name that looks like an option is guessed among the commands' names", async () => {
+  // After --, "--verify" is a command name: the guess is a command, not the name less two letters.
+  const verify = await runCli(["--", "--verify"], PERMISSIONS.readOnly);
+  assertOneLine(verify, 2, /unknown command '--verify' \(did you mean verify\?\)\n$/);
+  const help = await runCli(["--", "--help"], PERMISSIONS.readOnly);
+  assertOneLine(help, 2, /unknown command '--help' \(did you mean help\?\)\n$/);
 });
 
 tempDirTest(

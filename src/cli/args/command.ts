@@ -513,7 +513,7 @@ export class Command {
           if (option.long) candidates.push(option.long);
         }
       }
-      suggestion = suggestSimilar(flag, candidates);
+      suggestion = suggestSimilar(flag, candidates, "option");
     }
     this.error(`error: unknown option '${flag}'${suggestion}`, {
       code: "commander.unknownOption",
@@ -525,9 +525,12 @@ export class Command {
       command.#name,
       ...command.#aliases.slice(0, 1),
     ]);
-    return this.error(`error: unknown command '${name}'${suggestSimilar(name, candidates)}`, {
-      code: "commander.unknownCommand",
-    });
+    return this.error(
+      `error: unknown command '${name}'${suggestSimilar(name, candidates, "command")}`,
+      {
+        code: "commander.unknownCommand",
+      },
+    );
   }
 
   #optionMissingArgument(option: Option): never {

@@ -3,9 +3,9 @@
  * to what was typed, by edit distance counting a swap of neighbours as one edit.
  */
 
-/** Names further than this many edits are no guess. */
-const MAX_EDITS = 2;
-/** Nor are names that share less than this share of their letters with the word. */
+/** Names more than this many edits away are no guess. */
+const MAX_EDITS = 3;
+/** Nor are names that share no more than this share of their letters with the word. */
 const MIN_SIMILARITY = 0.4;
 
 /** Edits (insert, delete, replace, swap two neighbours) from `a` to `b`, no letter edited twice. */
@@ -30,25 +30,28 @@ export function editDistance(a: string, b: string): number {
 /**
  * The suggestion to append to an error about `word` ("\n(Did you mean X?)" or
  * "\n(Did you mean one of X, Y?)"), or "" when no candidate is close. Options
- * (`--name`) are compared without their dashes.
+ * (`--name`) are compared without their dashes; command names as they are,
+ * even one typed with dashes (`desync -- --verify`).
  */
-export function suggestSimilar(word: string, candidates: readonly string[]): string {
-  const options = word.startsWith("--");
+export function suggestSimilar(
+  word: string,
+  candidates: readonly string[],
+  kind: "option" | "command",
+): string {
+  const options = kind === "option";
   const strip = (name: string) => options ? name.slice(2) : name;
   const typed = strip(word);
-  let best = MAX_EDITS + 1;
+  let best = MAX_EDITS;
   let closest: string[] = [];
   for (const candidate of new Set(candidates.map(strip))) {
-    if (candidate.length < 2) continue;
+    // A length that differs by more edits than allowed needs no distance (a long word is costly).
+    if (candidate.length < 2 || Math.abs(candidate.length - typed.length) > MAX_EDITS) continue;
     const distance = editDistance(typed, candidate);
     const length = Math.max(typed.length, candidate.length);
-    if ((length - distance) / length <= MIN_SIMILARITY) continue;
-    if (distance < best) {
-      best = distance;
-      closest = [candidate];
-    } else if (distance === best) {
-      closest.push(candidate);
-    }
+    if (distance > best || (length - distance) / length <= MIN_SIMILARITY) continue;
+    if (distance < best) closest = [];
+    best = distance;
+    closest.push(candidate);
   }
   const names = closest.sort((a, b) => a.localeCompare(b)).map((name) =>
     options ? `--${name}` : name
