@@ -7,7 +7,7 @@ import type { Command } from "./args/mod.ts";
 import { type CommandSpec, commandSpecs, type OptionSpec, rootOptions } from "./command_tree.ts";
 import { document, STORE_LOCATION_FORMS } from "./help.ts";
 import { writeAll, writeAtomically } from "../util/fs.ts";
-import { DesyncError } from "../errors.ts";
+import { DesyncError, UsageError } from "../errors.ts";
 import { describeFsError } from "../util/fs.ts";
 
 export interface ManHeader {
@@ -48,6 +48,8 @@ export function registerManpage(program: Command, version: string) {
     ],
   });
   command.action(async (dir: string, opts: ManHeader) => {
+    // Deno creates "" (recursively) without a word, and "" + "/desync.1" is in the root directory.
+    if (dir === "") throw new UsageError("manpage: the directory name is empty");
     const pages = manPages(program, opts);
     try {
       await Deno.mkdir(dir, { recursive: true });

@@ -246,3 +246,15 @@ tempDirTest(
     assertMatch(args.slice(1).join(" "), /^casync pull - - - .*\/srv\/store/);
   },
 );
+
+tempDirTest(
+  "cli: manpage with an empty directory name is a usage error, and writes nothing (not into /)",
+  async (dir) => {
+    // Writing is allowed only in `dir`: were the pages written to "/desync.1", Deno would refuse.
+    const result = await runCli(["manpage", ""], ["--allow-read", `--allow-write=${dir}`], {
+      cwd: dir,
+    });
+    assertOneLine(result, 2, /^desync: manpage: /);
+    assertEquals([...Deno.readDirSync(dir)], []);
+  },
+);
