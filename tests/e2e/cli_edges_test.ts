@@ -258,3 +258,30 @@ tempDirTest(
     assertEquals([...Deno.readDirSync(dir)], []);
   },
 );
+
+Deno.test({
+  name: "cli: help or a version that cannot be written names standard output, as other output does",
+  ignore: !existsSync("/dev/full"),
+  async fn() {
+    const cli = [Deno.execPath(), "run", "--quiet", "--allow-read", ...RUNTIME_FLAGS, MAIN];
+    const quoted = cli.map((word) => `'${word}'`).join(" ");
+    for (const args of [["--help"], ["--version"], ["help", "extract"], ["extract", "-h"]]) {
+      // `completion bash > /dev/full` says so in these words (src/util/fs.ts stdoutError).
+      const result = await runTool("sh", ["-c", `${quoted} ${args.join(" ")} > /dev/full`]);
+      assertOneLine(
+        result,
+        1,
+        /^desync: standard output: cannot write: no space left on device\n$/,
+      );
+    }
+  },
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

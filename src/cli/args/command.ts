@@ -10,6 +10,7 @@ import { Help } from "./help.ts";
 import { Option, type ValueParser } from "./option.ts";
 import { suggestSimilar } from "./suggest.ts";
 import { scanWords } from "./words.ts";
+import { stdoutError } from "../../util/fs.ts";
 
 // Option values are whatever their parsers return; commands read them by name.
 // deno-lint-ignore no-explicit-any
@@ -50,7 +51,14 @@ function terminalColumns(file: typeof Deno.stdout): number | undefined {
 }
 
 const DEFAULT_OUTPUT: OutputConfiguration = {
-  writeOut: (text) => writeAllSync(Deno.stdout, text),
+  // A full disk says which output failed and how, as the commands' own output does.
+  writeOut: (text) => {
+    try {
+      writeAllSync(Deno.stdout, text);
+    } catch (error) {
+      throw stdoutError(error);
+    }
+  },
   writeErr: (text) => writeAllSync(Deno.stderr, text),
   outputError: (text, write) => write(text),
   getOutHelpWidth: () => terminalColumns(Deno.stdout),
