@@ -80,7 +80,6 @@ export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command("desync")
     .description("casync-compatible content-addressed distribution of large files")
     .version(VERSION, "--version")
-    .showHelpAfterError(false)
     .configureOutput({
       // Every error line starts with "desync:", the parser's too.
       outputError: (message, write) => write(`${parserMessage(message)}\n`),

@@ -72,15 +72,11 @@ export class Command {
   parent: Command | null = null;
   /** The operands (and unknown options) of the last parse. */
   args: string[] = [];
-  /** The arguments after their parsers, as the action receives them. */
-  processedArgs: unknown[] = [];
   /** Left out of help, completions and man pages. */
   hidden = false;
 
   #name: string;
   #description = "";
-  #summary = "";
-  #usage?: string;
   readonly #aliases: string[] = [];
   #values: OptionValues = {};
   readonly #sources: Record<string, ValueSource | undefined> = {};
@@ -90,7 +86,6 @@ export class Command {
   #exitOverride = false;
   #output: OutputConfiguration = DEFAULT_OUTPUT;
   #helpConfiguration: Partial<Help> = {};
-  #showHelpAfterError = false;
   readonly #helpAfter: (() => string)[] = [];
   /** `-h, --help`, or null on the implicit help command, which has none. */
   #helpOption: Option | null = new Option("-h, --help", "display help for command");
@@ -115,7 +110,6 @@ export class Command {
     sub.#output = this.#output;
     sub.#helpConfiguration = this.#helpConfiguration;
     sub.#exitOverride = this.#exitOverride;
-    sub.#showHelpAfterError = this.#showHelpAfterError;
     this.commands.push(sub);
     return sub;
   }
@@ -136,23 +130,8 @@ export class Command {
     return this;
   }
 
-  summary(): string;
-  summary(text: string): this;
-  summary(text?: string): string | this {
-    if (text === undefined) return this.#summary;
-    this.#summary = text;
-    return this;
-  }
-
-  /** The usage after the command's name: `[options] [command] <args>` unless set. */
-  usage(): string;
-  usage(text: string): this;
-  usage(text?: string): string | this {
-    if (text !== undefined) {
-      this.#usage = text;
-      return this;
-    }
-    if (this.#usage !== undefined) return this.#usage;
+  /** The usage after the command's name: `[options] [command] <args>`. */
+  usage(): string {
     const words: string[] = [];
     if (this.options.length || this.#helpOption !== null) words.push("[options]");
     if (this.commands.length) words.push("[command]");
@@ -276,12 +255,6 @@ export class Command {
     return this;
   }
 
-  /** After a parse error, print the help too. */
-  showHelpAfterError(show = true): this {
-    this.#showHelpAfterError = show;
-    return this;
-  }
-
   /** Text printed after this command's help (nothing when it returns ""). */
   addHelpText(_position: "after", text: string | (() => string)): this {
     this.#helpAfter.push(typeof text === "string" ? () => text : text);
@@ -369,10 +342,6 @@ export class Command {
   /** Reports a usage error (message starts "error: ") and stops with exit code 1 by default. */
   error(message: string, options: { exitCode?: number; code?: ParseCode } = {}): never {
     this.#output.outputError(`${message}\n`, this.#output.writeErr);
-    if (this.#showHelpAfterError) {
-      this.#output.writeErr("\n");
-      this.outputHelp({ error: true });
-    }
     return this.#exit(options.exitCode || 1, options.code ?? "commander.error", message);
   }
 
@@ -427,16 +396,11 @@ export class Command {
     this.#checkMandatoryOptions();
     if (this.#action) {
       this.#checkUnknownOptions(unknown);
-      this.#processArguments();
+      const values = this.#processArguments();
       for (const command of this.#ancestry().reverse()) {
         for (const hook of command.#preAction) await hook(command, this);
       }
-      const actionArgs = [
-        ...this.processedArgs.slice(0, this.registeredArguments.length),
-        this.opts(),
-        this,
-      ];
-      await this.#action.apply(this, actionArgs);
+      await this.#action.apply(this, [...values, this.opts(), this]);
       return;
     }
     if (operands.length && this.commands.length) this.#unknownCommand(operands[0]);
@@ -547,8 +511,8 @@ export class Command {
     });
   }
 
-  /** Checks the number of operands and runs the arguments' parsers. */
-  #processArguments() {
+  /** Checks the number of operands; returns each argument's value, through its parser. */
+  #processArguments(): unknown[] {
     const declared = this.registeredArguments;
     declared.forEach((argument, i) => {
       if (argument.required && this.args[i] === undefined) {
@@ -576,7 +540,7 @@ export class Command {
           `error: command-argument value '${value}' is invalid for argument '${argument.name()}'.`,
         )
         : value;
-    this.processedArgs = declared.map((argument, i) => {
+    return declared.map((argument, i) => {
       if (argument.variadic) {
         if (i >= this.args.length) return argument.defaultValue ?? [];
         const rest = this.args.slice(i);

@@ -87,7 +87,7 @@ export class Help {
   }
 
   subcommandDescription(command: Command): string {
-    return command.summary() || command.description();
+    return command.description();
   }
 
   /** The description, then what it accepts and its default in parentheses. */

@@ -7,4 +7,4 @@ export { Command, type OptionValues, type OutputConfiguration } from "./command.
 export { Option } from "./option.ts";
 export { Argument } from "./argument.ts";
 export { Help } from "./help.ts";
-export { CommanderError, InvalidArgumentError } from "./errors.ts";
+export { CommanderError } from "./errors.ts";
