@@ -15,7 +15,7 @@ import {
   type S3Environment,
 } from "../store/s3_credentials.ts";
 import type { StoreSettings } from "../store/settings.ts";
-import type { SftpOptions } from "../store/sftp_connection.ts";
+import type { SftpOptions } from "../store/sftp_location.ts";
 import { describeFsError } from "../util/fs.ts";
 import { DEFAULT_CONCURRENCY, optionalEnv } from "./common.ts";
 import { MAX_TIMER_MS } from "../util/tasks.ts";

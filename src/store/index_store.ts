@@ -13,7 +13,7 @@ import {
   isSftpLocation,
   parseSftpLocation,
   type SftpOptions,
-} from "./sftp_connection.ts";
+} from "./sftp_location.ts";
 
 /** What reaching a remote index needs; the parts of a StoreContext that apply. */
 export interface IndexContext {

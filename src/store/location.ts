@@ -25,7 +25,7 @@ import {
   isSftpLocation,
   parseSftpLocation,
   type SftpOptions,
-} from "./sftp_connection.ts";
+} from "./sftp_location.ts";
 import { DEFAULT_STORE_SETTINGS, type StoreSettings } from "./settings.ts";
 
 export interface StoreContext {

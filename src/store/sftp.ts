@@ -12,14 +12,8 @@ import type { Digest } from "../format/index.ts";
 import { decodeStoredChunk } from "./decode.ts";
 import { storedForm } from "./encode.ts";
 import { chunkIdOfKey, chunkKey, type StoreSettings } from "./settings.ts";
-import {
-  parseSftpLocation,
-  SftpConnection,
-  SftpConnectionError,
-  type SftpLocation,
-  type SftpOptions,
-  SftpStatusError,
-} from "./sftp_connection.ts";
+import { SftpConnection, SftpConnectionError, SftpStatusError } from "./sftp_connection.ts";
+import { parseSftpLocation, type SftpLocation, type SftpOptions } from "./sftp_location.ts";
 import {
   type Chunk,
   type PruneStore,

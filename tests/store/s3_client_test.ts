@@ -109,7 +109,7 @@ Deno.test("ListObjectsV2 pages: keys with XML entities, continuation tokens", ()
 });
 
 Deno.test("store URLs with a bad %-escape are usage errors naming the store", async () => {
-  const { parseSftpLocation } = await import("../../src/store/sftp_connection.ts");
+  const { parseSftpLocation } = await import("../../src/store/sftp_location.ts");
   assertThrows(
     () => parseS3Location("s3+http://h/b%zz/"),
     UsageError,
