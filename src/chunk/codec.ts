@@ -2,7 +2,7 @@
  * The chunk codec: zstd framing of chunk data and the digest that names it.
  * Pure functions on bytes; the worker pool runs them off the main thread.
  */
-import { zlib } from "./node_builtins.ts";
+import { zlib } from "../util/node_builtins.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { hashChunk } from "./digest.ts";

@@ -7,7 +7,7 @@ import { ChunkInvalid, StoreError } from "../errors.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { chunkFilePath, chunkOfPath } from "../format/store_layout.ts";
 import { describeFsError, tempName } from "../util/fs.ts";
-import { nodeFs } from "./node_builtins.ts";
+import { nodeFs } from "../util/node_builtins.ts";
 
 /**
  * The message for a chunk's name taken by something that is not a chunk file,

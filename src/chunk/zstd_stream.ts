@@ -7,7 +7,7 @@
  * caller's buffer instead; decoding that way is also about 40 % faster here.
  * Only used inside codec workers.
  */
-import { zlib } from "./node_builtins.ts";
+import { zlib } from "../util/node_builtins.ts";
 
 /** The handle API of node:zlib streams (the one Node's own sync functions use). */
 interface ZlibHandle {

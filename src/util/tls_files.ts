@@ -4,7 +4,7 @@
  * Deno's TLS silently skips a CA file without a certificate, and node:https
  * servers and agents parse their certificate and key only per connection.
  */
-import { X509Certificate } from "node:crypto";
+import { nodeCrypto } from "./node_builtins.ts";
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
 
@@ -12,6 +12,7 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-
 export function certificatesProblem(pem: string): string | undefined {
   const blocks = pem.match(CERTIFICATE_BLOCK) ?? [];
   if (blocks.length === 0) return "no PEM certificate in it";
+  const { X509Certificate } = nodeCrypto();
   for (const [i, block] of blocks.entries()) {
     try {
       new X509Certificate(block);
