@@ -13,13 +13,13 @@ import {
   decodeChunk,
 } from "./codec.ts";
 import { hashChunk } from "./digest.ts";
-import { type CodecReply, type CodecRequest, MISSING } from "./codec_pool.ts";
+import { MISSING } from "./errors.ts";
+import type { CodecReply, CodecRequest } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import { CHUNK_ID_SIZE, type ChunkId, chunkIdToBytes } from "../format/chunk_id.ts";
 import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
-import { fetchPlace } from "./fetch_place.ts";
 import { isZstdFrame } from "./zstd_frame.ts";
 import { collectAfterPieces } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
@@ -301,6 +301,8 @@ async function handle(
       return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
     }
     case "fetch-place": {
+      // Loaded by the first such job: the HTTP client is most of a worker's modules.
+      const { fetchPlace } = await import("./fetch_place.ts");
       const fetched = await fetchPlace(job, signal, async (i, body) => {
         const item = job.items[i];
         try {

@@ -15,3 +15,9 @@ export class ChunkUndecodable extends ChunkDataError {}
  * removed by `verify -r`) as invalid.
  */
 export class UnsupportedCompression extends Error {}
+
+/**
+ * The outcome string a lane reports for a chunk file that does not exist. Here,
+ * not in codec_pool.ts, so that the workers need not load the pool.
+ */
+export const MISSING = "missing";
