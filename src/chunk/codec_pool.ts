@@ -6,7 +6,7 @@
  */
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
-import { ChunkDataError } from "./errors.ts";
+import { ChunkDataError, MISSING } from "./errors.ts";
 import { checkWorkersMayLoad, WorkerStartError } from "./worker_start.ts";
 import { InlineLane } from "./inline_lane.ts";
 import type { ChunkerParams } from "./chunker.ts";
@@ -287,6 +287,8 @@ interface Lane {
 /** Runs codec jobs on `size` lanes; jobs go to the lane with the fewest queued. */
 export class CodecPool {
   readonly #lanes: Lane[] = [];
+  /** Whether lane 0 runs on this thread. */
+  readonly #inline: boolean;
   readonly #load: number[] = [];
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
@@ -318,6 +320,7 @@ export class CodecPool {
     size = defaultCodecWorkers(),
     options: { signal?: AbortSignal; inline?: boolean } = {},
   ) {
+    this.#inline = options.inline === true;
     const workers = Math.max(1, size) - (options.inline ? 1 : 0);
     if (workers > 0) checkWorkersMayLoad();
     if (options.inline) {
@@ -388,6 +391,17 @@ export class CodecPool {
   /** Hashes plain data; `plain` stays usable by the caller. */
   async hash(plain: Uint8Array, digest: Digest): Promise<ChunkId> {
     const reply = await this.#run({ seq: 0, op: "hash", data: plain, digest });
+    return reply.id!;
+  }
+
+  /**
+   * `hash`, in a worker when the pool has one: a lane on this thread would load
+   * the hash (and Node's compatibility layer, 10–15 ms) before this thread has
+   * handed out any work, and the workers would wait for it.
+   */
+  async hashInWorker(plain: Uint8Array, digest: Digest): Promise<ChunkId> {
+    const lane = this.#inline && this.#lanes.length > 1 ? 1 : 0;
+    const reply = await this.#run({ seq: 0, op: "hash", data: plain, digest }, [], lane);
     return reply.id!;
   }
 
@@ -601,8 +615,7 @@ export class CodecPool {
   }
 }
 
-/** The outcome string a worker reports for a chunk file that does not exist. */
-export const MISSING = "missing";
+export { MISSING };
 
 function toOutcome(outcome: string | null): PlaceOutcome {
   if (outcome === null) return { ok: true };

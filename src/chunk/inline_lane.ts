@@ -12,13 +12,20 @@ import type { CodecReply, CodecRequest } from "./codec_pool.ts";
 
 export class InlineLane {
   #queue: Promise<void> = Promise.resolve();
-  readonly #jobs: Promise<Pick<typeof import("./codec_jobs.ts"), "respond">>;
+  #jobs?: Promise<Pick<typeof import("./codec_jobs.ts"), "respond">>;
   #closed = false;
   /** Ends a running job that waits on the network (fetch-place) when the pool closes. */
   readonly #stopped = new AbortController();
   /** A message to oneself: the next task, without setTimeout's clamping. */
   readonly #tick = new MessageChannel();
   readonly #waiting: (() => void)[] = [];
+  /**
+   * Loads the jobs' module (with the hash and Node's compatibility layer, tens
+   * of milliseconds) when the first job comes, not when the lane is made: the
+   * pool is made first thing, and until this thread has handed out work the
+   * workers would wait for it.
+   */
+  readonly #load: () => Promise<Pick<typeof import("./codec_jobs.ts"), "respond">>;
 
   /** `load` gives the jobs' module (tests give one that fails). */
   constructor(
@@ -26,9 +33,7 @@ export class InlineLane {
     load: () => Promise<Pick<typeof import("./codec_jobs.ts"), "respond">> = () =>
       import("./codec_jobs.ts"),
   ) {
-    this.#jobs = load();
-    // Unobserved until the first job: a failure is reported to that job, not as unhandled.
-    this.#jobs.catch(() => {});
+    this.#load = load;
     this.#tick.port1.onmessage = () => this.#waiting.shift()?.();
   }
 
@@ -40,7 +45,7 @@ export class InlineLane {
       if (this.#closed) return;
       let respond;
       try {
-        ({ respond } = await this.#jobs);
+        ({ respond } = await (this.#jobs ??= this.#load()));
       } catch (error) {
         // As a worker that cannot load fails its jobs, not the process.
         const message = `the codec cannot load: ${(error as Error).message}`;
@@ -82,6 +87,7 @@ export class InlineLane {
     this.#tick.port2.close();
     for (const resolve of this.#waiting.splice(0)) resolve();
     this.#queue = this.#queue.then(async () => {
+      if (this.#jobs === undefined) return;
       const { respond } = await this.#jobs;
       await respond({ seq: 0, op: "close-files" });
     }).catch(() => {

@@ -113,5 +113,5 @@ export async function catSource(
     await SeedStore.open(seeds, index, codec, invalidSeeds, signal),
     store,
   ]);
-  return { store: source, zeroIds: new Set(zeroChunkIds(index).values()) };
+  return { store: source, zeroIds: new Set((await zeroChunkIds(index, codec)).values()) };
 }

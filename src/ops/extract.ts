@@ -110,8 +110,11 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
     progress.add(chunks * size, chunks);
   };
   try {
+    // Hashed by a worker while this thread opens and sizes the output.
+    const zeroIdsHashed = zeroChunkIds(index, codec);
+    zeroIdsHashed.catch(() => {});
     const assemble = async (output: string, existingSize: number) => {
-      const zeroIds = zeroChunkIds(index);
+      const zeroIds = await zeroIdsHashed;
       const context: CopyContext = {
         codec,
         digest: digestOf(index),
@@ -287,8 +290,12 @@ function sourcesLine(stats: ExtractStats): string {
  * IDs of all-zero chunks of the sizes zero runs produce: runs of zeros have no
  * boundaries, so they are cut at the maximum size, plus whatever the blob ends with.
  * The maximum only when a chunk has it: the header alone may say 128 MiB.
+ * Hashed by a worker of `codec` when there is one (see CodecPool.hashInWorker).
  */
-export function zeroChunkIds(index: Index): Map<number, ChunkId> {
+export async function zeroChunkIds(
+  index: Index,
+  codec?: CodecPool,
+): Promise<Map<number, ChunkId>> {
   const sizes = new Set<number>();
   const last = index.chunks.at(-1);
   if (last) sizes.add(last.size);
@@ -296,8 +303,11 @@ export function zeroChunkIds(index: Index): Map<number, ChunkId> {
     sizes.add(index.chunkSizeMax);
   }
   const digest = digestOf(index);
-  const ids = new Map<number, ChunkId>();
-  // Hashed here, not by a worker: planning need not wait for the workers to start.
-  for (const size of sizes) ids.set(size, hashChunk(new Uint8Array(size), digest));
-  return ids;
+  const hash = (size: number) => {
+    const zeros = new Uint8Array(size);
+    return codec ? codec.hashInWorker(zeros, digest) : hashChunk(zeros, digest);
+  };
+  const ordered = [...sizes];
+  const ids = await Promise.all(ordered.map(hash));
+  return new Map(ordered.map((size, i) => [size, ids[i]]));
 }

@@ -30,15 +30,15 @@ function index(max: number, sizes: number[]): Index {
   };
 }
 
-Deno.test("zeroChunkIds: only sizes the index's chunks have", () => {
-  const ids = zeroChunkIds(index(128 << 20, [4096, 4096, 100]));
+Deno.test("zeroChunkIds: only sizes the index's chunks have", async () => {
+  const ids = await zeroChunkIds(index(128 << 20, [4096, 4096, 100]));
   assertEquals([...ids.keys()], [100]);
   assertEquals(ids.get(100), zeros(100));
 });
 
-Deno.test("zeroChunkIds: the maximum when a chunk has it, and the last chunk's size", () => {
-  const ids = zeroChunkIds(index(4096, [4096, 4096, 100]));
+Deno.test("zeroChunkIds: the maximum when a chunk has it, and the last chunk's size", async () => {
+  const ids = await zeroChunkIds(index(4096, [4096, 4096, 100]));
   assertEquals([...ids.keys()].sort((a, b) => a - b), [100, 4096]);
   assertEquals(ids.get(4096), zeros(4096));
-  assertEquals(zeroChunkIds(index(4096, [])).size, 0);
+  assertEquals((await zeroChunkIds(index(4096, []))).size, 0);
 });
