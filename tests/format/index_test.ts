@@ -131,3 +131,29 @@ Deno.test("end offsets past 4 GiB are read exactly (both 32-bit halves)", () => 
     [2 ** 32, 100000],
   ]);
 });
+
+Deno.test("IDs past the first thousands of chunks are read from their own items", () => {
+  // Items 0..2499, each ID 32 bytes of the item number, written out by hand as hex.
+  const count = 2500;
+  const items = [];
+  for (let i = 0; i < count; i++) {
+    const idHex = (i & 0xff).toString(16).padStart(2, "0").repeat(16) +
+      (i >> 8).toString(16).padStart(2, "0").repeat(16);
+    items.push(le64((i + 1) * 100) + idHex);
+  }
+  const hex = [
+    ...HAND_MADE_HEX.slice(0, 16 * 8),
+    ...items,
+    le64(0),
+    le64(0),
+    le64(48),
+    le64(16 + count * 40 + 40),
+    le64(0x4b4f050e5549ecd1n),
+  ].join("");
+  const index = decodeIndex(fromHex(hex));
+  assertEquals(index.chunks.length, count);
+  for (const i of [0, 1023, 1024, 1025, 2047, 2048, 2499]) {
+    assertEquals(index.chunks[i].id, items[i].slice(16), `chunk ${i}`);
+    assertEquals(index.chunks[i].start, i * 100);
+  }
+});
