@@ -142,7 +142,23 @@ export async function writeAtomically<T>(
     if (error instanceof UsageError) throw error;
     if (!(error instanceof Deno.errors.NotFound)) throw cannot(error);
   }
-  await removeStaleTemps(path);
+  // Beside the write, not before it (listing a large directory takes a while): a stale
+  // file is old and unlocked, and ours is neither.
+  const tidying = removeStaleTemps(path).catch(() => []);
+  try {
+    return await writeThroughTemp(path, output, mode, write, cannot);
+  } finally {
+    await tidying;
+  }
+}
+
+async function writeThroughTemp<T>(
+  path: string,
+  output: string,
+  mode: number,
+  write: (file: Deno.FsFile, tempPath: string) => Promise<T>,
+  cannot: (error: unknown) => DesyncError,
+): Promise<T> {
   const temp = tempName(path);
   let file: Deno.FsFile;
   try {
