@@ -49,9 +49,11 @@ export class InlineLane {
       } catch (error) {
         // As a worker that cannot load fails its jobs, not the process.
         const message = `the codec cannot load: ${(error as Error).message}`;
-        this.onReply({ seq: job.seq, ok: false, kind: "other", message });
+        if (!this.#closed) this.onReply({ seq: job.seq, ok: false, kind: "other", message });
         return;
       }
+      // Closed while the jobs loaded (the first job waits tens of milliseconds for them).
+      if (this.#closed) return;
       const { reply, transfer } = await respond(job, this.#stopped.signal);
       if (this.#closed) return;
       let copy: CodecReply;

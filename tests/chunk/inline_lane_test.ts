@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 import { assert, assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
-import { CodecPool, type CodecReply } from "../../src/chunk/codec_pool.ts";
+import { CodecPool, type CodecReply, type CodecRequest } from "../../src/chunk/codec_pool.ts";
 import { InlineLane } from "../../src/chunk/inline_lane.ts";
 import { ChunkDataError } from "../../src/chunk/errors.ts";
 import { parseChunkId } from "../../src/format/chunk_id.ts";
@@ -179,4 +179,29 @@ Deno.test({
     listener.close();
     for (const conn of conns) conn.close();
   },
+});
+
+Deno.test("a lane closed while its jobs load runs none of the jobs it was given", async () => {
+  const ran: string[] = [];
+  let loaded!: () => void;
+  const loading = new Promise<void>((resolve) => loaded = resolve);
+  const replies: CodecReply[] = [];
+  const lane = new InlineLane((reply) => replies.push(reply), async () => {
+    await loading;
+    return {
+      respond: (job: CodecRequest) => {
+        ran.push(job.op);
+        return Promise.resolve({ reply: { seq: job.seq, ok: true }, transfer: [] });
+      },
+    };
+  });
+  lane.postMessage({ seq: 1, op: "hash", data: new Uint8Array(3), digest: "sha512-256" });
+  // The job has started to wait for the load when the lane is closed.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  lane.terminate();
+  loaded();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Only the closing of the files the jobs opened, as when a job had run.
+  assertEquals(ran, ["close-files"]);
+  assertEquals(replies, []);
 });
