@@ -397,11 +397,15 @@ export class CodecPool {
   /**
    * `hash`, in a worker when the pool has one: a lane on this thread would load
    * the hash (and Node's compatibility layer, 10–15 ms) before this thread has
-   * handed out any work, and the workers would wait for it.
+   * handed out any work, and the workers would wait for it. `plain` is moved
+   * to the worker when it owns its whole buffer: callers must not use it
+   * afterwards. (A copy of a large chunk of zeros, up to the 1 GiB an index
+   * may allow, would be real memory twice over where the zeros take none.)
    */
   async hashInWorker(plain: Uint8Array, digest: Digest): Promise<ChunkId> {
     const lane = this.#inline && this.#lanes.length > 1 ? 1 : 0;
-    const reply = await this.#run({ seq: 0, op: "hash", data: plain, digest }, [], lane);
+    const request = { seq: 0, op: "hash", data: plain, digest } as const;
+    const reply = await this.#run(request, transferable(plain), lane);
     return reply.id!;
   }
 

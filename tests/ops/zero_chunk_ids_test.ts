@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { CASYNC_BLOB_FLAGS, type Index } from "../../src/format/index.ts";
 import { zeroChunkIds } from "../../src/ops/extract.ts";
+import { CodecPool } from "../../src/chunk/codec_pool.ts";
+import { SHA512_256 } from "../../src/format/feature_flags.ts";
 
 const ID = "aa".repeat(32) as ChunkId;
 
@@ -41,4 +43,45 @@ Deno.test("zeroChunkIds: the maximum when a chunk has it, and the last chunk's s
   assertEquals([...ids.keys()].sort((a, b) => a - b), [100, 4096]);
   assertEquals(ids.get(4096), zeros(4096));
   assertEquals((await zeroChunkIds(index(4096, []))).size, 0);
+});
+
+function withDigest(index: Index, digest: "sha256" | "sha512-256"): Index {
+  // casync's flags say SHA-256 by the absence of the SHA512/256 flag.
+  return digest === "sha256" ? { ...index, featureFlags: index.featureFlags & ~SHA512_256 } : index;
+}
+
+Deno.test({
+  name: "zeroChunkIds: hashed by the pool's worker with the index's digest",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pool = new CodecPool(2, { inline: true });
+    try {
+      for (const digest of ["sha256", "sha512-256"] as const) {
+        const ids = await zeroChunkIds(withDigest(index(4096, [4096, 100]), digest), pool);
+        const expected = (size: number) =>
+          createHash(digest).update(new Uint8Array(size)).digest("hex");
+        assertEquals(ids, new Map([[100, expected(100)], [4096, expected(4096)]]), digest);
+      }
+    } finally {
+      pool.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "hashInWorker moves the data to the worker: a large zero chunk is not copied",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const pool = new CodecPool(2, { inline: true });
+    try {
+      const zeros = new Uint8Array(1 << 20);
+      const id = await pool.hashInWorker(zeros, "sha512-256");
+      assertEquals(id, createHash("sha512-256").update(new Uint8Array(1 << 20)).digest("hex"));
+      assertEquals(zeros.byteLength, 0, "the caller's buffer was transferred, not cloned");
+    } finally {
+      pool.close();
+    }
+  },
 });
