@@ -73,9 +73,13 @@ const STALE_AFTER_MS = 1_000;
  * `path`. A writer holds an exclusive lock on its temporary file until it is
  * renamed; the kernel drops the lock when the writer dies, so a file that can
  * be locked has no writer, whichever host or PID namespace it ran in. Files
- * that cannot be checked are left alone. Returns the names removed.
+ * that cannot be checked are left alone, and so is `own` (the caller's own
+ * temporary file, written meanwhile: it is not even opened, since where flock
+ * is emulated with POSIX locks, as on NFS, neither this process's lock keeps it
+ * from locking the file nor does closing its descriptor leave that lock in
+ * place). Returns the names removed.
  */
-export async function removeStaleTemps(path: string): Promise<string[]> {
+export async function removeStaleTemps(path: string, own?: string): Promise<string[]> {
   const { dir, base } = splitPath(path);
   const prefix = `.${base}.`;
   const removed: string[] = [];
@@ -89,6 +93,7 @@ export async function removeStaleTemps(path: string): Promise<string[]> {
     if (!entry.isFile || !entry.name.startsWith(prefix)) continue;
     if (!TEMP_SUFFIX.test(entry.name.slice(prefix.length))) continue;
     const temp = `${dir}${entry.name}`;
+    if (temp === own) continue;
     let file: Deno.FsFile;
     try {
       file = await Deno.open(temp, { read: true });
@@ -142,11 +147,12 @@ export async function writeAtomically<T>(
     if (error instanceof UsageError) throw error;
     if (!(error instanceof Deno.errors.NotFound)) throw cannot(error);
   }
-  // Beside the write, not before it (listing a large directory takes a while): a stale
-  // file is old and unlocked, and ours is neither.
-  const tidying = removeStaleTemps(path).catch(() => []);
+  // Beside the write, not before it (listing a large directory takes a while): another
+  // live writer's file is young or locked, and ours is passed over by name.
+  const temp = tempName(path);
+  const tidying = removeStaleTemps(path, temp).catch(() => []);
   try {
-    return await writeThroughTemp(path, output, mode, write, cannot);
+    return await writeThroughTemp(path, temp, output, mode, write, cannot);
   } finally {
     await tidying;
   }
@@ -154,12 +160,12 @@ export async function writeAtomically<T>(
 
 async function writeThroughTemp<T>(
   path: string,
+  temp: string,
   output: string,
   mode: number,
   write: (file: Deno.FsFile, tempPath: string) => Promise<T>,
   cannot: (error: unknown) => DesyncError,
 ): Promise<T> {
-  const temp = tempName(path);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(temp, { write: true, createNew: true, mode });

@@ -78,6 +78,24 @@ Deno.test("a killed writer's temporary file is removed; a live writer's never is
   }
 });
 
+Deno.test("the writer's own temporary file is never judged by its own tidying", async () => {
+  const dir = await tempDir();
+  try {
+    const out = `${dir}/blob`;
+    // Old and unlocked, as our own file looks to a lock that does not tell this process's
+    // descriptors apart (NFS emulates flock with POSIX locks, which are per process).
+    const ours = tempName(out);
+    await Deno.writeTextFile(ours, "partial");
+    const old = new Date(Date.now() - 10_000);
+    await Deno.utime(ours, old, old);
+    assertEquals(await removeStaleTemps(out, ours), []);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [ours.slice(dir.length + 1)]);
+    assertEquals(await removeStaleTemps(out), [ours.slice(dir.length + 1)], "another's, it goes");
+  } finally {
+    await removeDir(dir);
+  }
+});
+
 Deno.test("file errors name the output and the operation", async () => {
   const dir = await tempDir();
   try {
