@@ -157,3 +157,27 @@ Deno.test("IDs past the first thousands of chunks are read from their own items"
     assertEquals(index.chunks[i].start, i * 100);
   }
 });
+
+Deno.test("tables that end exactly at a block of IDs: the last ID is whole", () => {
+  for (const count of [1024, 2048]) {
+    const items = [];
+    for (let i = 0; i < count; i++) {
+      // Each ID's bytes written out by hand: its item number, then 0xff to the end.
+      items.push(le64((i + 1) * 10) + i.toString(16).padStart(8, "0") + "ff".repeat(28));
+    }
+    const hex = [
+      ...HAND_MADE_HEX.slice(0, 16 * 8),
+      ...items,
+      le64(0),
+      le64(0),
+      le64(48),
+      le64(16 + count * 40 + 40),
+      le64(0x4b4f050e5549ecd1n),
+    ].join("");
+    const chunks = decodeIndex(fromHex(hex)).chunks;
+    assertEquals(chunks.length, count);
+    for (const i of [count - 1025, count - 1024, count - 2, count - 1].filter((i) => i >= 0)) {
+      assertEquals(chunks[i].id, items[i].slice(16), `chunk ${i} of ${count}`);
+    }
+  }
+});
