@@ -43,6 +43,11 @@ export class InlineLane {
     this.#queue = this.#queue.then(async () => {
       await this.#nextTask();
       if (this.#closed) return;
+      if (job.op === "close-files" && this.#jobs === undefined) {
+        // No job ran here, so no file is open: not worth loading the jobs to close none.
+        this.onReply({ seq: job.seq, ok: true });
+        return;
+      }
       let respond;
       try {
         ({ respond } = await (this.#jobs ??= this.#load()));

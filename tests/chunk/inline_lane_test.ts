@@ -205,3 +205,22 @@ Deno.test("a lane closed while its jobs load runs none of the jobs it was given"
   assertEquals(ran, ["close-files"]);
   assertEquals(replies, []);
 });
+
+Deno.test("a lane that ran no job answers close-files without loading its jobs", async () => {
+  let loads = 0;
+  const replies: CodecReply[] = [];
+  const lane = new InlineLane((reply) => replies.push(reply), () => {
+    loads++;
+    return Promise.reject(new Error("must not load"));
+  });
+  try {
+    lane.postMessage({ seq: 4, op: "close-files" });
+    for (let i = 0; i < 50 && replies.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assertEquals(replies, [{ seq: 4, ok: true }]);
+    assertEquals(loads, 0);
+  } finally {
+    lane.terminate();
+  }
+});
