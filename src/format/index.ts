@@ -134,6 +134,7 @@ export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
   const chunks: IndexChunk[] = new Array(count);
   let start = 0;
   const itemsEnd = HEADER_SIZE + TABLE_HEADER_SIZE + count * ITEM_SIZE;
+  const words = tableWords(bytes, count);
   let hex = "";
   let hexFrom = 0;
   for (let i = 0; i < count; i++) {
@@ -143,9 +144,9 @@ export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
       hexFrom = at;
     }
     // Two 32-bit halves, not a BigInt: this loop runs once per chunk before any work starts.
-    const high = view.getUint32(at + 4, true);
+    const high = words[i * ITEM_WORDS + 1];
     if (high > MAX_SAFE_HIGH) safeNumber(u64(view, at), "chunk end offset", file, at);
-    const end = high * 2 ** 32 + view.getUint32(at, true);
+    const end = high * 2 ** 32 + words[i * ITEM_WORDS];
     if (end <= start) fail(`chunk ${i} at byte ${at}: end offset ${end} not after ${start}`);
     const size = end - start;
     if (size > chunkSizeMax) {
@@ -165,6 +166,22 @@ export function decodeIndex(bytes: Uint8Array, file = "<index>"): Index {
   }
   if (u64(view, tail + 32) !== TABLE_TAIL_MARKER) fail(`bad tail marker at byte ${tail + 32}`);
   return { featureFlags, chunkSizeMin, chunkSizeAvg, chunkSizeMax, chunks };
+}
+
+const ITEM_WORDS = ITEM_SIZE / 4;
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * The table's items as 32-bit words in this machine's order: the file's bytes
+ * themselves where the machine is little-endian and they are aligned (a loop
+ * of DataView calls took twice as long, before any work starts), else a copy.
+ */
+function tableWords(bytes: Uint8Array, count: number): Uint32Array {
+  const from = bytes.byteOffset + HEADER_SIZE + TABLE_HEADER_SIZE;
+  const length = count * ITEM_WORDS;
+  if (LITTLE_ENDIAN && from % 4 === 0) return new Uint32Array(bytes.buffer, from, length);
+  const view = new DataView(bytes.buffer, from, length * 4);
+  return Uint32Array.from({ length }, (_, i) => view.getUint32(i * 4, true));
 }
 
 /** Encodes an index exactly as casync lays it out. */

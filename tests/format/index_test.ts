@@ -181,3 +181,10 @@ Deno.test("tables that end exactly at a block of IDs: the last ID is whole", () 
     }
   }
 });
+
+Deno.test("decodeIndex reads an index that starts at an unaligned offset of its buffer", () => {
+  const bytes = fromHex(HAND_MADE_HEX);
+  const shifted = new Uint8Array(bytes.length + 3);
+  shifted.set(bytes, 3);
+  assertEquals(decodeIndex(shifted.subarray(3)), SAMPLE);
+});
