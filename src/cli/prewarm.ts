@@ -23,7 +23,7 @@ const CODEC_COMMANDS = new Set([
  * faster or smaller so (256 MiB: extract 453 -> 433 ms, make 1.06 -> 0.93 s on
  * tmpfs, cat 1.05 -> 0.97 s, verify 98 -> 86 MiB); cache showed no difference.
  */
-const INLINE_LANE_COMMANDS = new Set(["extract", "verify", "cat", "make"]);
+const INLINE_LANE_COMMANDS = new Set(["extract", "verify", "cat", "make", "cache"]);
 
 /** Commands that run codec workers only with -i (chunking an archive, or fetching one). */
 const INDEX_CODEC_COMMANDS = new Set(["tar", "untar", "mtree"]);
