@@ -27,8 +27,8 @@ export function collectAfterPieces(pieces: number): boolean {
 
 /**
  * Chunks fetched into a store (cache from HTTP) between full collections: every
- * 512 a lane kept cache of 1 GiB at 99-102 MiB peak, against 105-108 every 4096
- * and 123-128, growing with the blob, with none.
+ * 512 a lane kept cache of 1 GiB at 96-100 MiB peak, against 103-106 every 4096
+ * (and, with two worker lanes and none, 121-124, growing with the blob).
  */
 export const STORES_PER_GC = 512;
 /**

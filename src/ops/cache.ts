@@ -1,8 +1,8 @@
 /**
  * cache: make sure a cache store holds every chunk the given indexes name.
  * Into a local cache, chunks from local and HTTP stores are read or fetched,
- * verified and written by the codec workers in batches, never passing through
- * this thread (memory stays flat with the blob); anything else goes chunk by chunk.
+ * verified and written by the codec lanes in batches, never handed between
+ * threads (memory stays flat with the blob); anything else goes chunk by chunk.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { ChunkInvalid, StoreError } from "../errors.ts";
@@ -182,9 +182,9 @@ interface FetchIntoCache {
 }
 
 /**
- * Fetches chunks from an HTTP store into a local cache in worker batches: each
- * worker GETs, verifies and writes its chunks, so no chunk passes through this
- * thread and memory stays flat with the blob. Returns the IDs `source` lacks.
+ * Fetches chunks from an HTTP store into a local cache in lane batches: each
+ * lane GETs, verifies and writes its chunks, so no chunk is handed between
+ * threads and memory stays flat with the blob. Returns the IDs `source` lacks.
  */
 async function fetchIntoCache(
   ids: readonly ChunkId[],
