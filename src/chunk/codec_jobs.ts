@@ -21,7 +21,7 @@ import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts"
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
 import { isZstdFrame } from "./zstd_frame.ts";
-import { collectAfterPieces } from "./full_gc.ts";
+import { collectAfterPieces, collectAfterStores } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
 import { CHUNK_SIZE_LIMIT, maxStoredChunkSize, uncompressedPath } from "../format/store_layout.ts";
 import {
@@ -309,7 +309,13 @@ async function handle(
           const stored = await unpackXz({ data: body, compressed: job.compressed }, item.size);
           // Decoded and written with no await in between: the decoder's buffer is reused.
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
-          writePlaced(item, plain, job.output);
+          if (job.output !== undefined) writePlaced(item, plain, job.output);
+          if (job.storeDir !== undefined) {
+            // A zstd body is stored as it came; any other encoding as zstd, like every write.
+            const frame = stored.compressed && isZstdFrame(stored.data) ? stored.data : undefined;
+            writeChunkFileSync(job.storeDir, item.id, () => frame ?? compressChunkTransient(plain));
+            collectAfterStores(1);
+          }
           return null;
         } catch (error) {
           if (!(error instanceof ChunkDataError)) throw error;

@@ -50,7 +50,7 @@ export type CodecRequest =
   | ({ seq: number; op: "pieces"; stop?: Int32Array } & PiecesJob)
   | ({ seq: number; op: "store-plain" } & StorePlainJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
-  | ({ seq: number; op: "fetch-place" } & FetchPlaceJob)
+  | ({ seq: number; op: "fetch-place"; stop?: Int32Array } & FetchPlaceJob)
   | {
     seq: number;
     op: "place-frames";
@@ -263,7 +263,13 @@ export interface FetchPlaceJob {
   compressed: boolean;
   items: readonly { url: string; id: ChunkId; size: number; offsets: readonly number[] }[];
   digests: readonly Digest[];
-  output: string;
+  /** Where the chunks' plain data goes, at their offsets. */
+  output?: string;
+  /**
+   * A local store directory the chunks are stored into instead (zstd `.cacnk`
+   * files, the frame as fetched when it is one): cache, in bounded memory.
+   */
+  storeDir?: string;
   /** Requests in flight at once within the job. */
   concurrency: number;
 }
@@ -471,7 +477,7 @@ export class CodecPool {
 
   /** Fetches, verifies and writes a batch of chunks in a worker (see FetchPlaceJob). */
   async fetchPlace(job: FetchPlaceJob): Promise<(FetchProblem | null)[]> {
-    const reply = await this.#run({ seq: 0, op: "fetch-place", ...job });
+    const reply = await this.#run({ seq: 0, op: "fetch-place", ...job, stop: this.#stopFlag });
     return reply.fetched!;
   }
 
@@ -637,6 +643,8 @@ function writesToStore(request: CodecRequest): boolean {
       return true;
     case "place-files":
       return request.copyTo !== undefined;
+    case "fetch-place":
+      return request.storeDir !== undefined;
     default:
       return false;
   }

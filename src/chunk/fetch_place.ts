@@ -32,8 +32,11 @@ function transportFor(http: HttpOptions): HttpTransport {
   return transport;
 }
 
+/** How often a job looks at the pool's stop flag while requests are in flight. */
+const STOP_POLL_MS = 50;
+
 export async function fetchPlace(
-  job: FetchPlaceJob,
+  job: FetchPlaceJob & { stop?: Int32Array },
   signal: AbortSignal | undefined,
   place: (index: number, body: Uint8Array) => Promise<FetchProblem | null>,
 ): Promise<(FetchProblem | null)[]> {
@@ -45,6 +48,10 @@ export async function fetchPlace(
   const closed = () => stop.abort(signal?.reason);
   if (signal?.aborted) closed();
   signal?.addEventListener("abort", closed, { once: true });
+  // A stopping pool waits for jobs that write into a store: they end at once, mid-request.
+  const stopped = () => job.stop !== undefined && Atomics.load(job.stop, 0) !== 0;
+  if (stopped()) closed();
+  const poll = job.stop && setInterval(() => stopped() && closed(), STOP_POLL_MS);
   let next = 0;
   const fetchOne = async (i: number, into?: BodyBuffer): Promise<FetchProblem | null> => {
     let response;
@@ -67,6 +74,8 @@ export async function fetchPlace(
         status: response.status,
       };
     }
+    // Nothing is written once the job is stopped.
+    if (stop.signal.aborted) return skipped;
     return await place(i, response.body);
   };
   const lane = async (into?: BodyBuffer) => {
@@ -86,6 +95,7 @@ export async function fetchPlace(
   const buffers = Array.from({ length: Math.max(1, job.concurrency) }, () => bufferFor(job));
   // Every lane has ended (none is left running into the next job) before the job answers.
   const ended = await Promise.allSettled(buffers.map(lane));
+  clearInterval(poll);
   signal?.removeEventListener("abort", closed);
   const failed = ended.find((result) => result.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;

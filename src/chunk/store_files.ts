@@ -73,6 +73,19 @@ export function writeChunkFileSync(
 }
 
 /**
+ * Whether a chunk file is at `path` (synchronous; not found is the common case
+ * and costs no exception).
+ */
+export function chunkFileExistsSync(path: string): boolean {
+  try {
+    return entryExists(path) && isChunkFile(Deno.statSync(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
  * Whether a store entry can be a chunk file: a regular file that is not empty
  * (no chunk is: an empty one is what a crash can leave of a new file whose data
  * never reached the disk, and writers replace it).

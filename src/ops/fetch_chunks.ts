@@ -8,6 +8,8 @@
 import { ChunkDataError } from "../chunk/errors.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
+import type { ChunkId } from "../format/chunk_id.ts";
+import type { FetchProblem } from "../chunk/codec_pool.ts";
 import {
   type ChunkFileStore,
   type HttpChunkStore,
@@ -133,16 +135,24 @@ async function placeFromHttp(
       const { id } = batch[i];
       if (problem === null) placed(batch[i]);
       else if (problem.kind === "missing") missing.push(batch[i]);
-      else if (problem.kind === "data") throw new ChunkInvalid(id, store.name, problem.message);
-      else if (problem.kind === "skipped") {
-        throw new StoreError(store.name, `GET chunk ${id}: not tried after a failure`);
-      } else {
-        const hint = problem.status ? accessHint(problem.status, store.workerFetch.http) : "";
-        throw new StoreError(store.name, `GET chunk ${id}: ${problem.message}${hint}`);
-      }
+      else throw fetchError(problem, id, store);
     }
   }, context.signal);
   return missing;
+}
+
+/** The error for a chunk a worker could not fetch from `store` (other than a 404). */
+export function fetchError(
+  problem: Exclude<FetchProblem, { kind: "missing" }>,
+  id: ChunkId,
+  store: HttpChunkStore,
+): Error {
+  if (problem.kind === "data") return new ChunkInvalid(id, store.name, problem.message);
+  if (problem.kind === "skipped") {
+    return new StoreError(store.name, `GET chunk ${id}: not tried after a failure`);
+  }
+  const hint = problem.status ? accessHint(problem.status, store.workerFetch.http) : "";
+  return new StoreError(store.name, `GET chunk ${id}: ${problem.message}${hint}`);
 }
 
 /** Places chunks a store hands out one at a time; returns those it does not have. */

@@ -300,3 +300,40 @@ Deno.test("faults: codec workers that Deno will not load fail the command, namin
     await removeDir(dir);
   }
 });
+
+Deno.test("faults: cache of small chunks from HTTP into a local cache, SIGINT: exit 130 soon, no temporary file", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    // The lanes fetch and write the chunk files themselves: one stopped between a
+    // write and its rename would leave a temporary file, one waiting on requests
+    // in flight would hold up the exit.
+    await Deno.writeFile(`${dir}/blob`, pseudoRandom(2 << 20, 23));
+    const index = `${dir}/blob.caibx`;
+    const made = await runCli(
+      ["make", "-m", "64B:256B:1024B", "-s", `${dir}/store`, index, `${dir}/blob`],
+      FLAGS.local,
+    );
+    assertEquals(made.code, 0, made.stderr);
+    const server = startFaultServer(dir, () => ({ kind: "ok" }));
+    try {
+      const cache = `${dir}/cache`;
+      for (let round = 0; round < 2; round++) {
+        await Deno.remove(cache, { recursive: true }).catch(() => {});
+        const args = ["cache", "-s", `${server.url}/store/`, "-c", cache, index];
+        const running = startCli(args, FLAGS.http);
+        await until(() => exists(cache) && [...Deno.readDirSync(cache)].length >= 200, "chunks");
+        const sent = performance.now();
+        running.signal("SIGINT");
+        const run = await running.done;
+        const ms = performance.now() - sent;
+        assertFailure(run, /^desync: interrupted/, 130);
+        assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+        assertEquals(tempFiles(cache), [], `no temporary file in the cache (round ${round})`);
+      }
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});

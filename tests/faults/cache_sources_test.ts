@@ -1,0 +1,124 @@
+/**
+ * cache from HTTP stores: what the chunks end as in the cache, which requests
+ * are made, and how a chunk no store has is reported, whichever way the
+ * chunks travel (workers or the main thread).
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { removeDir, tempDir } from "../helpers.ts";
+import { startFaultServer } from "./fault_server.ts";
+import {
+  assertFailure,
+  chunkFile,
+  exists,
+  type Fixture,
+  FLAGS,
+  makeFixture,
+  runCli,
+  tempFiles,
+} from "./harness.ts";
+
+const REMOTE = ["-e", "1", "-b", "1ms", "--timeout", "5s"];
+
+/** Every chunk of the fixture is in `cache`, byte for byte the store's zstd file. */
+async function assertCached(fixture: Fixture, cache: string) {
+  for (const id of fixture.ids) {
+    const cached = await Deno.readFile(chunkFile(cache, id));
+    assertEquals(cached, await Deno.readFile(chunkFile(fixture.store, id)), `chunk ${id} cached`);
+  }
+  assertEquals(tempFiles(cache), []);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+Deno.test("cache over HTTP: every chunk lands as the store's file; present ones are not fetched", async (t) => {
+  const dir = await tempDir(t);
+  const fixture = await makeFixture(dir);
+  const cache = `${dir}/cache`;
+  // Two chunks are there already: neither is asked for with GET.
+  const present = [fixture.ids[2], fixture.ids[9]];
+  for (const id of present) {
+    await Deno.mkdir(chunkFile(cache, id).replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.copyFile(chunkFile(fixture.store, id), chunkFile(cache, id));
+  }
+  const server = startFaultServer(dir, () => ({ kind: "ok" }));
+  try {
+    const run = await runCli(
+      ["cache", ...REMOTE, "-s", `${server.url}/store/`, "-c", cache, fixture.index],
+      FLAGS.http,
+    );
+    assertEquals(run.code, 0, run.stderr);
+    await assertCached(fixture, cache);
+    const gets = server.requests.filter((r) => r.method === "GET").map((r) => r.path);
+    for (const id of present) assert(!gets.some((p) => p.includes(id)), `${id} not fetched`);
+    // 32 chunks, one repeated, two present: 29 fetched, each once.
+    assertEquals(gets.length, 29);
+    assertEquals(new Set(gets).size, 29);
+  } finally {
+    await server.close();
+    await removeDir(dir);
+  }
+});
+
+Deno.test("cache over HTTP: a chunk the first store lacks comes from the second", async (t) => {
+  const dir = await tempDir(t);
+  const fixture = await makeFixture(dir);
+  const cache = `${dir}/cache`;
+  const victim = fixture.ids[5];
+  const first = startFaultServer(
+    dir,
+    ({ path }) => path.includes(victim) ? { kind: "status", status: 404 } : { kind: "ok" },
+  );
+  const second = startFaultServer(dir, () => ({ kind: "ok" }));
+  try {
+    const run = await runCli(
+      [
+        "cache",
+        ...REMOTE,
+        "-s",
+        `${first.url}/store/`,
+        "-s",
+        `${second.url}/store/`,
+        "-c",
+        cache,
+        fixture.index,
+      ],
+      FLAGS.http,
+    );
+    assertEquals(run.code, 0, run.stderr);
+    await assertCached(fixture, cache);
+    const fromSecond = second.requests.filter((r) => r.method === "GET").map((r) => r.path);
+    assertEquals(fromSecond.length, 1, `${fromSecond}`);
+    assertMatch(fromSecond[0], new RegExp(victim));
+  } finally {
+    await first.close();
+    await second.close();
+    await removeDir(dir);
+  }
+});
+
+Deno.test("cache over HTTP: a chunk no store has fails naming the chunk, and nothing half-written stays", async (t) => {
+  const dir = await tempDir(t);
+  const fixture = await makeFixture(dir);
+  const cache = `${dir}/cache`;
+  const victim = fixture.ids[5];
+  await Deno.remove(chunkFile(fixture.store, victim));
+  const server = startFaultServer(dir, () => ({ kind: "ok" }));
+  try {
+    for (const stores of [1, 2]) {
+      const args = ["cache", ...REMOTE];
+      for (let i = 0; i < stores; i++) args.push("-s", `${server.url}/store/`);
+      const run = await runCli([...args, "-c", cache, fixture.index], FLAGS.http);
+      assertFailure(run, new RegExp(`chunk ${victim}`));
+      assertMatch(run.stderr, /missing|not found/i);
+      // One store is named; of several, none is singled out.
+      if (stores === 1) assertMatch(run.stderr, new RegExp(escape(`${server.url}/store/`)));
+      assert(!exists(chunkFile(cache, victim)));
+      if (exists(cache)) assertEquals(tempFiles(cache), []);
+    }
+  } finally {
+    await server.close();
+    await removeDir(dir);
+  }
+});
