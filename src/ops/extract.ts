@@ -114,7 +114,6 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
     const zeroIdsHashed = zeroChunkIds(index, codec);
     zeroIdsHashed.catch(() => {});
     const assemble = async (output: string, existingSize: number) => {
-      const zeroIds = await zeroIdsHashed;
       const context: CopyContext = {
         codec,
         digest: digestOf(index),
@@ -135,7 +134,7 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
         },
       };
       try {
-        await assembleFrom(context, options, zeroIds, existingSize, count);
+        await assembleFrom(context, options, zeroIdsHashed, existingSize, count);
       } finally {
         await codec.closeFiles();
       }
@@ -163,7 +162,7 @@ export async function extract(options: ExtractOptions): Promise<ExtractStats> {
 async function assembleFrom(
   context: CopyContext,
   options: ExtractOptions,
-  zeroIds: Map<number, ChunkId>,
+  zeroIdsHashed: Promise<Map<number, ChunkId>>,
   existingSize: number,
   count: (source: ChunkSource, chunks: number, size: number) => void,
 ) {
@@ -176,9 +175,18 @@ async function assembleFrom(
     for (const chunk of inPlace) count("inPlace", 1, chunk.size);
   }
   const done = new Set(inPlace.map((chunk) => chunk.start));
-  const zeros = new Map<number, number[]>();
+  // Chunks of a size an all-zero chunk can have wait for the zero IDs; the others are listed
+  // while a worker hashes those.
+  const zeroSizes = zeroChunkSizes(index);
+  const maybeZero: IndexChunk[] = [];
   for (const chunk of index.chunks) {
     if (done.has(chunk.start)) continue;
+    if (zeroSizes.has(chunk.size)) maybeZero.push(chunk);
+    else context.needs.add(chunk.id, chunk.size, chunk.start);
+  }
+  const zeroIds = await zeroIdsHashed;
+  const zeros = new Map<number, number[]>();
+  for (const chunk of maybeZero) {
     if (zeroIds.get(chunk.size) === chunk.id) {
       // A fresh file, or the part of one in place that was just extended, reads as zeros
       // there (a hole); what was there before may not.
@@ -286,6 +294,17 @@ function sourcesLine(stats: ExtractStats): string {
   return parts.join(", ");
 }
 
+/** The sizes zeroChunkIds hashes zeros of: the only sizes an all-zero chunk can have here. */
+function zeroChunkSizes(index: Index): Set<number> {
+  const sizes = new Set<number>();
+  const last = index.chunks.at(-1);
+  if (last) sizes.add(last.size);
+  if (index.chunks.some((chunk) => chunk.size === index.chunkSizeMax)) {
+    sizes.add(index.chunkSizeMax);
+  }
+  return sizes;
+}
+
 /**
  * IDs of all-zero chunks of the sizes zero runs produce: runs of zeros have no
  * boundaries, so they are cut at the maximum size, plus whatever the blob ends with.
@@ -296,12 +315,7 @@ export async function zeroChunkIds(
   index: Index,
   codec?: CodecPool,
 ): Promise<Map<number, ChunkId>> {
-  const sizes = new Set<number>();
-  const last = index.chunks.at(-1);
-  if (last) sizes.add(last.size);
-  if (index.chunks.some((chunk) => chunk.size === index.chunkSizeMax)) {
-    sizes.add(index.chunkSizeMax);
-  }
+  const sizes = zeroChunkSizes(index);
   const digest = digestOf(index);
   const hash = (size: number) => {
     const zeros = new Uint8Array(size);
