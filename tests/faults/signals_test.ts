@@ -176,13 +176,7 @@ Deno.test("faults: cache of small chunks into a local cache, SIGINT: exit 130, n
     // Thousands of ~256-byte chunks: the lanes are copying chunk files into the
     // cache when the signal comes, and a lane ended between a write and its
     // rename would leave a temporary file there.
-    await Deno.writeFile(`${dir}/blob`, pseudoRandom(2 << 20, 19));
-    const index = `${dir}/blob.caibx`;
-    const made = await runCli(
-      ["make", "-m", "64B:256B:1024B", "-s", `${dir}/store`, index, `${dir}/blob`],
-      FLAGS.local,
-    );
-    assertEquals(made.code, 0, made.stderr);
+    const index = await smallChunkStore(dir, 19);
     const cache = `${dir}/cache`;
     for (let round = 0; round < 2; round++) {
       await Deno.remove(cache, { recursive: true }).catch(() => {});
@@ -307,13 +301,7 @@ Deno.test("faults: cache of small chunks from HTTP into a local cache, SIGINT: e
     // The lanes fetch and write the chunk files themselves: one stopped between a
     // write and its rename would leave a temporary file, one waiting on requests
     // in flight would hold up the exit.
-    await Deno.writeFile(`${dir}/blob`, pseudoRandom(2 << 20, 23));
-    const index = `${dir}/blob.caibx`;
-    const made = await runCli(
-      ["make", "-m", "64B:256B:1024B", "-s", `${dir}/store`, index, `${dir}/blob`],
-      FLAGS.local,
-    );
-    assertEquals(made.code, 0, made.stderr);
+    const index = await smallChunkStore(dir, 23);
     const server = startFaultServer(dir, () => ({ kind: "ok" }));
     try {
       const cache = `${dir}/cache`;
@@ -337,3 +325,15 @@ Deno.test("faults: cache of small chunks from HTTP into a local cache, SIGINT: e
     await removeDir(dir);
   }
 });
+
+/** A 2 MiB blob in `dir`/store as thousands of ~256-byte chunks; returns its index's path. */
+async function smallChunkStore(dir: string, seed: number): Promise<string> {
+  await Deno.writeFile(`${dir}/blob`, pseudoRandom(2 << 20, seed));
+  const index = `${dir}/blob.caibx`;
+  const made = await runCli(
+    ["make", "-m", "64B:256B:1024B", "-s", `${dir}/store`, index, `${dir}/blob`],
+    FLAGS.local,
+  );
+  assertEquals(made.code, 0, made.stderr);
+  return index;
+}
