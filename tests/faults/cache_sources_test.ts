@@ -4,10 +4,11 @@
  * chunks travel (workers or the main thread).
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { removeDir, tempDir } from "../helpers.ts";
+import { missingTools, mustRun, removeDir, tempDir } from "../helpers.ts";
 import { startFaultServer } from "./fault_server.ts";
 import {
   assertFailure,
+  CHUNK,
   chunkFile,
   exists,
   type Fixture,
@@ -121,4 +122,84 @@ Deno.test("cache over HTTP: a chunk no store has fails naming the chunk, and not
     await server.close();
     await removeDir(dir);
   }
+});
+
+/**
+ * The victim's chunk as the zstd CLI frames it with a content checksum (as Go
+ * desync writes its chunks); with `corrupt`, the checksum's last byte flipped.
+ * Its plain data is incompressible, so the frame is raw blocks.
+ */
+async function checksummedFrame(fixture: Fixture, index: number, corrupt: boolean) {
+  const plain = `${fixture.dir}/victim.plain`;
+  await Deno.writeFile(plain, fixture.data.subarray(index * CHUNK, (index + 1) * CHUNK));
+  await mustRun("zstd", ["-q", "-f", "-3", "--check", plain, "-o", `${plain}.zst`]);
+  const frame = await Deno.readFile(`${plain}.zst`);
+  if (corrupt) frame[frame.length - 1] ^= 0xff;
+  return frame;
+}
+
+Deno.test({
+  name: "cache: a zstd frame whose content checksum is wrong is invalid and never cached",
+  ignore: Boolean(missingTools("zstd")),
+  async fn(t) {
+    // Go desync refuses such a body (its decoder checks the checksum), and `zstd -t`
+    // refuses such a file: it must not land in the cache under the chunk's name.
+    const dir = await tempDir(t);
+    const fixture = await makeFixture(dir);
+    const victim = fixture.ids[5];
+    const bad = await checksummedFrame(fixture, 5, true);
+    const server = startFaultServer(
+      dir,
+      ({ path }) => path.includes(victim) ? { kind: "body", body: bad } : { kind: "ok" },
+    );
+    // The same frame in a local store, which cache copies from in the workers too.
+    const local = `${dir}/local`;
+    await mustRun("cp", ["-r", fixture.store, local]);
+    await Deno.writeFile(chunkFile(local, victim), bad);
+    try {
+      for (const store of [`${server.url}/store/`, local]) {
+        const cache = `${dir}/cache`;
+        const run = await runCli(
+          ["cache", ...REMOTE, "-s", store, "-c", cache, fixture.index],
+          FLAGS.http,
+        );
+        assertFailure(run, new RegExp(`chunk ${victim} in store ${escape(store)} is invalid`));
+        assert(!exists(chunkFile(cache, victim)), `${store}: the bad frame is not cached`);
+        if (exists(cache)) assertEquals(tempFiles(cache), []);
+        await removeDir(cache);
+      }
+    } finally {
+      await server.close();
+      await removeDir(dir);
+    }
+  },
+});
+
+Deno.test({
+  name: "cache over HTTP: a zstd frame with a sound content checksum lands as it came",
+  ignore: Boolean(missingTools("zstd")),
+  async fn(t) {
+    // As Go desync stores it: the body, byte for byte.
+    const dir = await tempDir(t);
+    const fixture = await makeFixture(dir);
+    const victim = fixture.ids[5];
+    const good = await checksummedFrame(fixture, 5, false);
+    const server = startFaultServer(
+      dir,
+      ({ path }) => path.includes(victim) ? { kind: "body", body: good } : { kind: "ok" },
+    );
+    try {
+      const cache = `${dir}/cache`;
+      const run = await runCli(
+        ["cache", ...REMOTE, "-s", `${server.url}/store/`, "-c", cache, fixture.index],
+        FLAGS.http,
+      );
+      assertEquals(run.code, 0, run.stderr);
+      assertEquals(await Deno.readFile(chunkFile(cache, victim)), good);
+      await mustRun("zstd", ["-t", "-q", chunkFile(cache, victim)]);
+    } finally {
+      await server.close();
+      await removeDir(dir);
+    }
+  },
 });
