@@ -6,7 +6,7 @@ import { zlib } from "../util/node_builtins.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { hashChunk } from "./digest.ts";
-import { storedFrameContent } from "./zstd_frame.ts";
+import { hasUncheckedChecksum, isZstdFrame, storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
 import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
 import { ZstdDecoder, ZstdEncoder, zstdStreamsAvailable } from "./zstd_stream.ts";
@@ -91,6 +91,31 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The chunk file a store holds, to be stored elsewhere as it is when it is a
+ * zstd frame (other encodings are re-encoded: undefined). Its content has been
+ * verified, but the raw-block fast path skips zstd's content checksum; a frame
+ * whose checksum is wrong would be a chunk file zstd and Go desync refuse, so
+ * such a frame is decoded by zstd here, and fails as any bad frame does.
+ */
+export function frameToStore(
+  stored: { data: Uint8Array; compressed: boolean },
+  sizeHint?: number,
+): Uint8Array | undefined {
+  if (!stored.compressed || !isZstdFrame(stored.data)) return undefined;
+  if (!hasUncheckedChecksum(stored.data)) return stored.data;
+  const limit = (sizeHint || CHUNK_SIZE_LIMIT_MAX) + 1;
+  try {
+    // The fast path's content is a view into the frame or its own buffer, never the decoder's.
+    const reused = zstdStreams()?.decoder;
+    if (reused) reused.decode(stored.data, sizeHint || undefined);
+    else zlib().zstdDecompressSync(stored.data, { maxOutputLength: limit });
+  } catch (error) {
+    throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
+  }
+  return stored.data;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];

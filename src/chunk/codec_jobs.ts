@@ -11,6 +11,7 @@ import {
   compressChunk,
   compressChunkTransient,
   decodeChunk,
+  frameToStore,
 } from "./codec.ts";
 import { hashChunk } from "./digest.ts";
 import { MISSING } from "./errors.ts";
@@ -20,7 +21,6 @@ import { CHUNK_ID_SIZE, type ChunkId, chunkIdToBytes } from "../format/chunk_id.
 import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
-import { isZstdFrame } from "./zstd_frame.ts";
 import { collectAfterPieces, collectAfterStores } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
 import { CHUNK_SIZE_LIMIT, maxStoredChunkSize, uncompressedPath } from "../format/store_layout.ts";
@@ -165,7 +165,8 @@ async function handle(
       const plain = decoded.buffer === input.data.buffer ? decoded : decoded.slice();
       const reply: CodecReply = { seq: job.seq, ok: true, data: plain };
       transfer.push(plain.buffer as ArrayBuffer);
-      if (job.keepInput && plain.buffer !== job.data.buffer) {
+      // A single raw block's content is a view into the input: the caller re-encodes it.
+      if (job.keepInput && plain.buffer !== job.data.buffer && frameToStore(input)) {
         reply.input = job.data;
         transfer.push(job.data.buffer as ArrayBuffer);
       }
@@ -181,9 +182,11 @@ async function handle(
       }
       if (!found) return { reply: { seq: job.seq, ok: true, outcomes: [MISSING] }, transfer };
       let plain: Uint8Array;
+      let kept: Uint8Array | undefined;
       try {
         const stored = await unpackXz(found);
         plain = decodeAny(stored.data, job.id, job.digests, stored.compressed);
+        kept = job.plainOnly ? undefined : frameToStore(stored);
       } catch (error) {
         if (!(error instanceof ChunkDataError)) throw error;
         return { reply: { seq: job.seq, ok: true, outcomes: [error.message] }, transfer };
@@ -191,8 +194,8 @@ async function handle(
       // Both live in buffers this lane reuses: what is sent away gets its own.
       const reply: CodecReply = { seq: job.seq, ok: true, data: plain.slice() };
       transfer.push(reply.data!.buffer as ArrayBuffer);
-      if (!job.plainOnly && found.compressed && isZstdFrame(found.data)) {
-        reply.input = found.data.slice();
+      if (kept) {
+        reply.input = kept.slice();
         transfer.push(reply.input.buffer as ArrayBuffer);
       }
       return { reply, transfer };
@@ -274,7 +277,7 @@ async function handle(
           if (job.touch) touchFile(found.compressed ? item.path : uncompressedPath(item.path));
           if (job.copyTo !== undefined) {
             // A zstd file is copied as it is; other encodings are stored as zstd, like every write.
-            const frame = stored.compressed && isZstdFrame(stored.data) ? stored.data : undefined;
+            const frame = frameToStore(stored, item.size);
             writeChunkFileSync(job.copyTo, item.id, () => frame ?? compressChunkTransient(plain));
           }
           outcomes.push(null);
@@ -312,7 +315,7 @@ async function handle(
           if (job.output !== undefined) writePlaced(item, plain, job.output);
           if (job.storeDir !== undefined) {
             // A zstd body is stored as it came; any other encoding as zstd, like every write.
-            const frame = stored.compressed && isZstdFrame(stored.data) ? stored.data : undefined;
+            const frame = frameToStore(stored, item.size);
             writeChunkFileSync(job.storeDir, item.id, () => frame ?? compressChunkTransient(plain));
             collectAfterStores(1);
           }

@@ -63,8 +63,31 @@ export function storedFrameContent(
   return { content: joined.subarray(0, total), size: total };
 }
 
-/** Adds one frame's blocks starting at `at` to `pieces`; returns where the frame ends. */
-function collectStoredFrame(frame: Uint8Array, start: number, pieces: Piece[]) {
+/**
+ * Whether storedFrameContent reads `data` (frames of raw and RLE blocks only)
+ * and one of its frames declares a content checksum, which it does not check.
+ */
+export function hasUncheckedChecksum(data: Uint8Array): boolean {
+  const seen = { checksum: false };
+  let at = 0;
+  do {
+    const end = collectStoredFrame(data, at, [], seen);
+    if (end === undefined) return false;
+    at = end;
+  } while (at < data.length);
+  return seen.checksum;
+}
+
+/**
+ * Adds one frame's blocks starting at `at` to `pieces`; returns where the frame
+ * ends. Notes in `seen` whether it declares a content checksum.
+ */
+function collectStoredFrame(
+  frame: Uint8Array,
+  start: number,
+  pieces: Piece[],
+  seen?: { checksum: boolean },
+) {
   if (frame.length - start < 6) return undefined;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (view.getUint32(start, true) !== ZSTD_MAGIC) return undefined;
@@ -99,5 +122,6 @@ function collectStoredFrame(frame: Uint8Array, start: number, pieces: Piece[]) {
   }
   // The content checksum is not checked here: callers verify the chunk's digest.
   at += hasChecksum ? 4 : 0;
+  if (seen && hasChecksum) seen.checksum = true;
   return at <= frame.length ? at : undefined;
 }

@@ -2,13 +2,15 @@ import zlib from "node:zlib";
 import { assertBytesEqual, assertEquals, assertThrows } from "../assert.ts";
 import {
   ChunkDataError,
+  ChunkUndecodable,
   compressChunk,
   decodeChunk,
   decompressChunk,
+  frameToStore,
 } from "../../src/chunk/codec.ts";
 import { hashChunk } from "../../src/chunk/digest.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
-import { pseudoRandom } from "../helpers.ts";
+import { missingTools, pseudoRandom } from "../helpers.ts";
 
 const ABC = new TextEncoder().encode("abc");
 
@@ -42,3 +44,38 @@ Deno.test("decodeChunk verifies the digest and names what is wrong", () => {
   assertThrows(() => decodeChunk(compressChunk(data), id, "sha256"), ChunkDataError, "hashes to");
   assertThrows(() => decodeChunk(data, id, "sha512-256"), ChunkDataError, "cannot decompress");
 });
+
+Deno.test({
+  name: "frameToStore: a raw-block frame is kept only when zstd accepts its content checksum",
+  ignore: Boolean(missingTools("zstd")),
+  fn: frameToStoreChecksum,
+});
+
+async function frameToStoreChecksum() {
+  const plain = pseudoRandom(65536, 12);
+  // The zstd CLI's frame with a checksum (raw blocks: the data is incompressible).
+  const child = new Deno.Command("zstd", {
+    args: ["-q", "-c", "--check", "-3"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(plain);
+  await writer.close();
+  const framed = new Uint8Array((await child.output()).stdout);
+  assertBytesEqual(frameToStore({ data: framed, compressed: true })!, framed);
+  const bad = framed.slice();
+  bad[bad.length - 1] ^= 0xff;
+  // The fast path reads the content regardless (the digest covers it)...
+  assertBytesEqual(decompressChunk(bad), plain);
+  // ...but the frame would be a file zstd refuses, so it is not stored.
+  assertThrows(() => frameToStore({ data: bad, compressed: true }), ChunkUndecodable);
+  // Frames without a checksum, and other encodings, as before.
+  const casyncFrame = new Uint8Array(zlib.zstdCompressSync(plain));
+  assertBytesEqual(frameToStore({ data: casyncFrame, compressed: true })!, casyncFrame);
+  assertEquals(frameToStore({ data: plain, compressed: false }), undefined);
+  assertEquals(
+    frameToStore({ data: new Uint8Array(zlib.gzipSync(plain)), compressed: true }),
+    undefined,
+  );
+}
