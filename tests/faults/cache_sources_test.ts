@@ -203,3 +203,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test("cache over HTTP: a chunk present in Go's uncompressed form is neither fetched nor written again", async (t) => {
+  const dir = await tempDir(t);
+  const fixture = await makeFixture(dir);
+  const cache = `${dir}/cache`;
+  const victim = fixture.ids[5];
+  // Go desync's uncompressed stores name a chunk file by its ID alone and hold its plain data.
+  const plainFile = chunkFile(cache, victim).replace(/\.cacnk$/, "");
+  const plain = fixture.data.subarray(5 * CHUNK, 6 * CHUNK);
+  await Deno.mkdir(plainFile.replace(/\/[^/]+$/, ""), { recursive: true });
+  await Deno.writeFile(plainFile, plain);
+  const server = startFaultServer(dir, () => ({ kind: "ok" }));
+  try {
+    const run = await runCli(
+      ["cache", ...REMOTE, "-s", `${server.url}/store/`, "-c", cache, fixture.index],
+      FLAGS.http,
+    );
+    assertEquals(run.code, 0, run.stderr);
+    const gets = server.requests.filter((r) => r.method === "GET").map((r) => r.path);
+    assert(!gets.some((p) => p.includes(victim)), `${victim} not fetched`);
+    assert(!exists(chunkFile(cache, victim)), "no second copy as .cacnk");
+    assertEquals(await Deno.readFile(plainFile), plain);
+    assertEquals(tempFiles(cache), []);
+  } finally {
+    await server.close();
+    await removeDir(dir);
+  }
+});
