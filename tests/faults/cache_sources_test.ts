@@ -4,7 +4,7 @@
  * chunks travel (workers or the main thread).
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { missingTools, mustRun, removeDir, tempDir } from "../helpers.ts";
+import { missingTools, mustRun, removeDir, runTool, tempDir } from "../helpers.ts";
 import { startFaultServer } from "./fault_server.ts";
 import {
   assertFailure,
@@ -125,55 +125,69 @@ Deno.test("cache over HTTP: a chunk no store has fails naming the chunk, and not
 });
 
 /**
- * The victim's chunk as the zstd CLI frames it with a content checksum (as Go
- * desync writes its chunks); with `corrupt`, the checksum's last byte flipped.
- * Its plain data is incompressible, so the frame is raw blocks.
+ * The victim's chunk as the zstd CLI frames it: with a content checksum (as Go
+ * desync writes its chunks) or with its content size, and then, if asked, with
+ * the checksum or the size made wrong. Its plain data is incompressible, so the
+ * frame is raw blocks.
  */
-async function checksummedFrame(fixture: Fixture, index: number, corrupt: boolean) {
+async function cliFrame(fixture: Fixture, index: number, fault: "none" | "checksum" | "size") {
   const plain = `${fixture.dir}/victim.plain`;
   await Deno.writeFile(plain, fixture.data.subarray(index * CHUNK, (index + 1) * CHUNK));
-  await mustRun("zstd", ["-q", "-f", "-3", "--check", plain, "-o", `${plain}.zst`]);
+  const check = fault === "size" ? "--no-check" : "--check";
+  await mustRun("zstd", ["-q", "-f", "-3", check, plain, "-o", `${plain}.zst`]);
   const frame = await Deno.readFile(`${plain}.zst`);
-  if (corrupt) frame[frame.length - 1] ^= 0xff;
+  if (fault === "checksum") frame[frame.length - 1] ^= 0xff;
+  if (fault === "size") {
+    // Single segment, a 2-byte content size (RFC 8878 3.1.1.1): 64 KiB is stored as 65280.
+    assertEquals(Array.from(frame.subarray(4, 7)), [0x60, 0x00, 0xff]);
+    frame[5] = 1;
+  }
   return frame;
 }
 
-Deno.test({
-  name: "cache: a zstd frame whose content checksum is wrong is invalid and never cached",
-  ignore: Boolean(missingTools("zstd")),
-  async fn(t) {
-    // Go desync refuses such a body (its decoder checks the checksum), and `zstd -t`
-    // refuses such a file: it must not land in the cache under the chunk's name.
-    const dir = await tempDir(t);
-    const fixture = await makeFixture(dir);
-    const victim = fixture.ids[5];
-    const bad = await checksummedFrame(fixture, 5, true);
-    const server = startFaultServer(
-      dir,
-      ({ path }) => path.includes(victim) ? { kind: "body", body: bad } : { kind: "ok" },
-    );
-    // The same frame in a local store, which cache copies from in the workers too.
-    const local = `${dir}/local`;
-    await mustRun("cp", ["-r", fixture.store, local]);
-    await Deno.writeFile(chunkFile(local, victim), bad);
-    try {
-      for (const store of [`${server.url}/store/`, local]) {
-        const cache = `${dir}/cache`;
-        const run = await runCli(
-          ["cache", ...REMOTE, "-s", store, "-c", cache, fixture.index],
-          FLAGS.http,
-        );
-        assertFailure(run, new RegExp(`chunk ${victim} in store ${escape(store)} is invalid`));
-        assert(!exists(chunkFile(cache, victim)), `${store}: the bad frame is not cached`);
-        if (exists(cache)) assertEquals(tempFiles(cache), []);
-        await removeDir(cache);
+for (const fault of ["checksum", "size"] as const) {
+  Deno.test({
+    name: `cache: a zstd frame whose content ${fault} is wrong is invalid and never cached`,
+    ignore: Boolean(missingTools("zstd")),
+    async fn(t) {
+      // `zstd -t` refuses such a file (and Go desync such a body, its decoder checks
+      // both): it must not land in the cache under the chunk's name.
+      const dir = await tempDir(t);
+      const fixture = await makeFixture(dir);
+      const victim = fixture.ids[5];
+      const bad = await cliFrame(fixture, 5, fault);
+      await Deno.writeFile(`${dir}/bad.zst`, bad);
+      assert(
+        (await runTool("zstd", ["-t", "-q", `${dir}/bad.zst`])).code !== 0,
+        "zstd -t refuses it",
+      );
+      const server = startFaultServer(
+        dir,
+        ({ path }) => path.includes(victim) ? { kind: "body", body: bad } : { kind: "ok" },
+      );
+      // The same frame in a local store, which cache copies from in the workers too.
+      const local = `${dir}/local`;
+      await mustRun("cp", ["-r", fixture.store, local]);
+      await Deno.writeFile(chunkFile(local, victim), bad);
+      try {
+        for (const store of [`${server.url}/store/`, local]) {
+          const cache = `${dir}/cache`;
+          const run = await runCli(
+            ["cache", ...REMOTE, "-s", store, "-c", cache, fixture.index],
+            FLAGS.http,
+          );
+          assertFailure(run, new RegExp(`chunk ${victim} in store ${escape(store)} is invalid`));
+          assert(!exists(chunkFile(cache, victim)), `${store}: the bad frame is not cached`);
+          if (exists(cache)) assertEquals(tempFiles(cache), []);
+          await removeDir(cache);
+        }
+      } finally {
+        await server.close();
+        await removeDir(dir);
       }
-    } finally {
-      await server.close();
-      await removeDir(dir);
-    }
-  },
-});
+    },
+  });
+}
 
 Deno.test({
   name: "cache over HTTP: a zstd frame with a sound content checksum lands as it came",
@@ -183,7 +197,7 @@ Deno.test({
     const dir = await tempDir(t);
     const fixture = await makeFixture(dir);
     const victim = fixture.ids[5];
-    const good = await checksummedFrame(fixture, 5, false);
+    const good = await cliFrame(fixture, 5, "none");
     const server = startFaultServer(
       dir,
       ({ path }) => path.includes(victim) ? { kind: "body", body: good } : { kind: "ok" },
