@@ -6,7 +6,7 @@ import { zlib } from "../util/node_builtins.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import type { Digest } from "../format/index.ts";
 import { hashChunk } from "./digest.ts";
-import { hasUncheckedChecksum, isZstdFrame, storedFrameContent } from "./zstd_frame.ts";
+import { hasUncheckedParts, isZstdFrame, storedFrameContent } from "./zstd_frame.ts";
 import { isXz } from "./xz.ts";
 import { ChunkDataError, ChunkUndecodable, UnsupportedCompression } from "./errors.ts";
 import { ZstdDecoder, ZstdEncoder, zstdStreamsAvailable } from "./zstd_stream.ts";
@@ -96,16 +96,17 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
 /**
  * The chunk file a store holds, to be stored elsewhere as it is when it is a
  * zstd frame (other encodings are re-encoded: undefined). Its content has been
- * verified, but the raw-block fast path skips zstd's content checksum; a frame
- * whose checksum is wrong would be a chunk file zstd and Go desync refuse, so
- * such a frame is decoded by zstd here, and fails as any bad frame does.
+ * verified, but the raw-block fast path skips what zstd checks beside it (the
+ * content checksum, the declared size, ...: see hasUncheckedParts); a frame
+ * wrong there would be a chunk file zstd and Go desync refuse, so such a frame
+ * is decoded by zstd here, and fails as any bad frame does.
  */
 export function frameToStore(
   stored: { data: Uint8Array; compressed: boolean },
   sizeHint?: number,
 ): Uint8Array | undefined {
   if (!stored.compressed || !isZstdFrame(stored.data)) return undefined;
-  if (!hasUncheckedChecksum(stored.data)) return stored.data;
+  if (!hasUncheckedParts(stored.data)) return stored.data;
   const limit = (sizeHint || CHUNK_SIZE_LIMIT_MAX) + 1;
   try {
     // The fast path's content is a view into the frame or its own buffer, never the decoder's.

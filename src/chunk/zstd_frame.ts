@@ -65,28 +65,36 @@ export function storedFrameContent(
 
 /**
  * Whether storedFrameContent reads `data` (frames of raw and RLE blocks only)
- * and one of its frames declares a content checksum, which it does not check.
+ * but skips something of it zstd checks: a content checksum, the content size
+ * a frame declares, a dictionary, blocks larger than the frame's window or
+ * zstd's block limit, a window past zstd's default limit. Such a frame is
+ * fine to read a verified chunk from, but not to store as it is before zstd
+ * has decoded it: it may be a file zstd and Go desync refuse.
  */
-export function hasUncheckedChecksum(data: Uint8Array): boolean {
-  const seen = { checksum: false };
+export function hasUncheckedParts(data: Uint8Array): boolean {
+  const seen = { unchecked: false };
   let at = 0;
   do {
     const end = collectStoredFrame(data, at, [], seen);
     if (end === undefined) return false;
     at = end;
   } while (at < data.length);
-  return seen.checksum;
+  return seen.unchecked;
 }
+
+/** zstd's largest block (RFC 8878 3.1.1.2.4), and the largest window its decoder takes by default. */
+const BLOCK_SIZE_MAX = 128 << 10;
+const WINDOW_SIZE_LIMIT = 2 ** 27;
 
 /**
  * Adds one frame's blocks starting at `at` to `pieces`; returns where the frame
- * ends. Notes in `seen` whether it declares a content checksum.
+ * ends. Notes in `seen` whether it has any part hasUncheckedParts lists.
  */
 function collectStoredFrame(
   frame: Uint8Array,
   start: number,
   pieces: Piece[],
-  seen?: { checksum: boolean },
+  seen?: { unchecked: boolean },
 ) {
   if (frame.length - start < 6) return undefined;
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
@@ -98,7 +106,17 @@ function collectStoredFrame(
   const dictionaryFlag = descriptor & 3;
   if ((descriptor >> 3) & 1) return undefined; // reserved bit must be zero
   let at = start + 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][dictionaryFlag];
-  at += contentSizeFlag === 0 ? singleSegment : [0, 2, 4, 8][contentSizeFlag];
+  const sizeBytes = contentSizeFlag === 0 ? singleSegment : [0, 2, 4, 8][contentSizeFlag];
+  // What the header declares, only looked at for `seen` (the blocks are the content).
+  const declared = seen && sizeBytes > 0 && at + sizeBytes <= frame.length
+    ? declaredSize(frame, at, sizeBytes)
+    : undefined;
+  const window = seen && at <= frame.length
+    ? (singleSegment ? declared ?? 0 : windowSize(frame[start + 5]))
+    : 0;
+  at += sizeBytes;
+  let content = 0;
+  let largest = 0;
 
   for (;;) {
     if (at + 3 > frame.length) return undefined;
@@ -107,6 +125,8 @@ function collectStoredFrame(
     const last = header & 1;
     const type = (header >> 1) & 3;
     const size = header >>> 3;
+    content += size;
+    largest = Math.max(largest, size);
     if (type === BLOCK_RAW) {
       if (at + size > frame.length) return undefined;
       if (size > 0) pieces.push({ at, length: size });
@@ -122,6 +142,24 @@ function collectStoredFrame(
   }
   // The content checksum is not checked here: callers verify the chunk's digest.
   at += hasChecksum ? 4 : 0;
-  if (seen && hasChecksum) seen.checksum = true;
+  if (seen) {
+    const unchecked = hasChecksum === 1 || dictionaryFlag !== 0 ||
+      (declared !== undefined && declared !== content) || window > WINDOW_SIZE_LIMIT ||
+      largest > Math.min(window, BLOCK_SIZE_MAX);
+    if (unchecked) seen.unchecked = true;
+  }
   return at <= frame.length ? at : undefined;
+}
+
+/** A frame's content size field of `bytes` bytes at `at` (RFC 8878 3.1.1.1.4). */
+function declaredSize(frame: Uint8Array, at: number, bytes: number): number {
+  let value = 0;
+  for (let i = bytes - 1; i >= 0; i--) value = value * 256 + frame[at + i];
+  return bytes === 2 ? value + 256 : value;
+}
+
+/** The window size a window descriptor byte gives (RFC 8878 3.1.1.1.2). */
+function windowSize(descriptor: number): number {
+  const base = 2 ** (10 + (descriptor >> 3));
+  return base + (base / 8) * (descriptor & 7);
 }

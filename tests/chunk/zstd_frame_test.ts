@@ -1,6 +1,6 @@
 import zlib from "node:zlib";
 import { assert, assertBytesEqual, assertEquals } from "../assert.ts";
-import { isZstdFrame, storedFrameContent } from "../../src/chunk/zstd_frame.ts";
+import { hasUncheckedParts, isZstdFrame, storedFrameContent } from "../../src/chunk/zstd_frame.ts";
 import { pseudoRandom } from "../helpers.ts";
 
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -84,4 +84,44 @@ Deno.test("isZstdFrame: zstd's magic number at the view's start, nothing shorter
   assertEquals(isZstdFrame(shifted), false);
   assertEquals(isZstdFrame(frame.subarray(0, 3)), false);
   assertEquals(isZstdFrame(new Uint8Array(zlib.gzipSync(new Uint8Array(100)))), false);
+});
+
+Deno.test("hasUncheckedParts: what the fast path skips and zstd checks, and nothing in casync's frames", () => {
+  // casync's (and our) frames of incompressible data: no checksum, size or dictionary.
+  for (const size of [1000, 65536, 300_000]) {
+    const frame = new Uint8Array(zlib.zstdCompressSync(pseudoRandom(size, 2)));
+    assertEquals(hasUncheckedParts(frame), false);
+  }
+  // Frames with compressed blocks are the decoder's anyway.
+  const text = new TextEncoder().encode("ab".repeat(5000));
+  assertEquals(hasUncheckedParts(new Uint8Array(zlib.zstdCompressSync(text))), false);
+  const raw5 = [...blockHeader(1, 0, 5), 1, 2, 3, 4, 5];
+  const big = [...blockHeader(1, 0, 2000), ...pseudoRandom(2000, 3)];
+  const zstdTakes = (frame: Uint8Array) => {
+    try {
+      zlib.zstdDecompressSync(frame);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const cases: [string, number[], boolean][] = [
+    // Single segment, a 1-byte content size of 5: what the blocks hold.
+    ["a sound declared size", [...MAGIC, 0x20, 5, ...raw5], false],
+    ["a declared size the blocks do not hold", [...MAGIC, 0x20, 6, ...raw5], true],
+    ["a checksum (zeroed: wrong)", [...MAGIC, 0x24, 5, ...raw5, 0, 0, 0, 0], true],
+    ["a dictionary", [...MAGIC, 0x01, 0x58, 7, ...raw5], true],
+    // Window descriptor 0 is 1 KiB, 0x08 is 2 KiB.
+    ["a block larger than the window", [...MAGIC, 0x00, 0x00, ...big], true],
+    ["a block within the window", [...MAGIC, 0x00, 0x08, ...big], false],
+  ];
+  for (const [what, bytes, unchecked] of cases) {
+    const frame = new Uint8Array(bytes);
+    assert(storedFrameContent(frame)?.content, `${what}: the fast path reads it`);
+    assertEquals(hasUncheckedParts(frame), unchecked, what);
+    // Each one flagged is one zstd refuses; each one passed, one it takes.
+    assertEquals(zstdTakes(frame), !unchecked, `${what}: zstd's verdict`);
+  }
+  // Not read by the fast path at all: not its business.
+  assertEquals(hasUncheckedParts(new Uint8Array([1, 2, 3, 4, 5, 6, 7])), false);
 });
