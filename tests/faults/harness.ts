@@ -132,6 +132,11 @@ export function runCli(
   return startCli(args, permissions, options).done;
 }
 
+/** `text` as a regular expression that matches it literally (store URLs, paths). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** The one-line failure every fault must end in: `desync: …` naming the object, exit ≠ 0. */
 export function assertFailure(run: Run, pattern: RegExp, code = 1) {
   assertEquals(run.code, code, `exit code; stderr: ${run.stderr}`);

@@ -13,6 +13,7 @@ import {
   assertFailure,
   assertNoOutput,
   chunkFile,
+  escapeRegExp,
   exists,
   type Fixture,
   FLAGS,
@@ -74,7 +75,7 @@ interface Case {
 }
 
 const get = (store: string, victim: ChunkId, rest: string) =>
-  new RegExp(`store ${escape(store)}: GET chunk ${victim}: ${rest}`);
+  new RegExp(`store ${escapeRegExp(store)}: GET chunk ${victim}: ${rest}`);
 
 const CASES: Case[] = [
   {
@@ -121,13 +122,9 @@ const CASES: Case[] = [
   {
     name: "wrong bytes fail as an invalid chunk naming the store",
     fault: () => ({ kind: "body", body: compressChunk(pseudoRandom(64 << 10, 5)) }),
-    expect: (s, v) => new RegExp(`chunk ${v} in store ${escape(s)} is invalid`),
+    expect: (s, v) => new RegExp(`chunk ${v} in store ${escapeRegExp(s)} is invalid`),
   },
 ];
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 /** Registers every HTTP fault case for `subject`. */
 export function httpFaultMatrix(subject: Subject) {

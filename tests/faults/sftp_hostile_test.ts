@@ -14,6 +14,7 @@ import {
   assertFailure,
   assertNoOutput,
   chunkFile,
+  escapeRegExp,
   exists,
   type Fixture,
   makeFixture,
@@ -138,7 +139,7 @@ hostileTest("reads from a misbehaving server end in one line naming store and ch
       await assertBlob(out, h.fixture);
       continue;
     }
-    const store = `${h.url}/store`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const store = escapeRegExp(`${h.url}/store`);
     assertFailure(run, new RegExp(`^desync: store ${store}: reading chunk ${ID}: ${c.expect}$`));
     assertNoOutput(out);
   }

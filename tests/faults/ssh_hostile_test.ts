@@ -12,6 +12,7 @@ import {
   assertBlob,
   assertFailure,
   assertNoOutput,
+  escapeRegExp,
   FLAGS,
   leftoverProcesses,
   makeFixture,
@@ -75,10 +76,6 @@ const CASES: Case[] = [
   },
 ];
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 for (const c of CASES) {
   Deno.test(`faults: SSH store, hostile remote "${c.mode}"`, async (t) => {
     const dir = await tempDir(t);
@@ -105,10 +102,12 @@ for (const c of CASES) {
         assertEquals(run.code, 0, run.stderr);
         await assertBlob(output, fixture);
       } else {
-        const line = c.expect.replaceAll("STORE", escape(store));
+        const line = c.expect.replaceAll("STORE", escapeRegExp(store));
         assertFailure(
           run,
-          new RegExp(c.whole ? `^desync: ${line}$` : `^desync: store ${escape(store)}: ${line}$`),
+          new RegExp(
+            c.whole ? `^desync: ${line}$` : `^desync: store ${escapeRegExp(store)}: ${line}$`,
+          ),
         );
         assert(
           // deno-lint-ignore no-control-regex

@@ -17,6 +17,7 @@ import {
   assertNoOutput,
   CHUNK,
   chunkFile,
+  escapeRegExp,
   fakeSsh,
   FLAGS,
   leftoverProcesses,
@@ -117,7 +118,7 @@ Deno.test("faults: extract -n 1 over SSH, chunks repeated and some missing, fail
   await withRemote(t, 0, async (f, env, store) => {
     const out = `${f.dir}/out/blob`;
     const run = await runCli(["extract", "-n", "1", "-s", store, f.index, out], FLAGS.ssh, { env });
-    const escaped = store.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const escaped = escapeRegExp(store);
     assertFailure(run, new RegExp(`chunk (${f.missing.join("|")}) missing from store ${escaped}$`));
     assertNoOutput(out);
   });

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { removeDir, tempDir } from "../helpers.ts";
 import { startFaultServer } from "./fault_server.ts";
-import { assertFailure, FLAGS, makeFixture, runCli } from "./harness.ts";
+import { assertFailure, escapeRegExp, FLAGS, makeFixture, runCli } from "./harness.ts";
 
 Deno.test("faults: bad store and index URLs are usage errors before any request", async (t) => {
   const dir = await tempDir(t);
@@ -35,7 +35,7 @@ Deno.test("faults: bad store and index URLs are usage errors before any request"
           [...args, index, ...(args[0] === "extract" ? [`${dir}/out`] : [])],
           FLAGS.http,
         );
-        assertFailure(run, new RegExp(`^desync: store ${escape(location)}: (${why})`), 2);
+        assertFailure(run, new RegExp(`^desync: store ${escapeRegExp(location)}: (${why})`), 2);
       }
     }
     const noHost = await runCli(["list-chunks", "http:///blob.caibx"], FLAGS.http);
@@ -49,10 +49,6 @@ Deno.test("faults: bad store and index URLs are usage errors before any request"
     await removeDir(dir);
   }
 });
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 Deno.test("faults: chunk URLs are built under the store URL's path, whatever it holds", async (t) => {
   const dir = await tempDir(t);
