@@ -10,6 +10,7 @@ import {
   assertFailure,
   CHUNK,
   chunkFile,
+  escapeRegExp,
   exists,
   type Fixture,
   FLAGS,
@@ -20,6 +21,11 @@ import {
 
 const REMOTE = ["-e", "1", "-b", "1ms", "--timeout", "5s"];
 
+/** `desync cache` of the fixture's index from `store` into `cache`, with short retries. */
+function cacheFrom(store: string, cache: string, fixture: Fixture) {
+  return runCli(["cache", ...REMOTE, "-s", store, "-c", cache, fixture.index], FLAGS.http);
+}
+
 /** Every chunk of the fixture is in `cache`, byte for byte the store's zstd file. */
 async function assertCached(fixture: Fixture, cache: string) {
   for (const id of fixture.ids) {
@@ -27,10 +33,6 @@ async function assertCached(fixture: Fixture, cache: string) {
     assertEquals(cached, await Deno.readFile(chunkFile(fixture.store, id)), `chunk ${id} cached`);
   }
   assertEquals(tempFiles(cache), []);
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 Deno.test("cache over HTTP: every chunk lands as the store's file; present ones are not fetched", async (t) => {
@@ -45,10 +47,7 @@ Deno.test("cache over HTTP: every chunk lands as the store's file; present ones 
   }
   const server = startFaultServer(dir, () => ({ kind: "ok" }));
   try {
-    const run = await runCli(
-      ["cache", ...REMOTE, "-s", `${server.url}/store/`, "-c", cache, fixture.index],
-      FLAGS.http,
-    );
+    const run = await cacheFrom(`${server.url}/store/`, cache, fixture);
     assertEquals(run.code, 0, run.stderr);
     await assertCached(fixture, cache);
     const gets = server.requests.filter((r) => r.method === "GET").map((r) => r.path);
@@ -114,7 +113,7 @@ Deno.test("cache over HTTP: a chunk no store has fails naming the chunk, and not
       assertFailure(run, new RegExp(`chunk ${victim}`));
       assertMatch(run.stderr, /missing|not found/i);
       // One store is named; of several, none is singled out.
-      if (stores === 1) assertMatch(run.stderr, new RegExp(escape(`${server.url}/store/`)));
+      if (stores === 1) assertMatch(run.stderr, new RegExp(escapeRegExp(`${server.url}/store/`)));
       assert(!exists(chunkFile(cache, victim)));
       if (exists(cache)) assertEquals(tempFiles(cache), []);
     }
@@ -172,11 +171,11 @@ for (const fault of ["checksum", "size"] as const) {
       try {
         for (const store of [`${server.url}/store/`, local]) {
           const cache = `${dir}/cache`;
-          const run = await runCli(
-            ["cache", ...REMOTE, "-s", store, "-c", cache, fixture.index],
-            FLAGS.http,
+          const run = await cacheFrom(store, cache, fixture);
+          assertFailure(
+            run,
+            new RegExp(`chunk ${victim} in store ${escapeRegExp(store)} is invalid`),
           );
-          assertFailure(run, new RegExp(`chunk ${victim} in store ${escape(store)} is invalid`));
           assert(!exists(chunkFile(cache, victim)), `${store}: the bad frame is not cached`);
           if (exists(cache)) assertEquals(tempFiles(cache), []);
           await removeDir(cache);
@@ -204,10 +203,7 @@ Deno.test({
     );
     try {
       const cache = `${dir}/cache`;
-      const run = await runCli(
-        ["cache", ...REMOTE, "-s", `${server.url}/store/`, "-c", cache, fixture.index],
-        FLAGS.http,
-      );
+      const run = await cacheFrom(`${server.url}/store/`, cache, fixture);
       assertEquals(run.code, 0, run.stderr);
       assertEquals(await Deno.readFile(chunkFile(cache, victim)), good);
       await mustRun("zstd", ["-t", "-q", chunkFile(cache, victim)]);
@@ -230,10 +226,7 @@ Deno.test("cache over HTTP: a chunk present in Go's uncompressed form is neither
   await Deno.writeFile(plainFile, plain);
   const server = startFaultServer(dir, () => ({ kind: "ok" }));
   try {
-    const run = await runCli(
-      ["cache", ...REMOTE, "-s", `${server.url}/store/`, "-c", cache, fixture.index],
-      FLAGS.http,
-    );
+    const run = await cacheFrom(`${server.url}/store/`, cache, fixture);
     assertEquals(run.code, 0, run.stderr);
     const gets = server.requests.filter((r) => r.method === "GET").map((r) => r.path);
     assert(!gets.some((p) => p.includes(victim)), `${victim} not fetched`);

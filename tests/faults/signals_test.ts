@@ -152,19 +152,12 @@ Deno.test("faults: make of small chunks into a local store, SIGINT: exit 130 soo
     await Deno.writeFile(`${dir}/blob`, pseudoRandom(4 << 20, 17));
     const store = `${dir}/store`;
     const args = ["make", "-m", "64B:256B:1024B", "-s", store, `${dir}/made.caibx`, `${dir}/blob`];
-    for (let round = 0; round < 2; round++) {
-      await Deno.remove(store, { recursive: true }).catch(() => {});
-      const running = startCli(args, FLAGS.local);
-      await until(() => exists(store) && [...Deno.readDirSync(store)].length >= 200, "chunks");
-      const sent = performance.now();
-      running.signal("SIGINT");
-      const run = await running.done;
-      const ms = performance.now() - sent;
-      assertFailure(run, /^desync: interrupted/, 130);
-      assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
-      assertNoOutput(`${dir}/made.caibx`);
-      assertEquals(tempFiles(store), [], `no temporary file in the store (round ${round})`);
-    }
+    await interruptWhileWriting(
+      args,
+      FLAGS.local,
+      store,
+      () => assertNoOutput(`${dir}/made.caibx`),
+    );
   } finally {
     await removeDir(dir);
   }
@@ -178,15 +171,11 @@ Deno.test("faults: cache of small chunks into a local cache, SIGINT: exit 130, n
     // rename would leave a temporary file there.
     const index = await smallChunkStore(dir, 19);
     const cache = `${dir}/cache`;
-    for (let round = 0; round < 2; round++) {
-      await Deno.remove(cache, { recursive: true }).catch(() => {});
-      const running = startCli(["cache", "-s", `${dir}/store`, "-c", cache, index], FLAGS.local);
-      await until(() => exists(cache) && [...Deno.readDirSync(cache)].length >= 200, "chunks");
-      running.signal("SIGINT");
-      const run = await running.done;
-      assertFailure(run, /^desync: interrupted/, 130);
-      assertEquals(tempFiles(cache), [], `no temporary file in the cache (round ${round})`);
-    }
+    await interruptWhileWriting(
+      ["cache", "-s", `${dir}/store`, "-c", cache, index],
+      FLAGS.local,
+      cache,
+    );
   } finally {
     await removeDir(dir);
   }
@@ -305,19 +294,8 @@ Deno.test("faults: cache of small chunks from HTTP into a local cache, SIGINT: e
     const server = startFaultServer(dir, () => ({ kind: "ok" }));
     try {
       const cache = `${dir}/cache`;
-      for (let round = 0; round < 2; round++) {
-        await Deno.remove(cache, { recursive: true }).catch(() => {});
-        const args = ["cache", "-s", `${server.url}/store/`, "-c", cache, index];
-        const running = startCli(args, FLAGS.http);
-        await until(() => exists(cache) && [...Deno.readDirSync(cache)].length >= 200, "chunks");
-        const sent = performance.now();
-        running.signal("SIGINT");
-        const run = await running.done;
-        const ms = performance.now() - sent;
-        assertFailure(run, /^desync: interrupted/, 130);
-        assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
-        assertEquals(tempFiles(cache), [], `no temporary file in the cache (round ${round})`);
-      }
+      const args = ["cache", "-s", `${server.url}/store/`, "-c", cache, index];
+      await interruptWhileWriting(args, FLAGS.http, cache);
     } finally {
       await server.close();
     }
@@ -336,4 +314,29 @@ async function smallChunkStore(dir: string, seed: number): Promise<string> {
   );
   assertEquals(made.code, 0, made.stderr);
   return index;
+}
+
+/**
+ * Twice: runs `args` until `target` holds 200 entries, sends SIGINT, and wants
+ * exit 130 within 1.5 s, no temporary file in `target` and `check` to pass.
+ */
+async function interruptWhileWriting(
+  args: string[],
+  flags: readonly string[],
+  target: string,
+  check: () => void = () => {},
+) {
+  for (let round = 0; round < 2; round++) {
+    await Deno.remove(target, { recursive: true }).catch(() => {});
+    const running = startCli(args, flags);
+    await until(() => exists(target) && [...Deno.readDirSync(target)].length >= 200, "chunks");
+    const sent = performance.now();
+    running.signal("SIGINT");
+    const run = await running.done;
+    const ms = performance.now() - sent;
+    assertFailure(run, /^desync: interrupted/, 130);
+    assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+    check();
+    assertEquals(tempFiles(target), [], `no temporary file in ${target} (round ${round})`);
+  }
 }
