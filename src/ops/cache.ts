@@ -9,12 +9,11 @@ import { ChunkInvalid, StoreError } from "../errors.ts";
 import { describeFsError } from "../util/fs.ts";
 import { chunkFileExistsSync } from "../chunk/store_files.ts";
 import { uncompressedPath } from "../format/store_layout.ts";
-import { fetchBatchSize, fetchError } from "./fetch_chunks.ts";
+import { fetchInBatches } from "./fetch_chunks.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type Digest, digestOf, type Index } from "../format/index.ts";
 import {
   type ChunkFileStore,
-  type HttpChunkStore,
   isChunkFileStore,
   isHttpChunkStore,
   isStoreSequence,
@@ -81,9 +80,17 @@ export async function fillCache(options: CacheOptions): Promise<CacheStats> {
             fetched,
           );
         } else if (isHttpChunkStore(source)) {
-          sizes ??= chunkSizes(options.indexes);
-          const job = { source, cache, codec, digests, sizes, signal: options.signal };
-          rest = await fetchIntoCache(rest, job, options.concurrency, fetched);
+          // Each lane GETs, verifies and writes its chunks: none is handed between threads.
+          const known = sizes ??= chunkSizes(options.indexes);
+          rest = await fetchInBatches(rest, {
+            codec,
+            store: source,
+            digests,
+            target: { storeDir: cache.dir },
+            item: (id) => ({ id, size: known.get(id) ?? 0, offsets: [] }),
+            concurrency: options.concurrency,
+            signal: options.signal,
+          }, fetched);
         } else {
           break;
         }
@@ -170,60 +177,4 @@ function chunkSizes(indexes: readonly Index[]): Map<ChunkId, number> {
   const sizes = new Map<ChunkId, number>();
   for (const index of indexes) for (const chunk of index.chunks) sizes.set(chunk.id, chunk.size);
   return sizes;
-}
-
-interface FetchIntoCache {
-  source: HttpChunkStore;
-  cache: ChunkFileStore;
-  codec: CodecPool;
-  digests: readonly Digest[];
-  sizes: ReadonlyMap<ChunkId, number>;
-  signal: AbortSignal | undefined;
-}
-
-/**
- * Fetches chunks from an HTTP store into a local cache in lane batches: each
- * lane GETs, verifies and writes its chunks, so no chunk is handed between
- * threads and memory stays flat with the blob. Returns the IDs `source` lacks.
- */
-async function fetchIntoCache(
-  ids: readonly ChunkId[],
-  job: FetchIntoCache,
-  concurrency: number,
-  fetched: () => void,
-): Promise<ChunkId[]> {
-  const { source, codec } = job;
-  const missing: ChunkId[] = [];
-  // One batch per worker at a time, -n spread over them: never more than -n requests in flight.
-  const workers = Math.min(codec.size, concurrency);
-  const size = fetchBatchSize(ids.length, workers);
-  const batches: ChunkId[][] = [];
-  for (let i = 0; i < ids.length; i += size) batches.push(ids.slice(i, i + size));
-  const perJob = Math.max(1, Math.floor(concurrency / workers));
-  await forEachLimited(batches, workers, async (batch) => {
-    const outcomes = await codec.fetchPlace({
-      ...source.workerFetch,
-      items: batch.map((id) => ({
-        id,
-        url: source.chunkUrl(id),
-        size: job.sizes.get(id) ?? 0,
-        offsets: [],
-      })),
-      digests: job.digests,
-      storeDir: job.cache.dir,
-      concurrency: perJob,
-    });
-    // A failure is reported before the chunks it left untried.
-    const order = [...outcomes.keys()].sort((a, b) =>
-      Number(outcomes[a]?.kind === "skipped") - Number(outcomes[b]?.kind === "skipped")
-    );
-    for (const i of order) {
-      const problem = outcomes[i];
-      const id = batch[i];
-      if (problem === null) fetched();
-      else if (problem.kind === "missing") missing.push(id);
-      else throw fetchError(problem, id, source);
-    }
-  }, job.signal);
-  return missing;
 }

@@ -9,7 +9,7 @@ import { ChunkDataError } from "../chunk/errors.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../errors.ts";
 import type { Digest } from "../format/index.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
-import type { FetchProblem } from "../chunk/codec_pool.ts";
+import type { CodecPool, FetchProblem } from "../chunk/codec_pool.ts";
 import {
   type ChunkFileStore,
   type HttpChunkStore,
@@ -103,46 +103,83 @@ export async function fetchNeeded(
  * Places chunks an HTTP store serves: workers GET, verify and write them in
  * batches. Returns the chunks the store does not have.
  */
-async function placeFromHttp(
+function placeFromHttp(
   context: CopyContext,
   needs: readonly Need[],
   store: HttpChunkStore,
   concurrency: number,
   placed: (need: Need) => void,
 ): Promise<Need[]> {
-  const { codec } = context;
-  const missing: Need[] = [];
-  // One batch per worker at a time, -n spread over them: never more than -n requests in flight.
-  const workers = Math.min(codec.size, concurrency);
-  const batches: Need[][] = [];
-  const size = fetchBatchSize(needs.length, workers);
-  for (let i = 0; i < needs.length; i += size) batches.push(needs.slice(i, i + size));
-  const perJob = Math.max(1, Math.floor(concurrency / workers));
+  return fetchInBatches(needs, {
+    codec: context.codec,
+    store,
+    digests: [context.digest],
+    target: { output: context.output },
+    item: (need) => need,
+    concurrency,
+    signal: context.signal,
+  }, placed);
+}
+
+/** How fetchInBatches hands a store's chunks to the lanes. */
+export interface FetchBatches<T> {
+  codec: CodecPool;
+  store: HttpChunkStore;
+  digests: readonly Digest[];
+  /** Where the verified chunks go: the output at their offsets, or a local store directory. */
+  target: { output: string } | { storeDir: string };
+  /** A chunk as the lanes fetch it (its URL is added). */
+  item: (chunk: T) => { id: ChunkId; size: number; offsets: readonly number[] };
+  concurrency: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * GETs, verifies and writes chunks of an HTTP store in the lanes, in batches:
+ * one batch per lane at a time, -n spread over them, so never more than -n
+ * requests are in flight. Calls `done` for each chunk written; returns those
+ * the store does not have, and throws for any other failure (reported before
+ * the chunks it left untried).
+ */
+export async function fetchInBatches<T>(
+  chunks: readonly T[],
+  options: FetchBatches<T>,
+  done: (chunk: T) => void,
+): Promise<T[]> {
+  const { codec, store } = options;
+  const missing: T[] = [];
+  const workers = Math.min(codec.size, options.concurrency);
+  const batches: T[][] = [];
+  const size = fetchBatchSize(chunks.length, workers);
+  for (let i = 0; i < chunks.length; i += size) batches.push(chunks.slice(i, i + size));
+  const perJob = Math.max(1, Math.floor(options.concurrency / workers));
   await forEachLimited(batches, workers, async (batch) => {
+    const items = batch.map((chunk) => {
+      const item = options.item(chunk);
+      return { id: item.id, size: item.size, offsets: item.offsets, url: store.chunkUrl(item.id) };
+    });
     const outcomes = await codec.fetchPlace({
       ...store.workerFetch,
-      items: batch.map((need) => ({ ...need, url: store.chunkUrl(need.id) })),
-      digests: [context.digest],
-      output: context.output,
+      ...options.target,
+      items,
+      digests: options.digests,
       concurrency: perJob,
     });
-    // A failure is reported before the chunks it left untried.
     const order = [...outcomes.keys()].sort((a, b) =>
       Number(outcomes[a]?.kind === "skipped") - Number(outcomes[b]?.kind === "skipped")
     );
     for (const i of order) {
       const problem = outcomes[i];
-      const { id } = batch[i];
-      if (problem === null) placed(batch[i]);
+      if (problem === null) done(batch[i]);
       else if (problem.kind === "missing") missing.push(batch[i]);
-      else throw fetchError(problem, id, store);
+      else throw fetchError(problem, items[i].id, store);
     }
-  }, context.signal);
+  }, options.signal);
   return missing;
 }
 
 /** The error for a chunk a worker could not fetch from `store` (other than a 404). */
-export function fetchError(
+function fetchError(
   problem: Exclude<FetchProblem, { kind: "missing" }>,
   id: ChunkId,
   store: HttpChunkStore,
