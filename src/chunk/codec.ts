@@ -67,9 +67,7 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
         : `holds ${stored.size} bytes, more than a chunk may (${CHUNK_SIZE_LIMIT_MAX})`,
     );
   }
-  const options = sizeHint
-    ? { chunkSize: Math.max(sizeHint, 64), maxOutputLength: limit }
-    : { maxOutputLength: limit };
+  const options = zlibOptions(sizeHint);
   try {
     // casync detects the compression of each chunk file by its magic bytes (zstd by default,
     // gzip or xz with --compression); so do we.
@@ -83,11 +81,24 @@ export function decompressChunk(compressed: Uint8Array, sizeHint?: number): Uint
     // The workers inflate xz first (xz.ts: its decoder is asynchronous); here it is a caller error.
     throw new UnsupportedCompression("xz-compressed chunks must go through xzDecompress");
   }
+  return zstdDecode(compressed, sizeHint);
+}
+
+/** node:zlib's options for a chunk of `sizeHint` bytes (0: unknown), bounded by the largest chunk. */
+function zlibOptions(sizeHint?: number) {
+  const limit = (sizeHint || CHUNK_SIZE_LIMIT_MAX) + 1;
+  return sizeHint
+    ? { chunkSize: Math.max(sizeHint, 64), maxOutputLength: limit }
+    : { maxOutputLength: limit };
+}
+
+/** zstd's own decoder (the reused stream decoder when there is one); ChunkUndecodable on failure. */
+function zstdDecode(compressed: Uint8Array, sizeHint?: number): Uint8Array {
   try {
     const reused = zstdStreams()?.decoder;
     // A hint of 0 means unknown (verify and cache know no sizes).
     if (reused) return reused.decode(compressed, sizeHint || undefined);
-    return asPlainArray(zlib().zstdDecompressSync(compressed, options));
+    return asPlainArray(zlib().zstdDecompressSync(compressed, zlibOptions(sizeHint)));
   } catch (error) {
     throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
   }
@@ -106,16 +117,9 @@ export function frameToStore(
   sizeHint?: number,
 ): Uint8Array | undefined {
   if (!stored.compressed || !isZstdFrame(stored.data)) return undefined;
-  if (!hasUncheckedParts(stored.data)) return stored.data;
-  const limit = (sizeHint || CHUNK_SIZE_LIMIT_MAX) + 1;
-  try {
-    // The fast path's content is a view into the frame or its own buffer, never the decoder's.
-    const reused = zstdStreams()?.decoder;
-    if (reused) reused.decode(stored.data, sizeHint || undefined);
-    else zlib().zstdDecompressSync(stored.data, { maxOutputLength: limit });
-  } catch (error) {
-    throw new ChunkUndecodable(`cannot decompress: ${(error as Error).message}`);
-  }
+  // Only raw-block frames have unchecked parts, and their content came from the fast path
+  // (a view into the frame or a buffer of its own), never the reused decoder's buffer.
+  if (hasUncheckedParts(stored.data)) zstdDecode(stored.data, sizeHint);
   return stored.data;
 }
 
