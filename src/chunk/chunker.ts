@@ -19,7 +19,7 @@ export const DEFAULT_MAX = 256 * 1024;
 
 /** The fixed table of casync's buzhash (src/cachunker.c), one value per byte. */
 // deno-fmt-ignore
-const BUZHASH_TABLE = new Int32Array([
+export const BUZHASH_TABLE = new Int32Array([
   0x458be752, 0xc10748cc, 0xfbbcdbb8, 0x6ded5b68, 0xb10a82b5, 0x20d75648, 0xdfc5665f, 0xa8428801,
   0x7ebf5191, 0x841135c7, 0x65cc53b3, 0x280a597c, 0x16f60255, 0xc78cbc3e, 0x294415f5, 0xb938d494,
   0xec85c4e6, 0xb7d33edc, 0xe549b544, 0xfdeda5aa, 0x882bf287, 0x3116737c, 0x05569956, 0xe8cc1f68,
@@ -120,24 +120,52 @@ export function nextCut(
   const table = BUZHASH_TABLE;
   const leaving = BUZHASH_LEAVING;
   const target = discriminator - 1;
-  // `u - floor(u * inverse) * d` is u % d for every u < 2^32 whose remainder is not 0,
-  // and the only remainder compared is d - 1 >= 1; it runs ~5x faster than `%` on
-  // values past 2^31, which V8 computes in floating point.
-  const inverse = 1 / discriminator;
   let h = 0;
   for (let i = from + first - WINDOW_SIZE; i < from + first; i++) {
     h = ((h << 1) | (h >>> 31)) ^ table[data[i]];
   }
-  let u = h >>> 0;
-  if (u - Math.floor(u * inverse) * discriminator === target) return first;
+  if ((h >>> 0) % discriminator === target) return first;
+  // A cut is where the hash u (h as unsigned) has u % d === d - 1, so d divides u + 1.
+  // V8 computes `%` on values past 2^31 in floating point, which costs more than the
+  // rolling hash itself; so each position first gets a test in 32-bit integers that
+  // every cut passes and nearly nothing else does, and only what passes gets the `%`.
+  // The test is either that d's odd part divides u + 1 (the product with its inverse
+  // mod 2^32 is at most ⌊(2^32 - 1) / odd⌋ exactly for multiples: Granlund and
+  // Montgomery, "Division by invariant integers using multiplication", 1994), or, when
+  // d is mostly a power of two, that u + 1 ends in as many zero bits as d does.
+  // u + 1 wraps to 0 only for u = 2^32 - 1, which passes both and is judged by `%`.
+  // Chunking runs about a quarter faster than with a floating-point remainder.
+  const twos = discriminator & -discriminator;
+  const odd = discriminator / twos;
   const stop = from + limit;
-  for (let i = from + first; i < stop; i++) {
-    h = ((h << 1) | (h >>> 31)) ^ leaving[data[i - WINDOW_SIZE]] ^ table[data[i]];
-    u = h >>> 0;
-    if (u - Math.floor(u * inverse) * discriminator === target) return i + 1 - from;
+  if (odd > twos) {
+    const inverse = inverseMod32(odd);
+    // Unsigned comparison of 32-bit integers as signed ones, with the sign bit flipped.
+    const bound = Math.floor(0xffffffff / odd) ^ SIGN_BIT;
+    for (let i = from + first; i < stop; i++) {
+      h = ((h << 1) | (h >>> 31)) ^ (leaving[data[i - WINDOW_SIZE]] ^ table[data[i]]);
+      if ((Math.imul(h + 1, inverse) ^ SIGN_BIT) <= bound && (h >>> 0) % discriminator === target) {
+        return i + 1 - from;
+      }
+    }
+  } else {
+    const lowBits = twos - 1;
+    for (let i = from + first; i < stop; i++) {
+      h = ((h << 1) | (h >>> 31)) ^ (leaving[data[i - WINDOW_SIZE]] ^ table[data[i]]);
+      if (((h + 1) & lowBits) === 0 && (h >>> 0) % discriminator === target) return i + 1 - from;
+    }
   }
   if (limit === max) return max;
   return final ? available : -1;
+}
+
+const SIGN_BIT = 0x80000000 | 0;
+
+/** The multiplicative inverse of an odd number modulo 2^32 (Newton's iteration, 5 steps from 3 bits). */
+export function inverseMod32(odd: number): number {
+  let inverse = odd; // correct to 3 bits, as odd * odd = 1 (mod 8)
+  for (let step = 0; step < 5; step++) inverse = Math.imul(inverse, 2 - Math.imul(odd, inverse));
+  return inverse;
 }
 
 /** Every cut (chunk end offset) of an in-memory blob, in order. */

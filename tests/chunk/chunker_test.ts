@@ -1,8 +1,11 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import {
+  BUZHASH_TABLE,
+  type ChunkerParams,
   chunkerParams,
   cutsOf,
   discriminatorFor,
+  inverseMod32,
   nextCut,
   WINDOW_SIZE,
 } from "../../src/chunk/chunker.ts";
@@ -69,4 +72,67 @@ Deno.test("chunk size settings are validated with messages", () => {
   assertThrows(() => chunkerParams(0, 10, 20), UsageError, "outside");
   assertThrows(() => chunkerParams(100, 50, 200), UsageError, "min <= avg <= max");
   assertThrows(() => chunkerParams(1, 2, 2 ** 28), UsageError, "outside");
+});
+
+/**
+ * casync's rule computed the slow way: each window's hash from its definition
+ * (the byte k places back rotated left by k), tested with a plain `%`.
+ */
+function referenceCuts(data: Uint8Array, { min, max, discriminator }: ChunkerParams): number[] {
+  const windowHash = (end: number) => {
+    let h = 0;
+    for (let k = 0; k < WINDOW_SIZE; k++) {
+      const value = BUZHASH_TABLE[data[end - 1 - k]] >>> 0;
+      const r = k % 32;
+      h ^= r === 0 ? value : (value << r) | (value >>> (32 - r));
+    }
+    return h >>> 0;
+  };
+  const cuts: number[] = [];
+  for (let start = 0; start < data.length;) {
+    const last = Math.min(start + max, data.length);
+    let cut = last;
+    for (let end = start + Math.max(min, WINDOW_SIZE); end <= last; end++) {
+      if (windowHash(end) % discriminator === discriminator - 1) {
+        cut = end;
+        break;
+      }
+    }
+    cuts.push(cut);
+    start = cut;
+  }
+  return cuts;
+}
+
+Deno.test("cuts match casync's rule computed the slow way, for every kind of discriminator", () => {
+  const settings: [number, number, number][] = [
+    [256, 1024, 4096], // an odd discriminator
+    [64, 64, 4096], // 64: a power of two
+    [100, 100, 4096], // 4 * 25: the odd part is the larger
+    [96, 96, 4096], // 3 * 32: the power of two is the larger
+    [1, 1, 64], // 1: every position is a cut
+    [4096, 4096, 4096], // fixed size
+    [16, 40, 200], // min below the window
+  ];
+  let seed = 11;
+  for (let i = 0; i < 40; i++) {
+    const max = 48 + ((seed = (seed * 1103515245 + 12345) >>> 0) % 6000);
+    const min = 1 + (seed >>> 3) % max;
+    settings.push([min, min + (seed >>> 7) % (max - min + 1), max]);
+  }
+  const random = pseudoRandomFast(48 << 10, 21);
+  // Few distinct bytes: long stretches where the hash repeats itself.
+  const plain = random.map((byte) => byte & 3);
+  for (const [min, avg, max] of settings) {
+    const params = chunkerParams(min, avg, max);
+    for (const data of [random, plain]) {
+      assertEquals(cutAll(data, params), referenceCuts(data, params), `${min}:${avg}:${max}`);
+    }
+  }
+});
+
+Deno.test("inverseMod32 inverts every odd number modulo 2^32", () => {
+  for (const odd of [1, 3, 5, 49535, 99777, 10001, 0x7fffffff, 0x7ffffffd, 2 ** 27 + 1]) {
+    assertEquals(Math.imul(odd, inverseMod32(odd)), 1, `${odd}`);
+  }
 });

@@ -17,6 +17,11 @@ const SIZE_CASES: BlobCase[] = [
   { name: "large-chunks", size: 24 << 20, kind: "random", chunkSize: "32768:131072:524288" },
   { name: "odd-chunks", size: 6 << 20, kind: "random", chunkSize: "20000:50000:300000" },
   { name: "odd-chunks-zeros", size: 4 << 20, kind: "zeros", chunkSize: "20000:50000:300000" },
+  // With min = avg, casync's discriminator is min: a power of two, an even number with
+  // an odd part larger than its power of two, and one the other way round (3 * 2^14).
+  { name: "discriminator-2^14", size: 3 << 20, kind: "random", chunkSize: "16384:16384:65536" },
+  { name: "discriminator-2x10001", size: 3 << 20, kind: "random", chunkSize: "20002:20002:80000" },
+  { name: "discriminator-3x2^14", size: 4 << 20, kind: "random", chunkSize: "49152:49152:196608" },
 ];
 
 for (const blobCase of [...BLOB_CASES, ...SIZE_CASES]) {
