@@ -1,9 +1,12 @@
 /**
  * The compute limits of this machine and runtime, measured on the spot, so a
- * ratio can be read against them: SHA-512/256 and zstd decoding per core.
+ * ratio can be read against them: per core, SHA-512/256, casync's chunker, and
+ * zstd through the codec's own stream encoder and decoder (not node:zlib's sync
+ * functions, which allocate per call and decode text several times slower).
  */
 import { createHash } from "node:crypto";
-import zlib from "node:zlib";
+import { chunkerParams, nextCut } from "../../src/chunk/chunker.ts";
+import { ZstdDecoder, ZstdEncoder } from "../../src/chunk/zstd_stream.ts";
 import { xorshiftBytes } from "../pseudo_random.ts";
 
 export function measureLimits(): string {
@@ -20,17 +23,30 @@ export function measureLimits(): string {
       createHash("sha512-256").update(data.subarray(at, at + piece)).digest();
     }
   });
+  const params = chunkerParams();
+  const chunking = rate(data.length, () => {
+    for (let at = 0; at < data.length;) at += nextCut(data, at, data.length, params, true);
+  });
   // Compressible text, as chunks of a tar of system files are.
   const text = data.subarray(0, 16 << 20).map((byte) => 97 + (byte % 16));
+  const encoder = new ZstdEncoder(3);
   const frames: Uint8Array[] = [];
-  for (let at = 0; at < text.length; at += piece) {
-    frames.push(zlib.zstdCompressSync(text.subarray(at, at + piece)));
-  }
-  const zstd = rate(text.length, () => {
-    for (const frame of frames) zlib.zstdDecompressSync(frame);
+  const encoding = rate(text.length, () => {
+    frames.length = 0;
+    for (let at = 0; at < text.length; at += piece) {
+      frames.push(encoder.encode(text.subarray(at, at + piece)));
+    }
   });
-  return `limits per core: SHA-512/256 ${sha.toFixed(0)} MB/s, ` +
-    `zstd decoding (zstdDecompressSync) ${zstd.toFixed(0)} MB/s`;
+  const decoder = new ZstdDecoder();
+  const decoding = rate(text.length, () => {
+    for (const frame of frames) decoder.decode(frame, piece);
+  });
+  return `limits per core: SHA-512/256 ${sha.toFixed(0)} MB/s, chunking ${
+    chunking.toFixed(0)
+  } MB/s, ` +
+    `zstd on text: encoding (level 3) ${encoding.toFixed(0)} MB/s, decoding ${
+      decoding.toFixed(0)
+    } MB/s`;
 }
 
 /**
