@@ -145,11 +145,17 @@ function writePlaced(
   plain: Uint8Array,
   output: string,
 ) {
+  checkedSize(item, plain);
+  const file = outputFile(output);
+  for (const offset of item.offsets) writeAt(file, plain, offset);
+}
+
+/** The plain data, if it is as long as the index says the chunk is. */
+function checkedSize(item: { size: number }, plain: Uint8Array): Uint8Array {
   if (plain.length !== item.size) {
     throw new ChunkDataError(`holds ${plain.length} bytes, the index says ${item.size}`);
   }
-  const file = outputFile(output);
-  for (const offset of item.offsets) writeAt(file, plain, offset);
+  return plain;
 }
 
 async function handle(
@@ -263,6 +269,7 @@ async function handle(
     }
     case "place-files": {
       const outcomes: (string | null)[] = [];
+      const gathered = job.gather === undefined ? undefined : new Uint8Array(job.gather);
       for (const item of job.items) {
         // The index's size bounds the file (a cache copy knows none: casync's largest chunk).
         const found = readChunkFile(item.path, maxStoredChunkSize(item.size || CHUNK_SIZE_LIMIT));
@@ -274,6 +281,7 @@ async function handle(
           const stored = await unpackXz(found, item.size);
           const plain = decodeAny(stored.data, item.id, job.digests, stored.compressed, item.size);
           if (job.output !== undefined) writePlaced(item, plain, job.output);
+          if (gathered) gathered.set(checkedSize(item, plain), item.offsets[0]);
           if (job.touch) touchFile(found.compressed ? item.path : uncompressedPath(item.path));
           if (job.copyTo !== undefined) {
             // A zstd file is copied as it is; other encodings are stored as zstd, like every write.
@@ -286,7 +294,8 @@ async function handle(
           outcomes.push(error.message);
         }
       }
-      return { reply: { seq: job.seq, ok: true, outcomes }, transfer };
+      if (gathered) transfer.push(gathered.buffer);
+      return { reply: { seq: job.seq, ok: true, outcomes, data: gathered }, transfer };
     }
     case "place-frames": {
       const outcomes: (string | null)[] = [];

@@ -44,6 +44,11 @@ export type CodecRequest =
     touch?: boolean;
     /** Also store each verified chunk into this local store directory (cache fills). */
     copyTo?: string;
+    /**
+     * Send the chunks' plain data back in one buffer of this many bytes, each
+     * item's at its first offset (cat's run of consecutive chunks).
+     */
+    gather?: number;
   }
   | ({ seq: number; op: "read-chunk" } & ReadChunkJob)
   | ({ seq: number; op: "piece" } & PieceJob)
@@ -509,6 +514,21 @@ export class CodecPool {
   ): Promise<PlaceOutcome[]> {
     const reply = await this.#run({ seq: 0, op: "place-files", items, digests, output, touch });
     return reply.outcomes!.map(toOutcome);
+  }
+
+  /**
+   * Reads and verifies a batch of chunk files and sends their plain data back
+   * in one buffer of `length` bytes, each item's at its first offset; what no
+   * item covers is zeros. Each item's outcome is reported as for `placeFiles`
+   * (its bytes are in the buffer only when it is ok).
+   */
+  async gatherFiles(
+    items: readonly PlaceFileItem[],
+    digests: readonly Digest[],
+    length: number,
+  ): Promise<{ data: Uint8Array; outcomes: PlaceOutcome[] }> {
+    const reply = await this.#run({ seq: 0, op: "place-files", items, digests, gather: length });
+    return { data: reply.data!, outcomes: reply.outcomes!.map(toOutcome) };
   }
 
   /**

@@ -51,7 +51,7 @@ export async function withArchiveSource(
     command,
     [index],
     opts,
-    ({ signal, store }) =>
-      work({ source, feed: indexFeed(index, store, opts.concurrency, signal), signal }),
+    ({ signal, store, codec }) =>
+      work({ source, feed: indexFeed(index, store, opts.concurrency, signal, codec), signal }),
   );
 }

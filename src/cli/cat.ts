@@ -71,6 +71,7 @@ export function registerCat(program: Command) {
           offset: opts.offset,
           length,
           signal,
+          codec,
         });
       if (output === undefined || output === "-") {
         await quietWhenReaderLeaves(() => run((bytes) => writeAll(stdout, bytes)));

@@ -7,6 +7,7 @@
 import { DesyncError } from "../errors.ts";
 import type { Index } from "../format/index.ts";
 import type { Store } from "../store/store.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
 import { describeFsError } from "../util/fs.ts";
 import { untilAborted } from "../util/tasks.ts";
 import { cat } from "./cat.ts";
@@ -52,14 +53,15 @@ export function fileFeed(path: string, signal?: AbortSignal): Feed {
   };
 }
 
-/** The archive an index describes, streamed from `store` in order. */
+/** The archive an index describes, streamed from `store` in order (read by `codec`'s lanes). */
 export function indexFeed(
   index: Index,
   store: Store,
   concurrency: number,
   signal?: AbortSignal,
+  codec?: CodecPool,
 ): Feed {
   return async (push) => {
-    await cat({ index, store, write: push, concurrency, signal });
+    await cat({ index, store, write: push, concurrency, signal, codec });
   };
 }
