@@ -242,7 +242,8 @@ async function handle(
       const ids = new Uint8Array(ends.length * CHUNK_ID_SIZE);
       const sizes = new Uint32Array(ends.length);
       // One read for all the pieces: they are consecutive.
-      const whole = readPiece(job.path, job.start, (ends.at(-1) ?? job.start) - job.start);
+      const whole = job.data ??
+        readPiece(job.path!, job.start, (ends.at(-1) ?? job.start) - job.start);
       let start = job.start;
       for (let k = 0; k < ends.length; k++) {
         if (stopped()) throw new Error("stopped");
@@ -254,7 +255,13 @@ async function handle(
       }
       collectAfterPieces(ends.length);
       transfer.push(ids.buffer, sizes.buffer);
-      return { reply: { seq: job.seq, ok: true, ids, sizes }, transfer };
+      const reply: CodecReply = { seq: job.seq, ok: true, ids, sizes };
+      if (job.data) {
+        // Sent back to be filled again: batches left as garbage piled up faster than GCs ran.
+        reply.data = job.data;
+        transfer.push(job.data.buffer as ArrayBuffer);
+      }
+      return { reply, transfer };
     }
     case "store-plain": {
       const id = hashChunk(job.data, job.digest);

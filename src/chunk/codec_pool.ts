@@ -183,7 +183,13 @@ export type ReadChunkResult =
  * make's main-thread garbage, and its heap grew with the blob.
  */
 export interface PiecesJob {
-  path: string;
+  /** The file the pieces are read from, unless `data` holds them. */
+  path?: string;
+  /**
+   * The pieces' bytes from `start` on (a stream being chunked): its whole
+   * buffer moves to the lane and is sent back with the result.
+   */
+  data?: Uint8Array;
   /** Where the first piece starts. */
   start: number;
   /** Where each piece ends (each starts where the one before ends). */
@@ -199,6 +205,8 @@ export interface PiecesResult {
   ids: Uint8Array;
   /** Per piece, the size of the chunk file written, or 0 when it was there (or not stored). */
   written: Uint32Array;
+  /** The job's `data`, given back (its whole buffer) to be filled again. */
+  data?: Uint8Array;
 }
 
 /**
@@ -431,11 +439,16 @@ export class CodecPool {
     return { id: reply.id!, compressed: reply.data, written: reply.written || undefined };
   }
 
-  /** Reads consecutive pieces of a file in a lane and hashes (and stores) each. */
+  /** Reads consecutive pieces of a file (or takes them) in a lane and hashes (and stores) each. */
   async pieces(job: PiecesJob): Promise<PiecesResult> {
     const request = { seq: 0, op: "pieces", ...job, stop: this.#stopFlag } as const;
-    const reply = await this.#run(request, transferable(job.ends));
-    return { ids: reply.ids!, written: reply.sizes! };
+    // `data`'s whole buffer moves to the lane, and comes back with the reply.
+    const moved = [
+      ...transferable(job.ends),
+      ...(job.data ? [job.data.buffer as ArrayBuffer] : []),
+    ];
+    const reply = await this.#run(request, moved);
+    return { ids: reply.ids!, written: reply.sizes!, data: reply.data };
   }
 
   /**

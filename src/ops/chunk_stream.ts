@@ -7,7 +7,7 @@
  */
 import { type ChunkerParams, nextCut } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import type { ChunkId } from "../format/chunk_id.ts";
+import { CHUNK_ID_SIZE, type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
 import type { Digest, IndexChunk } from "../format/index.ts";
 import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { TaskGroup } from "../util/tasks.ts";
@@ -23,6 +23,15 @@ export interface StreamChunkerOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Chunks handed to a lane in one message, and the bytes they may hold (a chunk
+ * at least): a message per chunk cost the main thread, which also walks the
+ * tree and encodes the archive, more than cutting the chunks.
+ */
+const BATCH_CHUNKS = 32;
+const BATCH_BYTES = 2 << 20;
+const BATCHES_PER_LANE = 2;
+
 export class StreamChunker {
   readonly #options: StreamChunkerOptions;
   readonly #group: TaskGroup;
@@ -34,6 +43,15 @@ export class StreamChunker {
   #end = 0;
   /** Stream offset of #buffer[#start]. */
   #position = 0;
+  /**
+   * Chunks cut but not yet handed to a lane, when lanes store or hash them in
+   * batches: their stream end offsets; they are the #pendingBytes before #start.
+   */
+  #pendingEnds: number[] = [];
+  #pendingBytes = 0;
+  readonly #batched: boolean;
+  /** Batch buffers the lanes gave back, to be filled again. */
+  readonly #spare: Uint8Array[] = [];
   readonly #spans: { start: number; size: number }[] = [];
   readonly #ids: ChunkId[] = [];
   readonly #stored = new Set<ChunkId>();
@@ -47,8 +65,13 @@ export class StreamChunker {
 
   constructor(options: StreamChunkerOptions) {
     this.#options = options;
-    this.#group = new TaskGroup(options.concurrency, options.signal);
     this.#storeDir = workerStoreDir(options.store);
+    this.#batched = !options.store || this.#storeDir !== undefined;
+    // Batches are large: one running and one waiting per lane keep every lane busy.
+    const limit = this.#batched
+      ? Math.min(options.concurrency, BATCHES_PER_LANE * options.codec.size)
+      : options.concurrency;
+    this.#group = new TaskGroup(limit, options.signal);
     this.#buffer = new Uint8Array(Math.max(4 * options.params.max, 4 << 20));
   }
 
@@ -58,6 +81,7 @@ export class StreamChunker {
     let pos = 0;
     while (pos < bytes.length) {
       if (this.#end === this.#buffer.length) {
+        await this.#flush(); // what is cut is copied out before the rest moves
         this.#buffer.copyWithin(0, this.#start, this.#end);
         this.#end -= this.#start;
         this.#start = 0;
@@ -76,6 +100,7 @@ export class StreamChunker {
   /** Cuts the rest, waits for every chunk to be stored; returns the chunks in order. */
   async finish(): Promise<{ chunks: IndexChunk[]; stats: MakeStats }> {
     while (this.#end > this.#start) await this.#cut(true);
+    await this.#flush();
     await this.#group.wait();
     const chunks = this.#spans.map((span, i): IndexChunk => ({ id: this.#ids[i], ...span }));
     this.#stats.chunks = chunks.length;
@@ -85,37 +110,66 @@ export class StreamChunker {
 
   async #cut(final: boolean) {
     const size = nextCut(this.#buffer, this.#start, this.#end, this.#options.params, final);
-    const data = this.#buffer.slice(this.#start, this.#start + size);
     const index = this.#spans.length;
     this.#spans.push({ start: this.#position, size });
+    if (this.#batched) {
+      this.#start += size;
+      this.#position += size;
+      this.#pendingEnds.push(this.#position);
+      this.#pendingBytes += size;
+      if (this.#pendingEnds.length >= BATCH_CHUNKS || this.#pendingBytes >= BATCH_BYTES) {
+        await this.#flush();
+      }
+      return;
+    }
+    const data = this.#buffer.slice(this.#start, this.#start + size);
     this.#start += size;
     this.#position += size;
     const { store, codec, digest } = this.#options;
     await this.#group.spawn(async (signal) => {
-      if (!store) {
-        this.#ids[index] = await codec.hash(data, digest);
-        return;
-      }
-      if (this.#storeDir !== undefined) {
-        // `data` is ours alone: it moves to the worker, which hashes, compresses and
-        // writes it. (Handing the frame back for an asynchronous write here, as make
-        // does, measured slower for tar -i, whose main thread is busy walking the tree.)
-        const result = await codec.storePlain({ data, digest, storeDir: this.#storeDir });
-        this.#ids[index] = result.id;
-        if (result.written !== undefined && !this.#stored.has(result.id)) {
-          this.#stored.add(result.id);
-          this.#stats.storedChunks++;
-          this.#stats.bytesStored += result.written;
-        }
-        return;
-      }
       const { id, compressed } = await codec.encode(data, digest);
       this.#ids[index] = id;
       if (this.#stored.has(id)) return;
       this.#stored.add(id);
-      await store.storeChunk({ id, compressed }, signal);
+      await store!.storeChunk({ id, compressed }, signal);
       this.#stats.storedChunks++;
       this.#stats.bytesStored += compressed.length;
+    });
+  }
+
+  /**
+   * Hands the chunks cut since the last batch to a lane, which hashes them and,
+   * for a local store of `.cacnk` files, compresses and writes those it lacks.
+   * Their bytes are copied into a batch buffer, which moves to the lane and back.
+   */
+  async #flush() {
+    const count = this.#pendingEnds.length;
+    if (count === 0) return;
+    const bytes = this.#pendingBytes;
+    // A batch holds BATCH_BYTES at most, plus the chunk that went past it.
+    const capacity = BATCH_BYTES + this.#options.params.max;
+    const data = (this.#spare.pop() ?? new Uint8Array(capacity)).subarray(0, bytes);
+    data.set(this.#buffer.subarray(this.#start - bytes, this.#start));
+    const ends = Float64Array.from(this.#pendingEnds);
+    const start = this.#position - this.#pendingBytes;
+    const first = this.#spans.length - count;
+    this.#pendingEnds = [];
+    this.#pendingBytes = 0;
+    const { codec, digest } = this.#options;
+    const storeDir = this.#storeDir;
+    const mode = storeDir === undefined ? "hash" : "store";
+    await this.#group.spawn(async () => {
+      const done = await codec.pieces({ data, start, ends, digest, mode, storeDir });
+      if (done.data) this.#spare.push(new Uint8Array(done.data.buffer));
+      for (let k = 0; k < count; k++) {
+        const id = chunkIdFromBytes(done.ids, k * CHUNK_ID_SIZE);
+        this.#ids[first + k] = id;
+        if (done.written[k] > 0 && !this.#stored.has(id)) {
+          this.#stored.add(id);
+          this.#stats.storedChunks++;
+          this.#stats.bytesStored += done.written[k];
+        }
+      }
     });
   }
 }

@@ -99,3 +99,37 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "stream chunker: chunks handed over in batches stay right when the buffer moves its bytes",
+  async (dir, codec) => {
+    // More than the 4 MiB buffer, so the bytes still to cut move to its front many times.
+    const params = chunkerParams(1024, 4096, 16384);
+    const data = pseudoRandom(6 << 20, 12);
+    const ends = cutsOf(data, params);
+    const store = await LocalStore.open(`${dir}/store`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+    });
+    const chunker = new StreamChunker({
+      store,
+      codec,
+      params,
+      digest: "sha512-256",
+      concurrency: 10,
+    });
+    for (let at = 0; at < data.length; at += (1 << 20) + 7) {
+      await chunker.write(data.slice(at, at + (1 << 20) + 7));
+    }
+    const { chunks, stats } = await chunker.finish();
+    assertEquals(chunks.map((c) => c.start + c.size), ends);
+    assertEquals(stats.storedChunks, chunks.length);
+    for (const chunk of chunks) {
+      const plain = data.subarray(chunk.start, chunk.start + chunk.size);
+      assertEquals(chunk.id, createHash("sha512-256").update(plain).digest("hex"));
+      const file = await Deno.readFile(store.chunkPath(chunk.id));
+      assertEquals(decodeChunk(file, chunk.id, "sha512-256", true).length, chunk.size);
+    }
+  },
+);
