@@ -263,11 +263,6 @@ async function handle(
       }
       return { reply, transfer };
     }
-    case "store-plain": {
-      const id = hashChunk(job.data, job.digest);
-      const written = storeChunkData(job.storeDir, id, job.data);
-      return { reply: { seq: job.seq, ok: true, id, written }, transfer };
-    }
     case "cuts": {
       const cuts = Float64Array.from(
         findCuts(job.path, job.size, job.start, job.limit, job.params),

@@ -53,7 +53,6 @@ export type CodecRequest =
   | ({ seq: number; op: "read-chunk" } & ReadChunkJob)
   | ({ seq: number; op: "piece" } & PieceJob)
   | ({ seq: number; op: "pieces"; stop?: Int32Array } & PiecesJob)
-  | ({ seq: number; op: "store-plain" } & StorePlainJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
   | ({ seq: number; op: "fetch-place"; stop?: Int32Array } & FetchPlaceJob)
   | {
@@ -88,7 +87,7 @@ export type CodecReply =
     hashes?: (ChunkId | null)[];
     /** For "fetch-place": per item, null when placed, else what went wrong. */
     fetched?: (FetchProblem | null)[];
-    /** For "store-plain": the bytes of the chunk file the worker wrote. */
+    /** For "piece" in "store" mode: the bytes of the chunk file the worker wrote. */
     written?: number;
     /** For "pieces": the IDs as bytes, CHUNK_ID_SIZE each. */
     ids?: Uint8Array;
@@ -207,24 +206,6 @@ export interface PiecesResult {
   written: Uint32Array;
   /** The job's `data`, given back (its whole buffer) to be filled again. */
   data?: Uint8Array;
-}
-
-/**
- * Plain chunk data made in memory (tar -i) to hash, and to compress and write
- * into the local store directory `storeDir` when it lacks the chunk. Unlike
- * `piece` in "store" mode the worker writes the file itself: tar -i's main
- * thread is busy making the archive, and measured faster so (see ops/chunk_stream.ts).
- */
-export interface StorePlainJob {
-  data: Uint8Array;
-  digest: Digest;
-  storeDir: string;
-}
-
-export interface StorePlainResult {
-  id: ChunkId;
-  /** The size of the chunk file the worker wrote; none when the store had the chunk. */
-  written?: number;
 }
 
 /** One chunk-sized range of a seed file (or of the output itself, for in-place checks). */
@@ -452,16 +433,6 @@ export class CodecPool {
   }
 
   /**
-   * Hashes plain data and, when `storeDir` lacks the chunk, compresses it and
-   * writes its file there. `data` is moved to the worker when it owns its whole
-   * buffer: callers must not use it afterwards.
-   */
-  async storePlain(job: StorePlainJob): Promise<StorePlainResult> {
-    const reply = await this.#run({ seq: 0, op: "store-plain", ...job }, transferable(job.data));
-    return { id: reply.id!, written: reply.written || undefined };
-  }
-
-  /**
    * Hashes ranges of a seed file and copies those that are wanted into the
    * output; returns each range's hash (null where the file ended before it).
    */
@@ -672,8 +643,6 @@ function writesToStore(request: CodecRequest): boolean {
     case "piece":
     case "pieces":
       return request.mode === "store";
-    case "store-plain":
-      return true;
     case "place-files":
       return request.copyTo !== undefined;
     case "fetch-place":

@@ -4,7 +4,7 @@ import { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { ChunkInvalid, ChunkMissing, StoreError } from "../../src/errors.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { PLAIN_ONLY } from "../../src/store/store.ts";
-import type { ChunkId } from "../../src/format/chunk_id.ts";
+import { type ChunkId, chunkIdFromBytes } from "../../src/format/chunk_id.ts";
 import { removeDir, runCli, tempDir } from "../helpers.ts";
 import { makeChunk, storeConformance } from "./conformance.ts";
 
@@ -114,14 +114,21 @@ Deno.test({
       const mtime = Deno.statSync(store.chunkPath(fresh.id)).mtime!.getTime();
       assert(mtime > since.getTime(), "the reused chunk's time was refreshed");
 
-      // So does tar -i, whose workers store plain chunk data (the "store-plain" job).
+      // So does tar -i, whose lanes store the chunks of the archive it makes (a "pieces" job
+      // carrying their bytes).
       await Deno.utime(store.chunkPath(fresh.id), long, long);
-      const stored = await codec.storePlain({
+      const stored = await codec.pieces({
         data: fresh.plain.slice(),
+        start: 0,
+        ends: Float64Array.of(fresh.plain.length),
         digest: "sha512-256",
+        mode: "store",
         storeDir: `${dir}/s`,
       });
-      assertEquals([stored.id, stored.written], [fresh.id, undefined]);
+      assertEquals(
+        [chunkIdFromBytes(stored.ids, 0), stored.written[0]],
+        [fresh.id, 0],
+      );
       const touched = Deno.statSync(store.chunkPath(fresh.id)).mtime!.getTime();
       assert(touched > since.getTime(), "the chunk tar -i found was refreshed");
     } finally {
