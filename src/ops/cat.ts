@@ -39,9 +39,14 @@ export interface CatOptions {
   codec?: CodecPool;
 }
 
-/** Chunks a lane reads per message, and the bytes they may hold at most (one chunk at least). */
+/**
+ * Chunks a lane reads per message, and the bytes they may hold at most (one
+ * chunk at least). Each run's buffer is garbage once written, and few objects
+ * are made per byte, so the main thread collects it late: 4 MiB runs raised
+ * the peak RSS of a 1 GiB cat from 100-124 to 143-168 MiB, 512 KiB ones 119-124.
+ */
 const FILE_BATCH = 32;
-const BATCH_BYTES = 4 << 20;
+const BATCH_BYTES = 512 << 10;
 /** Batches asked ahead per lane: a lane has the next while its last reply waits to be used. */
 const BATCHES_PER_LANE = 3;
 
