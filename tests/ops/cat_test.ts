@@ -242,3 +242,43 @@ codecTest(
     assertEquals(slow.mostInFlight, 4);
   },
 );
+
+codecTest(
+  "cat from a local store: ranges starting and ending at every chunk edge, runs ended by bytes",
+  async (dir, codec) => {
+    // 100-700 KiB chunks: a run ends at its byte budget, and some chunks exceed it alone.
+    const pieces = Array.from({ length: 12 }, (_, k) => pseudoRandom(100_000 + k * 53_000, k + 7));
+    const data = concatBytes(pieces);
+    let start = 0;
+    const chunks = pieces.map((piece) => {
+      const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
+      const chunk = { id, start, size: piece.length };
+      start += piece.length;
+      return chunk;
+    });
+    const index = { ...blobAndIndex().index, chunkSizeMax: 1 << 20, chunks };
+    const store = await storeWith(`${dir}/store`, codec, pieces, index, () => false);
+    const edges = new Set([0, data.length]);
+    for (const chunk of chunks) {
+      for (const at of [chunk.start - 1, chunk.start, chunk.start + 1]) {
+        if (at >= 0 && at <= data.length) edges.add(at);
+      }
+    }
+    const points = [...edges].sort((a, b) => a - b);
+    for (const [i, offset] of points.entries()) {
+      for (const end of [undefined, ...points.slice(i).filter((_, k) => k % 3 === 0)]) {
+        const length = end === undefined ? undefined : end - offset;
+        const { bytes, error } = await catted({
+          index,
+          store,
+          codec,
+          concurrency: 2,
+          offset,
+          length,
+        });
+        assertEquals(error, null);
+        assertBytesEqual(bytes, data.subarray(offset, end), `${offset}+${length}`);
+      }
+    }
+  },
+);
