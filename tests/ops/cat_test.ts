@@ -282,3 +282,43 @@ codecTest(
     }
   },
 );
+
+codecTest(
+  "cat from a local store: a SHA-256 index, chunks as Go desync's plain <id> files",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const chunks = index.chunks.map((chunk, k) => ({
+      ...chunk,
+      id: createHash("sha256").update(pieces[k]).digest("hex") as ChunkId,
+    }));
+    const sha256 = { ...index, featureFlags: 0n, chunks };
+    const store = await LocalStore.open(`${dir}/store`, {
+      codec,
+      digests: ["sha256"],
+      create: true,
+      uncompressed: true,
+    });
+    for (let k = 0; k < pieces.length; k++) {
+      await store.storeChunk({ id: chunks[k].id, plain: pieces[k] });
+    }
+    // Each chunk is its plain bytes under its bare ID.
+    const path = store.chunkPath(chunks[3].id).replace(/\.cacnk$/, "");
+    assertBytesEqual(await Deno.readFile(path), pieces[3]);
+    const offset = chunks[20].start + 5;
+    for (const [from, length] of [[0, undefined], [offset, chunks[90].start - offset]] as const) {
+      const { bytes, error } = await catted({
+        index: sha256,
+        store,
+        codec,
+        concurrency: 4,
+        offset: from,
+        length,
+      });
+      assertEquals(error, null);
+      assertBytesEqual(
+        bytes,
+        data.subarray(from, length === undefined ? undefined : from + length),
+      );
+    }
+  },
+);
