@@ -142,6 +142,33 @@ for (const [name, signal] of SIGNALLED) {
   );
 }
 
+Deno.test("faults: cat from a local store lacking chunks a slow HTTP store has, SIGINT: exit 130 soon, nothing left", async (t) => {
+  // The lanes gather the local store's chunks in runs; the rest are asked of the
+  // chain, some waiting for a request slot when the signal comes.
+  await withSlowServer(t, async (f, url, server) => {
+    const part = `${f.dir}/part`;
+    for (const id of f.ids.filter((_, k) => k % 2 === 0)) {
+      await Deno.mkdir(`${part}/${id.slice(0, 4)}`, { recursive: true });
+      await Deno.copyFile(chunkFile(f.store, id), chunkFile(part, id));
+    }
+    const output = `${f.dir}/out/blob`;
+    const args = ["cat", "-n", "2", "-s", part, "-s", `${url}/store/`, f.index, output];
+    const running = startCli(args, FLAGS.http);
+    await until(() => server.requests.length >= 3, "the run to get going");
+    const sent = performance.now();
+    running.signal("SIGINT");
+    const run = await running.done;
+    const ms = performance.now() - sent;
+    assertFailure(run, /^desync: interrupted/, 130);
+    assert(ms < 1500, `exited ${ms.toFixed(0)} ms after the signal`);
+    assertNoOutput(output);
+    assertEquals(tempFiles(f.dir), [], "no temporary file anywhere");
+    const again = await runCli(args, FLAGS.http);
+    assertEquals(again.code, 0, again.stderr);
+    await assertBlob(output, f);
+  });
+});
+
 Deno.test("faults: make of small chunks into a local store, SIGINT: exit 130 soon, no temporary file", async (t) => {
   const dir = await tempDir(t);
   try {

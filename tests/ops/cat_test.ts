@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
-import { ChunkInvalid, ChunkMissing } from "../../src/errors.ts";
+import { ChunkInvalid, ChunkMissing, DesyncError } from "../../src/errors.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { FLAG_SHA512_256, type Index } from "../../src/format/index.ts";
 import type { CodecPool } from "../../src/chunk/codec_pool.ts";
@@ -14,7 +14,10 @@ import { cat } from "../../src/ops/cat.ts";
 import { zeroChunkIds } from "../../src/ops/extract.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { StoreRouter } from "../../src/store/router.ts";
+import type { Chunk, ChunkWant, Store } from "../../src/store/store.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
+import { sleep } from "../../src/util/tasks.ts";
+import { assert } from "../assert.ts";
 import { codecTest, pseudoRandom } from "../helpers.ts";
 
 const MAX = 8192;
@@ -143,5 +146,179 @@ codecTest(
     });
     assertBytesEqual(tail.bytes, data.subarray(index.chunks[100].start, index.chunks[120].start));
     await assertRejects(() => Promise.reject(tail.error), ChunkMissing, index.chunks[120].id);
+  },
+);
+
+codecTest(
+  "cat from a local store: a directory or an oversized file under a chunk's name fails as that chunk, after the bytes before it",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const bad = 70; // in the third run, not its first chunk
+    const { id, start, size } = index.chunks[bad];
+    for (const kind of ["directory", "oversized file"]) {
+      const store = await storeWith(`${dir}/${kind}`, codec, pieces, index, (k) => k === bad);
+      const path = store.chunkPath(id);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      if (kind === "directory") await Deno.mkdir(path);
+      else await Deno.writeFile(path, pseudoRandom(4 * size + 4096, 9));
+      const { bytes, error } = await catted({ index, store, codec, concurrency: 4 });
+      assertBytesEqual(bytes, data.subarray(0, start), kind);
+      await assertRejects(
+        () => Promise.reject(error),
+        ChunkInvalid,
+        `chunk ${id} in store ${dir}/`,
+      );
+      if (kind === "directory") {
+        await assertRejects(() => Promise.reject(error), ChunkInvalid, "is a directory");
+      }
+    }
+  },
+);
+
+codecTest(
+  "cat from a local store: an index that lies about a chunk's size blames the index, not the store",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const bad = 40; // the data is intact: only the boundary between chunks 40 and 41 moved
+    const store = await storeWith(`${dir}/store`, codec, pieces, index, () => false);
+    const chunks = index.chunks.map((chunk) => ({ ...chunk }));
+    chunks[bad].size -= 1;
+    chunks[bad + 1].start -= 1;
+    chunks[bad + 1].size += 1;
+    const { bytes, error } = await catted({
+      index: { ...index, chunks },
+      store,
+      codec,
+      concurrency: 4,
+    });
+    assertBytesEqual(bytes, data.subarray(0, chunks[bad].start));
+    const { id, size } = chunks[bad];
+    await assertRejects(
+      () => Promise.reject(error),
+      DesyncError,
+      `chunk ${id} holds ${size + 1} bytes, the index says ${size}`,
+    );
+    assert(!(error instanceof ChunkInvalid), `the store's chunk is valid: ${error}`);
+  },
+);
+
+/** A store that answers slowly, counting the requests it has in flight at once. */
+class SlowStore implements Store {
+  readonly name = "slow";
+  inFlight = 0;
+  mostInFlight = 0;
+  constructor(readonly inner: Store) {}
+  async getChunk(id: ChunkId, signal?: AbortSignal, want?: ChunkWant): Promise<Chunk> {
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
+    try {
+      await sleep(5, signal);
+      return await this.inner.getChunk(id, signal, want);
+    } finally {
+      this.inFlight--;
+    }
+  }
+  hasChunk(id: ChunkId, signal?: AbortSignal): Promise<boolean> {
+    return this.inner.hasChunk(id, signal);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+codecTest(
+  "cat asks the next stores for what the first local store lacks -n at a time, as without it",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const first = await storeWith(`${dir}/first`, codec, pieces, index, (k) => k % 10 !== 0);
+    const slow = new SlowStore(await storeWith(`${dir}/second`, codec, pieces, index, () => false));
+    const { bytes, error } = await catted({
+      index,
+      store: new StoreRouter([first, slow]),
+      codec,
+      concurrency: 4,
+    });
+    assertEquals(error, null);
+    assertBytesEqual(bytes, data);
+    assertEquals(slow.mostInFlight, 4);
+  },
+);
+
+codecTest(
+  "cat from a local store: ranges starting and ending at every chunk edge, runs ended by bytes",
+  async (dir, codec) => {
+    // 100-700 KiB chunks: a run ends at its byte budget, and some chunks exceed it alone.
+    const pieces = Array.from({ length: 12 }, (_, k) => pseudoRandom(100_000 + k * 53_000, k + 7));
+    const data = concatBytes(pieces);
+    let start = 0;
+    const chunks = pieces.map((piece) => {
+      const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
+      const chunk = { id, start, size: piece.length };
+      start += piece.length;
+      return chunk;
+    });
+    const index = { ...blobAndIndex().index, chunkSizeMax: 1 << 20, chunks };
+    const store = await storeWith(`${dir}/store`, codec, pieces, index, () => false);
+    const edges = new Set([0, data.length]);
+    for (const chunk of chunks) {
+      for (const at of [chunk.start - 1, chunk.start, chunk.start + 1]) {
+        if (at >= 0 && at <= data.length) edges.add(at);
+      }
+    }
+    const points = [...edges].sort((a, b) => a - b);
+    for (const [i, offset] of points.entries()) {
+      for (const end of [undefined, ...points.slice(i).filter((_, k) => k % 3 === 0)]) {
+        const length = end === undefined ? undefined : end - offset;
+        const { bytes, error } = await catted({
+          index,
+          store,
+          codec,
+          concurrency: 2,
+          offset,
+          length,
+        });
+        assertEquals(error, null);
+        assertBytesEqual(bytes, data.subarray(offset, end), `${offset}+${length}`);
+      }
+    }
+  },
+);
+
+codecTest(
+  "cat from a local store: a SHA-256 index, chunks as Go desync's plain <id> files",
+  async (dir, codec) => {
+    const { data, index, pieces } = blobAndIndex();
+    const chunks = index.chunks.map((chunk, k) => ({
+      ...chunk,
+      id: createHash("sha256").update(pieces[k]).digest("hex") as ChunkId,
+    }));
+    const sha256 = { ...index, featureFlags: 0n, chunks };
+    const store = await LocalStore.open(`${dir}/store`, {
+      codec,
+      digests: ["sha256"],
+      create: true,
+      uncompressed: true,
+    });
+    for (let k = 0; k < pieces.length; k++) {
+      await store.storeChunk({ id: chunks[k].id, plain: pieces[k] });
+    }
+    // Each chunk is its plain bytes under its bare ID.
+    const path = store.chunkPath(chunks[3].id).replace(/\.cacnk$/, "");
+    assertBytesEqual(await Deno.readFile(path), pieces[3]);
+    const offset = chunks[20].start + 5;
+    for (const [from, length] of [[0, undefined], [offset, chunks[90].start - offset]] as const) {
+      const { bytes, error } = await catted({
+        index: sha256,
+        store,
+        codec,
+        concurrency: 4,
+        offset: from,
+        length,
+      });
+      assertEquals(error, null);
+      assertBytesEqual(
+        bytes,
+        data.subarray(from, length === undefined ? undefined : from + length),
+      );
+    }
   },
 );
