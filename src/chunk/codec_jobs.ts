@@ -15,7 +15,7 @@ import {
 } from "./codec.ts";
 import { hashChunk } from "./digest.ts";
 import { MISSING } from "./errors.ts";
-import type { CodecReply, CodecRequest } from "./codec_pool.ts";
+import type { CodecReply, CodecRequest, PlaceFileItem } from "./codec_pool.ts";
 import type { Digest } from "../format/index.ts";
 import { CHUNK_ID_SIZE, type ChunkId, chunkIdToBytes } from "../format/chunk_id.ts";
 import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
@@ -150,6 +150,25 @@ function writePlaced(
   for (const offset of item.offsets) writeAt(file, plain, offset);
 }
 
+/**
+ * Where a place-files job gathers: the buffer it brought when that is large
+ * enough, zeroed where no item goes (all-zero chunks are not read); else a new one.
+ */
+function gatherBuffer(
+  job: { gather?: number; into?: ArrayBuffer; items: readonly PlaceFileItem[] },
+) {
+  const length = job.gather!;
+  if (!job.into || job.into.byteLength < length) return new Uint8Array(length);
+  const buffer = new Uint8Array(job.into, 0, length);
+  let covered = 0;
+  for (const item of job.items) {
+    buffer.fill(0, covered, item.offsets[0]);
+    covered = item.offsets[0] + item.size;
+  }
+  buffer.fill(0, covered);
+  return buffer;
+}
+
 /** The plain data, if it is as long as the index says the chunk is. */
 function checkedSize(item: { size: number }, plain: Uint8Array): Uint8Array {
   if (plain.length !== item.size) {
@@ -271,7 +290,7 @@ async function handle(
     }
     case "place-files": {
       const outcomes: (string | null)[] = [];
-      const gathered = job.gather === undefined ? undefined : new Uint8Array(job.gather);
+      const gathered = job.gather === undefined ? undefined : gatherBuffer(job);
       for (const item of job.items) {
         // The index's size bounds the file (a cache copy knows none: casync's largest chunk).
         const found = readChunkFile(item.path, maxStoredChunkSize(item.size || CHUNK_SIZE_LIMIT));
@@ -296,7 +315,7 @@ async function handle(
           outcomes.push(error.message);
         }
       }
-      if (gathered) transfer.push(gathered.buffer);
+      if (gathered) transfer.push(gathered.buffer as ArrayBuffer);
       return { reply: { seq: job.seq, ok: true, outcomes, data: gathered }, transfer };
     }
     case "place-frames": {

@@ -49,6 +49,8 @@ export type CodecRequest =
      * item's at its first offset (cat's run of consecutive chunks).
      */
     gather?: number;
+    /** A buffer to gather into when it is large enough (one given back before). */
+    into?: ArrayBuffer;
   }
   | ({ seq: number; op: "read-chunk" } & ReadChunkJob)
   | ({ seq: number; op: "piece" } & PieceJob)
@@ -502,16 +504,18 @@ export class CodecPool {
 
   /**
    * Reads and verifies a batch of chunk files and sends their plain data back
-   * in one buffer of `length` bytes, each item's at its first offset; what no
-   * item covers is zeros. Each item's outcome is reported as for `placeFiles`
+   * in one buffer of `length` bytes (`into`, moved to the lane and back, when it
+   * is large enough), each item's at its first offset; what no item covers is zeros. Each item's outcome is reported as for `placeFiles`
    * (its bytes are in the buffer only when it is ok).
    */
   async gatherFiles(
     items: readonly PlaceFileItem[],
     digests: readonly Digest[],
     length: number,
+    into?: ArrayBuffer,
   ): Promise<{ data: Uint8Array; outcomes: PlaceOutcome[] }> {
-    const reply = await this.#run({ seq: 0, op: "place-files", items, digests, gather: length });
+    const request = { seq: 0, op: "place-files", items, digests, gather: length, into } as const;
+    const reply = await this.#run(request, into ? [into] : []);
     return { data: reply.data!, outcomes: reply.outcomes!.map(toOutcome) };
   }
 
