@@ -1,5 +1,9 @@
 /** Shared test helpers: deterministic data, temp dirs, tool discovery, running the CLI. */
+import { createHash } from "node:crypto";
 import { assert } from "./assert.ts";
+import type { ChunkId } from "../src/format/chunk_id.ts";
+import { FLAG_SHA512_256, type Index } from "../src/format/index.ts";
+import { concatBytes } from "../src/util/bytes.ts";
 import { xorshiftBytes } from "../scripts/pseudo_random.ts";
 import { CodecPool } from "../src/chunk/codec_pool.ts";
 import { RUNTIME_FLAGS } from "../scripts/permissions.ts";
@@ -224,4 +228,29 @@ export function swapFirstTwoChunks(
   swapped.set(blob.subarray(first.start, first.start + first.size), second.size);
   swapped.set(blob.subarray(second.start + second.size), first.size + second.size);
   return swapped;
+}
+
+/**
+ * A blob made of `pieces` and a SHA-512/256 index with a chunk for each, their
+ * IDs hashed by node:crypto (not by the code under test).
+ */
+export function indexOfPieces(
+  pieces: readonly Uint8Array[],
+  chunkSizeMax: number,
+): { data: Uint8Array; index: Index } {
+  let start = 0;
+  const chunks = pieces.map((piece) => {
+    const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
+    const chunk = { id, start, size: piece.length };
+    start += piece.length;
+    return chunk;
+  });
+  const index = {
+    featureFlags: FLAG_SHA512_256,
+    chunkSizeMin: 64,
+    chunkSizeAvg: 4096,
+    chunkSizeMax,
+    chunks,
+  };
+  return { data: concatBytes(pieces), index };
 }

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { assertBytesEqual, assertEquals, assertRejects } from "../assert.ts";
 import { ChunkInvalid, ChunkMissing, DesyncError } from "../../src/errors.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
-import { FLAG_SHA512_256, type Index } from "../../src/format/index.ts";
+import type { Index } from "../../src/format/index.ts";
 import type { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { cat } from "../../src/ops/cat.ts";
 import { zeroChunkIds } from "../../src/ops/extract.ts";
@@ -18,7 +18,7 @@ import type { Chunk, ChunkWant, Store } from "../../src/store/store.ts";
 import { concatBytes } from "../../src/util/bytes.ts";
 import { sleep } from "../../src/util/tasks.ts";
 import { assert } from "../assert.ts";
-import { codecTest, pseudoRandom } from "../helpers.ts";
+import { codecTest, indexOfPieces, pseudoRandom } from "../helpers.ts";
 
 const MAX = 8192;
 const CHUNKS = 150;
@@ -31,22 +31,7 @@ function blobAndIndex(
     { length: count },
     (_, k) => k % 17 === 5 ? new Uint8Array(MAX) : pseudoRandom(1000 + (k * 7919) % 7192, k + 1),
   );
-  const data = concatBytes(pieces);
-  let start = 0;
-  const chunks = pieces.map((piece) => {
-    const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
-    const chunk = { id, start, size: piece.length };
-    start += piece.length;
-    return chunk;
-  });
-  const index = {
-    featureFlags: FLAG_SHA512_256,
-    chunkSizeMin: 64,
-    chunkSizeAvg: 4096,
-    chunkSizeMax: MAX,
-    chunks,
-  };
-  return { data, index, pieces };
+  return { ...indexOfPieces(pieces, MAX), pieces };
 }
 
 /** A local store holding every piece but those `skip` names. */
@@ -250,15 +235,8 @@ codecTest(
   async (dir, codec) => {
     // 100-700 KiB chunks: a run ends at its byte budget, and some chunks exceed it alone.
     const pieces = Array.from({ length: 12 }, (_, k) => pseudoRandom(100_000 + k * 53_000, k + 7));
-    const data = concatBytes(pieces);
-    let start = 0;
-    const chunks = pieces.map((piece) => {
-      const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
-      const chunk = { id, start, size: piece.length };
-      start += piece.length;
-      return chunk;
-    });
-    const index = { ...blobAndIndex().index, chunkSizeMax: 1 << 20, chunks };
+    const { data, index } = indexOfPieces(pieces, 1 << 20);
+    const chunks = index.chunks;
     const store = await storeWith(`${dir}/store`, codec, pieces, index, () => false);
     const edges = new Set([0, data.length]);
     for (const chunk of chunks) {

@@ -1,15 +1,13 @@
 /** extract as a library call: repeated chunks are fetched once, zero chunks never. */
-import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ChunkInvalid, ChunkMissing } from "../../src/errors.ts";
 import { CachedStore } from "../../src/store/cache.ts";
-import type { ChunkId } from "../../src/format/chunk_id.ts";
-import { FLAG_SHA512_256, type Index } from "../../src/format/index.ts";
+import type { Index } from "../../src/format/index.ts";
 import { extract } from "../../src/ops/extract.ts";
 import { indexInfo } from "../../src/ops/info.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { StoreRouter } from "../../src/store/router.ts";
-import { codecTest, pseudoRandom } from "../helpers.ts";
+import { codecTest, indexOfPieces, pseudoRandom } from "../helpers.ts";
 
 const MAX = 8192;
 
@@ -20,23 +18,7 @@ function blobAndIndex(): { data: Uint8Array; index: Index; pieces: Uint8Array[] 
   const c = pseudoRandom(100, 3);
   const zeros = new Uint8Array(MAX);
   const pieces = [a, zeros, b, a, zeros, c];
-  const data = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  const chunks = [];
-  let start = 0;
-  for (const piece of pieces) {
-    data.set(piece, start);
-    const id = createHash("sha512-256").update(piece).digest("hex") as ChunkId;
-    chunks.push({ id, start, size: piece.length });
-    start += piece.length;
-  }
-  const index = {
-    featureFlags: FLAG_SHA512_256,
-    chunkSizeMin: 64,
-    chunkSizeAvg: 4096,
-    chunkSizeMax: MAX,
-    chunks,
-  };
-  return { data, index, pieces };
+  return { ...indexOfPieces(pieces, MAX), pieces };
 }
 
 codecTest(
