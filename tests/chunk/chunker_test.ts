@@ -136,3 +136,88 @@ Deno.test("inverseMod32 inverts every odd number modulo 2^32", () => {
     assertEquals(Math.imul(odd, inverseMod32(odd)), 1, `${odd}`);
   }
 });
+
+/**
+ * 48 bytes whose window hash is `target`: the hash is the XOR of each byte's
+ * table value rotated by its distance from the end, so choosing per position
+ * between byte 0 and byte i + 1 is a linear system over GF(2), solved here.
+ */
+function windowWithHash(target: number): Uint8Array {
+  const rotl = (v: number, r: number) => (r === 0 ? v : (v << r) | (v >>> (32 - r))) >>> 0;
+  const place = (i: number) => (WINDOW_SIZE - 1 - i) % 32;
+  let base = 0;
+  for (let i = 0; i < WINDOW_SIZE; i++) base ^= rotl(BUZHASH_TABLE[0] >>> 0, place(i));
+  // A basis indexed by leading bit: each vector with the positions that make it up.
+  const basis: ({ vector: number; positions: bigint } | undefined)[] = new Array(32);
+  for (let i = 0; i < WINDOW_SIZE; i++) {
+    let vector = rotl((BUZHASH_TABLE[0] ^ BUZHASH_TABLE[i + 1]) >>> 0, place(i));
+    let positions = 1n << BigInt(i);
+    for (let bit = 31; bit >= 0 && vector !== 0; bit--) {
+      if (!((vector >>> bit) & 1)) continue;
+      const row = basis[bit];
+      if (!row) {
+        basis[bit] = { vector, positions };
+        break;
+      }
+      vector = (vector ^ row.vector) >>> 0;
+      positions ^= row.positions;
+    }
+  }
+  let rest = (target ^ base) >>> 0;
+  let chosen = 0n;
+  for (let bit = 31; bit >= 0; bit--) {
+    if (!((rest >>> bit) & 1)) continue;
+    const row = basis[bit];
+    if (!row) throw new Error(`no window hashes to ${target}`);
+    rest = (rest ^ row.vector) >>> 0;
+    chosen ^= row.positions;
+  }
+  const window = new Uint8Array(WINDOW_SIZE);
+  for (let i = 0; i < WINDOW_SIZE; i++) if ((chosen >> BigInt(i)) & 1n) window[i] = i + 1;
+  return window;
+}
+
+Deno.test("the screen passes every cut at the edges of 32 bits, for discriminators up to 128 MiB", () => {
+  const discriminators = [
+    2,
+    3,
+    96,
+    100,
+    2 * 10001,
+    3 << 14,
+    1 << 14,
+    5 << 20,
+    (1 << 27) - 1,
+    99_999_989,
+    3 << 25,
+    1 << 26,
+    1 << 27,
+  ];
+  for (const d of discriminators) {
+    const k = Math.floor(2 ** 32 / d);
+    const hashes = [
+      2 ** 32 - 1, // u + 1 wraps to 0
+      2 ** 31 - 1, // h + 1 is 2^31, past int32
+      2 ** 31, // h is negative
+      d - 1,
+      k * d - 1, // the largest multiple
+      Math.ceil(2 ** 31 / d) * d - 1, // the first cut with h negative
+      Math.floor(2 ** 31 / d) * d - 1,
+      k * d - 2,
+      k * d,
+    ];
+    for (const u of hashes) {
+      // The crafted window ends one byte past the first place a cut may be (48, checked
+      // with a plain %), so the screen judges it.
+      const data = new Uint8Array(WINDOW_SIZE + 2);
+      data.set(windowWithHash(u), 1);
+      const params: ChunkerParams = { min: 1, avg: d, max: 1 << 27, discriminator: d };
+      const label = `d=${d} u=${u}`;
+      const expected = referenceCuts(data, params);
+      assertEquals(cutAll(data, params), expected, label);
+      if (!expected.includes(WINDOW_SIZE)) {
+        assertEquals(expected.length === 2, u % d === d - 1, `${label}: cut where the hash says`);
+      }
+    }
+  }
+});
