@@ -146,9 +146,13 @@ export class StreamChunker {
     const count = this.#pendingEnds.length;
     if (count === 0) return;
     const bytes = this.#pendingBytes;
-    // A batch holds BATCH_BYTES at most, plus the chunk that went past it.
-    const capacity = BATCH_BYTES + this.#options.params.max;
-    const data = (this.#spare.pop() ?? new Uint8Array(capacity)).subarray(0, bytes);
+    // A batch ends once it reaches BATCH_BYTES: with the chunk that went past it, it fits
+    // this, unless chunks are huge (then the buffer is made to measure and not kept).
+    const capacity = BATCH_BYTES + Math.min(this.#options.params.max, BATCH_BYTES);
+    const buffer = bytes <= capacity
+      ? this.#spare.pop() ?? new Uint8Array(capacity)
+      : new Uint8Array(bytes);
+    const data = buffer.subarray(0, bytes);
     data.set(this.#buffer.subarray(this.#start - bytes, this.#start));
     const ends = Float64Array.from(this.#pendingEnds);
     const start = this.#position - this.#pendingBytes;
@@ -160,7 +164,9 @@ export class StreamChunker {
     const mode = storeDir === undefined ? "hash" : "store";
     await this.#group.spawn(async () => {
       const done = await codec.pieces({ data, start, ends, digest, mode, storeDir });
-      if (done.data) this.#spare.push(new Uint8Array(done.data.buffer));
+      if (done.data?.buffer.byteLength === capacity) {
+        this.#spare.push(new Uint8Array(done.data.buffer));
+      }
       for (let k = 0; k < count; k++) {
         const id = chunkIdFromBytes(done.ids, k * CHUNK_ID_SIZE);
         this.#ids[first + k] = id;

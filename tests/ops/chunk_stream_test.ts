@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../assert.ts";
-import { chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
+import { type ChunkerParams, chunkerParams, cutsOf } from "../../src/chunk/chunker.ts";
+import type { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { decodeChunk } from "../../src/chunk/codec.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { StreamChunker } from "../../src/ops/chunk_stream.ts";
@@ -103,33 +104,40 @@ codecTest(
 codecTest(
   "stream chunker: chunks handed over in batches stay right when the buffer moves its bytes",
   async (dir, codec) => {
-    // More than the 4 MiB buffer, so the bytes still to cut move to its front many times.
-    const params = chunkerParams(1024, 4096, 16384);
-    const data = pseudoRandom(6 << 20, 12);
-    const ends = cutsOf(data, params);
-    const store = await LocalStore.open(`${dir}/store`, {
-      codec,
-      digests: ["sha512-256"],
-      create: true,
-    });
-    const chunker = new StreamChunker({
-      store,
-      codec,
-      params,
-      digest: "sha512-256",
-      concurrency: 10,
-    });
-    for (let at = 0; at < data.length; at += (1 << 20) + 7) {
-      await chunker.write(data.slice(at, at + (1 << 20) + 7));
-    }
-    const { chunks, stats } = await chunker.finish();
-    assertEquals(chunks.map((c) => c.start + c.size), ends);
-    assertEquals(stats.storedChunks, chunks.length);
-    for (const chunk of chunks) {
-      const plain = data.subarray(chunk.start, chunk.start + chunk.size);
-      assertEquals(chunk.id, createHash("sha512-256").update(plain).digest("hex"));
-      const file = await Deno.readFile(store.chunkPath(chunk.id));
-      assertEquals(decodeChunk(file, chunk.id, "sha512-256", true).length, chunk.size);
+    // More than the stream buffer (4 MiB; 16 MiB for 4 MiB chunks), so the bytes still to
+    // cut move to its front again and again; chunks past 2 MiB make batches of their own size.
+    for (const [min, avg, max] of [[1024, 4096, 16384], [1 << 20, 2 << 20, 4 << 20]]) {
+      await batchesStayRight(`${dir}/store-${max}`, codec, chunkerParams(min, avg, max));
     }
   },
 );
+
+/** tar -i's path: a local store the lanes write, fed more than the stream buffer holds. */
+async function batchesStayRight(root: string, codec: CodecPool, params: ChunkerParams) {
+  const data = pseudoRandom(Math.max(6 << 20, 5 * params.max), 12);
+  const ends = cutsOf(data, params);
+  const store = await LocalStore.open(root, {
+    codec,
+    digests: ["sha512-256"],
+    create: true,
+  });
+  const chunker = new StreamChunker({
+    store,
+    codec,
+    params,
+    digest: "sha512-256",
+    concurrency: 10,
+  });
+  for (let at = 0; at < data.length; at += (1 << 20) + 7) {
+    await chunker.write(data.slice(at, at + (1 << 20) + 7));
+  }
+  const { chunks, stats } = await chunker.finish();
+  assertEquals(chunks.map((c) => c.start + c.size), ends);
+  assertEquals(stats.storedChunks, chunks.length);
+  for (const chunk of chunks) {
+    const plain = data.subarray(chunk.start, chunk.start + chunk.size);
+    assertEquals(chunk.id, createHash("sha512-256").update(plain).digest("hex"));
+    const file = await Deno.readFile(store.chunkPath(chunk.id));
+    assertEquals(decodeChunk(file, chunk.id, "sha512-256", true).length, chunk.size);
+  }
+}
