@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { CASYNC_BLOB_FLAGS, type Index } from "../../src/format/index.ts";
 import { zeroChunkIds } from "../../src/ops/extract.ts";
-import { CodecPool } from "../../src/chunk/codec_pool.ts";
+import { codecTest } from "../helpers.ts";
 import { SHA512_256 } from "../../src/format/feature_flags.ts";
 
 const ID = "aa".repeat(32) as ChunkId;
@@ -50,38 +50,21 @@ function withDigest(index: Index, digest: "sha256" | "sha512-256"): Index {
   return digest === "sha256" ? { ...index, featureFlags: index.featureFlags & ~SHA512_256 } : index;
 }
 
-Deno.test({
-  name: "zeroChunkIds: hashed by the pool's worker with the index's digest",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const pool = new CodecPool(2, { inline: true });
-    try {
-      for (const digest of ["sha256", "sha512-256"] as const) {
-        const ids = await zeroChunkIds(withDigest(index(4096, [4096, 100]), digest), pool);
-        const expected = (size: number) =>
-          createHash(digest).update(new Uint8Array(size)).digest("hex");
-        assertEquals(ids, new Map([[100, expected(100)], [4096, expected(4096)]]), digest);
-      }
-    } finally {
-      pool.close();
-    }
-  },
+codecTest("zeroChunkIds: hashed by the pool's worker with the index's digest", async (_, pool) => {
+  for (const digest of ["sha256", "sha512-256"] as const) {
+    const ids = await zeroChunkIds(withDigest(index(4096, [4096, 100]), digest), pool);
+    const expected = (size: number) =>
+      createHash(digest).update(new Uint8Array(size)).digest("hex");
+    assertEquals(ids, new Map([[100, expected(100)], [4096, expected(4096)]]), digest);
+  }
 });
 
-Deno.test({
-  name: "hashInWorker moves the data to the worker: a large zero chunk is not copied",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const pool = new CodecPool(2, { inline: true });
-    try {
-      const zeros = new Uint8Array(1 << 20);
-      const id = await pool.hashInWorker(zeros, "sha512-256");
-      assertEquals(id, createHash("sha512-256").update(new Uint8Array(1 << 20)).digest("hex"));
-      assertEquals(zeros.byteLength, 0, "the caller's buffer was transferred, not cloned");
-    } finally {
-      pool.close();
-    }
+codecTest(
+  "hashInWorker moves the data to the worker: a large zero chunk is not copied",
+  async (_, pool) => {
+    const zeros = new Uint8Array(1 << 20);
+    const id = await pool.hashInWorker(zeros, "sha512-256");
+    assertEquals(id, createHash("sha512-256").update(new Uint8Array(1 << 20)).digest("hex"));
+    assertEquals(zeros.byteLength, 0, "the caller's buffer was transferred, not cloned");
   },
-});
+);
