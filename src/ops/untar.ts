@@ -172,11 +172,12 @@ type Made = Pick<Deno.FileInfo, "uid" | "gid" | "mode" | "atime">;
  * the two differ (vfat's fmask and dmask, ACLs inherited by files or
  * directories only), undefined: nothing is predicted, each file is stat'ed.
  */
-function newEntryMode(dir: string): { uid: number; gid: number; mask: number } | undefined {
+export function newEntryMode(dir: string): { uid: number; gid: number; mask: number } | undefined {
   const probe = tempName(`${dir}/probe`);
   Deno.mkdirSync(probe, { mode: 0o777 });
   try {
-    Deno.writeFileSync(`${probe}/file`, new Uint8Array(), { mode: 0o777 });
+    // Made as #begin makes files: writeFileSync would chmod it to the mode, past the mask.
+    Deno.openSync(`${probe}/file`, { write: true, createNew: true, mode: 0o777 }).close();
     const made = [Deno.lstatSync(probe), Deno.lstatSync(`${probe}/file`)];
     const [folder, file] = made;
     if (made.some((info) => info.uid === null || info.gid === null || info.mode === null)) {

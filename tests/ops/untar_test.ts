@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ArchiveFormatError, DesyncError } from "../../src/errors.ts";
 import { S_IFLNK } from "../../src/format/catar.ts";
-import { untar } from "../../src/ops/untar.ts";
+import { newEntryMode, untar } from "../../src/ops/untar.ts";
 import { currentUmask, effectiveUid, statFile } from "../../src/util/posix.ts";
 import { denoTreeFs, libcTreeFs, type TreeFs } from "../../src/util/tree_fs.ts";
 import { userDb } from "../../src/util/user_db.ts";
@@ -32,6 +32,21 @@ function untarTest(name: string, fn: (dir: string) => Promise<void>) {
     }
   });
 }
+
+untarTest("a new tree's entry mode is learned from its probe whatever the umask", (dir) => {
+  // Files are made as untar makes them (open with a mode, which the umask cuts):
+  // a probe file whose mode came out otherwise would have every file stat'ed.
+  for (const umask of [0o022, 0o077, 0o002]) {
+    const before = Deno.umask(umask);
+    try {
+      assertEquals(newEntryMode(dir)?.mask, 0o777 & ~umask);
+    } finally {
+      Deno.umask(before);
+    }
+  }
+  assertEquals(listing(dir), []);
+  return Promise.resolve();
+});
 
 function listing(dir: string): string[] {
   return Array.from(Deno.readDirSync(dir), (entry) => entry.name).sort();
