@@ -21,6 +21,7 @@ import { CHUNK_ID_SIZE, type ChunkId, chunkIdToBytes } from "../format/chunk_id.
 import { CHUNK_SIZE_LIMIT_MAX, type ChunkerParams, nextCut } from "./chunker.ts";
 import { isXz, xzDecompress } from "./xz.ts";
 import { seedCopy } from "./seed_copy.ts";
+import { writeTreeFiles } from "./tree_files.ts";
 import { collectAfterPieces, collectAfterStores } from "./full_gc.ts";
 import { touchFile, writeChunkFileSync } from "./store_files.ts";
 import { CHUNK_SIZE_LIMIT, maxStoredChunkSize, uncompressedPath } from "../format/store_layout.ts";
@@ -359,6 +360,12 @@ async function handle(
     }
     case "seed-copy":
       return { reply: { seq: job.seq, ok: true, hashes: seedCopy(job) }, transfer };
+    case "tree-files": {
+      const { stop } = job;
+      const failure = writeTreeFiles(job, () => stop !== undefined && Atomics.load(stop, 0) !== 0);
+      transfer.push(job.data.buffer as ArrayBuffer);
+      return { reply: { seq: job.seq, ok: true, failure, data: job.data }, transfer };
+    }
     case "close-files":
       closeFiles();
       return { reply: { seq: job.seq, ok: true }, transfer };

@@ -11,6 +11,7 @@ import { checkWorkersMayLoad, WorkerStartError } from "./worker_start.ts";
 import { InlineLane } from "./inline_lane.ts";
 import type { ChunkerParams } from "./chunker.ts";
 import type { HttpOptions } from "../util/http_client.ts";
+import type { TreeFileFailure, TreeFilesJob } from "./tree_files.ts";
 
 export type CodecRequest =
   | {
@@ -56,6 +57,7 @@ export type CodecRequest =
   | ({ seq: number; op: "piece" } & PieceJob)
   | ({ seq: number; op: "pieces"; stop?: Int32Array } & PiecesJob)
   | ({ seq: number; op: "seed-copy" } & SeedCopyJob)
+  | ({ seq: number; op: "tree-files"; stop?: Int32Array } & TreeFilesJob)
   | ({ seq: number; op: "fetch-place"; stop?: Int32Array } & FetchPlaceJob)
   | {
     seq: number;
@@ -95,6 +97,8 @@ export type CodecReply =
     ids?: Uint8Array;
     /** For "pieces": per piece, the bytes of the chunk file written (0: it was there). */
     sizes?: Uint32Array;
+    /** For "tree-files": the file that could not be made, if one could not. */
+    failure?: TreeFileFailure;
   }
   | { seq: number; ok: false; kind: "data" | "other"; message: string };
 
@@ -304,12 +308,13 @@ export class CodecPool {
    */
   readonly #stopFlag = new Int32Array(new SharedArrayBuffer(4));
   /**
-   * The jobs that write into a store (writesToStore) and have not replied, even
+   * The jobs that write into a store or a tree (writesFiles) and have not replied, even
    * if their callers were failed, by lane: a lane ended mid-write leaves a
    * temporary chunk file in the store (see stop).
    */
   readonly #writing = new Map<number, number>();
-  #written?: () => void;
+  /** Called when #writing empties. */
+  readonly #writtenWaiters: (() => void)[] = [];
 
   /**
    * Starts `size` lanes: workers, except that with `inline` the first lane runs
@@ -432,6 +437,18 @@ export class CodecPool {
     ];
     const reply = await this.#run(request, moved);
     return { ids: reply.ids!, written: reply.sizes!, data: reply.data };
+  }
+
+  /**
+   * Makes a batch of new files in a lane (see tree_files.ts); their bytes'
+   * buffer moves there and comes back, to be filled again.
+   */
+  async writeTreeFiles(
+    job: TreeFilesJob,
+  ): Promise<{ data: Uint8Array; failure?: TreeFileFailure }> {
+    const request = { seq: 0, op: "tree-files", ...job, stop: this.#stopFlag } as const;
+    const reply = await this.#run(request, [job.data.buffer as ArrayBuffer]);
+    return { data: reply.data!, failure: reply.failure };
   }
 
   /**
@@ -568,15 +585,23 @@ export class CodecPool {
    */
   async stop(waitMs = 2_000): Promise<void> {
     Atomics.store(this.#stopFlag, 0, 1);
-    if (!this.#closed && this.#writing.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.#written = resolve),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, waitMs)),
-      ]);
-      clearTimeout(timer);
-    }
+    await this.writesDone(waitMs);
     this.close();
+  }
+
+  /**
+   * Resolves once the lanes have answered every job that writes files (see
+   * writesFiles), those whose callers were failed too, or after `waitMs`: a
+   * caller that removes what such jobs write must not race them.
+   */
+  async writesDone(waitMs = 2_000): Promise<void> {
+    if (this.#closed || this.#writing.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#writtenWaiters.push(resolve)),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, waitMs)),
+    ]);
+    clearTimeout(timer);
   }
 
   close(): void {
@@ -593,7 +618,7 @@ export class CodecPool {
     const seq = ++this.#seq;
     request.seq = seq;
     this.#load[lane]++;
-    if (writesToStore(request)) this.#writing.set(seq, lane);
+    if (writesFiles(request)) this.#writing.set(seq, lane);
     return new Promise<Success>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, lane });
       this.#lanes[lane].postMessage(request, transfer);
@@ -609,7 +634,9 @@ export class CodecPool {
   }
 
   #wrote(seq: number) {
-    if (this.#writing.delete(seq) && this.#writing.size === 0) this.#written?.();
+    if (this.#writing.delete(seq) && this.#writing.size === 0) {
+      for (const resolve of this.#writtenWaiters.splice(0)) resolve();
+    }
   }
 
   #settle(reply: CodecReply) {
@@ -641,9 +668,14 @@ function toOutcome(outcome: string | null): PlaceOutcome {
   return { ok: false, missing: false, error: new ChunkDataError(outcome) };
 }
 
-/** Whether a job writes chunk files into a store (stop waits for those, see CodecPool.stop). */
-function writesToStore(request: CodecRequest): boolean {
+/**
+ * Whether a job writes chunk files into a store, or files into a tree (stop
+ * waits for those, see CodecPool.stop).
+ */
+function writesFiles(request: CodecRequest): boolean {
   switch (request.op) {
+    case "tree-files":
+      return true;
     case "piece":
     case "pieces":
       return request.mode === "store";
