@@ -5,6 +5,7 @@
 import type { Command } from "./args/mod.ts";
 import { UsageError } from "../errors.ts";
 import { type Feed, fileFeed, indexFeed } from "../ops/archive_input.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
 import {
   addCacheRepairOption,
   addConcurrencyOption,
@@ -27,6 +28,8 @@ export interface ArchiveSource {
   source: string;
   feed: Feed;
   signal: AbortSignal;
+  /** The codec lanes, with -i (they read the chunks; untar has them make small files too). */
+  codec?: CodecPool;
 }
 
 /** Runs `work` on the archive `archive` names, with the command's -i, -s, -c and -n. */
@@ -52,6 +55,11 @@ export async function withArchiveSource(
     [index],
     opts,
     ({ signal, store, codec }) =>
-      work({ source, feed: indexFeed(index, store, opts.concurrency, signal, codec), signal }),
+      work({
+        source,
+        feed: indexFeed(index, store, opts.concurrency, signal, codec),
+        signal,
+        codec,
+      }),
   );
 }

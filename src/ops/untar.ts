@@ -35,8 +35,10 @@ import { type ArchiveEvent, type ArchiveNode, CatarDecoder } from "../format/cat
 import { describeFsError, tempName } from "../util/fs.ts";
 import { onForcedExit } from "../util/shutdown.ts";
 import { ENOENT, type FileStat, SystemCallError } from "../util/posix.ts";
-import { selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
+import { denoTimeOf, selectTreeFs, type TreeFs } from "../util/tree_fs.ts";
 import type { UserDb } from "../util/user_db.ts";
+import type { CodecPool } from "../chunk/codec_pool.ts";
+import { LANE_FILE_MAX, LaneFiles } from "./untar_lanes.ts";
 
 export interface UntarOptions {
   /** The directory to unpack into; created when missing. */
@@ -55,6 +57,11 @@ export interface UntarOptions {
   users?: UserDb;
   /** How the tree is written (default: the C library when FFI is granted, else Deno alone). */
   fs?: TreeFs;
+  /**
+   * Lanes that may make the small files of a new tree written by Deno alone
+   * (see untar_lanes.ts); without them every file is made on this thread.
+   */
+  codec?: CodecPool;
   signal?: AbortSignal;
 }
 
@@ -114,9 +121,12 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
       return Promise.resolve();
     });
     decoder.end();
+    await tree.finish();
     if (!existing) rename(root, target, target);
     placed = true;
   } catch (error) {
+    // The lanes' files are made before their tree is removed.
+    await writer?.settle();
     abandon();
     throw error;
   }
@@ -219,6 +229,10 @@ class TreeWriter {
   readonly #dirs: string[] = [];
   /** The file being written: its handle, where it is written, where it goes. */
   #file: { handle: Deno.FsFile; path: string; final: string; shown: string } | undefined;
+  /** Where small files of a new tree are made, when lanes are given. */
+  readonly #lanes?: LaneFiles;
+  /** Whether the file being written is the lanes' to make. */
+  #inLanes = false;
 
   constructor(root: string, shownRoot: string, fresh: boolean, options: UntarOptions) {
     this.#root = root;
@@ -231,6 +245,10 @@ class TreeWriter {
     this.#umask = identity.umask;
     this.#users = options.users;
     if (fresh) this.#made = this.#guard(shownRoot, "create", () => newEntryMode(root));
+    // Lanes set times to the millisecond, through Deno, as denoTreeFs does.
+    if (this.#made && options.codec && this.#fs.kind === "deno") {
+      this.#lanes = new LaneFiles(options.codec);
+    }
   }
 
   /**
@@ -238,11 +256,22 @@ class TreeWriter {
    * promises a file, and their garbage, for nothing to wait for.
    */
   apply(events: ArchiveEvent[]) {
+    this.#lanes?.check();
     for (const event of events) {
       if (event.type === "data") this.#write(event.bytes);
       else if (event.type === "node") this.#begin(event.node);
       else this.#end(event.node);
     }
+  }
+
+  /** Waits until the lanes have made every file and directories' metadata is set. */
+  async finish(): Promise<void> {
+    await this.#lanes?.finish();
+  }
+
+  /** Waits for the lanes' files, after a failure, before the tree is removed. */
+  async settle(): Promise<void> {
+    await this.#lanes?.settle();
   }
 
   /** Closes a file left open by a failure (its temporary is removed with the tree or here). */
@@ -289,6 +318,14 @@ class TreeWriter {
       this.#dirs[node.depth] = path;
       return;
     }
+    // While the lanes are busy, this thread makes files too, as it would otherwise wait.
+    if (node.kind === "file" && this.#lanes && !this.#lanes.busy() && this.#laneMayMake(node)) {
+      const timed = timeGranularityNs(node.entry.featureFlags) !== undefined;
+      const mtimeMs = timed ? denoTimeOf(node.entry.mtimeNs).getTime() : NaN;
+      this.#lanes.begin(path, shown, node.entry.mode & 0o777, mtimeMs, node.size);
+      this.#inLanes = true;
+      return;
+    }
     // Everything else is made where nothing else can be (a fresh tree, or a
     // temporary name) and renamed over whatever the target held at its place.
     const temp = this.#fresh ? path : tempName(path);
@@ -323,6 +360,7 @@ class TreeWriter {
   }
 
   #write(bytes: Uint8Array) {
+    if (this.#inLanes) return this.#lanes!.write(bytes);
     const file = this.#file!;
     let done = 0;
     try {
@@ -336,10 +374,20 @@ class TreeWriter {
 
   #end(node: ArchiveNode) {
     if (node.kind === "directory") {
-      this.#metadata(node, this.#dirs[node.depth], this.#shown(node));
+      const path = this.#dirs[node.depth];
+      const shown = this.#shown(node);
+      // Its mode and time once the lanes have made its files (a read-only mode
+      // would stop them; a file made would change its time).
+      if (this.#lanes) this.#lanes.after(() => this.#metadata(node, path, shown));
+      else this.#metadata(node, path, shown);
       return;
     }
     if (node.kind !== "file") return;
+    if (this.#inLanes) {
+      this.#inLanes = false;
+      this.#lanes!.end();
+      return;
+    }
     const file = this.#file!;
     this.#file = undefined;
     const shown = this.#shown(node);
@@ -454,20 +502,13 @@ class TreeWriter {
     const { entry } = node;
     const flags = entry.featureFlags;
     let chowned = false;
-    if (this.#sameOwner && (flags & (WITH_16BIT_UIDS | WITH_32BIT_UIDS | WITH_USER_NAMES))) {
-      const uid = (node.user !== undefined ? this.#users?.uid(node.user) : undefined) ?? entry.uid;
-      const gid = (node.group !== undefined ? this.#users?.gid(node.group) : undefined) ??
-        entry.gid;
-      if (current?.uid !== uid || current?.gid !== gid) {
-        this.#guard(shown, "set the owner", () => this.#fs.changeOwner(path, uid, gid));
-        chowned = true;
-      }
+    const owner = this.#wantedOwner(node);
+    if (owner && (current?.uid !== owner.uid || current?.gid !== owner.gid)) {
+      this.#guard(shown, "set the owner", () => this.#fs.changeOwner(path, owner.uid, owner.gid));
+      chowned = true;
     }
     if (node.kind !== "symlink") {
-      let mode = entry.mode & 0o7777;
-      if (!(flags & (WITH_PERMISSIONS | WITH_ACL)) || !this.#samePermissions) {
-        mode &= ~this.#umask & 0o777;
-      }
+      const mode = this.#wantedMode(node);
       if (chowned || current?.mode === null || ((current?.mode ?? -1) & 0o7777) !== mode) {
         this.#guard(shown, "set the mode", () => Deno.chmodSync(path, mode));
       }
@@ -489,6 +530,42 @@ class TreeWriter {
     if (setTime && timeGranularityNs(flags) !== undefined) {
       this.#guard(shown, "set the time", () => this.#fs.setModificationTime(path, entry.mtimeNs));
     }
+  }
+
+  /** The owner to give a node, when owners are restored and the archive has them. */
+  #wantedOwner(node: ArchiveNode): { uid: number; gid: number } | undefined {
+    const { entry } = node;
+    if (
+      !this.#sameOwner ||
+      !(entry.featureFlags & (WITH_16BIT_UIDS | WITH_32BIT_UIDS | WITH_USER_NAMES))
+    ) {
+      return undefined;
+    }
+    return {
+      uid: (node.user !== undefined ? this.#users?.uid(node.user) : undefined) ?? entry.uid,
+      gid: (node.group !== undefined ? this.#users?.gid(node.group) : undefined) ?? entry.gid,
+    };
+  }
+
+  /** The permission bits (setuid, setgid, sticky included) to give a node. */
+  #wantedMode(node: ArchiveNode): number {
+    const { mode, featureFlags } = node.entry;
+    const keep = (featureFlags & (WITH_PERMISSIONS | WITH_ACL)) && this.#samePermissions;
+    return mode & (keep ? 0o7777 : 0o7777 & ~this.#umask & 0o777);
+  }
+
+  /**
+   * Whether a file needs nothing but to be made, written and given its time:
+   * made with its mode (the mask aside) and owned as it must be, with no
+   * attributes. Only those go to the lanes; the rest is set here, in order.
+   */
+  #laneMayMake(node: ArchiveNode): boolean {
+    const made = this.#made!;
+    if (node.size > LANE_FILE_MAX || node.fcaps) return false;
+    if (node.entry.featureFlags & WITH_XATTRS && node.xattrs.length > 0) return false;
+    const owner = this.#wantedOwner(node);
+    if (owner && (owner.uid !== made.uid || owner.gid !== made.gid)) return false;
+    return this.#wantedMode(node) === (node.entry.mode & 0o777 & made.mask);
   }
 
   /** Runs `action`, turning its failure into one line naming the entry and the operation. */

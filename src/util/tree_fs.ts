@@ -87,6 +87,11 @@ export const libcTreeFs: TreeFs = {
 };
 
 const NS_PER_MS = 1_000_000n;
+
+/** The time Deno sets for `mtimeNs`: a Date holds whole milliseconds (a float of seconds would round). */
+export function denoTimeOf(mtimeNs: bigint): Date {
+  return new Date(Number(mtimeNs / NS_PER_MS));
+}
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 
@@ -181,12 +186,11 @@ export const denoTreeFs: TreeFs = {
   setModificationTime(path, mtimeNs) {
     // atime is not archived: it is kept (to the millisecond, all Deno can set).
     const atime = call("stat", path, () => Deno.lstatSync(path)).atime ?? new Date();
-    // A Date is taken as whole milliseconds; a number of seconds would go through a float.
-    const mtime = new Date(Number(mtimeNs / NS_PER_MS));
+    const mtime = denoTimeOf(mtimeNs);
     call("set the modification time of", path, () => lutimesSync(path, atime, mtime));
   },
   setOpenFileModificationTime(file, info, mtimeNs) {
-    file.utimeSync(info.atime ?? new Date(), new Date(Number(mtimeNs / NS_PER_MS)));
+    file.utimeSync(info.atime ?? new Date(), denoTimeOf(mtimeNs));
   },
   changeOwner(path, uid, gid) {
     call("change the owner of", path, () => lchownSync(path, uid, gid));

@@ -367,3 +367,41 @@ async function interruptWhileWriting(
     assertEquals(tempFiles(target), [], `no temporary file in ${target} (round ${round})`);
   }
 }
+
+Deno.test("faults: untar -i of many small files, SIGINT while the lanes make them: exit 130, no tree left", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    // 16 000 files of 40-100 bytes: the lanes make most of them, in batches.
+    const tree = `${dir}/tree`;
+    for (let d = 0; d < 80; d++) {
+      await Deno.mkdir(`${tree}/d${String(d).padStart(2, "0")}`, { recursive: true });
+      for (let f = 0; f < 200; f++) {
+        const name = `${tree}/d${String(d).padStart(2, "0")}/f${String(f).padStart(3, "0")}`;
+        await Deno.writeFile(name, pseudoRandom(40 + (d * 31 + f) % 60, d * 1000 + f + 1));
+      }
+    }
+    const made = await runCli(
+      ["tar", "-i", "-s", `${dir}/store`, `${dir}/tree.caidx`, tree],
+      FLAGS.local,
+    );
+    assertEquals(made.code, 0, made.stderr);
+    await Deno.mkdir(`${dir}/out`);
+    const args = ["untar", "-i", "-s", `${dir}/store`, `${dir}/tree.caidx`, `${dir}/out/tree`];
+    for (let round = 0; round < 2; round++) {
+      const running = startCli(args, FLAGS.local);
+      // Signalled once the new tree (under a temporary name) has some directories.
+      const madeDirs = () =>
+        [...Deno.readDirSync(`${dir}/out`)].some((entry) => exists(`${dir}/out/${entry.name}/d10`));
+      await until(madeDirs, "the tree to be started");
+      const sent = performance.now();
+      running.signal("SIGINT");
+      const run = await running.done;
+      const ms = performance.now() - sent;
+      assertFailure(run, /^desync: interrupted/, 130);
+      assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+      assertEquals([...Deno.readDirSync(`${dir}/out`)], [], `round ${round}: nothing left`);
+    }
+  } finally {
+    await removeDir(dir);
+  }
+});
