@@ -5,6 +5,11 @@ import { digestOf, type Index, indexLength } from "../format/index.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
 import { checkBlobSize } from "./chop.ts";
+import { batchesOf } from "./make.ts";
+import { CHUNK_ID_SIZE, chunkIdFromBytes } from "../format/chunk_id.ts";
+
+/** About this many bytes of chunks a lane reads and hashes in one job. */
+const BATCH_BYTES = 1 << 20;
 
 export interface VerifyIndexOptions {
   index: Index;
@@ -25,21 +30,33 @@ export async function verifyIndex(options: VerifyIndexOptions): Promise<void> {
     enabled: options.progress,
     chunks: index.chunks.length,
   });
+  const ends = index.chunks.map((chunk) => chunk.start + chunk.size);
   try {
-    await forEachLimited(index.chunks.keys(), options.concurrency, async (i) => {
-      if (firstBad && firstBad.i < i) return; // an earlier mismatch is already known
-      const chunk = index.chunks[i];
-      const job = {
-        path: blob,
-        offset: chunk.start,
-        size: chunk.size,
-        digest,
-        mode: "hash" as const,
-      };
-      const { id } = await codec.piece(job);
-      if (id !== chunk.id && (!firstBad || i < firstBad.i)) firstBad = { i, actual: id };
-      progress.add(chunk.size, 1);
-    }, options.signal);
+    // Runs of consecutive chunks, read and hashed in a lane a job (a job per chunk
+    // made the messages cost more than the hashing).
+    await forEachLimited(
+      batchesOf(ends, 0, BATCH_BYTES),
+      options.concurrency,
+      async ([first, end]) => {
+        if (firstBad && firstBad.i < first) return; // an earlier mismatch is already known
+        const start = index.chunks[first].start;
+        const done = await codec.pieces({
+          path: blob,
+          start,
+          ends: Float64Array.from(ends.slice(first, end)),
+          digest,
+          mode: "hash",
+        });
+        for (let i = first; i < end; i++) {
+          const id = chunkIdFromBytes(done.ids, (i - first) * CHUNK_ID_SIZE);
+          if (id !== index.chunks[i].id && (!firstBad || i < firstBad.i)) {
+            firstBad = { i, actual: id };
+          }
+        }
+        progress.add(ends[end - 1] - start, end - first);
+      },
+      options.signal,
+    );
   } finally {
     progress.done();
     await codec.closeFiles();
