@@ -5,10 +5,8 @@
  * threads (memory stays flat with the blob); anything else goes chunk by chunk.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { ChunkInvalid, StoreError } from "../errors.ts";
-import { describeFsError } from "../util/fs.ts";
-import { chunkFileExistsSync } from "../chunk/store_files.ts";
-import { uncompressedPath } from "../format/store_layout.ts";
+import { ChunkInvalid } from "../errors.ts";
+import { checkPresence } from "./chunk_presence.ts";
 import { fetchInBatches } from "./fetch_chunks.ts";
 import type { ChunkId } from "../format/chunk_id.ts";
 import { type Digest, digestOf, type Index } from "../format/index.ts";
@@ -131,15 +129,7 @@ async function copyFromFiles(
   return missing;
 }
 
-/** Presence checks between yields to the event loop (signals, progress). */
-const CHECKS_PER_TURN = 1024;
-
-/**
- * The chunks of `ids` the cache lacks. A local cache's files are looked for
- * synchronously, which is several times faster than Deno's asynchronous stat
- * (a 1 GiB blob's 16,000 took ~0.7 s) and starts no blocking threads, whose
- * stacks and allocator arenas stay for the rest of the run.
- */
+/** The chunks of `ids` the cache lacks; `present` is called for each one it has. */
 async function absentChunks(
   ids: Iterable<ChunkId>,
   cache: WriteStore,
@@ -148,27 +138,10 @@ async function absentChunks(
   present: () => void,
 ): Promise<ChunkId[]> {
   const absent: ChunkId[] = [];
-  if (!isChunkFileStore(cache)) {
-    await forEachLimited(ids, concurrency, async (id, signal) => {
-      if (await cache.hasChunk(id, signal)) present();
-      else absent.push(id);
-    }, signal);
-    return absent;
-  }
-  let checked = 0;
-  for (const id of ids) {
-    const path = cache.chunkPath(id);
-    try {
-      if (chunkFileExistsSync(path) || chunkFileExistsSync(uncompressedPath(path))) present();
-      else absent.push(id);
-    } catch (error) {
-      throw new StoreError(cache.name, describeFsError(error), { cause: error });
-    }
-    if (++checked % CHECKS_PER_TURN === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      signal?.throwIfAborted();
-    }
-  }
+  await checkPresence(ids, cache, concurrency, signal, (id, has) => {
+    if (has) present();
+    else absent.push(id);
+  });
   return absent;
 }
 

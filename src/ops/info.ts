@@ -7,7 +7,7 @@ import { DesyncError } from "../errors.ts";
 import { type ChunkId, isChunkId } from "../format/chunk_id.ts";
 import { digestOf, type Index, indexLength } from "../format/index.ts";
 import { isChunkFileStore, isListStore, type Store } from "../store/store.ts";
-import { forEachLimited } from "../util/tasks.ts";
+import { checkPresence } from "./chunk_presence.ts";
 
 /** Go desync's ChunkAdditionalInfo, as `inspect-chunks` writes it. */
 export interface ChunkAdditionalInfo {
@@ -66,9 +66,9 @@ export async function indexInfo(index: Index, options: InfoOptions = {}): Promis
       for await (const id of store.listChunks(options.signal)) if (unique.has(id)) found.add(id);
       return found;
     }
-    await forEachLimited(ids, concurrency, async (id, signal) => {
-      if (await store.hasChunk(id, signal)) found.add(id);
-    }, options.signal);
+    await checkPresence(ids, store, concurrency, options.signal, (id, present) => {
+      if (present) found.add(id);
+    });
     return found;
   };
   const [inStore, inCache, inSeedStore] = await Promise.all([
