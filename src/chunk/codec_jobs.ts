@@ -170,6 +170,12 @@ function gatherBuffer(
   return buffer;
 }
 
+/** Whether `a` and `b` hold the same `length` bytes at `offset`. */
+function sameBytes(a: Uint8Array, b: Uint8Array, offset: number, length: number): boolean {
+  for (let i = offset; i < offset + length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The plain data, if it is as long as the index says the chunk is. */
 function checkedSize(item: { size: number }, plain: Uint8Array): Uint8Array {
   if (plain.length !== item.size) {
@@ -265,17 +271,22 @@ async function handle(
       const whole = job.data ??
         readPiece(job.path!, job.start, (ends.at(-1) ?? job.start) - job.start);
       let start = job.start;
+      let mismatch: number | undefined;
       for (let k = 0; k < ends.length; k++) {
         if (stopped()) throw new Error("stopped");
         const plain = whole.subarray(start - job.start, ends[k] - job.start);
         const id = hashChunk(plain, job.digest);
         chunkIdToBytes(id, ids, k * CHUNK_ID_SIZE);
+        if (job.expect && !sameBytes(ids, job.expect, k * CHUNK_ID_SIZE, CHUNK_ID_SIZE)) {
+          mismatch = k;
+          break;
+        }
         if (job.mode === "store") sizes[k] = storeChunkData(job.storeDir!, id, plain);
         start = ends[k];
       }
       collectAfterPieces(ends.length);
       transfer.push(ids.buffer, sizes.buffer);
-      const reply: CodecReply = { seq: job.seq, ok: true, ids, sizes };
+      const reply: CodecReply = { seq: job.seq, ok: true, ids, sizes, mismatch };
       if (job.data) {
         // Sent back to be filled again: batches left as garbage piled up faster than GCs ran.
         reply.data = job.data;

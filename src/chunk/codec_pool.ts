@@ -97,6 +97,8 @@ export type CodecReply =
     ids?: Uint8Array;
     /** For "pieces": per piece, the bytes of the chunk file written (0: it was there). */
     sizes?: Uint32Array;
+    /** For "pieces" with `expect`: the first piece that hashed to another ID. */
+    mismatch?: number;
     /** For "tree-files": the file that could not be made, if one could not. */
     failure?: TreeFileFailure;
   }
@@ -203,6 +205,11 @@ export interface PiecesJob {
   mode: "hash" | "store";
   /** The local store directory, for mode "store". */
   storeDir?: string;
+  /**
+   * The IDs the pieces must hash to (CHUNK_ID_SIZE each): the job ends at the
+   * first that does not, storing nothing of it.
+   */
+  expect?: Uint8Array;
 }
 
 export interface PiecesResult {
@@ -212,6 +219,8 @@ export interface PiecesResult {
   written: Uint32Array;
   /** The job's `data`, given back (its whole buffer) to be filled again. */
   data?: Uint8Array;
+  /** With `expect`: the first piece that hashed to another ID (its own is in `ids`). */
+  mismatch?: number;
 }
 
 /** One chunk-sized range of a seed file (or of the output itself, for in-place checks). */
@@ -436,7 +445,7 @@ export class CodecPool {
       ...(job.data ? [job.data.buffer as ArrayBuffer] : []),
     ];
     const reply = await this.#run(request, moved);
-    return { ids: reply.ids!, written: reply.sizes!, data: reply.data };
+    return { ids: reply.ids!, written: reply.sizes!, data: reply.data, mismatch: reply.mismatch };
   }
 
   /**

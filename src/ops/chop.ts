@@ -6,8 +6,13 @@
 import { ChunkDataError } from "../chunk/errors.ts";
 import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
 import { BlobMismatch } from "../errors.ts";
-import type { ChunkId } from "../format/chunk_id.ts";
-import { digestOf, type Index, indexLength } from "../format/index.ts";
+import {
+  CHUNK_ID_SIZE,
+  type ChunkId,
+  chunkIdFromBytes,
+  chunkIdToBytes,
+} from "../format/chunk_id.ts";
+import { digestOf, type Index, type IndexChunk, indexLength } from "../format/index.ts";
 import { blobSize } from "../util/fs.ts";
 import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { progressBar } from "../util/progress.ts";
@@ -47,6 +52,10 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   try {
     // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk`.
     const storeDir = workerStoreDir(store);
+    if (storeDir !== undefined) {
+      await chopIntoDir({ ...options, chunks: [...chunks] }, storeDir, stats, progress);
+      return stats;
+    }
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(
@@ -62,10 +71,7 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
             result = await codec.piece({ ...job, storeDir, expect: chunk.id });
           } catch (error) {
             if (!(error instanceof ChunkDataError)) throw error;
-            throw new BlobMismatch(
-              `${blob}: chunk ${i} at offset ${chunk.start} (size ${chunk.size}) ${error.message}, ` +
-                `the index says ${chunk.id}`,
-            );
+            throw mismatch(blob, i, chunk, error.message);
           }
           if (result.compressed) {
             await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
@@ -83,6 +89,95 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
     progress.done();
   }
   return stats;
+}
+
+/** About this many bytes of pieces, and at most this many, go to a lane in one job. */
+const BATCH_BYTES = 1 << 20;
+const BATCH_CHUNKS = 64;
+
+/**
+ * chop into a local store of `.cacnk` files: the lanes read, check, compress and
+ * write runs of consecutive pieces, a job a run (a job per piece made its
+ * messages cost the main thread more than the lanes' work on small chunks).
+ * A piece that does not hash to its ID ends its run before it is stored.
+ */
+async function chopIntoDir(
+  options: ChopOptions & { chunks: [number, IndexChunk][] },
+  storeDir: string,
+  stats: ChopStats,
+  progress: { add(bytes: number, chunks: number): void },
+) {
+  const { blob, codec, chunks } = options;
+  const digest = digestOf(options.index);
+  // Per piece, the size of the chunk file a lane wrote for it (0: none).
+  const written = new Uint32Array(chunks.length);
+  let bad: { k: number; actual: ChunkId } | undefined;
+  try {
+    await forEachLimited(runsOf(chunks), options.concurrency, async ([first, end]) => {
+      if (bad && bad.k < first) return; // an earlier mismatch fails the run anyway
+      const run = chunks.slice(first, end).map(([, chunk]) => chunk);
+      const expect = new Uint8Array(run.length * CHUNK_ID_SIZE);
+      run.forEach((chunk, k) => chunkIdToBytes(chunk.id, expect, k * CHUNK_ID_SIZE));
+      const done = await codec.pieces({
+        path: blob,
+        start: run[0].start,
+        ends: Float64Array.from(run, (chunk) => chunk.start + chunk.size),
+        digest,
+        mode: "store",
+        storeDir,
+        expect,
+      });
+      written.set(done.written, first);
+      if (done.mismatch !== undefined) {
+        const k = first + done.mismatch;
+        const actual = chunkIdFromBytes(done.ids, done.mismatch * CHUNK_ID_SIZE);
+        if (!bad || k < bad.k) bad = { k, actual };
+        return;
+      }
+      const last = run[run.length - 1];
+      progress.add(last.start + last.size - run[0].start, run.length);
+    }, options.signal);
+  } finally {
+    await codec.closeFiles();
+  }
+  if (bad) {
+    const [i, chunk] = chunks[bad.k];
+    throw mismatch(blob, i, chunk, `hashes to ${bad.actual}`);
+  }
+  // A chunk two pieces hold may be written by either's lane: it counts once, as stored.
+  const stored = new Set<ChunkId>();
+  const unique = new Set<ChunkId>();
+  chunks.forEach(([, chunk], k) => {
+    unique.add(chunk.id);
+    if (written[k] > 0) stored.add(chunk.id);
+  });
+  stats.stored = stored.size;
+  stats.present = unique.size - stored.size;
+}
+
+/** Runs of pieces next to each other in the blob, as [first, end) indexes into `chunks`. */
+function* runsOf(chunks: readonly [number, IndexChunk][]): Generator<[number, number]> {
+  let first = 0;
+  let bytes = 0;
+  for (let k = 0; k < chunks.length; k++) {
+    bytes += chunks[k][1].size;
+    const next = chunks[k + 1];
+    if (
+      !next || next[0] !== chunks[k][0] + 1 || bytes >= BATCH_BYTES ||
+      k + 1 - first >= BATCH_CHUNKS
+    ) {
+      yield [first, k + 1];
+      first = k + 1;
+      bytes = 0;
+    }
+  }
+}
+
+function mismatch(blob: string, i: number, chunk: IndexChunk, detail: string): BlobMismatch {
+  return new BlobMismatch(
+    `${blob}: chunk ${i} at offset ${chunk.start} (size ${chunk.size}) ${detail}, ` +
+      `the index says ${chunk.id}`,
+  );
 }
 
 /** Fails unless the blob exists and is exactly `length` bytes. */
