@@ -28,8 +28,11 @@ export interface ArchiveSource {
   source: string;
   feed: Feed;
   signal: AbortSignal;
-  /** The codec lanes, with -i (they read the chunks; untar has them make small files too). */
-  codec?: CodecPool;
+  /**
+   * The codec lanes (with -i they read the chunks; untar has them make small
+   * files too), started on the first call when the archive is a file.
+   */
+  lanes: () => CodecPool;
 }
 
 /** Runs `work` on the archive `archive` names, with the command's -i, -s, -c and -n. */
@@ -46,7 +49,14 @@ export async function withArchiveSource(
   }
   const source = archive === "-" ? "<stdin>" : archive;
   if (!opts.index) {
-    await withRuntime(({ signal }) => work({ source, feed: fileFeed(archive, signal), signal }));
+    await withRuntime((runtime) =>
+      work({
+        source,
+        feed: fileFeed(archive, runtime.signal),
+        signal: runtime.signal,
+        lanes: () => runtime.codec,
+      })
+    );
     return;
   }
   const index = await loadIndex(archive, command);
@@ -59,7 +69,7 @@ export async function withArchiveSource(
         source,
         feed: indexFeed(index, store, opts.concurrency, signal, codec),
         signal,
-        codec,
+        lanes: () => codec,
       }),
   );
 }

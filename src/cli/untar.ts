@@ -25,7 +25,7 @@ export function registerUntar(program: Command) {
     .option("--no-same-owner", "leave files owned by the user running untar")
     .option("--no-same-permissions", "apply the umask and drop setuid, setgid and sticky bits")
     .action(async (archive: string, dir: string, opts, command: Command) => {
-      await withArchiveSource(archive, command, async ({ source, feed, signal, codec }) => {
+      await withArchiveSource(archive, command, async ({ source, feed, signal, lanes }) => {
         const users = userDb();
         // Loaded here: they pull in node:fs, which other commands need not load.
         const { untar } = await import("../ops/untar.ts");
@@ -46,7 +46,8 @@ export function registerUntar(program: Command) {
           samePermissions: opts.samePermissions,
           users,
           signal,
-          codec,
+          // Lanes make small files only where Deno alone writes the tree.
+          codec: fs.kind === "deno" ? lanes() : undefined,
         });
       });
     });
