@@ -6,7 +6,7 @@
  * page cache).
  *
  *   deno task bench [--size MiB] [--rounds N] [--data random,compressible]
- *                   [--only extract,http,ssh,make,update,tar,server,s3,memory]
+ *                   [--only extract,http,ssh,make,update,tools,tar,server,s3,memory]
  *                   [--clients N] [--seconds S] [--soak S] [--load wrk|deno]
  *
  * `compressible` is a tar of installed system files, made on the spot.
@@ -35,7 +35,7 @@ function option(name: string, fallback: string): string {
 
 const sizeMiB = Number(option("size", "256"));
 const rounds = Number(option("rounds", "3"));
-const only = option("only", "extract,http,ssh,make,update,tar,server").split(",");
+const only = option("only", "extract,http,ssh,make,update,tools,tar,server").split(",");
 const clients = Number(option("clients", "32"));
 const dataSets = option("data", "random,compressible").split(",") as DataSet[];
 
@@ -63,7 +63,7 @@ if (!keepDiscarded) {
 }
 const bench = new Bench(benchDir, rounds, keepDiscarded);
 try {
-  if (["extract", "http", "ssh", "make", "update"].some((op) => only.includes(op))) {
+  if (["extract", "http", "ssh", "make", "update", "tools"].some((op) => only.includes(op))) {
     for (const data of dataSets) {
       await benchBlobs(bench, only, sizeMiB, data);
       // Each data set starts from an empty directory (stores, outputs set aside).

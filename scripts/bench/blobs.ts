@@ -131,6 +131,50 @@ export async function benchBlobs(
     );
   }
   if (only.includes("update")) await benchUpdate(bench, blob, label("update v1->v2 http, v1 seed"));
+  if (only.includes("tools")) await benchTools(bench, blob, index, label);
+}
+
+/**
+ * The other operations on a blob and its store that Go desync has too (casync
+ * has none of them): verify-index, verify of the store, cat to standard
+ * output, chop into a fresh store, cache into a fresh local cache.
+ */
+async function benchTools(
+  bench: Bench,
+  blob: string,
+  index: string,
+  label: (op: string) => string,
+) {
+  const { dir } = bench;
+  const store = `${dir}/store`;
+  const bytes = (await Deno.stat(blob)).size;
+  const both = (args: string[]): Contender[] => [
+    ...(GO_DESYNC ? [{ tool: "desync-go", cmd: GO_DESYNC, args }] : []),
+    ours(args),
+  ];
+  const nothing = () => Promise.resolve();
+  await bench.race(label("verify-index"), both(["verify-index", index, blob]), nothing, { bytes });
+  await bench.race(label("verify (store)"), both(["verify", "-s", store]), nothing, { bytes });
+  // To standard output (the bench's is /dev/null); casync extracts a blob only to a file.
+  await bench.race(label("cat (to stdout)"), both(["cat", "-s", store, index]), nothing, { bytes });
+  // Fresh stores and caches, which Go desync wants to exist; finished ones are set aside.
+  const fresh = (name: string) => async () => {
+    await bench.discard(`${dir}/${name}`);
+    await Deno.mkdir(`${dir}/${name}`);
+    await settle();
+  };
+  await bench.race(
+    label("chop (fresh store)"),
+    both(["chop", "-s", `${dir}/chopped`, index, blob]),
+    fresh("chopped"),
+    { bytes },
+  );
+  await bench.race(
+    label("cache (fresh local cache)"),
+    both(["cache", "-s", store, "-c", `${dir}/cached`, index]),
+    fresh("cached"),
+    { bytes },
+  );
 }
 
 /** v1 -> v2 over nginx with v1 as the seed, for every tool that can. */
