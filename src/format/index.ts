@@ -194,6 +194,20 @@ export function encodeIndex(index: Index): Uint8Array {
 
 const ITEMS_AT = HEADER_SIZE + TABLE_HEADER_SIZE;
 const ID_WORDS = CHUNK_ID_SIZE / 4;
+/** Chunks a growing table has room for at first. */
+const GROWING_CAPACITY = 1024;
+/**
+ * Address space reserved for a growing table (MAX_INDEX_SIZE, the largest
+ * index read), so that it grows in place: only the pages written are memory.
+ * Grown by copying, the old buffers stayed until a GC and each new one was
+ * memory whole: 10 million chunks (381 MiB) peaked at 1 GiB, in place at 420 MiB.
+ */
+const RESERVED = MAX_INDEX_SIZE;
+
+/** The bytes of an index of `count` chunks. */
+function indexSize(count: number): number {
+  return ITEMS_AT + count * ITEM_SIZE + TAIL_SIZE;
+}
 
 /**
  * An index's table as it is built, kept in the file's own layout: 40 bytes a
@@ -203,15 +217,21 @@ const ID_WORDS = CHUNK_ID_SIZE / 4;
  * each. A chunk's end is known when it is cut, its ID later, when a worker has hashed it.
  */
 export class IndexTable {
+  #buffer!: ArrayBuffer;
+  /** Views of #buffer; over a resizable one they follow its length. */
   #bytes!: Uint8Array<ArrayBuffer>;
   #view!: DataView;
-  /** #bytes as 32-bit words in this machine's order, to hash and compare IDs. */
+  /** #buffer as 32-bit words in this machine's order, to hash and compare IDs. */
   #words!: Uint32Array;
-  #capacity = 0;
   #count = 0;
 
-  constructor(capacity = 1024) {
-    this.#allocate(capacity);
+  /** A table for `capacity` chunks, allocated once; without, one that grows in place. */
+  constructor(capacity?: number) {
+    this.#use(
+      capacity === undefined
+        ? new ArrayBuffer(indexSize(GROWING_CAPACITY), { maxByteLength: RESERVED })
+        : new ArrayBuffer(indexSize(capacity)),
+    );
   }
 
   /** A table of `chunks`, sized to fit them exactly. */
@@ -227,7 +247,8 @@ export class IndexTable {
 
   /** Appends a chunk ending at `end` (its ID zero until set); returns its position. */
   push(end: number): number {
-    if (this.#count === this.#capacity) this.#allocate(Math.max(16, 2 * this.#capacity));
+    const needed = indexSize(this.#count + 1);
+    if (needed > this.#buffer.byteLength) this.#grow(needed);
     const at = ITEMS_AT + this.#count * ITEM_SIZE;
     this.#view.setUint32(at, end % 2 ** 32, true);
     this.#view.setUint32(at + 4, Math.floor(end / 2 ** 32), true);
@@ -268,12 +289,13 @@ export class IndexTable {
   }
 
   /**
-   * The index file, exactly as casync lays it out. It is the table's own
-   * buffer (no copy of an index of millions of chunks), so valid until the next push.
+   * The index file, exactly as casync lays it out. A table of a given capacity
+   * gives its own buffer (an index of millions of chunks is not copied), valid
+   * until the next push; a growing one gives a copy, since a resizable buffer
+   * is not what every writer (fetch, node:crypto, ssh2) is known to take.
    */
-  encode(header: IndexHeader): Uint8Array {
+  encode(header: IndexHeader): Uint8Array<ArrayBuffer> {
     const tableSize = TABLE_HEADER_SIZE + this.#count * ITEM_SIZE + TAIL_SIZE;
-    const bytes = this.#bytes.subarray(0, HEADER_SIZE + tableSize);
     const view = this.#view;
     const put = (at: number, value: bigint | number) => view.setBigUint64(at, BigInt(value), true);
     put(0, HEADER_SIZE);
@@ -290,7 +312,8 @@ export class IndexTable {
     put(tail + 16, HEADER_SIZE);
     put(tail + 24, tableSize);
     put(tail + 32, TABLE_TAIL_MARKER);
-    return bytes;
+    const bytes = new Uint8Array(this.#buffer, 0, HEADER_SIZE + tableSize);
+    return this.#buffer.resizable ? bytes.slice() : bytes;
   }
 
   #itemAt(i: number): number {
@@ -300,13 +323,24 @@ export class IndexTable {
     return ITEMS_AT + i * ITEM_SIZE;
   }
 
-  #allocate(capacity: number) {
-    const bytes = new Uint8Array(ITEMS_AT + capacity * ITEM_SIZE + TAIL_SIZE);
-    if (this.#bytes) bytes.set(this.#bytes.subarray(0, ITEMS_AT + this.#count * ITEM_SIZE));
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer);
-    this.#words = new Uint32Array(bytes.buffer, 0, bytes.length >>> 2);
-    this.#capacity = capacity;
+  #grow(needed: number) {
+    const buffer = this.#buffer;
+    const size = Math.max(needed, 2 * buffer.byteLength);
+    if (buffer.resizable && needed <= buffer.maxByteLength) {
+      buffer.resize(Math.min(size, buffer.maxByteLength));
+      return;
+    }
+    // Past its reservation (or its capacity), the table moves to a larger one.
+    const moved = new ArrayBuffer(size, { maxByteLength: Math.max(RESERVED, 2 * size) });
+    new Uint8Array(moved).set(new Uint8Array(buffer, 0, indexSize(this.#count)));
+    this.#use(moved);
+  }
+
+  #use(buffer: ArrayBuffer) {
+    this.#buffer = buffer;
+    this.#bytes = new Uint8Array(buffer);
+    this.#view = new DataView(buffer);
+    this.#words = new Uint32Array(buffer);
   }
 }
 

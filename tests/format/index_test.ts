@@ -204,7 +204,7 @@ Deno.test("encodeIndex allocates the index once, to its size", () => {
   assertEquals(bytes.buffer.byteLength, bytes.length);
 });
 
-Deno.test("IndexTable: grows past its capacity and keeps every item, end offsets past 4 GiB", () => {
+Deno.test("IndexTable: grows in place or past its capacity and keeps every item, end offsets past 4 GiB", () => {
   const count = 2500;
   const items: string[] = [];
   const ends: number[] = [];
@@ -216,16 +216,20 @@ Deno.test("IndexTable: grows past its capacity and keeps every item, end offsets
         (i & 0xff).toString(16).padStart(2, "0").repeat(28),
     );
   }
-  const table = new IndexTable(1);
-  for (const end of ends) table.push(end);
-  for (let i = count - 1; i >= 0; i--) table.setId(i, fromHex(items[i].slice(16)));
-  assertEquals(table.count, count);
-  assertBytesEqual(table.encode(SAMPLE), fromHex(handMadeIndex(items)));
-  assertEquals(table.chunk(2100), {
-    id: items[2100].slice(16) as ChunkId,
-    start: ends[2099],
-    size: ends[2100] - ends[2099],
-  });
+  // A growing table, and one of a capacity of 1, which moves into a growing one.
+  for (const table of [new IndexTable(), new IndexTable(1)]) {
+    for (const end of ends) table.push(end);
+    for (let i = count - 1; i >= 0; i--) table.setId(i, fromHex(items[i].slice(16)));
+    assertEquals(table.count, count);
+    const bytes = table.encode(SAMPLE);
+    assertBytesEqual(bytes, fromHex(handMadeIndex(items)));
+    assert(!bytes.buffer.resizable, "the index is in an ordinary buffer");
+    assertEquals(table.chunk(2100), {
+      id: items[2100].slice(16) as ChunkId,
+      start: ends[2099],
+      size: ends[2100] - ends[2099],
+    });
+  }
 });
 
 /**
