@@ -289,10 +289,10 @@ export class IndexTable {
   }
 
   /**
-   * The index file, exactly as casync lays it out. A table of a given capacity
-   * gives its own buffer (an index of millions of chunks is not copied), valid
-   * until the next push; a growing one gives a copy, since a resizable buffer
-   * is not what every writer (fetch, node:crypto, ssh2) is known to take.
+   * The index file, exactly as casync lays it out, in the table's own buffer
+   * (an index of millions of chunks is not copied): valid until the next push.
+   * A growing table's is resizable, which Deno's writers, fetch, WebCrypto and
+   * node's Buffer take as any other (tar -i writes it to files, HTTP, S3 and SFTP).
    */
   encode(header: IndexHeader): Uint8Array<ArrayBuffer> {
     const tableSize = TABLE_HEADER_SIZE + this.#count * ITEM_SIZE + TAIL_SIZE;
@@ -312,8 +312,7 @@ export class IndexTable {
     put(tail + 16, HEADER_SIZE);
     put(tail + 24, tableSize);
     put(tail + 32, TABLE_TAIL_MARKER);
-    const bytes = new Uint8Array(this.#buffer, 0, HEADER_SIZE + tableSize);
-    return this.#buffer.resizable ? bytes.slice() : bytes;
+    return new Uint8Array(this.#buffer, 0, HEADER_SIZE + tableSize);
   }
 
   #itemAt(i: number): number {
