@@ -157,15 +157,17 @@ export async function sha256sum(path: string): Promise<string> {
  * Registers a test that gets a fresh temporary directory and codec pool, both
  * cleaned up after. Worker-backed tests skip Deno's op/resource sanitizers.
  * A pool of two or more lanes runs one of them inline, as extract's does, so
- * the jobs of a test go both ways.
+ * the jobs of a test go both ways. A reason in `ignore` (a missing tool) skips it.
  */
 export function codecTest(
   name: string,
   fn: (dir: string, codec: CodecPool) => Promise<void>,
   workers = 2,
+  ignore: string | false = false,
 ) {
   Deno.test({
     name,
+    ignore: Boolean(ignore),
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {

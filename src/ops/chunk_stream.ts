@@ -3,12 +3,13 @@
  * the fly (an archive being written by tar -i): bytes are buffered until a cut
  * is certain, each chunk is hashed and compressed by a codec worker and stored,
  * at most `concurrency` at once. Memory holds the buffer (a few times the
- * maximum chunk size) and the chunks in flight, whatever the stream's length.
+ * maximum chunk size) and the chunks in flight, whatever the stream's length,
+ * and per chunk only its index item and a slot of the set of distinct IDs.
  */
 import { type ChunkerParams, nextCut } from "../chunk/chunker.ts";
 import type { CodecPool } from "../chunk/codec_pool.ts";
-import { CHUNK_ID_SIZE, type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
-import type { Digest, IndexChunk } from "../format/index.ts";
+import { CHUNK_ID_SIZE } from "../format/chunk_id.ts";
+import { ChunkIdSet, type Digest, IndexTable } from "../format/index.ts";
 import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { TaskGroup } from "../util/tasks.ts";
 import type { MakeStats } from "./make.ts";
@@ -52,9 +53,10 @@ export class StreamChunker {
   readonly #batched: boolean;
   /** Batch buffers the lanes gave back, to be filled again. */
   readonly #spare: Uint8Array[] = [];
-  readonly #spans: { start: number; size: number }[] = [];
-  readonly #ids: ChunkId[] = [];
-  readonly #stored = new Set<ChunkId>();
+  /** The chunks cut: end offsets at once, IDs as their lanes hash them. */
+  readonly #table = new IndexTable();
+  /** The IDs hashed; those marked were stored by us (counted once however often they come). */
+  readonly #ids = new ChunkIdSet(this.#table);
   readonly #stats: MakeStats = {
     chunks: 0,
     uniqueChunks: 0,
@@ -97,21 +99,19 @@ export class StreamChunker {
     this.#stats.bytesIn += bytes.length;
   }
 
-  /** Cuts the rest, waits for every chunk to be stored; returns the chunks in order. */
-  async finish(): Promise<{ chunks: IndexChunk[]; stats: MakeStats }> {
+  /** Cuts the rest, waits for every chunk to be stored; returns the index's table. */
+  async finish(): Promise<{ table: IndexTable; stats: MakeStats }> {
     while (this.#end > this.#start) await this.#cut(true);
     await this.#flush();
     await this.#group.wait();
-    const chunks = this.#spans.map((span, i): IndexChunk => ({ id: this.#ids[i], ...span }));
-    this.#stats.chunks = chunks.length;
-    this.#stats.uniqueChunks = new Set(this.#ids).size;
-    return { chunks, stats: this.#stats };
+    this.#stats.chunks = this.#table.count;
+    this.#stats.uniqueChunks = this.#ids.size;
+    return { table: this.#table, stats: this.#stats };
   }
 
   async #cut(final: boolean) {
     const size = nextCut(this.#buffer, this.#start, this.#end, this.#options.params, final);
-    const index = this.#spans.length;
-    this.#spans.push({ start: this.#position, size });
+    const index = this.#table.push(this.#position + size);
     if (this.#batched) {
       this.#start += size;
       this.#position += size;
@@ -128,9 +128,8 @@ export class StreamChunker {
     const { store, codec, digest } = this.#options;
     await this.#group.spawn(async (signal) => {
       const { id, compressed } = await codec.encode(data, digest);
-      this.#ids[index] = id;
-      if (this.#stored.has(id)) return;
-      this.#stored.add(id);
+      this.#table.setId(index, id);
+      if (!this.#ids.add(index)) return; // stored, or being stored, for an earlier chunk
       await store!.storeChunk({ id, compressed }, signal);
       this.#stats.storedChunks++;
       this.#stats.bytesStored += compressed.length;
@@ -156,7 +155,7 @@ export class StreamChunker {
     data.set(this.#buffer.subarray(this.#start - bytes, this.#start));
     const ends = Float64Array.from(this.#pendingEnds);
     const start = this.#position - this.#pendingBytes;
-    const first = this.#spans.length - count;
+    const first = this.#table.count - count;
     this.#pendingEnds = [];
     this.#pendingBytes = 0;
     const { codec, digest } = this.#options;
@@ -168,10 +167,10 @@ export class StreamChunker {
         this.#spare.push(new Uint8Array(done.data.buffer));
       }
       for (let k = 0; k < count; k++) {
-        const id = chunkIdFromBytes(done.ids, k * CHUNK_ID_SIZE);
-        this.#ids[first + k] = id;
-        if (done.written[k] > 0 && !this.#stored.has(id)) {
-          this.#stored.add(id);
+        this.#table.setId(first + k, done.ids, k * CHUNK_ID_SIZE);
+        this.#ids.add(first + k);
+        // Two lanes may both write a chunk neither found: it is counted once.
+        if (done.written[k] > 0 && this.#ids.mark(first + k)) {
           this.#stats.storedChunks++;
           this.#stats.bytesStored += done.written[k];
         }

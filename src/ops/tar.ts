@@ -61,7 +61,7 @@ import {
   WITH_USER_NAMES,
   WITH_XATTRS,
 } from "../format/catar.ts";
-import { digestOf, type Index } from "../format/index.ts";
+import { digestOf } from "../format/index.ts";
 import type { WriteStore } from "../store/store.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { describeFsError } from "../util/fs.ts";
@@ -418,11 +418,12 @@ export interface TarIndexOptions extends Omit<TarOptions, "write"> {
 
 /**
  * tar -i: the archive is chunked as it is made, never written out whole. The
- * index carries the archive's feature flags, as casync's .caidx does.
+ * index (the .caidx's bytes, made from a table without an object per chunk)
+ * carries the archive's feature flags, as casync's .caidx does.
  */
 export async function tarIndex(
   options: TarIndexOptions,
-): Promise<{ index: Index; stats: MakeStats; tar: TarStats }> {
+): Promise<{ index: Uint8Array; stats: MakeStats; tar: TarStats }> {
   const { params } = options;
   const chunker = new StreamChunker({
     store: options.store,
@@ -433,13 +434,12 @@ export async function tarIndex(
     signal: options.signal,
   });
   const tarStats = await tar({ ...options, write: (bytes) => chunker.write(bytes) });
-  const { chunks, stats } = await chunker.finish();
-  const index: Index = {
+  const { table, stats } = await chunker.finish();
+  const index = table.encode({
     featureFlags: options.featureFlags,
     chunkSizeMin: params.min,
     chunkSizeAvg: params.avg,
     chunkSizeMax: params.max,
-    chunks,
-  };
+  });
   return { index, stats, tar: tarStats };
 }

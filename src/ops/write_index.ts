@@ -14,14 +14,15 @@ import {
 import { stdout, writeAll, writeAtomically } from "../util/fs.ts";
 import { indexOverHttp } from "./index_http.ts";
 
+/** Writes `index`, or an index encoded already (tar -i's, made without an object per chunk). */
 export async function writeIndex(
   location: string,
-  index: Index,
+  index: Index | Uint8Array,
   http: HttpOptions = DEFAULT_HTTP_OPTIONS,
   signal?: AbortSignal,
   remote: IndexContext = {},
 ): Promise<void> {
-  const bytes = encodeIndex(index);
+  const bytes = index instanceof Uint8Array ? index : encodeIndex(index);
   if (location === "-") return await writeAll(stdout, bytes);
   if (isStoreIndexLocation(location)) {
     return await writeRemoteIndex(location, bytes, remote, signal);

@@ -1,13 +1,15 @@
 import { assert, assertBytesEqual, assertEquals, assertThrows } from "../assert.ts";
 import { IndexFormatError } from "../../src/errors.ts";
-import { type ChunkId, chunkIdFromBytes } from "../../src/format/chunk_id.ts";
+import { type ChunkId, chunkIdFromBytes, isChunkId } from "../../src/format/chunk_id.ts";
 import {
   CASYNC_BLOB_FLAGS,
+  ChunkIdSet,
   decodeIndex,
   digestOf,
   encodeIndex,
   type Index,
   indexLength,
+  IndexTable,
 } from "../../src/format/index.ts";
 import { pseudoRandom } from "../helpers.ts";
 
@@ -182,4 +184,98 @@ Deno.test("decodeIndex reads an index that starts at an unaligned offset of its 
   const shifted = new Uint8Array(bytes.length + 3);
   shifted.set(bytes, 3);
   assertEquals(decodeIndex(shifted.subarray(3)), SAMPLE);
+});
+
+Deno.test("IndexTable: chunks pushed one by one, IDs set later out of order, encode the hand-made index", () => {
+  const table = new IndexTable(1);
+  assertEquals([table.push(100000), table.push(150000)], [0, 1]);
+  // The second ID as bytes from inside a larger buffer (as the lanes hand them back), the first as hex.
+  table.setId(1, fromHex("ff".repeat(32) + "0b".repeat(32)), 32);
+  table.setId(0, ID_A);
+  assertBytesEqual(table.encode(SAMPLE), fromHex(HAND_MADE_HEX));
+  assertEquals([table.chunk(0), table.chunk(1)], SAMPLE.chunks);
+  assertEquals(table.end(1), 150000);
+  assertThrows(() => table.setId(2, ID_B), RangeError, "no chunk 2");
+});
+
+Deno.test("encodeIndex allocates the index once, to its size", () => {
+  const bytes = encodeIndex(SAMPLE);
+  assertBytesEqual(bytes, fromHex(HAND_MADE_HEX));
+  assertEquals(bytes.buffer.byteLength, bytes.length);
+});
+
+Deno.test("IndexTable: grows in place or past its capacity and keeps every item, end offsets past 4 GiB", () => {
+  const count = 2500;
+  const items: string[] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < count; i++) {
+    ends.push((i + 1) * 2 ** 21 + i); // past 2^32 from the 2048th on
+    // Each ID's bytes by hand: the item number, then a filler byte of it.
+    items.push(
+      le64(ends[i]) + i.toString(16).padStart(8, "0") +
+        (i & 0xff).toString(16).padStart(2, "0").repeat(28),
+    );
+  }
+  // A growing table, and one of a capacity of 1, which moves into a growing one.
+  for (const table of [new IndexTable(), new IndexTable(1)]) {
+    for (const end of ends) table.push(end);
+    for (let i = count - 1; i >= 0; i--) table.setId(i, fromHex(items[i].slice(16)));
+    assertEquals(table.count, count);
+    const bytes = table.encode(SAMPLE);
+    assertBytesEqual(bytes, fromHex(handMadeIndex(items)));
+    assertEquals(table.chunk(2100), {
+      id: items[2100].slice(16) as ChunkId,
+      start: ends[2099],
+      size: ends[2100] - ends[2099],
+    });
+  }
+});
+
+/**
+ * IDs to make a set work: `distinct` of them whose first word (the set's hash)
+ * differs only in its high byte, so all start at the same slot; in groups of 8
+ * that share their first 12 bytes, and pairs that differ only in their last byte.
+ */
+function crowdedIds(distinct: number): string[] {
+  const byte = (value: number) => value.toString(16).padStart(2, "0");
+  return Array.from({ length: distinct }, (_, k) => {
+    const group = (k >> 3).toString(16).padStart(8, "0").repeat(3);
+    return group + "5a".repeat(18) + byte((k & 7) >> 1) + byte(0xc0 | (k & 1));
+  });
+}
+
+Deno.test("ChunkIdSet: counts the distinct IDs and the first of each, as a Set of their hex does", () => {
+  const distinct = 1700;
+  const pool = crowdedIds(distinct);
+  assertEquals(new Set(pool).size, distinct);
+  assert(pool.every(isChunkId));
+  const table = new IndexTable();
+  const set = new ChunkIdSet(table);
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    // Repeats in an order that is not the pool's: 7 is coprime with 1700.
+    const id = pool[(i * 7) % distinct];
+    table.setId(table.push((i + 1) * 10), id as ChunkId);
+    assertEquals(set.add(i), !seen.has(id), `chunk ${i}`);
+    seen.add(id);
+    assertEquals(set.size, seen.size);
+  }
+  assertEquals(set.size, distinct);
+  // Marks count each ID once, whichever chunk with it comes first.
+  const marked = new Set<string>();
+  for (let i = 4999; i >= 0; i -= 3) {
+    const id = pool[(i * 7) % distinct];
+    assertEquals(set.mark(i), !marked.has(id), `mark ${i}`);
+    marked.add(id);
+  }
+});
+
+Deno.test("ChunkIdSet: marking an ID never added is a bug, not a silent miss", () => {
+  const table = new IndexTable();
+  const set = new ChunkIdSet(table);
+  table.setId(table.push(10), ID_A);
+  table.setId(table.push(20), ID_B);
+  assert(set.add(0));
+  assert(set.mark(0));
+  assertThrows(() => set.mark(1), RangeError, "not added");
 });

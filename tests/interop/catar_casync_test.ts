@@ -143,6 +143,8 @@ interop("tar writes casync's catar byte for byte, for each feature set", async (
 const bytes = (sizes: string) => sizes.split(":").map((size) => `${size}B`).join(":");
 
 interop("tar -i writes casync's .caidx and the same chunks", async (dir, tree) => {
+  // A file twice: its chunks repeat, each stored and listed as casync does.
+  await Deno.copyFile(`${tree}/large`, `${tree}/large-again`);
   const cases = [
     { mode: WITH_FFI, sizes: "16384:65536:262144" },
     { mode: WITH_FFI, sizes: "4096:16384:65536" },
@@ -171,6 +173,16 @@ interop("tar -i writes casync's .caidx and the same chunks", async (dir, tree) =
       name,
     );
     assertEquals(storeIds(`${mine}.store`), storeIds(`${theirs}.store`), name);
+    // With no store the lanes only hash the chunks: the index is the same.
+    await desyncOk(
+      ["tar", "-i", "--chunk-size", bytes(sizes), `${mine}-hashed.caidx`, tree],
+      mode.tar,
+    );
+    assertEquals(
+      await Deno.readFile(`${mine}-hashed.caidx`),
+      await Deno.readFile(`${theirs}.caidx`),
+      `${name}, no store`,
+    );
   }
 });
 

@@ -142,9 +142,22 @@ Deno.test({
       assertEquals(extracted.code, 0, extracted.stderr);
       assertEquals(await sha256sum(`${dir}/out`), await sha256sum(blob));
 
+      // tar -i's index (from a table that grows in place) goes into the bucket as written locally.
+      await Deno.mkdir(`${dir}/tree`);
+      await Deno.copyFile(blob, `${dir}/tree/blob`);
+      const tar = (index: string) =>
+        runCli(["tar", "-i", index, `${dir}/tree`], S3_FLAGS, { env: ceph.env });
+      const tarred = await tar(`${ceph.s3}/${bucket}/indexes/t.caidx`);
+      assertEquals(tarred.code, 0, tarred.stderr);
+      assertEquals((await tar(`${dir}/t.caidx`)).code, 0);
+
       // casync's own index of the blob matches the one we put into the bucket.
       await mustRun("casync", ["make", `--store=${dir}/casync-store`, `${dir}/casync.caibx`, blob]);
       await copyOut(ceph, bucket, "", `${dir}/copy`);
+      assertEquals(
+        await Deno.readFile(`${dir}/copy/indexes/t.caidx`),
+        await Deno.readFile(`${dir}/t.caidx`),
+      );
       const ours = await Deno.readFile(`${dir}/copy/indexes/blob.caibx`);
       const theirs = await Deno.readFile(`${dir}/casync.caibx`);
       assertEquals(ours.length, theirs.length);

@@ -122,6 +122,16 @@ Deno.test({
         );
         assertEquals(made.code, 0, made.stderr);
       }
+      // tar -i's index (from a table that grows in place) goes over SFTP as written locally.
+      await Deno.mkdir(`${dir}/tree`);
+      await Deno.copyFile(`${dir}/b`, `${dir}/tree/b`);
+      const tarred = await cli("tar", "-i", `${url}/idx/t.caidx`, `${dir}/tree`);
+      assertEquals(tarred.code, 0, tarred.stderr);
+      assertEquals((await cli("tar", "-i", `${dir}/t.caidx`, `${dir}/tree`)).code, 0);
+      assertEquals(
+        await Deno.readFile(`${dir}/idx/t.caidx`),
+        await Deno.readFile(`${dir}/t.caidx`),
+      );
       const out = await cli("extract", "-s", `${url}/store`, `${url}/idx/a.caibx`, `${dir}/out`);
       assertEquals(out.code, 0, out.stderr);
       assertEquals(await sha256sum(`${dir}/out`), await sha256sum(`${dir}/a`));

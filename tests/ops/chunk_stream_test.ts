@@ -4,8 +4,20 @@ import { type ChunkerParams, chunkerParams, cutsOf } from "../../src/chunk/chunk
 import type { CodecPool } from "../../src/chunk/codec_pool.ts";
 import { decodeChunk } from "../../src/chunk/codec.ts";
 import { LocalStore } from "../../src/store/local.ts";
+import type { IndexChunk, IndexTable } from "../../src/format/index.ts";
 import { StreamChunker } from "../../src/ops/chunk_stream.ts";
 import { codecTest, pseudoRandom } from "../helpers.ts";
+
+function chunksOf(table: IndexTable): IndexChunk[] {
+  return Array.from({ length: table.count }, (_, i) => table.chunk(i));
+}
+
+/** The SHA512/256 IDs of `data` cut at `ends`, as node:crypto computes them. */
+function idsOf(data: Uint8Array, ends: number[]): string[] {
+  return ends.map((end, i) =>
+    createHash("sha512-256").update(data.subarray(i === 0 ? 0 : ends[i - 1], end)).digest("hex")
+  );
+}
 
 codecTest(
   "stream chunker: cuts and IDs do not depend on how the stream is written",
@@ -23,13 +35,16 @@ codecTest(
         await chunker.write(data.slice(at, at + size));
         at += size;
       }
-      const { chunks, stats } = await chunker.finish();
+      const { table, stats } = await chunker.finish();
+      const chunks = chunksOf(table);
       assertEquals(chunks.map((c) => c.start + c.size), ends, `pieces ${pieces}`);
       for (const chunk of chunks) {
         const plain = data.subarray(chunk.start, chunk.start + chunk.size);
         assertEquals(chunk.id, createHash("sha512-256").update(plain).digest("hex"));
       }
       assertEquals(stats.bytesIn, data.length);
+      assertEquals(stats.chunks, ends.length);
+      assertEquals(stats.uniqueChunks, new Set(idsOf(data, ends)).size);
     }
   },
 );
@@ -41,7 +56,9 @@ codecTest("stream chunker: an empty stream has no chunks", async (_, codec) => {
     digest: "sha256",
     concurrency: 2,
   });
-  assertEquals((await chunker.finish()).chunks, []);
+  const { table, stats } = await chunker.finish();
+  assertEquals(table.count, 0);
+  assertEquals([stats.chunks, stats.uniqueChunks], [0, 0]);
 });
 
 codecTest(
@@ -75,9 +92,11 @@ codecTest(
         concurrency: 4,
       });
       await chunker.write(data);
-      const { chunks, stats } = await chunker.finish();
-      const unique = new Set(chunks.map((c) => c.id));
+      const { table, stats } = await chunker.finish();
+      const chunks = chunksOf(table);
+      const unique = new Set(idsOf(data, cutsOf(data, params)));
       assert(unique.size < chunks.length, "the data repeats chunks");
+      assertEquals(stats.uniqueChunks, unique.size);
       for (const chunk of chunks.slice(1)) {
         const plain = data.subarray(chunk.start, chunk.start + chunk.size);
         const name = `${root}/${chunk.id.slice(0, 4)}/${chunk.id}`;
@@ -91,6 +110,8 @@ codecTest(
         // uncompressed store, written by storeChunk on the main thread, replaces).
         assertEquals(stats.storedChunks, unique.size - 1);
         assertEquals(await Deno.readTextFile(firstPath), "left alone");
+      } else {
+        assertEquals(stats.storedChunks, unique.size, "each distinct chunk stored once");
       }
       const files = [...Deno.readDirSync(root)].flatMap((d) =>
         [...Deno.readDirSync(`${root}/${d.name}`)].map((f) => f.name)
@@ -131,7 +152,8 @@ async function batchesStayRight(root: string, codec: CodecPool, params: ChunkerP
   for (let at = 0; at < data.length; at += (1 << 20) + 7) {
     await chunker.write(data.slice(at, at + (1 << 20) + 7));
   }
-  const { chunks, stats } = await chunker.finish();
+  const { table, stats } = await chunker.finish();
+  const chunks = chunksOf(table);
   assertEquals(chunks.map((c) => c.start + c.size), ends);
   assertEquals(stats.storedChunks, chunks.length);
   for (const chunk of chunks) {
