@@ -8,7 +8,7 @@ import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { DesyncError } from "../../src/errors.ts";
 import { untar } from "../../src/ops/untar.ts";
 import { CodecPool } from "../../src/chunk/codec_pool.ts";
-import type { TreeFilesJob } from "../../src/chunk/tree_files.ts";
+import { type TreeFilesJob, writeTreeFiles } from "../../src/chunk/tree_files.ts";
 import { statFile } from "../../src/util/posix.ts";
 import { denoTreeFs } from "../../src/util/tree_fs.ts";
 import { removeDir, tempDir } from "../helpers.ts";
@@ -193,3 +193,99 @@ lanesTest(
     assertEquals(Array.from(Deno.readDirSync(dir)), []);
   },
 );
+
+lanesTest(
+  "a directory with no file in the lanes gets its metadata at its end, not after batches begun before",
+  async (dir, codec) => {
+    // One small file, then 600 directories with none: were each to wait for
+    // the batch holding the file, all would wait for the end of the archive
+    // (the batch is never filled), each holding its node meanwhile.
+    const dirs = Array.from({ length: 600 }, (_, i) => ({
+      ...directory(`e${String(i).padStart(3, "0")}`, [], 0o555),
+      mtimeNs: 1_300_000_000_000_000_000n + BigInt(i) * MS,
+    }));
+    const root = directory(undefined, [
+      file("a", "small"),
+      directory("d", dirs),
+      file("z", bytesOf(7, 2 << 20)),
+    ]);
+    const archive = buildArchive(root);
+    let early: Deno.FileInfo | undefined;
+    const feed = async (push: (bytes: Uint8Array) => Promise<void>) => {
+      // All but the large file's last MiB: every directory has ended.
+      const cut = archive.length - (1 << 20);
+      await push(archive.slice(0, cut));
+      const [temp] = [...Deno.readDirSync(dir)].map((entry) => `${dir}/${entry.name}`);
+      early = Deno.statSync(`${temp}/d/e599`);
+      await push(archive.slice(cut));
+    };
+    await untar({ target: `${dir}/out`, source: "t.catar", feed, fs: denoTreeFs, codec });
+    assertEquals(early!.mode! & 0o777, 0o555, "d/e599's mode was set only at the end");
+    assertEquals(early!.mtime!.getTime(), 1_300_000_000_599);
+    const want = expected(root, `${dir}/out`, new Map());
+    const got = found(`${dir}/out`, new Map());
+    assertEquals(got.size, want.size);
+    for (const [path, value] of want) assertEquals(got.get(path), value, path);
+    assertEquals(codec.files, 1);
+    unlock(`${dir}/out`);
+  },
+);
+
+/**
+ * Makes each batch on this thread in a later task, first checking that every
+ * directory above its files is still as made (0700): none has been given its
+ * mode and time yet.
+ */
+class CheckingPool extends CountingPool {
+  override writeTreeFiles(job: TreeFilesJob) {
+    this.batches++;
+    this.files += job.paths.length;
+    return new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+      for (const path of job.paths) {
+        for (
+          let at = path.lastIndexOf("/");
+          at > this.root.length;
+          at = path.lastIndexOf("/", at - 1)
+        ) {
+          const above = path.slice(0, at);
+          assertEquals(statFile(above).mode & 0o7777, 0o700, `${above} is done before ${path}`);
+        }
+      }
+      return { data: job.data, failure: writeTreeFiles(job, () => false) };
+    });
+  }
+  root = "";
+}
+
+Deno.test("untar: a directory's metadata waits for the lanes' files anywhere below it", async () => {
+  const dir = await tempDir();
+  const codec = new CheckingPool(1);
+  codec.root = dir;
+  try {
+    // p and q hold no file of their own: their files are deeper, or in a
+    // directory that ends with nothing after it.
+    const leaf = (name: string) => directory(name, [file("f", name)], 0o555);
+    const root = directory(undefined, [
+      directory("p", [directory("q", [leaf("r"), directory("s", [], 0o500)], 0o555)], 0o500),
+      directory("t", [leaf("u")], 0o555),
+      file("z", bytesOf(3, (1 << 20) + 1)),
+    ], 0o750);
+    const target = `${dir}/out`;
+    await untar({
+      target,
+      source: "t.catar",
+      feed: feedOf(buildArchive(root)),
+      fs: denoTreeFs,
+      codec,
+    });
+    assertEquals(codec.files, 2);
+    const want = expected(root, target, new Map());
+    const got = found(target, new Map());
+    assertEquals(got.size, want.size);
+    for (const [path, value] of want) assertEquals(got.get(path), value, path);
+    unlock(target);
+  } finally {
+    codec.close();
+    await removeDir(dir);
+  }
+});
