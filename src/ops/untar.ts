@@ -233,6 +233,11 @@ class TreeWriter {
   readonly #lanes?: LaneFiles;
   /** Whether the file being written is the lanes' to make. */
   #inLanes = false;
+  /**
+   * By depth, the open directories' last batch of lane files below them (0:
+   * none), which their metadata waits for.
+   */
+  readonly #laneBatches: number[] = [];
 
   constructor(root: string, shownRoot: string, fresh: boolean, options: UntarOptions) {
     this.#root = root;
@@ -316,13 +321,16 @@ class TreeWriter {
     if (node.kind === "directory") {
       if (node.depth > 0) this.#makeDirectory(path, shown);
       this.#dirs[node.depth] = path;
+      this.#laneBatches[node.depth] = 0;
       return;
     }
     // While the lanes are busy, this thread makes files too, as it would otherwise wait.
     if (node.kind === "file" && this.#lanes && !this.#lanes.busy() && this.#laneMayMake(node)) {
       const timed = timeGranularityNs(node.entry.featureFlags) !== undefined;
       const mtimeMs = timed ? denoTimeOf(node.entry.mtimeNs).getTime() : NaN;
-      this.#lanes.begin(path, shown, node.entry.mode & 0o777, mtimeMs, node.size);
+      const mode = node.entry.mode & 0o777;
+      // Numbered in order: the last batch is the highest.
+      this.#laneBatches[node.depth - 1] = this.#lanes.begin(path, shown, mode, mtimeMs, node.size);
       this.#inLanes = true;
       return;
     }
@@ -376,10 +384,15 @@ class TreeWriter {
     if (node.kind === "directory") {
       const path = this.#dirs[node.depth];
       const shown = this.#shown(node);
-      // Its mode and time once the lanes have made its files (a read-only mode
-      // would stop them; a file made would change its time).
-      if (this.#lanes) this.#lanes.after(() => this.#metadata(node, path, shown));
-      else this.#metadata(node, path, shown);
+      if (!this.#lanes) return this.#metadata(node, path, shown);
+      // Its mode and time once the lanes have made the files below it (a mode
+      // without write or search access would stop them; a file made would change
+      // its time).
+      const batch = this.#laneBatches[node.depth];
+      if (node.depth > 0) {
+        this.#laneBatches[node.depth - 1] = Math.max(this.#laneBatches[node.depth - 1], batch);
+      }
+      this.#lanes.after(batch, () => this.#metadata(node, path, shown));
       return;
     }
     if (node.kind !== "file") return;
