@@ -116,6 +116,25 @@ function tree(directories: number): TestNode {
   return { ...directory(undefined, dirs, 0o750), mtimeNs: 1_234_567_890_123_456_789n };
 }
 
+/** Unpacks the archive of `root` into `target` with Deno's file API and `codec`'s lanes. */
+function untarTree(target: string, root: TestNode, codec: CodecPool, piece?: number) {
+  return untar({
+    target,
+    source: "t.catar",
+    feed: feedOf(buildArchive(root), piece),
+    fs: denoTreeFs,
+    codec,
+  });
+}
+
+/** `target` holds `root`: the same entries with the same modes, times and contents. */
+function assertAsArchived(root: TestNode, target: string) {
+  const want = expected(root, target, new Map());
+  const got = found(target, new Map());
+  assertEquals(got.size, want.size);
+  for (const [path, value] of want) assertEquals(got.get(path), value, path);
+}
+
 function unlock(path: string) {
   Deno.chmodSync(path, 0o755);
   for (const entry of Deno.readDirSync(path)) {
@@ -126,17 +145,8 @@ function unlock(path: string) {
 lanesTest("lanes make a new tree's small files, as archived", async (dir, codec) => {
   const root = tree(6);
   const target = `${dir}/out`;
-  await untar({
-    target,
-    source: "t.catar",
-    feed: feedOf(buildArchive(root)),
-    fs: denoTreeFs,
-    codec,
-  });
-  const want = expected(root, target, new Map());
-  const got = found(target, new Map());
-  assertEquals(got.size, want.size);
-  for (const [path, value] of want) assertEquals(got.get(path), value, path);
+  await untarTree(target, root, codec);
+  assertAsArchived(root, target);
   // 720 small files and the 6 nested ones by the lanes; the large and setuid ones here.
   // (Three batches: never more than the lanes hold, so no file is made here instead.)
   assertEquals(codec.files, 726);
@@ -149,17 +159,8 @@ lanesTest(
   async (dir, codec) => {
     const root = tree(24);
     const target = `${dir}/out`;
-    await untar({
-      target,
-      source: "t.catar",
-      feed: feedOf(buildArchive(root), 1 << 20),
-      fs: denoTreeFs,
-      codec,
-    });
-    const want = expected(root, target, new Map());
-    const got = found(target, new Map());
-    assertEquals(got.size, want.size);
-    for (const [path, value] of want) assertEquals(got.get(path), value, path);
+    await untarTree(target, root, codec, 1 << 20);
+    assertAsArchived(root, target);
     // The feed never yields to the lane's replies: after two batches it stays busy.
     assert(codec.files > 0 && codec.files < 24 * 121, `${codec.files} files in the lane`);
     unlock(target);
@@ -222,10 +223,7 @@ lanesTest(
     await untar({ target: `${dir}/out`, source: "t.catar", feed, fs: denoTreeFs, codec });
     assertEquals(early!.mode! & 0o777, 0o555, "d/e599's mode was set only at the end");
     assertEquals(early!.mtime!.getTime(), 1_300_000_000_599);
-    const want = expected(root, `${dir}/out`, new Map());
-    const got = found(`${dir}/out`, new Map());
-    assertEquals(got.size, want.size);
-    for (const [path, value] of want) assertEquals(got.get(path), value, path);
+    assertAsArchived(root, `${dir}/out`);
     assertEquals(codec.files, 1);
     unlock(`${dir}/out`);
   },
@@ -271,18 +269,9 @@ Deno.test("untar: a directory's metadata waits for the lanes' files anywhere bel
       file("z", bytesOf(3, (1 << 20) + 1)),
     ], 0o750);
     const target = `${dir}/out`;
-    await untar({
-      target,
-      source: "t.catar",
-      feed: feedOf(buildArchive(root)),
-      fs: denoTreeFs,
-      codec,
-    });
+    await untarTree(target, root, codec);
     assertEquals(codec.files, 2);
-    const want = expected(root, target, new Map());
-    const got = found(target, new Map());
-    assertEquals(got.size, want.size);
-    for (const [path, value] of want) assertEquals(got.get(path), value, path);
+    assertAsArchived(root, target);
     unlock(target);
   } finally {
     codec.close();
