@@ -278,3 +278,19 @@ Deno.test("untar: a directory's metadata waits for the lanes' files anywhere bel
     await removeDir(dir);
   }
 });
+
+lanesTest(
+  "into an existing directory, every file is made here, as archived",
+  async (dir, codec) => {
+    // Entries there may be replaced: each is made under a temporary name and
+    // renamed, which the lanes do not do.
+    const root = tree(2);
+    const target = `${dir}/out`;
+    await Deno.mkdir(`${target}/d00`, { recursive: true });
+    await Deno.writeTextFile(`${target}/d00/f001`, "replaced");
+    await untarTree(target, root, codec);
+    assertAsArchived(root, target);
+    assertEquals(codec.batches, 0);
+    unlock(target);
+  },
+);
