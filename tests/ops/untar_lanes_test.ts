@@ -26,15 +26,19 @@ class CountingPool extends CodecPool {
   }
 }
 
-/** A test with a temporary directory and a pool of worker lanes that count their batches. */
+/**
+ * A test with a temporary directory and a pool of `lanes` lanes that count
+ * their batches (a CountingPool, or what `pool` makes).
+ */
 function lanesTest(
   name: string,
   fn: (dir: string, codec: CountingPool) => Promise<void>,
   lanes = 2,
+  pool = (lanes: number, _dir: string) => new CountingPool(lanes),
 ) {
   Deno.test(`untar: ${name}`, async () => {
     const dir = await tempDir();
-    const codec = new CountingPool(lanes);
+    const codec = pool(lanes, dir);
     try {
       await fn(dir, codec);
     } finally {
@@ -195,6 +199,25 @@ lanesTest(
   },
 );
 
+/**
+ * Unpacks `root`, whose last entry is a file of over 1 MiB, into `dir`/out;
+ * returns what `path` (in the tree, under its temporary name) was before that
+ * file's last MiB was pushed, with every directory ended.
+ */
+async function statBeforeEnd(dir: string, root: TestNode, codec: CodecPool, path: string) {
+  const archive = buildArchive(root);
+  let early: Deno.FileInfo | undefined;
+  const feed = async (push: (bytes: Uint8Array) => Promise<void>) => {
+    const cut = archive.length - (1 << 20);
+    await push(archive.slice(0, cut));
+    const [temp] = [...Deno.readDirSync(dir)].map((entry) => `${dir}/${entry.name}`);
+    early = Deno.statSync(`${temp}/${path}`);
+    await push(archive.slice(cut));
+  };
+  await untar({ target: `${dir}/out`, source: "t.catar", feed, fs: denoTreeFs, codec });
+  return early!;
+}
+
 lanesTest(
   "a directory with no file in the lanes gets its metadata at its end, not after batches begun before",
   async (dir, codec) => {
@@ -210,19 +233,9 @@ lanesTest(
       directory("d", dirs),
       file("z", bytesOf(7, 2 << 20)),
     ]);
-    const archive = buildArchive(root);
-    let early: Deno.FileInfo | undefined;
-    const feed = async (push: (bytes: Uint8Array) => Promise<void>) => {
-      // All but the large file's last MiB: every directory has ended.
-      const cut = archive.length - (1 << 20);
-      await push(archive.slice(0, cut));
-      const [temp] = [...Deno.readDirSync(dir)].map((entry) => `${dir}/${entry.name}`);
-      early = Deno.statSync(`${temp}/d/e599`);
-      await push(archive.slice(cut));
-    };
-    await untar({ target: `${dir}/out`, source: "t.catar", feed, fs: denoTreeFs, codec });
-    assertEquals(early!.mode! & 0o777, 0o555, "d/e599's mode was set only at the end");
-    assertEquals(early!.mtime!.getTime(), 1_300_000_000_599);
+    const early = await statBeforeEnd(dir, root, codec, "d/e599");
+    assertEquals(early.mode! & 0o777, 0o555, "d/e599's mode was set only at the end");
+    assertEquals(early.mtime!.getTime(), 1_300_000_000_599);
     assertAsArchived(root, `${dir}/out`);
     assertEquals(codec.files, 1);
     unlock(`${dir}/out`);
@@ -235,6 +248,11 @@ lanesTest(
  * mode and time yet.
  */
 class CheckingPool extends CountingPool {
+  /** `root`: the directory the tree is made in (not checked). */
+  constructor(lanes: number, readonly root: string) {
+    super(lanes);
+  }
+
   override writeTreeFiles(job: TreeFilesJob) {
     this.batches++;
     this.files += job.paths.length;
@@ -252,14 +270,14 @@ class CheckingPool extends CountingPool {
       return { data: job.data, failure: writeTreeFiles(job, () => false) };
     });
   }
-  root = "";
 }
 
-Deno.test("untar: a directory's metadata waits for the lanes' files anywhere below it", async () => {
-  const dir = await tempDir();
-  const codec = new CheckingPool(1);
-  codec.root = dir;
-  try {
+/** Its batches are made only when this thread next waits for something. */
+const checkingPool = (lanes: number, dir: string) => new CheckingPool(lanes, dir);
+
+lanesTest(
+  "a directory's metadata waits for the lanes' files anywhere below it",
+  async (dir, codec) => {
     // p and q hold no file of their own: their files are deeper, or in a
     // directory that ends with nothing after it.
     const leaf = (name: string) => directory(name, [file("f", name)], 0o555);
@@ -273,11 +291,10 @@ Deno.test("untar: a directory's metadata waits for the lanes' files anywhere bel
     assertEquals(codec.files, 2);
     assertAsArchived(root, target);
     unlock(target);
-  } finally {
-    codec.close();
-    await removeDir(dir);
-  }
-});
+  },
+  1,
+  checkingPool,
+);
 
 lanesTest(
   "into an existing directory, every file is made here, as archived",
@@ -293,4 +310,24 @@ lanesTest(
     assertEquals(codec.batches, 0);
     unlock(target);
   },
+);
+
+lanesTest(
+  "with the lanes busy, a directory whose files were made here is done at its end",
+  async (dir, codec) => {
+    const dirs = Array.from({ length: 600 }, (_, i) => ({
+      ...directory(`a${String(i).padStart(3, "0")}`, [file("f", "x")], 0o555),
+      mtimeNs: 1_300_000_000_000_000_000n + BigInt(i) * MS,
+    }));
+    const root = directory(undefined, [...dirs, file("z", bytesOf(9, 2 << 20))]);
+    const early = await statBeforeEnd(dir, root, codec, "a599");
+    assertEquals(early.mode! & 0o777, 0o555, "a599's mode was set only at the end");
+    assertEquals(early.mtime!.getTime(), 1_300_000_000_599);
+    assertAsArchived(root, `${dir}/out`);
+    // Two batches of 256 held by the lane; the rest made here.
+    assertEquals(codec.files, 512);
+    unlock(`${dir}/out`);
+  },
+  1,
+  checkingPool,
 );
