@@ -331,3 +331,24 @@ lanesTest(
   1,
   checkingPool,
 );
+
+lanesTest(
+  "within a push of thousands of small files, the lanes' replies come in and they make more",
+  async (dir, codec) => {
+    // One push: were the lane's replies left until it is done, the lane would
+    // make its first two batches (512 files) and this thread all the others.
+    const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, "0")}`);
+    const root = directory(
+      undefined,
+      Array.from(
+        { length: 50 },
+        (_, d) => directory(`d${String(d).padStart(2, "0")}`, names.map((n) => file(n, n))),
+      ),
+    );
+    const target = `${dir}/out`;
+    await untarTree(target, root, codec, Infinity);
+    assertAsArchived(root, target);
+    assert(codec.files > 512, `${codec.files} files made by the lane`);
+  },
+  1,
+);

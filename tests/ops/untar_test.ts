@@ -299,3 +299,36 @@ untarTest(
     assertEquals(listing(dir), []);
   },
 );
+
+untarTest("a stop signal is heeded within a push of thousands of entries", async (dir) => {
+  // 12 000 small files in one push: making them all takes seconds, more than
+  // a stopped command may take to exit.
+  const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, "0")}`);
+  const root = directory(
+    undefined,
+    Array.from(
+      { length: 100 },
+      (_, d) => directory(`d${String(d).padStart(3, "0")}`, names.map((n) => file(n, n))),
+    ),
+  );
+  const archive = buildArchive(root);
+  const controller = new AbortController();
+  const started = performance.now();
+  const timer = setTimeout(() => controller.abort(new DesyncError("stopped")), 100);
+  const error = await assertRejects(
+    () =>
+      untar({
+        target: `${dir}/out`,
+        source: "t.catar",
+        feed: (push) => push(archive),
+        fs: denoTreeFs,
+        signal: controller.signal,
+      }),
+    DesyncError,
+  );
+  clearTimeout(timer);
+  const ms = performance.now() - started - 100;
+  assertEquals(error.message, "stopped");
+  assert(ms < 500, `failed ${ms.toFixed(0)} ms after the signal`);
+  assertEquals(listing(dir), []);
+});
