@@ -165,7 +165,8 @@ lanesTest(
     const target = `${dir}/out`;
     await untarTree(target, root, codec, 1 << 20);
     assertAsArchived(root, target);
-    // The feed never yields to the lane's replies: after two batches it stays busy.
+    // Pieces of 1 MiB: the lane's replies come in only between slices of one,
+    // and while it holds two batches this thread makes the files it meets.
     assert(codec.files > 0 && codec.files < 24 * 121, `${codec.files} files in the lane`);
     unlock(target);
   },
@@ -202,9 +203,15 @@ lanesTest(
 /**
  * Unpacks `root`, whose last entry is a file of over 1 MiB, into `dir`/out;
  * returns what `path` (in the tree, under its temporary name) was before that
- * file's last MiB was pushed, with every directory ended.
+ * file's last MiB was pushed, with every directory ended (then `then` is called).
  */
-async function statBeforeEnd(dir: string, root: TestNode, codec: CodecPool, path: string) {
+async function statBeforeEnd(
+  dir: string,
+  root: TestNode,
+  codec: CodecPool,
+  path: string,
+  then = () => {},
+) {
   const archive = buildArchive(root);
   let early: Deno.FileInfo | undefined;
   const feed = async (push: (bytes: Uint8Array) => Promise<void>) => {
@@ -212,6 +219,7 @@ async function statBeforeEnd(dir: string, root: TestNode, codec: CodecPool, path
     await push(archive.slice(0, cut));
     const [temp] = [...Deno.readDirSync(dir)].map((entry) => `${dir}/${entry.name}`);
     early = Deno.statSync(`${temp}/${path}`);
+    then();
     await push(archive.slice(cut));
   };
   await untar({ target: `${dir}/out`, source: "t.catar", feed, fs: denoTreeFs, codec });
@@ -243,11 +251,12 @@ lanesTest(
 );
 
 /**
- * Makes each batch on this thread in a later task, first checking that every
- * directory above its files is still as made (0700): none has been given its
- * mode and time yet.
+ * Makes each batch on this thread in a later task (or once `hold`'s release is
+ * called), first checking that every directory above its files is still as
+ * made (0700): none has been given its mode and time yet.
  */
 class CheckingPool extends CountingPool {
+  #gate?: Promise<void>;
   /** `root`: the directory the tree is made in (not checked). */
   constructor(lanes: number, readonly root: string) {
     super(lanes);
@@ -256,7 +265,8 @@ class CheckingPool extends CountingPool {
   override writeTreeFiles(job: TreeFilesJob) {
     this.batches++;
     this.files += job.paths.length;
-    return new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+    const gate = this.#gate ?? new Promise<void>((resolve) => setTimeout(resolve, 0));
+    return gate.then(() => {
       for (const path of job.paths) {
         for (
           let at = path.lastIndexOf("/");
@@ -269,6 +279,13 @@ class CheckingPool extends CountingPool {
       }
       return { data: job.data, failure: writeTreeFiles(job, () => false) };
     });
+  }
+
+  /** Holds the batches given from now on; returns what releases them. */
+  hold(): () => void {
+    let release!: () => void;
+    this.#gate = new Promise((resolve) => release = resolve);
+    return release;
   }
 }
 
@@ -320,7 +337,8 @@ lanesTest(
       mtimeNs: 1_300_000_000_000_000_000n + BigInt(i) * MS,
     }));
     const root = directory(undefined, [...dirs, file("z", bytesOf(9, 2 << 20))]);
-    const early = await statBeforeEnd(dir, root, codec, "a599");
+    const release = (codec as CheckingPool).hold();
+    const early = await statBeforeEnd(dir, root, codec, "a599", release);
     assertEquals(early.mode! & 0o777, 0o555, "a599's mode was set only at the end");
     assertEquals(early.mtime!.getTime(), 1_300_000_000_599);
     assertAsArchived(root, `${dir}/out`);
