@@ -16,7 +16,8 @@
  * Deno alone, times are set to the millisecond, and an entry that needs the C
  * library (a device node, FIFO or socket, extended attributes or capabilities,
  * a symlink target that is not UTF-8) fails naming it and --allow-ffi, rather
- * than being left out or left bare.
+ * than being left out or left bare. There, in a new tree, the codec lanes make
+ * the small files that need nothing but a mode and a time (untar_lanes.ts).
  */
 import { DesyncError } from "../errors.ts";
 import {
@@ -72,6 +73,16 @@ export interface UntarStats {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * How long applying a push may keep the event loop waiting: a push can hold
+ * thousands of entries (seconds of work), and meanwhile no stop signal is seen
+ * and no lane's reply comes in (see untar_lanes.ts: the lanes would sit idle).
+ * Shorter slices keep the lanes busier, but each turn costs a few milliseconds,
+ * and V8 then grows the heap more (10 ms: 10-30 MB more at the peak for 200 000
+ * entries).
+ */
+const SLICE_MS = 50;
+
 /** How messages name the entries only the C library can make. */
 const KIND_NAMES: Partial<Record<ArchiveNode["kind"], string>> = {
   device: "a device node",
@@ -115,13 +126,19 @@ export async function untar(options: UntarOptions): Promise<UntarStats> {
     // Made here: making it probes the new tree, and a failure then must remove the tree too.
     writer = new TreeWriter(root, target, !existing, options);
     const tree = writer;
-    await options.feed((bytes) => {
+    await options.feed(async (bytes) => {
       options.signal?.throwIfAborted();
-      tree.apply(decoder.push(bytes));
-      return Promise.resolve();
+      const events = decoder.push(bytes);
+      for (let at = tree.apply(events, 0); at < events.length; at = tree.apply(events, at)) {
+        // A timer, not setImmediate: that can leave signals unseen for dozens of turns.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        options.signal?.throwIfAborted();
+      }
     });
     decoder.end();
     await tree.finish();
+    // Stopped while the lanes made their last files: not put in place.
+    options.signal?.throwIfAborted();
     if (!existing) rename(root, target, target);
     placed = true;
   } catch (error) {
@@ -233,6 +250,11 @@ class TreeWriter {
   readonly #lanes?: LaneFiles;
   /** Whether the file being written is the lanes' to make. */
   #inLanes = false;
+  /**
+   * By depth, the open directories' last batch of lane files below them (0:
+   * none), which their metadata waits for.
+   */
+  readonly #laneBatches: number[] = [];
 
   constructor(root: string, shownRoot: string, fresh: boolean, options: UntarOptions) {
     this.#root = root;
@@ -252,16 +274,22 @@ class TreeWriter {
   }
 
   /**
-   * Synchronous, as every call it makes: an awaited step per node cost three
-   * promises a file, and their garbage, for nothing to wait for.
+   * Applies `events` from `from` until they are done or SLICE_MS have passed;
+   * returns where it stopped. Synchronous, as every call it makes: an awaited
+   * step per node cost three promises a file, and their garbage, for nothing
+   * to wait for.
    */
-  apply(events: ArchiveEvent[]) {
+  apply(events: ArchiveEvent[], from: number): number {
     this.#lanes?.check();
-    for (const event of events) {
+    const until = performance.now() + SLICE_MS;
+    for (let at = from; at < events.length;) {
+      const event = events[at++];
       if (event.type === "data") this.#write(event.bytes);
       else if (event.type === "node") this.#begin(event.node);
       else this.#end(event.node);
+      if (at % 64 === 0 && performance.now() > until) return at;
     }
+    return events.length;
   }
 
   /** Waits until the lanes have made every file and directories' metadata is set. */
@@ -316,13 +344,16 @@ class TreeWriter {
     if (node.kind === "directory") {
       if (node.depth > 0) this.#makeDirectory(path, shown);
       this.#dirs[node.depth] = path;
+      this.#laneBatches[node.depth] = 0;
       return;
     }
     // While the lanes are busy, this thread makes files too, as it would otherwise wait.
     if (node.kind === "file" && this.#lanes && !this.#lanes.busy() && this.#laneMayMake(node)) {
       const timed = timeGranularityNs(node.entry.featureFlags) !== undefined;
       const mtimeMs = timed ? denoTimeOf(node.entry.mtimeNs).getTime() : NaN;
-      this.#lanes.begin(path, shown, node.entry.mode & 0o777, mtimeMs, node.size);
+      const mode = node.entry.mode & 0o777;
+      // Numbered in order: the last batch is the highest.
+      this.#laneBatches[node.depth - 1] = this.#lanes.begin(path, shown, mode, mtimeMs, node.size);
       this.#inLanes = true;
       return;
     }
@@ -376,10 +407,15 @@ class TreeWriter {
     if (node.kind === "directory") {
       const path = this.#dirs[node.depth];
       const shown = this.#shown(node);
-      // Its mode and time once the lanes have made its files (a read-only mode
-      // would stop them; a file made would change its time).
-      if (this.#lanes) this.#lanes.after(() => this.#metadata(node, path, shown));
-      else this.#metadata(node, path, shown);
+      if (!this.#lanes) return this.#metadata(node, path, shown);
+      // Its mode and time once the lanes have made the files below it (a mode
+      // without write or search access would stop them; a file made would change
+      // its time).
+      const batch = this.#laneBatches[node.depth];
+      if (node.depth > 0) {
+        this.#laneBatches[node.depth - 1] = Math.max(this.#laneBatches[node.depth - 1], batch);
+      }
+      this.#lanes.after(batch, () => this.#metadata(node, path, shown));
       return;
     }
     if (node.kind !== "file") return;

@@ -5,8 +5,9 @@
  * the path component by component) and writing it took most of the main
  * thread's time, with the lanes half idle.
  *
- * What must come after a batch's files (a directory's mode and time, set at its
- * end) is run once every batch handed out before it has been made.
+ * What must come after files (a directory's mode and time, set at its end) is
+ * run once the batch holding the last of them, and every batch before it, has
+ * been made.
  */
 import type { CodecPool } from "../chunk/codec_pool.ts";
 import { DesyncError } from "../errors.ts";
@@ -40,16 +41,19 @@ export class LaneFiles {
   #madeThrough = 0;
   readonly #made = new Set<number>();
   readonly #inFlight = new Set<Promise<void>>();
-  /** Actions waiting for the batches handed out before them, in order. */
-  readonly #after: { batch: number; action: () => void }[] = [];
+  /** Actions waiting, by the batch they wait for (with those before it), in order. */
+  readonly #after = new Map<number, (() => void)[]>();
   #failure: unknown;
 
   constructor(codec: CodecPool) {
     this.#codec = codec;
   }
 
-  /** Starts a file of `size` bytes (at most LANE_FILE_MAX); its bytes follow through `write`. */
-  begin(path: string, shown: string, mode: number, mtimeMs: number, size: number) {
+  /**
+   * Starts a file of `size` bytes (at most LANE_FILE_MAX); its bytes follow
+   * through `write`. Returns the number of the batch it is in (for `after`).
+   */
+  begin(path: string, shown: string, mode: number, mtimeMs: number, size: number): number {
     this.check();
     if (this.#batch && this.#batch.bytes + size > this.#batch.buffer.length) this.#handOut();
     const batch = this.#batch ??= this.#newBatch();
@@ -58,6 +62,7 @@ export class LaneFiles {
     batch.modes.push(mode);
     batch.mtimesMs.push(mtimeMs);
     batch.ends.push(batch.bytes + size);
+    return this.#handedOut + 1;
   }
 
   /** Bytes of the file begun last (copied: the caller's buffer is reused). */
@@ -80,15 +85,16 @@ export class LaneFiles {
   }
 
   /**
-   * Runs `action` now if no file is still to be made, else once those begun so
-   * far are. The batch being filled is not handed out for it: in a tree of
-   * small directories that would make a message of each file.
+   * Runs `action` once the batches numbered up to `batch` are made: now if they
+   * are (0: none). The batch being filled is not handed out for it: in a tree
+   * of small directories that would make a message of each file.
    */
-  after(action: () => void) {
+  after(batch: number, action: () => void) {
     this.check();
-    const batch = this.#batch ? this.#handedOut + 1 : this.#handedOut;
-    if (this.#madeThrough >= batch) action();
-    else this.#after.push({ batch, action });
+    if (this.#madeThrough >= batch) return action();
+    const waiting = this.#after.get(batch);
+    if (waiting) waiting.push(action);
+    else this.#after.set(batch, [action]);
   }
 
   /** Throws what failed in a lane (or in an action run after one), if anything did. */
@@ -160,13 +166,16 @@ export class LaneFiles {
 
   #madeBatch(number: number) {
     this.#made.add(number);
-    while (this.#made.delete(this.#madeThrough + 1)) this.#madeThrough++;
-    while (this.#after.length > 0 && this.#after[0].batch <= this.#madeThrough) {
-      if (this.#failure !== undefined) return;
-      try {
-        this.#after.shift()!.action();
-      } catch (error) {
-        this.#failure = error;
+    while (this.#made.delete(this.#madeThrough + 1)) {
+      const actions = this.#after.get(++this.#madeThrough) ?? [];
+      this.#after.delete(this.#madeThrough);
+      for (const action of actions) {
+        if (this.#failure !== undefined) return;
+        try {
+          action();
+        } catch (error) {
+          this.#failure = error;
+        }
       }
     }
   }

@@ -343,6 +343,24 @@ async function smallChunkStore(dir: string, seed: number): Promise<string> {
   return index;
 }
 
+/** Runs `args` until `ready`, sends SIGINT, and wants exit 130 within 1.5 s. */
+async function interruptWhen(
+  args: string[],
+  flags: readonly string[],
+  ready: () => boolean,
+  what: string,
+  round: number,
+) {
+  const running = startCli(args, flags);
+  await until(ready, what);
+  const sent = performance.now();
+  running.signal("SIGINT");
+  const run = await running.done;
+  const ms = performance.now() - sent;
+  assertFailure(run, /^desync: interrupted/, 130);
+  assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+}
+
 /**
  * Twice: runs `args` until `target` holds 200 entries, sends SIGINT, and wants
  * exit 130 within 1.5 s, no temporary file in `target` and `check` to pass.
@@ -355,14 +373,8 @@ async function interruptWhileWriting(
 ) {
   for (let round = 0; round < 2; round++) {
     await Deno.remove(target, { recursive: true }).catch(() => {});
-    const running = startCli(args, flags);
-    await until(() => exists(target) && [...Deno.readDirSync(target)].length >= 200, "chunks");
-    const sent = performance.now();
-    running.signal("SIGINT");
-    const run = await running.done;
-    const ms = performance.now() - sent;
-    assertFailure(run, /^desync: interrupted/, 130);
-    assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+    const ready = () => exists(target) && [...Deno.readDirSync(target)].length >= 200;
+    await interruptWhen(args, flags, ready, "chunks", round);
     check();
     assertEquals(tempFiles(target), [], `no temporary file in ${target} (round ${round})`);
   }
@@ -388,17 +400,10 @@ Deno.test("faults: untar -i of many small files, SIGINT while the lanes make the
     await Deno.mkdir(`${dir}/out`);
     const args = ["untar", "-i", "-s", `${dir}/store`, `${dir}/tree.caidx`, `${dir}/out/tree`];
     for (let round = 0; round < 2; round++) {
-      const running = startCli(args, FLAGS.local);
       // Signalled once the new tree (under a temporary name) has some directories.
       const madeDirs = () =>
         [...Deno.readDirSync(`${dir}/out`)].some((entry) => exists(`${dir}/out/${entry.name}/d10`));
-      await until(madeDirs, "the tree to be started");
-      const sent = performance.now();
-      running.signal("SIGINT");
-      const run = await running.done;
-      const ms = performance.now() - sent;
-      assertFailure(run, /^desync: interrupted/, 130);
-      assert(ms < 1500, `round ${round}: exited ${ms.toFixed(0)} ms after the signal`);
+      await interruptWhen(args, FLAGS.local, madeDirs, "the tree to be started", round);
       assertEquals([...Deno.readDirSync(`${dir}/out`)], [], `round ${round}: nothing left`);
     }
   } finally {

@@ -5,11 +5,12 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ArchiveFormatError, DesyncError } from "../../src/errors.ts";
 import { S_IFLNK } from "../../src/format/catar.ts";
-import { newEntryMode, untar } from "../../src/ops/untar.ts";
+import { untar } from "../../src/ops/untar.ts";
 import { currentUmask, effectiveUid, statFile } from "../../src/util/posix.ts";
 import { denoTreeFs, libcTreeFs, type TreeFs } from "../../src/util/tree_fs.ts";
 import { userDb } from "../../src/util/user_db.ts";
-import { removeDir, tempDir } from "../helpers.ts";
+import { MAIN, mustRun, PERMISSIONS, removeDir, tempDir } from "../helpers.ts";
+import { RUNTIME_FLAGS } from "../../scripts/permissions.ts";
 import { buildArchive, directory, file, type TestNode } from "../format/catar_builder.ts";
 
 function feedOf(archive: Uint8Array, piece = 1000) {
@@ -33,19 +34,27 @@ function untarTest(name: string, fn: (dir: string) => Promise<void>) {
   });
 }
 
-untarTest("a new tree's entry mode is learned from its probe whatever the umask", (dir) => {
+/**
+ * Runs deno with `args` under the umask `umask`, in a process of its own: the
+ * umask is the process's, and the test modules run in this one in parallel (a
+ * file another test made meanwhile would get it, and its mode, not checked
+ * after the probe, would stay wrong). Returns what it printed.
+ */
+async function denoUnderUmask(umask: number, args: string[]): Promise<string> {
+  const set = `umask ${umask.toString(8).padStart(3, "0")} && exec "$@"`;
+  return (await mustRun("sh", ["-c", set, "sh", Deno.execPath(), ...args])).stdout;
+}
+
+untarTest("a new tree's entry mode is learned from its probe whatever the umask", async (dir) => {
   // Files are made as untar makes them (open with a mode, which the umask cuts):
   // a probe file whose mode came out otherwise would have every file stat'ed.
+  const untarModule = JSON.stringify(new URL("../../src/ops/untar.ts", import.meta.url).href);
+  const probe = `import { newEntryMode } from ${untarModule};\n` +
+    `console.log(newEntryMode(${JSON.stringify(dir)})?.mask);`;
   for (const umask of [0o022, 0o077, 0o002]) {
-    const before = Deno.umask(umask);
-    try {
-      assertEquals(newEntryMode(dir)?.mask, 0o777 & ~umask);
-    } finally {
-      Deno.umask(before);
-    }
+    assertEquals((await denoUnderUmask(umask, ["eval", probe])).trim(), String(0o777 & ~umask));
   }
   assertEquals(listing(dir), []);
-  return Promise.resolve();
 });
 
 function listing(dir: string): string[] {
@@ -233,19 +242,13 @@ for (const fs of [libcTreeFs, denoTreeFs]) {
         file("private", "y", 0o600),
         directory("sub", [file("deep", "z", 0o757)]),
       ]));
-      const before = Deno.umask(0o077);
-      try {
-        await untar({ target: `${dir}/exact`, source: "t", feed: feedOf(archive), fs });
-        await untar({
-          target: `${dir}/masked`,
-          source: "t",
-          feed: feedOf(archive),
-          fs,
-          samePermissions: false,
-        });
-      } finally {
-        Deno.umask(before);
-      }
+      // The command, whose file-system access is the C library's when FFI is granted.
+      await Deno.writeFile(`${dir}/t.catar`, archive);
+      const flags = [...PERMISSIONS.local, ...(fs === libcTreeFs ? ["--allow-ffi"] : [])];
+      const command = ["run", "--quiet", ...flags, ...RUNTIME_FLAGS, MAIN, "untar"];
+      await denoUnderUmask(0o077, [...command, `${dir}/t.catar`, `${dir}/exact`]);
+      const masked = ["--no-same-permissions", `${dir}/t.catar`, `${dir}/masked`];
+      await denoUnderUmask(0o077, [...command, ...masked]);
       const modes = (root: string) =>
         ["open", "private", "sub/deep"].map((name) => statFile(`${root}/${name}`).mode & 0o7777);
       assertEquals(modes(`${dir}/exact`), [0o666, 0o600, 0o757]);
@@ -299,3 +302,36 @@ untarTest(
     assertEquals(listing(dir), []);
   },
 );
+
+untarTest("a stop signal is heeded within a push of thousands of entries", async (dir) => {
+  // 12 000 small files in one push: making them all takes seconds, more than
+  // a stopped command may take to exit.
+  const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, "0")}`);
+  const root = directory(
+    undefined,
+    Array.from(
+      { length: 100 },
+      (_, d) => directory(`d${String(d).padStart(3, "0")}`, names.map((n) => file(n, n))),
+    ),
+  );
+  const archive = buildArchive(root);
+  const controller = new AbortController();
+  const started = performance.now();
+  const timer = setTimeout(() => controller.abort(new DesyncError("stopped")), 100);
+  const error = await assertRejects(
+    () =>
+      untar({
+        target: `${dir}/out`,
+        source: "t.catar",
+        feed: (push) => push(archive),
+        fs: denoTreeFs,
+        signal: controller.signal,
+      }),
+    DesyncError,
+  );
+  clearTimeout(timer);
+  const ms = performance.now() - started - 100;
+  assertEquals(error.message, "stopped");
+  assert(ms < 500, `failed ${ms.toFixed(0)} ms after the signal`);
+  assertEquals(listing(dir), []);
+});
