@@ -185,9 +185,15 @@ export const denoTreeFs: TreeFs = {
   },
   setModificationTime(path, mtimeNs) {
     // atime is not archived: it is kept (to the millisecond, all Deno can set).
-    const atime = call("stat", path, () => Deno.lstatSync(path)).atime ?? new Date();
+    const info = call("stat", path, () => Deno.lstatSync(path));
+    const atime = info.atime ?? new Date();
     const mtime = denoTimeOf(mtimeNs);
-    call("set the modification time of", path, () => lutimesSync(path, atime, mtime));
+    // node's lutimes passes seconds as a float, and about one time in 160 comes out
+    // a millisecond early: only a symlink, which Deno's own utime would follow, needs it.
+    const set = info.isSymlink
+      ? () => lutimesSync(path, atime, mtime)
+      : () => Deno.utimeSync(path, atime, mtime);
+    call("set the modification time of", path, set);
   },
   setOpenFileModificationTime(file, info, mtimeNs) {
     file.utimeSync(info.atime ?? new Date(), denoTimeOf(mtimeNs));

@@ -71,6 +71,24 @@ fsTest("times are set to the millisecond, on a symlink itself, atime kept", asyn
   assertEquals(statFile(`${dir}/file`).mtimeNs, 0n);
 });
 
+fsTest("a directory's or file's time is set to its exact millisecond", async (dir) => {
+  // Times whose seconds, as a float, came out a millisecond early through node's
+  // lutimes (found by trying: about one time in a hundred), and some neighbours.
+  await Deno.mkdir(`${dir}/d`);
+  await Deno.writeTextFile(`${dir}/f`, "x");
+  const wrong: string[] = [];
+  for (const base of [1_080_930_259_968n, 1_079_899_298_304n, 1_091_795_125_248n]) {
+    for (const ms of [base - 1n, base, base + 1n]) {
+      for (const path of [`${dir}/d`, `${dir}/f`]) {
+        denoTreeFs.setModificationTime(path, ms * 1_000_000n + 999_999n);
+        const got = statFile(path).mtimeNs;
+        if (got !== ms * 1_000_000n) wrong.push(`${path}: ${ms} ms set, ${got} ns read`);
+      }
+    }
+  }
+  assertEquals(wrong, []);
+});
+
 fsTest("symlinks by bytes: UTF-8 targets both ways, others refused naming --allow-ffi", (dir) => {
   const target = new TextEncoder().encode("日本/../x y");
   denoTreeFs.makeSymlink(target, `${dir}/ok`);
