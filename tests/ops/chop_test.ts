@@ -10,6 +10,7 @@ import { BlobMismatch } from "../../src/errors.ts";
 import { chop } from "../../src/ops/chop.ts";
 import { LocalStore } from "../../src/store/local.ts";
 import { codecTest, indexOfPieces, pseudoRandom } from "../helpers.ts";
+import type { CodecPool } from "../../src/chunk/codec_pool.ts";
 import type { ChunkId } from "../../src/format/chunk_id.ts";
 
 /** 150 pieces of 2-40 KB (runs of 1 MiB and of 64 pieces both), piece 9 repeated at 100. */
@@ -37,7 +38,8 @@ function storedIds(store: string): string[] {
   return ids.sort();
 }
 
-codecTest("chop: every piece is stored once, a second run finds them all", async (dir, codec) => {
+/** The blob written into `dir`, with its index, and an empty local store there. */
+async function setUp(dir: string, codec: CodecPool) {
   const { data, index } = blob();
   await Deno.writeFile(`${dir}/blob`, data);
   const store = await LocalStore.open(`${dir}/store`, {
@@ -45,6 +47,11 @@ codecTest("chop: every piece is stored once, a second run finds them all", async
     digests: ["sha512-256"],
     create: true,
   });
+  return { data, index, store };
+}
+
+codecTest("chop: every piece is stored once, a second run finds them all", async (dir, codec) => {
+  const { index, store } = await setUp(dir, codec);
   const options = { index, blob: `${dir}/blob`, store, codec, concurrency: 4 };
   assertEquals(await chop(options), { chunks: 150, stored: 149, present: 0 });
   const unique = [...new Set(index.chunks.map((chunk) => chunk.id))].sort();
@@ -53,13 +60,7 @@ codecTest("chop: every piece is stored once, a second run finds them all", async
 });
 
 codecTest("chop: skipped chunks are neither read nor stored", async (dir, codec) => {
-  const { data, index } = blob();
-  await Deno.writeFile(`${dir}/blob`, data);
-  const store = await LocalStore.open(`${dir}/store`, {
-    codec,
-    digests: ["sha512-256"],
-    create: true,
-  });
+  const { index, store } = await setUp(dir, codec);
   const skip = new Set<ChunkId>(index.chunks.filter((_, i) => i % 3 === 0).map((c) => c.id));
   const stats = await chop({ index, blob: `${dir}/blob`, store, codec, concurrency: 3, skip });
   const kept = [...new Set(index.chunks.map((chunk) => chunk.id))].filter((id) => !skip.has(id));
