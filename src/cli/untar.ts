@@ -46,8 +46,7 @@ export function registerUntar(program: Command) {
           samePermissions: opts.samePermissions,
           users,
           signal,
-          // Lanes make small files only where Deno alone writes the tree.
-          codec: fs.kind === "deno" ? lanes() : undefined,
+          lanes,
         });
       });
     });

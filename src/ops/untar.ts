@@ -59,10 +59,11 @@ export interface UntarOptions {
   /** How the tree is written (default: the C library when FFI is granted, else Deno alone). */
   fs?: TreeFs;
   /**
-   * Lanes that may make the small files of a new tree written by Deno alone
-   * (see untar_lanes.ts); without them every file is made on this thread.
+   * The lanes that may make the small files of a new tree written by Deno alone
+   * (see untar_lanes.ts), asked for only then (they may start workers);
+   * without them every file is made on this thread.
    */
-  codec?: CodecPool;
+  lanes?: () => CodecPool;
   signal?: AbortSignal;
 }
 
@@ -268,8 +269,8 @@ class TreeWriter {
     this.#users = options.users;
     if (fresh) this.#made = this.#guard(shownRoot, "create", () => newEntryMode(root));
     // Lanes set times to the millisecond, through Deno, as denoTreeFs does.
-    if (this.#made && options.codec && this.#fs.kind === "deno") {
-      this.#lanes = new LaneFiles(options.codec);
+    if (this.#made && options.lanes && this.#fs.kind === "deno") {
+      this.#lanes = new LaneFiles(options.lanes());
     }
   }
 
