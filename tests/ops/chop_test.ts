@@ -99,3 +99,41 @@ codecTest("chop: the first piece unlike its ID is named, and is not stored", asy
     assert(stored.every((id) => good.has(id as ChunkId)), "only pieces that match are stored");
   }
 });
+
+codecTest(
+  "chop: an uncompressed store gets each piece once as a plain file",
+  async (dir, codec) => {
+    const { data, index } = blob();
+    const changed = data.slice();
+    changed[index.chunks[70].start + 3] ^= 0x08;
+    await Deno.writeFile(`${dir}/blob`, data);
+    await Deno.writeFile(`${dir}/bad`, changed);
+    const store = await LocalStore.open(`${dir}/store`, {
+      codec,
+      digests: ["sha512-256"],
+      create: true,
+      uncompressed: true,
+    });
+    const options = { index, store, codec, concurrency: 4 };
+    assertEquals(await chop({ ...options, blob: `${dir}/blob` }), {
+      chunks: 150,
+      stored: 149,
+      present: 0,
+    });
+    const ids: string[] = [];
+    for (const prefix of Deno.readDirSync(`${dir}/store`)) {
+      for (const entry of Deno.readDirSync(`${dir}/store/${prefix.name}`)) {
+        const plain = Deno.readFileSync(`${dir}/store/${prefix.name}/${entry.name}`);
+        const id = createHash("sha512-256").update(plain).digest("hex");
+        assertEquals(`${prefix.name}/${entry.name}`, `${id.slice(0, 4)}/${id}`);
+        ids.push(id);
+      }
+    }
+    assertEquals(ids.sort(), [...new Set(index.chunks.map((chunk) => chunk.id))].sort());
+    const error = await assertRejects(
+      () => chop({ ...options, blob: `${dir}/bad` }),
+      BlobMismatch,
+    );
+    assert(error.message.startsWith(`${dir}/bad: chunk 70 at offset ${index.chunks[70].start} `));
+  },
+);
