@@ -17,6 +17,7 @@ import { blobSize } from "../util/fs.ts";
 import { workerStoreDir, type WriteStore } from "../store/store.ts";
 import { progressBar } from "../util/progress.ts";
 import { forEachLimited } from "../util/tasks.ts";
+import { batchesOf } from "./make.ts";
 
 export interface ChopOptions {
   index: Index;
@@ -50,12 +51,14 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
     chunks: index.chunks.length,
   });
   try {
-    // Workers read `.cacnk` files of a local store; an uncompressed one gets `storeChunk`.
+    // A local store of zstd files is written by the lanes themselves, a run of pieces a job.
     const storeDir = workerStoreDir(store);
     if (storeDir !== undefined) {
       await chopIntoDir({ ...options, chunks: [...chunks] }, storeDir, stats, progress);
       return stats;
     }
+    // Any other store: a lane checks and compresses each piece (only checks a
+    // repeat), and this thread stores it.
     const seen = new Set<ChunkId>();
     try {
       await forEachLimited(
@@ -64,20 +67,19 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
         async ([i, chunk], signal) => {
           const first = !seen.has(chunk.id);
           seen.add(chunk.id);
-          const mode: PieceJob["mode"] = !first ? "hash" : storeDir ? "store" : "encode";
+          const mode: PieceJob["mode"] = first ? "encode" : "hash";
           const job = { path: blob, offset: chunk.start, size: chunk.size, digest, mode };
           let result;
           try {
-            result = await codec.piece({ ...job, storeDir, expect: chunk.id });
+            result = await codec.piece({ ...job, expect: chunk.id });
           } catch (error) {
             if (!(error instanceof ChunkDataError)) throw error;
             throw mismatch(blob, i, chunk, error.message);
           }
           if (result.compressed) {
             await store.storeChunk({ id: chunk.id, compressed: result.compressed }, signal);
+            stats.stored++;
           }
-          if (result.compressed || result.written !== undefined) stats.stored++;
-          else if (first) stats.present++;
           progress.add(chunk.size, 1);
         },
         options.signal,
@@ -91,9 +93,8 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
   return stats;
 }
 
-/** About this many bytes of pieces, and at most this many, go to a lane in one job. */
+/** About this many bytes of pieces go to a lane in one job (at most 64 of them: see batchesOf). */
 const BATCH_BYTES = 1 << 20;
-const BATCH_CHUNKS = 64;
 
 /**
  * chop into a local store of `.cacnk` files: the lanes read, check, compress and
@@ -155,21 +156,19 @@ async function chopIntoDir(
   stats.present = unique.size - stored.size;
 }
 
-/** Runs of pieces next to each other in the blob, as [first, end) indexes into `chunks`. */
+/**
+ * Runs of pieces next to each other in the blob, as [first, end) indexes into
+ * `chunks`: a skipped chunk ends a run, and make's batchesOf cuts the rest.
+ */
 function* runsOf(chunks: readonly [number, IndexChunk][]): Generator<[number, number]> {
   let first = 0;
-  let bytes = 0;
-  for (let k = 0; k < chunks.length; k++) {
-    bytes += chunks[k][1].size;
-    const next = chunks[k + 1];
-    if (
-      !next || next[0] !== chunks[k][0] + 1 || bytes >= BATCH_BYTES ||
-      k + 1 - first >= BATCH_CHUNKS
-    ) {
-      yield [first, k + 1];
-      first = k + 1;
-      bytes = 0;
+  for (let k = 1; k <= chunks.length; k++) {
+    if (k < chunks.length && chunks[k][0] === chunks[k - 1][0] + 1) continue;
+    const ends = chunks.slice(first, k).map(([, chunk]) => chunk.start + chunk.size);
+    for (const [a, b] of batchesOf(ends, chunks[first][1].start, BATCH_BYTES)) {
+      yield [first + a, first + b];
     }
+    first = k;
   }
 }
 
