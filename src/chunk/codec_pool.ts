@@ -91,8 +91,6 @@ export type CodecReply =
     hashes?: (ChunkId | null)[];
     /** For "fetch-place": per item, null when placed, else what went wrong. */
     fetched?: (FetchProblem | null)[];
-    /** For "piece" in "store" mode: the bytes of the chunk file the worker wrote. */
-    written?: number;
     /** For "pieces": the IDs as bytes, CHUNK_ID_SIZE each. */
     ids?: Uint8Array;
     /** For "pieces": per piece, the bytes of the chunk file written (0: it was there). */
@@ -146,15 +144,9 @@ export interface PieceJob {
   offset: number;
   size: number;
   digest: Digest;
-  /**
-   * What to do besides hashing: return the compressed bytes ("encode"), or
-   * write them into the local store directory `storeDir` when it lacks the
-   * chunk ("store"; a chunk it has is touched, marking it used).
-   */
-  mode: "hash" | "encode" | "store";
-  /** The local store directory, for mode "store". */
-  storeDir?: string;
-  /** The ID the piece must hash to; a mismatch is a ChunkDataError and nothing is stored. */
+  /** What to do besides hashing: return the compressed bytes ("encode"). */
+  mode: "hash" | "encode";
+  /** The ID the piece must hash to; a mismatch is a ChunkDataError and nothing is returned. */
   expect?: ChunkId;
 }
 
@@ -162,8 +154,6 @@ export interface PieceResult {
   id: ChunkId;
   /** For mode "encode": the zstd frame. */
   compressed?: Uint8Array;
-  /** For mode "store": the size of the chunk file written, or undefined when it was there. */
-  written?: number;
 }
 
 /** A local store's chunk file, read, decoded and verified in a lane (see CodecPool.readChunk). */
@@ -206,10 +196,10 @@ export interface PiecesJob {
   /** The local store directory, for mode "store". */
   storeDir?: string;
   /**
-   * The IDs the pieces must hash to (CHUNK_ID_SIZE each): the job ends at the
-   * first that does not, storing nothing of it.
+   * The IDs the pieces must hash to: the job ends at the first that does not,
+   * storing nothing of it.
    */
-  expect?: Uint8Array;
+  expect?: readonly ChunkId[];
 }
 
 export interface PiecesResult {
@@ -433,7 +423,7 @@ export class CodecPool {
   /** Reads a piece of a file in a worker and hashes it (and compresses or stores it). */
   async piece(job: PieceJob): Promise<PieceResult> {
     const reply = await this.#run({ seq: 0, op: "piece", ...job });
-    return { id: reply.id!, compressed: reply.data, written: reply.written || undefined };
+    return { id: reply.id!, compressed: reply.data };
   }
 
   /** Reads consecutive pieces of a file (or takes them) in a lane and hashes (and stores) each. */
@@ -531,8 +521,9 @@ export class CodecPool {
   /**
    * Reads and verifies a batch of chunk files and sends their plain data back
    * in one buffer of `length` bytes (`into`, moved to the lane and back, when it
-   * is large enough), each item's at its first offset; what no item covers is zeros. Each item's outcome is reported as for `placeFiles`
-   * (its bytes are in the buffer only when it is ok).
+   * is large enough), each item's at its first offset; what no item covers is
+   * zeros. Each item's outcome is reported as for `placeFiles` (its bytes are in
+   * the buffer only when it is ok).
    */
   async gatherFiles(
     items: readonly PlaceFileItem[],
@@ -685,7 +676,6 @@ function writesFiles(request: CodecRequest): boolean {
   switch (request.op) {
     case "tree-files":
       return true;
-    case "piece":
     case "pieces":
       return request.mode === "store";
     case "place-files":

@@ -6,12 +6,7 @@
 import { ChunkDataError } from "../chunk/errors.ts";
 import type { CodecPool, PieceJob } from "../chunk/codec_pool.ts";
 import { BlobMismatch } from "../errors.ts";
-import {
-  CHUNK_ID_SIZE,
-  type ChunkId,
-  chunkIdFromBytes,
-  chunkIdToBytes,
-} from "../format/chunk_id.ts";
+import { CHUNK_ID_SIZE, type ChunkId, chunkIdFromBytes } from "../format/chunk_id.ts";
 import { digestOf, type Index, type IndexChunk, indexLength } from "../format/index.ts";
 import { blobSize } from "../util/fs.ts";
 import { workerStoreDir, type WriteStore } from "../store/store.ts";
@@ -117,8 +112,6 @@ async function chopIntoDir(
     await forEachLimited(runsOf(chunks), options.concurrency, async ([first, end]) => {
       if (bad && bad.k < first) return; // an earlier mismatch fails the run anyway
       const run = chunks.slice(first, end).map(([, chunk]) => chunk);
-      const expect = new Uint8Array(run.length * CHUNK_ID_SIZE);
-      run.forEach((chunk, k) => chunkIdToBytes(chunk.id, expect, k * CHUNK_ID_SIZE));
       const done = await codec.pieces({
         path: blob,
         start: run[0].start,
@@ -126,7 +119,7 @@ async function chopIntoDir(
         digest,
         mode: "store",
         storeDir,
-        expect,
+        expect: run.map((chunk) => chunk.id),
       });
       written.set(done.written, first);
       if (done.mismatch !== undefined) {
