@@ -92,10 +92,8 @@ export async function chop(options: ChopOptions): Promise<ChopStats> {
 const BATCH_BYTES = 1 << 20;
 
 /**
- * chop into a local store of `.cacnk` files: the lanes read, check, compress and
- * write runs of consecutive pieces, a job a run (a job per piece made its
- * messages cost the main thread more than the lanes' work on small chunks).
- * A piece that does not hash to its ID ends its run before it is stored.
+ * chop into a local store of `.cacnk` files: the lanes check, compress and
+ * write the pieces themselves (see checkPieces).
  */
 async function chopIntoDir(
   options: ChopOptions & { chunks: [number, IndexChunk][] },
@@ -103,21 +101,51 @@ async function chopIntoDir(
   stats: ChopStats,
   progress: { add(bytes: number, chunks: number): void },
 ) {
-  const { blob, codec, chunks } = options;
+  const { chunks } = options;
+  const written = await checkPieces({ ...options, storeDir, progress });
+  // A chunk two pieces hold may be written by either's lane: it counts once, as stored.
+  const stored = new Set<ChunkId>();
+  const unique = new Set<ChunkId>();
+  chunks.forEach(([, chunk], k) => {
+    unique.add(chunk.id);
+    if (written[k] > 0) stored.add(chunk.id);
+  });
+  stats.stored = stored.size;
+  stats.present = unique.size - stored.size;
+}
+
+/**
+ * Reads the pieces of `blob` that `chunks` (index positions and chunks) name
+ * and checks each against its ID in the lanes, runs of consecutive pieces a job
+ * (a job per piece made the messages cost more than the lanes' work); with
+ * `storeDir` each piece that matches is also stored there. Throws BlobMismatch
+ * naming the first piece that differs, which is not stored. Returns, per piece,
+ * the size of the chunk file written for it (0: none).
+ */
+export async function checkPieces(options: {
+  index: Index;
+  blob: string;
+  codec: CodecPool;
+  chunks: readonly [number, IndexChunk][];
+  concurrency: number;
+  storeDir?: string;
+  signal?: AbortSignal;
+  progress: { add(bytes: number, chunks: number): void };
+}): Promise<Uint32Array> {
+  const { blob, codec, chunks, storeDir, progress } = options;
   const digest = digestOf(options.index);
-  // Per piece, the size of the chunk file a lane wrote for it (0: none).
   const written = new Uint32Array(chunks.length);
   let bad: { k: number; actual: ChunkId } | undefined;
   try {
     await forEachLimited(runsOf(chunks), options.concurrency, async ([first, end]) => {
-      if (bad && bad.k < first) return; // an earlier mismatch fails the run anyway
+      if (bad && bad.k < first) return; // an earlier mismatch fails the command anyway
       const run = chunks.slice(first, end).map(([, chunk]) => chunk);
       const done = await codec.pieces({
         path: blob,
         start: run[0].start,
         ends: Float64Array.from(run, (chunk) => chunk.start + chunk.size),
         digest,
-        mode: "store",
+        mode: storeDir === undefined ? "hash" : "store",
         storeDir,
         expect: run.map((chunk) => chunk.id),
       });
@@ -138,15 +166,7 @@ async function chopIntoDir(
     const [i, chunk] = chunks[bad.k];
     throw mismatch(blob, i, chunk, `hashes to ${bad.actual}`);
   }
-  // A chunk two pieces hold may be written by either's lane: it counts once, as stored.
-  const stored = new Set<ChunkId>();
-  const unique = new Set<ChunkId>();
-  chunks.forEach(([, chunk], k) => {
-    unique.add(chunk.id);
-    if (written[k] > 0) stored.add(chunk.id);
-  });
-  stats.stored = stored.size;
-  stats.present = unique.size - stored.size;
+  return written;
 }
 
 /**
