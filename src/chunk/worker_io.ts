@@ -128,27 +128,45 @@ function cachedFile(path: string, mode: "read" | "write"): Deno.FsFile {
 export const inputFile = (path: string) => cachedFile(path, "read");
 export const outputFile = (path: string) => cachedFile(path, "write");
 
+/**
+ * Where each kept file's offset stands after our last read or write: a lane
+ * writes runs of consecutive chunks, and a seek to where the offset already is
+ * costs a call for nothing (256 MiB extracted: 4 145 seeks). Forgotten after a
+ * failure, when the offset is not known.
+ */
+const offsets = new Map<Deno.FsFile, number>();
+
+function moveTo(file: Deno.FsFile, position: number) {
+  if (offsets.get(file) === position) return;
+  offsets.delete(file);
+  file.seekSync(position, Deno.SeekMode.Start);
+}
+
 export function readAt(file: Deno.FsFile, buffer: Uint8Array, position: number): number {
   try {
-    file.seekSync(position, Deno.SeekMode.Start);
+    moveTo(file, position);
     let done = 0;
     while (done < buffer.length) {
       const n = file.readSync(buffer.subarray(done));
       if (n === null) break;
       done += n;
     }
+    offsets.set(file, position + done);
     return done;
   } catch (error) {
+    offsets.delete(file);
     throw ioError(pathOf.get(file) ?? "<file>", `read at offset ${position}`, error);
   }
 }
 
 export function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
   try {
-    file.seekSync(position, Deno.SeekMode.Start);
+    moveTo(file, position);
     let done = 0;
     while (done < data.length) done += file.writeSync(data.subarray(done));
+    offsets.set(file, position + done);
   } catch (error) {
+    offsets.delete(file);
     throw ioError(pathOf.get(file) ?? "<file>", `write at offset ${position}`, error);
   }
 }
@@ -157,4 +175,5 @@ export function writeAt(file: Deno.FsFile, data: Uint8Array, position: number) {
 export function closeFiles() {
   for (const file of openFiles.values()) file.close();
   openFiles.clear();
+  offsets.clear();
 }
