@@ -166,9 +166,38 @@ export class HttpTransport {
     extraHeaders?: Record<string, string>,
     into?: BodyBuffer,
   ) {
+    const headers: Record<string, string> = {};
+    if (this.#options.authorization) headers.authorization = this.#options.authorization;
+    if (this.#options.cookie) headers.cookie = this.#options.cookie;
+    Object.assign(headers, extraHeaders);
+    if (this.#http1 && method === "GET" && !body && url.startsWith("http:")) {
+      // The HTTP/1.1 client keeps the deadline itself (see Http1Client.get).
+      const { timeoutMs } = this.#options;
+      const answer = await this.#http1.get(
+        new URL(url),
+        headers,
+        maxBytes,
+        signal,
+        into,
+        timeoutMs,
+      );
+      if (answer !== "fallback") return answer;
+    }
+    return await this.#viaFetch(method, url, body, signal, maxBytes, headers, into);
+  }
+
+  /** One request through fetch() (or node:https with -t). */
+  async #viaFetch(
+    method: string,
+    url: string,
+    body: Uint8Array | undefined,
+    signal: AbortSignal | undefined,
+    maxBytes: number,
+    headers: Record<string, string>,
+    into?: BodyBuffer,
+  ) {
     // One timer per request, cleared when it ends: AbortSignal.timeout's timers lived on for the
-    // whole timeout and AbortSignal.any's signals are costly to collect (~2 KB of garbage, kept
-    // alive, a request: much of an HTTP extract's GC work).
+    // whole timeout and AbortSignal.any's signals are costly to collect.
     const deadline = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -179,15 +208,7 @@ export class HttpTransport {
     if (signal?.aborted) forward();
     else signal?.addEventListener("abort", forward, { once: true });
     const combined = deadline.signal;
-    const headers: Record<string, string> = {};
-    if (this.#options.authorization) headers.authorization = this.#options.authorization;
-    if (this.#options.cookie) headers.cookie = this.#options.cookie;
-    Object.assign(headers, extraHeaders);
     try {
-      if (this.#http1 && method === "GET" && !body && url.startsWith("http:")) {
-        const answer = await this.#http1.get(new URL(url), headers, maxBytes, combined, into);
-        if (answer !== "fallback") return answer;
-      }
       if (this.#agent && url.startsWith("https:")) {
         const agent = await this.#agent;
         return await nodeRequest(agent, method, url, headers, body, combined, maxBytes);
