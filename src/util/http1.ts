@@ -17,6 +17,7 @@ import {
   HttpFinalError,
   HttpNetworkError,
 } from "./http_errors.ts";
+import { MAX_TIMER_MS } from "./tasks.ts";
 
 /** The answer, or "fallback" when fetch() should make this request instead. */
 export type Http1Answer = { status: number; body: Uint8Array } | "fallback";
@@ -269,7 +270,9 @@ export class Http1Client {
       this.#watchdog = undefined;
       return;
     }
-    const timer = setTimeout(() => this.#lapse(), Math.max(0, at - performance.now()));
+    // A longer wait would fire after 1 ms: the timer stops short and #lapse arms the rest.
+    const wait = Math.min(Math.max(0, at - performance.now()), MAX_TIMER_MS);
+    const timer = setTimeout(() => this.#lapse(), wait);
     // The GETs under way keep the process alive (their sockets), not their deadline.
     Deno.unrefTimer(timer);
     this.#watchdog = timer;

@@ -100,6 +100,39 @@ Deno.test("http1: one signal ends every GET it covers, at once, with its reason;
   });
 });
 
+Deno.test("http1: a deadline past the longest timer wait arms the watchdog a few times, not every millisecond", async () => {
+  // A timer asked to wait past 2^31 - 1 ms fires after 1 ms (with a warning on stderr): the
+  // watchdog must not re-arm itself in a loop while such a GET waits.
+  await withStallingServer(async (base) => {
+    const client = new Http1Client();
+    const armed: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+      armed.push(ms ?? 0);
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout;
+    try {
+      const stop = new AbortController();
+      const waiting = client.get(
+        new URL(`${base}/stall`),
+        {},
+        1 << 20,
+        stop.signal,
+        undefined,
+        2 ** 33,
+      );
+      await new Promise((resolve) => realSetTimeout(resolve, 300));
+      stop.abort(new Error("stopped by the test"));
+      await assertRejects(() => waiting, Error, "stopped by the test");
+      assert(armed.length <= 3, `the watchdog was armed ${armed.length} times in 300 ms`);
+      assert(armed.every((ms) => ms <= 2 ** 31 - 1), `asked to wait ${Math.max(...armed)} ms`);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      client.close();
+    }
+  });
+});
+
 Deno.test("http1: a plain head is parsed as the general parser parses it", () => {
   const token = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,12}$/);
   const value = fc.stringMatching(/^[\t\x20-\x7e]{0,20}$/);
