@@ -6,7 +6,7 @@
  */
 import type { Agent } from "node:https";
 import { concatBytes } from "./bytes.ts";
-import { sleep } from "./tasks.ts";
+import { MAX_TIMER_MS, sleep } from "./tasks.ts";
 import {
   type BodyBuffer,
   HttpBodyTooLarge,
@@ -200,10 +200,12 @@ export class HttpTransport {
     // whole timeout and AbortSignal.any's signals are costly to collect.
     const deadline = new AbortController();
     let timedOut = false;
+    // A longer wait would fire after 1 ms, ending the request at once.
+    const wait = Math.min(this.#options.timeoutMs, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       timedOut = true;
       deadline.abort(new DOMException("the request timed out", "TimeoutError"));
-    }, this.#options.timeoutMs);
+    }, wait);
     const forward = () => deadline.abort(signal!.reason);
     if (signal?.aborted) forward();
     else signal?.addEventListener("abort", forward, { once: true });
