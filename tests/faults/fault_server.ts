@@ -29,6 +29,8 @@ export interface FaultRequest {
   path: string;
   /** How many requests this server had seen before this one. */
   n: number;
+  /** The request's Accept-Encoding, if any (fetch() sends one; the plain-http client does not). */
+  acceptEncoding?: string;
 }
 
 export interface FaultServer {
@@ -69,8 +71,8 @@ export function startFaultServer(
   }
 
   async function serve(conn: Deno.Conn) {
-    const { method, path, body } = await readRequest(conn);
-    const request = { method, path, n: requests.length };
+    const { method, path, body, acceptEncoding } = await readRequest(conn);
+    const request = { method, path, n: requests.length, acceptEncoding };
     requests.push(request);
     const fault = decide(request);
     const file = `${root}${decodeURIComponent(path)}`;
@@ -171,13 +173,15 @@ async function readRequest(conn: Deno.Conn) {
   const [method, target] = requestLine.split(" ");
   const lengthLine = headerLines.find((line) => /^content-length:/i.test(line));
   const length = lengthLine ? Number(lengthLine.split(":")[1]) : 0;
+  const encodingLine = headerLines.find((line) => /^accept-encoding:/i.test(line));
+  const acceptEncoding = encodingLine?.slice(encodingLine.indexOf(":") + 1).trim();
   let body: Uint8Array = buffer.subarray(headerEnd + 4);
   while (body.length < length) {
     const n = await conn.read(chunk);
     if (n === null) break;
     body = concat(body, chunk.subarray(0, n));
   }
-  return { method, path: new URL(target, "http://x").pathname, body };
+  return { method, path: new URL(target, "http://x").pathname, body, acceptEncoding };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

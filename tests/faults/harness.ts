@@ -10,6 +10,7 @@ import type { ChunkId } from "../../src/format/chunk_id.ts";
 import { encodeIndex, FLAG_SHA512_256, type IndexChunk } from "../../src/format/index.ts";
 import { MAIN, pseudoRandom, REPO } from "../helpers.ts";
 import { processesMatching } from "../interop/peers.ts";
+import { PROXY_ENV } from "../../src/util/http1.ts";
 
 export const CHUNK = 64 << 10;
 
@@ -211,6 +212,13 @@ export async function fakeSsh(
 export const FLAGS = {
   local: ["--allow-read", "--allow-write"],
   http: ["--allow-read", "--allow-write", "--allow-net=127.0.0.1"],
+  /** With the proxy variables readable, plain-http GETs go through our HTTP/1.1 client. */
+  http1: [
+    "--allow-read",
+    "--allow-write",
+    "--allow-net=127.0.0.1",
+    `--allow-env=${PROXY_ENV.join(",")}`,
+  ],
   ssh: [
     "--allow-read",
     "--allow-write",

@@ -126,10 +126,15 @@ const CASES: Case[] = [
   },
 ];
 
-/** Registers every HTTP fault case for `subject`. */
-export function httpFaultMatrix(subject: Subject) {
+/**
+ * Registers every HTTP fault case for `subject`; with `plain`, the CLI may read the proxy
+ * variables, so that its GETs go through the plain-http client instead of fetch().
+ */
+export function httpFaultMatrix(subject: Subject, plain = false) {
+  const flags = plain ? FLAGS.http1 : FLAGS.http;
+  const client = plain ? " (plain-http client)" : "";
   for (const c of CASES) {
-    Deno.test(`faults: ${subject.name} over HTTP: ${c.name}`, async (t) => {
+    Deno.test(`faults: ${subject.name} over HTTP${client}: ${c.name}`, async (t) => {
       const dir = await tempDir(t);
       const fixture = await makeFixture(dir);
       await Deno.mkdir(`${dir}/out`);
@@ -141,7 +146,10 @@ export function httpFaultMatrix(subject: Subject) {
       });
       try {
         const store = `${server.url}/store/`;
-        const run = await runCli(subject.args(fixture, store), FLAGS.http);
+        const run = await runCli(subject.args(fixture, store), flags);
+        // fetch() asks for encoded bodies; the plain-http client never does.
+        const viaFetch = server.requests.filter((request) => request.acceptEncoding).length;
+        assertEquals(viaFetch, plain ? 0 : server.requests.length, "requests made by fetch()");
         if (c.expect) {
           assertFailure(run, c.expect(store, victim));
           subject.failedCleanly(fixture, victim);
