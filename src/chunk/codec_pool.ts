@@ -625,10 +625,17 @@ export class CodecPool {
     });
   }
 
+  /**
+   * The lane with the fewest jobs given out, a worker on a tie: a worker's
+   * count drops only once its reply is handled here, while the inline lane's
+   * drop as this thread runs them, so ties given to the inline lane left the
+   * worker idle (cat of 256 MiB: 115 of 141 batches ran inline in 0.63 s, in
+   * 18 runs of 25; 0.40 s with the ties given to the worker, 1 run of 25 slow).
+   */
   #leastLoaded(): number {
     let lane = 0;
     for (let i = 1; i < this.#load.length; i++) {
-      if (this.#load[i] < this.#load[lane]) lane = i;
+      if (this.#load[i] <= this.#load[lane]) lane = i;
     }
     return lane;
   }
