@@ -66,6 +66,8 @@ export const DEFAULT_MAX_BODY = 256 << 20;
 
 export class HttpTransport {
   readonly #options: HttpOptions;
+  /** The headers every request sends (read, never changed, by the clients). */
+  readonly #headers: Record<string, string> = {};
   readonly #client?: Deno.HttpClient;
   /** Plain-http GETs, unless a proxy may be configured (then fetch() does them all). */
   readonly #http1 = noProxyConfigured() ? new Http1Client() : undefined;
@@ -74,6 +76,8 @@ export class HttpTransport {
 
   constructor(options: HttpOptions = DEFAULT_HTTP_OPTIONS) {
     this.#options = options;
+    if (options.authorization) this.#headers.authorization = options.authorization;
+    if (options.cookie) this.#headers.cookie = options.cookie;
     checkTlsFiles(options);
     if (options.insecure) {
       this.#agent = import("node:https").then((https) => ({
@@ -166,10 +170,7 @@ export class HttpTransport {
     extraHeaders?: Record<string, string>,
     into?: BodyBuffer,
   ) {
-    const headers: Record<string, string> = {};
-    if (this.#options.authorization) headers.authorization = this.#options.authorization;
-    if (this.#options.cookie) headers.cookie = this.#options.cookie;
-    Object.assign(headers, extraHeaders);
+    const headers = extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers;
     if (this.#http1 && method === "GET" && !body && url.startsWith("http:")) {
       // The HTTP/1.1 client keeps the deadline itself (see Http1Client.get).
       const { timeoutMs } = this.#options;
