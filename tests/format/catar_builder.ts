@@ -78,6 +78,23 @@ export const file = (name: string, data: string | Uint8Array, mode = 0o644): Tes
   data: typeof data === "string" ? encoder.encode(data) : data,
 });
 
+/**
+ * A root of `dirs` directories (d00, d01, …) of `files` small files each
+ * (f000, f001, …), each file holding its own name: one archive of many entries.
+ */
+export function wideTree(dirs: number, files: number): TestNode {
+  const names = Array.from({ length: files }, (_, i) => `f${String(i).padStart(3, "0")}`);
+  const width = String(dirs - 1).length;
+  return directory(
+    undefined,
+    Array.from(
+      { length: dirs },
+      (_, d) =>
+        directory(`d${String(d).padStart(Math.max(2, width), "0")}`, names.map((n) => file(n, n))),
+    ),
+  );
+}
+
 export function nameBytes(name: string | Uint8Array): Uint8Array {
   return typeof name === "string" ? encoder.encode(name) : name;
 }

@@ -12,7 +12,7 @@ import { type TreeFilesJob, writeTreeFiles } from "../../src/chunk/tree_files.ts
 import { statFile } from "../../src/util/posix.ts";
 import { denoTreeFs } from "../../src/util/tree_fs.ts";
 import { removeDir, tempDir } from "../helpers.ts";
-import { buildArchive, directory, file, type TestNode } from "../format/catar_builder.ts";
+import { buildArchive, directory, file, type TestNode, wideTree } from "../format/catar_builder.ts";
 
 /** Counts the batches of files the lanes are given; `redirect` moves where one is made. */
 class CountingPool extends CodecPool {
@@ -368,14 +368,7 @@ lanesTest(
   async (dir, codec) => {
     // One push: were the lane's replies left until it is done, the lane would
     // make its first two batches (512 files) and this thread all the others.
-    const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, "0")}`);
-    const root = directory(
-      undefined,
-      Array.from(
-        { length: 50 },
-        (_, d) => directory(`d${String(d).padStart(2, "0")}`, names.map((n) => file(n, n))),
-      ),
-    );
+    const root = wideTree(50, 120);
     const target = `${dir}/out`;
     await untarTree(target, root, codec, Infinity);
     assertAsArchived(root, target);

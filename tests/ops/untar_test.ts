@@ -11,7 +11,7 @@ import { denoTreeFs, libcTreeFs, type TreeFs } from "../../src/util/tree_fs.ts";
 import { userDb } from "../../src/util/user_db.ts";
 import { MAIN, mustRun, PERMISSIONS, removeDir, tempDir } from "../helpers.ts";
 import { RUNTIME_FLAGS } from "../../scripts/permissions.ts";
-import { buildArchive, directory, file, type TestNode } from "../format/catar_builder.ts";
+import { buildArchive, directory, file, type TestNode, wideTree } from "../format/catar_builder.ts";
 
 function feedOf(archive: Uint8Array, piece = 1000) {
   return async (push: (bytes: Uint8Array) => Promise<void>) => {
@@ -306,14 +306,7 @@ untarTest(
 untarTest("a stop signal is heeded within a push of thousands of entries", async (dir) => {
   // 12 000 small files in one push: making them all takes seconds, more than
   // a stopped command may take to exit.
-  const names = Array.from({ length: 120 }, (_, i) => `f${String(i).padStart(3, "0")}`);
-  const root = directory(
-    undefined,
-    Array.from(
-      { length: 100 },
-      (_, d) => directory(`d${String(d).padStart(3, "0")}`, names.map((n) => file(n, n))),
-    ),
-  );
+  const root = wideTree(100, 120);
   const archive = buildArchive(root);
   const controller = new AbortController();
   const started = performance.now();
